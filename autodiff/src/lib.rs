@@ -1,0 +1,2 @@
+//! Reverse-mode automatic differentiation.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! Multilayer perceptrons on the chainrule tape.
+#![warn(missing_docs)]

@@ -1,0 +1,2 @@
+//! Optimizers over flat parameter and gradient slices.
+#![warn(missing_docs)]
