@@ -1,2 +1,71 @@
-//! Reverse-mode automatic differentiation.
+//! Reverse-mode automatic differentiation on a tape, for scalar functions
+//! written in plain Rust and for the matrix computations of neural networks.
+//!
+//! Write a function once, generic over [`Real`]; evaluate it with `f64`;
+//! differentiate it exactly with the tape:
+//!
+//! ```
+//! use autodiff::Real;
+//!
+//! fn f<T: Real>(x: &[T]) -> T {
+//!     (x[0] * x[1]).sin() + x[1].exp() / (T::one() + x[0] * x[0])
+//! }
+//!
+//! let x = [0.5, -1.0];
+//! let value = f(&x); // plain f64, no tape
+//! let (v, g) = autodiff::value_and_grad(|x| f(x), &x)?;
+//! assert_eq!(v, value);
+//! let hv = autodiff::hvp(|x| f(x), &x, &[1.0, 0.0])?; // exact H v
+//! # let _ = (g, hv);
+//! # Ok::<(), autodiff::Error>(())
+//! ```
+//!
+//! # What is where
+//! - [`Tape`], [`Var`] (scalar handle) and [`Mat`] (matrix handle) record
+//!   one evaluation; [`Tape::backward`] runs one reverse sweep, the chain
+//!   rule as a product of Jacobian matrices taken from the output (seed
+//!   (5.9)), and returns [`Grads`] with respect to every recorded value,
+//!   inputs included (seed (5.11)).
+//! - [`rules`]: every elementwise primitive with its derivative rule, shared
+//!   by scalars, dual numbers and matrices. [`mat`]: matrix ops (matmul,
+//!   affine map, elementwise, reductions, the losses of (5.1)).
+//! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`],
+//!   [`Evaluator`]: function transformations.
+//! - [`gradcheck`](mod@gradcheck): finite-difference checking for users' own
+//!   functions; [`strategies`] (feature `proptest`): random inputs and
+//!   expression graphs for property tests.
+//!
+//! # Conventions
+//! - ReLU's derivative at exactly 0 is a parameter in `[0, 1]` (default 0,
+//!   as PyTorch and JAX); `|x|` has derivative 0 at 0; `min`/`max` send a
+//!   tie's derivative to their first argument.
+//! - A NaN produced inside a function propagates through values and
+//!   gradients; nothing panics on it.
+//! - Automatic differentiation applies the chain rule to the operations one
+//!   evaluation actually performed; it is not symbolic differentiation.
 #![warn(missing_docs)]
+
+mod dual;
+mod error;
+mod functional;
+pub mod gradcheck;
+mod grads;
+pub mod mat;
+mod matrix;
+mod real;
+pub mod rules;
+#[cfg(feature = "proptest")]
+pub mod strategies;
+mod tape;
+mod var;
+
+pub use dual::Dual;
+pub use error::{Error, Result};
+pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator};
+pub use gradcheck::{gradcheck, gradcheck_fn, GradcheckConfig, GradcheckReport};
+pub use grads::Grads;
+pub use mat::{Mat, Reduction};
+pub use matrix::{Matrix, Shape};
+pub use real::{Float, Real};
+pub use tape::Tape;
+pub use var::Var;

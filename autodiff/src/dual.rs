@@ -1,0 +1,203 @@
+//! Forward-mode dual numbers `a + b e` with `e^2 = 0`.
+//!
+//! Running a function on `Dual` gives its value and its directional
+//! derivative in one pass. Recording on a `Tape<Dual<f64>>` (forward over
+//! reverse) gives Hessian-vector products with no second engine: see
+//! [`hvp`](crate::hvp).
+
+use crate::rules::{Binary, Unary};
+use crate::Real;
+use std::cmp::Ordering;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A dual number: a value `re` and a tangent `eps` (the derivative along the
+/// seeded direction).
+///
+/// Comparisons compare values only.
+///
+/// ```
+/// use autodiff::{Dual, Real};
+/// let x = Dual::new(2.0_f64, 1.0); // seed dx = 1
+/// let y = x * x.sin();
+/// assert_eq!(y.re, 2.0 * 2.0_f64.sin());
+/// assert!((y.eps - (2.0_f64.sin() + 2.0 * 2.0_f64.cos())).abs() < 1e-15);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Dual<T> {
+    /// The value.
+    pub re: T,
+    /// The tangent.
+    pub eps: T,
+}
+
+impl<T: Real> Dual<T> {
+    /// `re + eps e`.
+    #[inline]
+    pub fn new(re: T, eps: T) -> Self {
+        Dual { re, eps }
+    }
+
+    /// A constant: zero tangent.
+    #[inline]
+    pub fn constant(re: T) -> Self {
+        Dual { re, eps: T::zero() }
+    }
+
+    #[inline(always)]
+    fn unary(self, op: Unary) -> Self {
+        let (y, d) = op.eval(self.re);
+        Dual { re: y, eps: d * self.eps }
+    }
+
+    #[inline(always)]
+    fn binary(self, op: Binary, o: Self) -> Self {
+        let y = op.value(self.re, o.re);
+        let da = op.deriv_a(self.re, o.re, y);
+        let db = op.deriv_b(self.re, o.re, y);
+        Dual { re: y, eps: da * self.eps + db * o.eps }
+    }
+}
+
+impl<T: Real> PartialEq for Dual<T> {
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        self.re == o.re
+    }
+}
+
+impl<T: Real> PartialOrd for Dual<T> {
+    #[inline]
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        self.re.partial_cmp(&o.re)
+    }
+}
+
+impl<T: Real> Add for Dual<T> {
+    type Output = Self;
+    #[inline]
+    fn add(self, o: Self) -> Self {
+        Dual { re: self.re + o.re, eps: self.eps + o.eps }
+    }
+}
+
+impl<T: Real> Sub for Dual<T> {
+    type Output = Self;
+    #[inline]
+    fn sub(self, o: Self) -> Self {
+        Dual { re: self.re - o.re, eps: self.eps - o.eps }
+    }
+}
+
+impl<T: Real> Mul for Dual<T> {
+    type Output = Self;
+    #[inline]
+    fn mul(self, o: Self) -> Self {
+        Dual { re: self.re * o.re, eps: self.eps * o.re + self.re * o.eps }
+    }
+}
+
+impl<T: Real> Div for Dual<T> {
+    type Output = Self;
+    #[inline]
+    fn div(self, o: Self) -> Self {
+        self.binary(Binary::Div, o)
+    }
+}
+
+impl<T: Real> Neg for Dual<T> {
+    type Output = Self;
+    #[inline]
+    fn neg(self) -> Self {
+        Dual { re: -self.re, eps: -self.eps }
+    }
+}
+
+macro_rules! assign_ops {
+    ($($tr:ident $m:ident $op:tt),*) => {$(
+        impl<T: Real> $tr for Dual<T> {
+            #[inline]
+            fn $m(&mut self, o: Self) {
+                *self = *self $op o;
+            }
+        }
+    )*};
+}
+assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /);
+
+impl<T: Real> Sum for Dual<T> {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Self::constant(T::zero()), |a, b| a + b)
+    }
+}
+
+impl<T: Real> Real for Dual<T> {
+    #[inline]
+    fn from_f64(c: f64) -> Self {
+        Self::constant(T::from_f64(c))
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self.re.to_f64()
+    }
+    #[inline]
+    fn powi(self, n: i32) -> Self {
+        self.unary(Unary::Powi(n))
+    }
+    #[inline]
+    fn powf(self, e: Self) -> Self {
+        self.binary(Binary::Powf, e)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        self.unary(Unary::Exp)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        self.unary(Unary::Ln)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        self.unary(Unary::Sqrt)
+    }
+    #[inline]
+    fn sin(self) -> Self {
+        self.unary(Unary::Sin)
+    }
+    #[inline]
+    fn cos(self) -> Self {
+        self.unary(Unary::Cos)
+    }
+    #[inline]
+    fn tan(self) -> Self {
+        self.unary(Unary::Tan)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        self.unary(Unary::Tanh)
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        self.unary(Unary::Abs)
+    }
+    #[inline]
+    fn min(self, o: Self) -> Self {
+        self.binary(Binary::Min, o)
+    }
+    #[inline]
+    fn max(self, o: Self) -> Self {
+        self.binary(Binary::Max, o)
+    }
+    #[inline]
+    fn sigmoid(self) -> Self {
+        self.unary(Unary::Sigmoid)
+    }
+    #[inline]
+    fn softplus(self) -> Self {
+        self.unary(Unary::Softplus)
+    }
+    #[inline]
+    fn relu_with(self, at_zero: f64) -> Self {
+        self.unary(Unary::Relu { at_zero })
+    }
+}

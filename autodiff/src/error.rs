@@ -1,0 +1,68 @@
+//! The crate's error type.
+
+use crate::Shape;
+
+/// What can go wrong with the inputs of a differentiation or a matrix op.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two operands' shapes do not fit the op.
+    #[error("{op}: shapes do not fit: left is {lhs}, right is {rhs}{}", expected_note(.expected))]
+    ShapeMismatch {
+        /// The op.
+        op: &'static str,
+        /// The shape of the left (or first) operand.
+        lhs: Shape,
+        /// The shape of the right (or second) operand.
+        rhs: Shape,
+        /// What the op needed, in words.
+        expected: &'static str,
+    },
+    /// A buffer's length does not match the shape it is given with.
+    #[error("{what}: expected {expected} values, got {got}")]
+    LengthMismatch {
+        /// What was being built or checked.
+        what: &'static str,
+        /// The number of values required.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
+    /// A function of no inputs was given to be differentiated.
+    #[error("{what}: the input slice is empty; nothing to differentiate")]
+    EmptyInput {
+        /// The function called.
+        what: &'static str,
+    },
+    /// A class label is not below the number of classes.
+    #[error("cross-entropy: label {label} of row {row} is out of range for {classes} classes (expected 0..{classes})")]
+    LabelOutOfRange {
+        /// The row of the batch.
+        row: usize,
+        /// The label found.
+        label: usize,
+        /// The number of classes (columns of the logits).
+        classes: usize,
+    },
+    /// A parameter is outside its allowed range.
+    #[error("{what}: {value} is outside the allowed range {range}")]
+    OutOfRange {
+        /// The parameter.
+        what: &'static str,
+        /// The value given.
+        value: f64,
+        /// The allowed range, in words.
+        range: &'static str,
+    },
+}
+
+fn expected_note(e: &str) -> String {
+    if e.is_empty() {
+        String::new()
+    } else {
+        format!(" ({e})")
+    }
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,211 @@
+//! Function transformations on top of the tape: `grad`, `value_and_grad`,
+//! `jacobian`, `hvp`, `hessian`, and [`Evaluator`] for allocation-free
+//! repeated use.
+//!
+//! Each takes the function as a closure over [`Var`]s; a generic user
+//! function `fn f<T: Real>(x: &[T]) -> T` is passed as `|x| f(x)`, and the
+//! closure is instantiated with the number type each transformation needs
+//! (`Var<f64>` for gradients, `Var<Dual<f64>>` for Hessians).
+
+use crate::{Dual, Error, Grads, Matrix, Result, Tape, Var};
+
+fn nonempty(x: &[f64], what: &'static str) -> Result<()> {
+    if x.is_empty() {
+        Err(Error::EmptyInput { what })
+    } else {
+        Ok(())
+    }
+}
+
+/// The value `f(x)` and the gradient of `f` at `x`: one recording, one
+/// reverse sweep.
+///
+/// ```
+/// let (v, g) = autodiff::value_and_grad(|x| x[0] * x[1].sin(), &[2.0, 0.0]).unwrap();
+/// assert_eq!((v, g), (0.0, vec![0.0, 2.0]));
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty.
+pub fn value_and_grad<F>(f: F, x: &[f64]) -> Result<(f64, Vec<f64>)>
+where
+    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+{
+    let mut g = vec![0.0; x.len()];
+    let v = Evaluator::new().value_and_grad(f, x, &mut g)?;
+    Ok((v, g))
+}
+
+/// The gradient of `f` at `x`.
+///
+/// ```
+/// let g = autodiff::grad(|x| x[0] * x[0] + 3.0 * x[1], &[1.5, -2.0]).unwrap();
+/// assert_eq!(g, vec![3.0, 3.0]);
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty.
+pub fn grad<F>(f: F, x: &[f64]) -> Result<Vec<f64>>
+where
+    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+{
+    value_and_grad(f, x).map(|(_, g)| g)
+}
+
+/// The Jacobian matrix of a vector-valued `f` at `x`, shape
+/// `(outputs, inputs)` (seed Notation 5.1.4): one recording and one reverse
+/// sweep per output.
+///
+/// ```
+/// let j = autodiff::jacobian(|x| vec![x[0] * x[1], x[0] + 2.0 * x[1]], &[3.0, 4.0]).unwrap();
+/// assert_eq!(j.as_slice(), &[4.0, 3.0, 1.0, 2.0]);
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty.
+pub fn jacobian<F>(f: F, x: &[f64]) -> Result<Matrix<f64>>
+where
+    F: for<'t> Fn(&[Var<'t, f64>]) -> Vec<Var<'t, f64>>,
+{
+    nonempty(x, "jacobian")?;
+    let tape = Tape::with_capacity(64);
+    let xs = tape.vars(x);
+    let ys = f(&xs);
+    let mut jac = Matrix::zeros(ys.len(), x.len());
+    let mut grads = Grads::empty();
+    for (i, &y) in ys.iter().enumerate() {
+        tape.backward_into(y, &mut grads);
+        for (j, &xj) in xs.iter().enumerate() {
+            jac[(i, j)] = grads[xj];
+        }
+    }
+    Ok(jac)
+}
+
+/// The Hessian-vector product `H(x) v` of a scalar `f`, exact to rounding:
+/// forward over reverse. `f` is recorded on a tape of dual numbers seeded
+/// with `x + v e`; the reverse sweep in dual arithmetic yields
+/// `grad f(x) + (H v) e`. No finite differences.
+///
+/// ```
+/// use autodiff::Real;
+/// fn f<T: Real>(x: &[T]) -> T { x[0] * x[0] * x[1] }
+/// // H = [[2 x1, 2 x0], [2 x0, 0]]
+/// let hv = autodiff::hvp(|x| f(x), &[1.0, 2.0], &[1.0, 0.0]).unwrap();
+/// assert_eq!(hv, vec![4.0, 2.0]);
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty; [`Error::LengthMismatch`] unless
+/// `v` has the length of `x`.
+pub fn hvp<F>(f: F, x: &[f64], v: &[f64]) -> Result<Vec<f64>>
+where
+    F: for<'t> Fn(&[Var<'t, Dual<f64>>]) -> Var<'t, Dual<f64>>,
+{
+    nonempty(x, "hvp")?;
+    if v.len() != x.len() {
+        return Err(Error::LengthMismatch { what: "hvp (direction v)", expected: x.len(), got: v.len() });
+    }
+    let tape = Tape::with_capacity(64);
+    let xs: Vec<_> = x.iter().zip(v).map(|(&x, &v)| tape.var(Dual::new(x, v))).collect();
+    let y = f(&xs);
+    let g = tape.backward(y);
+    Ok(xs.iter().map(|&xi| g[xi].eps).collect())
+}
+
+/// The Hessian matrix of a scalar `f` at `x`: one [`hvp`] per basis vector.
+///
+/// ```
+/// let h = autodiff::hessian(|x| x[0] * x[0] * x[1], &[1.0, 2.0]).unwrap();
+/// assert_eq!(h.as_slice(), &[4.0, 2.0, 2.0, 0.0]);
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty.
+pub fn hessian<F>(f: F, x: &[f64]) -> Result<Matrix<f64>>
+where
+    F: for<'t> Fn(&[Var<'t, Dual<f64>>]) -> Var<'t, Dual<f64>>,
+{
+    nonempty(x, "hessian")?;
+    let n = x.len();
+    let mut h = Matrix::zeros(n, n);
+    let mut e = vec![0.0; n];
+    for j in 0..n {
+        e[j] = 1.0;
+        let col = hvp(&f, x, &e)?;
+        e[j] = 0.0;
+        for (i, c) in col.into_iter().enumerate() {
+            h[(i, j)] = c;
+        }
+    }
+    Ok(h)
+}
+
+/// A tape, its gradient store and its input buffer, kept across calls: the
+/// allocation-free way to differentiate the same function many times (an
+/// optimisation loop).
+///
+/// ```
+/// let mut ev = autodiff::Evaluator::new();
+/// let mut g = [0.0; 2];
+/// for step in 0..3 {
+///     let x = [step as f64, 1.0];
+///     let v = ev.value_and_grad(|x| x[0] * x[1], &x, &mut g).unwrap();
+///     assert_eq!((v, g), (step as f64, [1.0, step as f64]));
+/// }
+/// ```
+#[derive(Debug, Default)]
+pub struct Evaluator {
+    tape: Tape<f64>,
+    grads: Grads<f64>,
+    // Always empty between calls: only its allocation is kept.
+    inputs: Vec<Var<'static, f64>>,
+}
+
+impl Evaluator {
+    /// A new evaluator.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// `f(x)`, writing the gradient into `grad`.
+    ///
+    /// # Errors
+    /// [`Error::EmptyInput`] if `x` is empty; [`Error::LengthMismatch`]
+    /// unless `grad` has the length of `x`.
+    pub fn value_and_grad<F>(&mut self, f: F, x: &[f64], grad: &mut [f64]) -> Result<f64>
+    where
+        F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+    {
+        nonempty(x, "value_and_grad")?;
+        if grad.len() != x.len() {
+            return Err(Error::LengthMismatch { what: "value_and_grad (gradient buffer)", expected: x.len(), got: grad.len() });
+        }
+        self.tape.clear();
+        let mut xs = relabel(std::mem::take(&mut self.inputs));
+        self.tape.vars_into(x, &mut xs);
+        let y = f(&xs);
+        self.tape.backward_into(y, &mut self.grads);
+        for (g, &xi) in grad.iter_mut().zip(&xs) {
+            *g = self.grads[xi];
+        }
+        self.inputs = relabel(xs);
+        Ok(y.value())
+    }
+
+    /// Bytes of tape memory the last evaluation used.
+    pub fn tape_bytes(&self) -> usize {
+        self.tape.memory_bytes()
+    }
+}
+
+/// Empties `v` and hands back its allocation with another lifetime.
+fn relabel<'a, 'b>(mut v: Vec<Var<'a, f64>>) -> Vec<Var<'b, f64>> {
+    v.clear();
+    let mut v = std::mem::ManuallyDrop::new(v);
+    let (ptr, cap) = (v.as_mut_ptr(), v.capacity());
+    // SAFETY: the vector is empty, so no `Var<'a>` is reinterpreted; only
+    // the allocation moves over, and `Var<'a>` and `Var<'b>` differ only in
+    // a lifetime, so they have the same size and alignment.
+    unsafe { Vec::from_raw_parts(ptr.cast::<Var<'b, f64>>(), 0, cap) }
+}

@@ -1,0 +1,243 @@
+//! Gradient checking by central finite differences, for users' own
+//! functions and gradients.
+//!
+//! Two probes, both in `f64`:
+//! - per coordinate: `(f(x + h_i e_i) - f(x - h_i e_i)) / (2 h_i)` against
+//!   `g_i`, with `h_i = h max(1, |x_i|)`;
+//! - along random unit directions `u` (seeded): the same quotient along `u`
+//!   against `<g, u>`, which catches errors that cancel in no coordinate.
+//!
+//! Each analytic value `a` is compared with its numerical estimate `n` by
+//! the mixed tolerance
+//!
+//! ```text
+//! |a - n| <= atol + rtol |n|
+//! ```
+//!
+//! and the report names the worst probe (largest `|a - n| / (atol + rtol
+//! |n|)`), with both values. A NaN anywhere fails the check and is reported.
+//! Check away from kinks (ReLU or `|x|` at 0, ties of `min`/`max`): there the
+//! one-sided derivatives differ and no finite difference agrees with both.
+
+use crate::{Error, Evaluator, Result, Var};
+use rand::{Rng, SeedableRng};
+use std::fmt;
+
+/// Settings of a gradient check.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct GradcheckConfig {
+    /// Relative finite-difference step `h` (default `1e-6`; the central
+    /// quotient's error is `O(h^2)` plus rounding `O(eps |f| / h)`).
+    pub step: f64,
+    /// Absolute tolerance (default `1e-6`).
+    pub atol: f64,
+    /// Relative tolerance (default `1e-5`).
+    pub rtol: f64,
+    /// Number of random directions probed (default 4).
+    pub directions: usize,
+    /// Whether every coordinate is probed (default true; costs `2 n`
+    /// evaluations).
+    pub per_coordinate: bool,
+    /// Seed of the random directions.
+    pub seed: u64,
+}
+
+impl Default for GradcheckConfig {
+    fn default() -> Self {
+        GradcheckConfig { step: 1e-6, atol: 1e-6, rtol: 1e-5, directions: 4, per_coordinate: true, seed: 0 }
+    }
+}
+
+/// What a probe compared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Probe {
+    /// The partial derivative with respect to coordinate `i`.
+    Coordinate(usize),
+    /// The directional derivative along the `k`-th random direction.
+    Direction(usize),
+}
+
+/// One comparison of an analytic derivative with its finite-difference
+/// estimate.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Comparison {
+    /// What was compared.
+    pub probe: Probe,
+    /// The derivative from the gradient under test.
+    pub analytic: f64,
+    /// The central finite-difference estimate.
+    pub numeric: f64,
+    /// `|analytic - numeric|`.
+    pub error: f64,
+    /// `atol + rtol |numeric|`.
+    pub tolerance: f64,
+}
+
+impl Comparison {
+    /// `error / tolerance`: above 1 fails; NaN counts as infinite.
+    pub fn ratio(&self) -> f64 {
+        let r = self.error / self.tolerance;
+        if r.is_nan() {
+            f64::INFINITY
+        } else {
+            r
+        }
+    }
+
+    /// Whether this comparison is within tolerance (false for NaN).
+    pub fn passed(&self) -> bool {
+        self.error <= self.tolerance
+    }
+}
+
+/// The outcome of a gradient check.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GradcheckReport {
+    /// The value `f(x)`.
+    pub value: f64,
+    /// Number of comparisons made.
+    pub probes: usize,
+    /// Number of comparisons out of tolerance (NaN included).
+    pub failures: usize,
+    /// The comparison with the largest error relative to its tolerance.
+    pub worst: Option<Comparison>,
+}
+
+impl GradcheckReport {
+    /// Whether every comparison passed and the value is finite.
+    pub fn passed(&self) -> bool {
+        self.failures == 0 && self.value.is_finite()
+    }
+
+    /// Panics with the report unless the check [`passed`](Self::passed):
+    /// for use in tests.
+    #[track_caller]
+    pub fn assert_passed(&self) {
+        assert!(self.passed(), "{self}");
+    }
+}
+
+impl fmt::Display for GradcheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.passed() { "passed" } else { "FAILED" };
+        write!(f, "gradcheck {verdict}: {} of {} probes out of tolerance, f(x) = {}", self.failures, self.probes, self.value)?;
+        if let Some(w) = &self.worst {
+            let at = match w.probe {
+                Probe::Coordinate(i) => format!("coordinate {i}"),
+                Probe::Direction(k) => format!("random direction {k}"),
+            };
+            write!(
+                f,
+                "; worst at {at}: analytic {:e}, numeric {:e}, |difference| {:e} against tolerance {:e}",
+                w.analytic, w.numeric, w.error, w.tolerance
+            )?;
+        }
+        Ok(())
+    }
+}
+
+/// Checks a gradient `grad` of `f` at `x` that came from anywhere (a
+/// hand-written formula, another library, the tape).
+///
+/// ```
+/// use autodiff::{gradcheck_fn, GradcheckConfig};
+/// let f = |x: &[f64]| x[0].sin() * x[1];
+/// let x = [0.3, 2.0];
+/// let good = [0.3_f64.cos() * 2.0, 0.3_f64.sin()];
+/// assert!(gradcheck_fn(f, &good, &x, &GradcheckConfig::default()).unwrap().passed());
+/// let bad = [good[0], 2.0 * good[1]];
+/// let report = gradcheck_fn(f, &bad, &x, &GradcheckConfig::default()).unwrap();
+/// assert!(!report.passed());
+/// println!("{report}"); // names the worst coordinate with both values
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty; [`Error::LengthMismatch`] unless
+/// `grad` has the length of `x`.
+pub fn gradcheck_fn(
+    f: impl Fn(&[f64]) -> f64,
+    grad: &[f64],
+    x: &[f64],
+    config: &GradcheckConfig,
+) -> Result<GradcheckReport> {
+    if x.is_empty() {
+        return Err(Error::EmptyInput { what: "gradcheck" });
+    }
+    if grad.len() != x.len() {
+        return Err(Error::LengthMismatch { what: "gradcheck (gradient)", expected: x.len(), got: grad.len() });
+    }
+    let mut report = GradcheckReport { value: f(x), probes: 0, failures: 0, worst: None };
+    let mut xp = x.to_vec();
+    let mut record = |probe, analytic: f64, numeric: f64| {
+        let c = Comparison {
+            probe,
+            analytic,
+            numeric,
+            error: (analytic - numeric).abs(),
+            tolerance: config.atol + config.rtol * numeric.abs(),
+        };
+        report.probes += 1;
+        report.failures += usize::from(!c.passed());
+        if report.worst.is_none_or(|w| c.ratio() > w.ratio()) {
+            report.worst = Some(c);
+        }
+    };
+    if config.per_coordinate {
+        for i in 0..x.len() {
+            let h = config.step * x[i].abs().max(1.0);
+            xp[i] = x[i] + h;
+            let fp = f(&xp);
+            xp[i] = x[i] - h;
+            let fm = f(&xp);
+            xp[i] = x[i];
+            record(Probe::Coordinate(i), grad[i], (fp - fm) / (2.0 * h));
+        }
+    }
+    let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
+    let scale = x.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
+    let h = config.step * scale;
+    let mut u = vec![0.0; x.len()];
+    for k in 0..config.directions {
+        for ui in u.iter_mut() {
+            *ui = rng.random_range(-1.0..1.0);
+        }
+        let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+        u.iter_mut().for_each(|v| *v /= norm);
+        let analytic: f64 = grad.iter().zip(&u).map(|(g, u)| g * u).sum();
+        for ((p, &xi), &ui) in xp.iter_mut().zip(x).zip(&u) {
+            *p = xi + h * ui;
+        }
+        let fp = f(&xp);
+        for ((p, &xi), &ui) in xp.iter_mut().zip(x).zip(&u) {
+            *p = xi - h * ui;
+        }
+        let fm = f(&xp);
+        record(Probe::Direction(k), analytic, (fp - fm) / (2.0 * h));
+    }
+    Ok(report)
+}
+
+/// Checks the tape's gradient of `f` at `x` against finite differences of
+/// the same `f` (evaluated on constants, so nothing is recorded for them).
+///
+/// ```
+/// use autodiff::{gradcheck, GradcheckConfig, Real};
+/// fn f<T: Real>(x: &[T]) -> T { x[0].tanh() * x[1].exp() + x[1].powi(3) }
+/// let report = gradcheck(|x| f(x), &[0.4, -0.7], &GradcheckConfig::default()).unwrap();
+/// report.assert_passed();
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty.
+pub fn gradcheck<F>(f: F, x: &[f64], config: &GradcheckConfig) -> Result<GradcheckReport>
+where
+    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+{
+    let mut g = vec![0.0; x.len()];
+    Evaluator::new().value_and_grad(&f, x, &mut g)?;
+    let plain = |p: &[f64]| {
+        let c: Vec<Var<'_, f64>> = p.iter().map(|&v| Var::constant(v)).collect();
+        f(&c).value()
+    };
+    gradcheck_fn(plain, &g, x, config)
+}

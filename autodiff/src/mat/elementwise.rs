@@ -1,0 +1,193 @@
+//! Elementwise matrix ops. Their values and derivatives are the rules of
+//! [`crate::rules`], shared with the scalar path.
+
+use super::{or_panic, MatStore, Node, Op};
+use crate::rules::{Binary, Unary};
+use crate::{Error, Float, Mat, Result};
+use std::ops::{Add, Mul, Sub};
+
+impl<'t, T: Float> Mat<'t, T> {
+    /// Elementwise `op(self, other)` for matrices of one shape.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if the shapes differ.
+    #[track_caller]
+    pub fn try_zip(self, op: Binary, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
+        self.same_tape(other);
+        if self.shape() != other.shape() {
+            return Err(Error::ShapeMismatch {
+                op: binary_name(op),
+                lhs: self.shape(),
+                rhs: other.shape(),
+                expected: "equal shapes",
+            });
+        }
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let off = st.alloc(self.shape().len());
+        let (below, out) = st.data.split_at_mut(off);
+        for ((y, &a), &b) in out.iter_mut().zip(&below[self.range()]).zip(&below[other.range()]) {
+            *y = op.value(a, b);
+        }
+        let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
+        Ok(tape.record(&mut st, Op::Zip { op, a: self.node(), b: other.node() }, off, self.shape(), grad))
+    }
+
+    /// [`try_zip`](Self::try_zip), panicking on mismatched shapes.
+    #[track_caller]
+    pub fn zip(self, op: Binary, other: Mat<'t, T>) -> Mat<'t, T> {
+        or_panic(self.try_zip(op, other))
+    }
+
+    /// Elementwise sum; an error on mismatched shapes.
+    #[track_caller]
+    pub fn try_add(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
+        self.try_zip(Binary::Add, other)
+    }
+
+    /// Elementwise difference; an error on mismatched shapes.
+    #[track_caller]
+    pub fn try_sub(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
+        self.try_zip(Binary::Sub, other)
+    }
+
+    /// Elementwise (Hadamard) product; an error on mismatched shapes.
+    #[track_caller]
+    pub fn try_mul(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
+        self.try_zip(Binary::Mul, other)
+    }
+
+    /// Elementwise `op(self)`.
+    pub fn map(self, op: Unary) -> Mat<'t, T> {
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let off = st.alloc(self.shape().len());
+        let (below, out) = st.data.split_at_mut(off);
+        for (y, &x) in out.iter_mut().zip(&below[self.range()]) {
+            *y = op.value(x);
+        }
+        let grad = self.requires_grad_in(&st);
+        tape.record(&mut st, Op::Map { op, x: self.node() }, off, self.shape(), grad)
+    }
+
+    /// Elementwise logistic sigmoid, the seed's S.
+    pub fn sigmoid(self) -> Mat<'t, T> {
+        self.map(Unary::Sigmoid)
+    }
+
+    /// Elementwise `tanh`.
+    pub fn tanh(self) -> Mat<'t, T> {
+        self.map(Unary::Tanh)
+    }
+
+    /// Elementwise `max(x, 0)` with subgradient 0 at 0 (PyTorch, JAX).
+    pub fn relu(self) -> Mat<'t, T> {
+        self.map(Unary::Relu { at_zero: 0.0 })
+    }
+
+    /// Elementwise `max(x, 0)` whose derivative at exactly 0 is `at_zero`.
+    ///
+    /// # Panics
+    /// Unless `0 <= at_zero <= 1`.
+    #[track_caller]
+    pub fn relu_with(self, at_zero: f64) -> Mat<'t, T> {
+        check_subgradient(at_zero);
+        self.map(Unary::Relu { at_zero })
+    }
+
+    /// Elementwise `e^x`.
+    pub fn exp(self) -> Mat<'t, T> {
+        self.map(Unary::Exp)
+    }
+
+    /// `c self` for a constant `c`.
+    pub fn scale(self, c: T) -> Mat<'t, T> {
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let off = st.alloc(self.shape().len());
+        let (below, out) = st.data.split_at_mut(off);
+        for (y, &x) in out.iter_mut().zip(&below[self.range()]) {
+            *y = c * x;
+        }
+        let grad = self.requires_grad_in(&st);
+        tape.record(&mut st, Op::Scale { x: self.node(), c }, off, self.shape(), grad)
+    }
+}
+
+/// Panics unless the ReLU subgradient is in `[0, 1]`.
+#[track_caller]
+pub(crate) fn check_subgradient(at_zero: f64) {
+    assert!((0.0..=1.0).contains(&at_zero), "relu: the subgradient at 0 must lie in [0, 1], got {at_zero}");
+}
+
+fn binary_name(op: Binary) -> &'static str {
+    match op {
+        Binary::Add => "add",
+        Binary::Sub => "sub",
+        Binary::Mul => "mul (elementwise)",
+        Binary::Div => "div (elementwise)",
+        Binary::Powf => "powf (elementwise)",
+        Binary::Min => "min (elementwise)",
+        Binary::Max => "max (elementwise)",
+    }
+}
+
+macro_rules! mat_ops {
+    ($($tr:ident $m:ident $op:ident),*) => {$(
+        impl<'t, T: Float> $tr for Mat<'t, T> {
+            type Output = Mat<'t, T>;
+            /// Elementwise.
+            ///
+            /// # Panics
+            /// If the shapes differ or the tapes do.
+            #[track_caller]
+            fn $m(self, o: Self) -> Mat<'t, T> {
+                self.zip(Binary::$op, o)
+            }
+        }
+    )*};
+}
+mat_ops!(Add add Add, Sub sub Sub, Mul mul Mul);
+
+/// `y = op(a, b)`: `da += dy op_a`, `db += dy op_b`, one pass per input so
+/// that `a` and `b` may be the same node.
+pub(super) fn zip_backward<T: Float>(
+    st: &MatStore<T>,
+    node: &Node<T>,
+    op: Binary,
+    a: u32,
+    b: u32,
+    gy: &[T],
+    below: &mut [T],
+) {
+    let (va, vb, vy) = (st.value(a), st.value(b), &st.data[node.range()]);
+    if let Some(ga) = st.grad_of(a, below) {
+        for i in 0..gy.len() {
+            ga[i] += gy[i] * op.deriv_a(va[i], vb[i], vy[i]);
+        }
+    }
+    if let Some(gb) = st.grad_of(b, below) {
+        for i in 0..gy.len() {
+            gb[i] += gy[i] * op.deriv_b(va[i], vb[i], vy[i]);
+        }
+    }
+}
+
+/// `y = op(x)`: `dx += dy op'(x)`, the rule of [`Unary::deriv`].
+pub(super) fn map_backward<T: Float>(st: &MatStore<T>, node: &Node<T>, op: Unary, x: u32, gy: &[T], below: &mut [T]) {
+    let (vx, vy) = (st.value(x), &st.data[node.range()]);
+    if let Some(gx) = st.grad_of(x, below) {
+        for (((g, &d), &x), &y) in gx.iter_mut().zip(gy).zip(vx).zip(vy) {
+            *g += d * op.deriv(x, y);
+        }
+    }
+}
+
+/// `y = c x`: `dx += c dy`.
+pub(super) fn scale_backward<T: Float>(st: &MatStore<T>, x: u32, c: T, gy: &[T], below: &mut [T]) {
+    if let Some(gx) = st.grad_of(x, below) {
+        for (g, &d) in gx.iter_mut().zip(gy) {
+            *g += c * d;
+        }
+    }
+}

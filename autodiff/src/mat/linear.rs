@@ -1,0 +1,140 @@
+//! Matrix products and the affine map of a layer, seed (5.10): forward and
+//! derivative rules, through the matrix-multiply kernel with transposes
+//! passed as strides.
+
+use super::{or_panic, MatStore, Node, Op};
+use crate::{Error, Float, Mat, Result, Shape};
+
+impl<'t, T: Float> Mat<'t, T> {
+    /// The matrix product `self other`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] unless `self.cols == other.rows`.
+    ///
+    /// # Panics
+    /// If `other` is on another tape.
+    #[track_caller]
+    pub fn try_matmul(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
+        self.same_tape(other);
+        let (a, b) = (self.shape(), other.shape());
+        if a.cols != b.rows {
+            return Err(Error::ShapeMismatch { op: "matmul", lhs: a, rhs: b, expected: "left columns equal right rows" });
+        }
+        let (m, k, n) = (a.rows, a.cols, b.cols);
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let off = st.alloc(m * n);
+        let (below, out) = st.data.split_at_mut(off);
+        let (va, vb) = (&below[self.range()], &below[other.range()]);
+        T::gemm(m, k, n, T::one(), va, k, 1, vb, n, 1, T::zero(), out, n, 1);
+        let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
+        Ok(tape.record(&mut st, Op::MatMul { a: self.node(), b: other.node() }, off, Shape::new(m, n), grad))
+    }
+
+    /// [`try_matmul`](Self::try_matmul), panicking on mismatched shapes.
+    #[track_caller]
+    pub fn matmul(self, other: Mat<'t, T>) -> Mat<'t, T> {
+        or_panic(self.try_matmul(other))
+    }
+
+    /// The affine map of a layer on a batch of row vectors: `self W^T + b`,
+    /// i.e. `z_i = W x_i + b` for each row `x_i` (seed (5.10), with `W` of
+    /// shape `(a_{r+1}, a_r)`). `self` is `(n, a_r)`, `b` has `a_{r+1}`
+    /// entries (shape `(1, a_{r+1})` or `(a_{r+1}, 1)`); the result is
+    /// `(n, a_{r+1})`.
+    ///
+    /// # Errors
+    /// [`Error::ShapeMismatch`] if `W` has not `self.cols` columns or `b`
+    /// has not `W.rows` entries.
+    #[track_caller]
+    pub fn try_affine(self, w: Mat<'t, T>, b: Option<Mat<'t, T>>) -> Result<Mat<'t, T>> {
+        self.same_tape(w);
+        let (xs, ws) = (self.shape(), w.shape());
+        if xs.cols != ws.cols {
+            return Err(Error::ShapeMismatch {
+                op: "affine",
+                lhs: xs,
+                rhs: ws,
+                expected: "batch columns equal weight columns: x is (n, a_r), W is (a_r+1, a_r)",
+            });
+        }
+        if let Some(b) = b {
+            self.same_tape(b);
+            let bs = b.shape();
+            if bs.len() != ws.rows || (bs.rows != 1 && bs.cols != 1) {
+                return Err(Error::ShapeMismatch {
+                    op: "affine (bias)",
+                    lhs: ws,
+                    rhs: bs,
+                    expected: "a bias of shape (1, a_r+1) or (a_r+1, 1) for W of shape (a_r+1, a_r)",
+                });
+            }
+        }
+        let (n, i, o) = (xs.rows, xs.cols, ws.rows);
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let off = st.alloc(n * o);
+        let (below, z) = st.data.split_at_mut(off);
+        let mut beta = T::zero();
+        if let Some(b) = b {
+            let vb = &below[b.range()];
+            for row in z.chunks_exact_mut(o) {
+                row.copy_from_slice(vb);
+            }
+            beta = T::one();
+        }
+        // z = x W^T (+ z): W^T is W with its strides swapped.
+        T::gemm(n, i, o, T::one(), &below[self.range()], i, 1, &below[w.range()], 1, i, beta, z, o, 1);
+        let grad = [Some(self), Some(w), b].into_iter().flatten().any(|m| m.requires_grad_in(&st));
+        let op = Op::Affine { x: self.node(), w: w.node(), b: b.map(|b| b.node()) };
+        Ok(tape.record(&mut st, op, off, Shape::new(n, o), grad))
+    }
+
+    /// [`try_affine`](Self::try_affine), panicking on mismatched shapes.
+    #[track_caller]
+    pub fn affine(self, w: Mat<'t, T>, b: Option<Mat<'t, T>>) -> Mat<'t, T> {
+        or_panic(self.try_affine(w, b))
+    }
+
+    pub(crate) fn range(self) -> std::ops::Range<usize> {
+        self.offset()..self.offset() + self.shape().len()
+    }
+
+    pub(crate) fn requires_grad_in(self, st: &MatStore<T>) -> bool {
+        st.nodes[self.node() as usize].grad
+    }
+}
+
+/// `C = A B`: `dA += dC B^T`, `dB += A^T dC`.
+pub(super) fn matmul_backward<T: Float>(st: &MatStore<T>, node: &Node<T>, a: u32, b: u32, gc: &[T], below: &mut [T]) {
+    let sa = st.nodes[a as usize].shape;
+    let (m, k, n) = (sa.rows, sa.cols, node.shape.cols);
+    if let Some(ga) = st.grad_of(a, below) {
+        T::gemm(m, n, k, T::one(), gc, n, 1, st.value(b), 1, n, T::one(), ga, k, 1);
+    }
+    if let Some(gb) = st.grad_of(b, below) {
+        T::gemm(k, m, n, T::one(), st.value(a), 1, k, gc, n, 1, T::one(), gb, n, 1);
+    }
+}
+
+/// `Z = X W^T + 1 b^T`: `dX += dZ W` (seed (5.11)), `dW += dZ^T X` (the
+/// outer products of (5.13), summed over the batch), `db += 1^T dZ` ((5.12)
+/// summed over the batch).
+pub(super) fn affine_backward<T: Float>(st: &MatStore<T>, x: u32, w: u32, b: Option<u32>, gz: &[T], below: &mut [T]) {
+    let sx = st.nodes[x as usize].shape;
+    let o = st.nodes[w as usize].shape.rows;
+    let (n, i) = (sx.rows, sx.cols);
+    if let Some(gx) = st.grad_of(x, below) {
+        T::gemm(n, o, i, T::one(), gz, o, 1, st.value(w), i, 1, T::one(), gx, i, 1);
+    }
+    if let Some(gw) = st.grad_of(w, below) {
+        T::gemm(o, n, i, T::one(), gz, 1, o, st.value(x), i, 1, T::one(), gw, i, 1);
+    }
+    if let Some(gb) = b.and_then(|b| st.grad_of(b, below)) {
+        for row in gz.chunks_exact(o) {
+            for (g, &d) in gb.iter_mut().zip(row) {
+                *g += d;
+            }
+        }
+    }
+}

@@ -1,0 +1,182 @@
+//! The two losses of seed (5.1), fused into single nodes: least squares and
+//! softmax cross-entropy with integer labels.
+
+use super::{MatStore, Op};
+use crate::{Error, Float, Mat, Real, Result, Shape, Var};
+
+/// How a loss combines the per-sample terms phi_y(f(x)) of a batch.
+///
+/// `Sum` is J of seed (5.1), summed over the samples; `Mean` divides by the
+/// number of samples (rows), like PyTorch's `CrossEntropyLoss` default.
+/// Note that PyTorch's `MSELoss` mean divides by the number of *entries*;
+/// ours divides by the number of rows for both losses, so that the two
+/// losses scale alike with the batch size.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Reduction {
+    /// The sum over the samples, as in (5.1).
+    Sum,
+    /// The sum divided by the number of samples.
+    #[default]
+    Mean,
+}
+
+impl Reduction {
+    fn factor<T: Real>(self, rows: usize) -> T {
+        match self {
+            Reduction::Sum => T::one(),
+            Reduction::Mean => T::one() / T::from_f64(rows as f64),
+        }
+    }
+}
+
+impl<'t, T: Float> Mat<'t, T> {
+    /// Least squares `0.5 sum_i |f_i - y_i|^2` over the rows `f_i` of `self`
+    /// (seed (5.1) with phi_y(f) = |f - y|^2 / 2), the targets `y` given
+    /// row-major in the shape of `self`, reduced by `reduction`.
+    ///
+    /// ```text
+    /// d/df = (f - y) (times 1/rows for Reduction::Mean)
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless `target.len()` is the number of
+    /// entries of `self`.
+    pub fn try_least_squares(self, target: &[T], reduction: Reduction) -> Result<Var<'t, T>> {
+        let shape = self.shape();
+        if target.len() != shape.len() {
+            return Err(Error::LengthMismatch {
+                what: "least squares (targets for a batch of shape (rows, cols))",
+                expected: shape.len(),
+                got: target.len(),
+            });
+        }
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let toff = st.data.len();
+        st.data.extend_from_slice(target);
+        let (f, y) = (&st.data[self.range()], &st.data[toff..]);
+        let half_sq: T = f.iter().zip(y).map(|(&f, &y)| (f - y) * (f - y)).sum::<T>() * T::from_f64(0.5);
+        let value = half_sq * reduction.factor(shape.rows);
+        let off = st.alloc(1);
+        st.data[off] = value;
+        let grad = self.requires_grad_in(&st);
+        let op = Op::LeastSquares { f: self.node(), target: toff, reduction, out: tape.next_index() };
+        tape.record(&mut st, op, off, Shape::new(1, 1), grad);
+        drop(st);
+        Ok(tape.scalar_output(value))
+    }
+
+    /// Softmax cross-entropy of the logits `self` (one row per sample, one
+    /// column per class) against integer class labels, seed (5.1) with
+    /// phi_y(z) = -ln softmax(z)_y = logsumexp(z) - z_y, reduced by
+    /// `reduction`. Fused for stability: the log-sum-exp subtracts the row
+    /// maximum, so large logits neither overflow nor lose the answer.
+    ///
+    /// ```text
+    /// d/dz = softmax(z) - onehot(y) (times 1/rows for Reduction::Mean)
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless there is one label per row;
+    /// [`Error::LabelOutOfRange`] for a label `>= cols`.
+    pub fn try_softmax_cross_entropy(self, labels: &[usize], reduction: Reduction) -> Result<Var<'t, T>> {
+        let Shape { rows, cols } = self.shape();
+        if labels.len() != rows {
+            return Err(Error::LengthMismatch {
+                what: "softmax cross-entropy (one label per row of the logits)",
+                expected: rows,
+                got: labels.len(),
+            });
+        }
+        if let Some((row, &label)) = labels.iter().enumerate().find(|(_, &l)| l >= cols) {
+            return Err(Error::LabelOutOfRange { row, label, classes: cols });
+        }
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let loff = st.labels.len();
+        st.labels.extend(labels.iter().map(|&l| l as u32));
+        let poff = st.alloc(rows * cols);
+        let (below, probs) = st.data.split_at_mut(poff);
+        let z = &below[self.range()];
+        let mut total = T::zero();
+        for ((zr, pr), &label) in z.chunks_exact(cols).zip(probs.chunks_exact_mut(cols)).zip(labels) {
+            let m = zr.iter().copied().fold(zr[0], Real::max);
+            let mut s = T::zero();
+            for (p, &zi) in pr.iter_mut().zip(zr) {
+                *p = (zi - m).exp();
+                s += *p;
+            }
+            let inv = T::one() / s;
+            for p in pr.iter_mut() {
+                *p *= inv;
+            }
+            // logsumexp(z) - z_y = m + ln s - z_y
+            total += m + s.ln() - zr[label];
+        }
+        let value = total * reduction.factor(rows);
+        let off = st.alloc(1);
+        st.data[off] = value;
+        let grad = self.requires_grad_in(&st);
+        let op = Op::SoftmaxCrossEntropy { z: self.node(), labels: loff, probs: poff, reduction, out: tape.next_index() };
+        tape.record(&mut st, op, off, Shape::new(1, 1), grad);
+        drop(st);
+        Ok(tape.scalar_output(value))
+    }
+
+    /// [`try_least_squares`](Self::try_least_squares), panicking on a bad
+    /// target length.
+    #[track_caller]
+    pub fn least_squares(self, target: &[T], reduction: Reduction) -> Var<'t, T> {
+        super::or_panic(self.try_least_squares(target, reduction))
+    }
+
+    /// [`try_softmax_cross_entropy`](Self::try_softmax_cross_entropy),
+    /// panicking on bad labels.
+    #[track_caller]
+    pub fn softmax_cross_entropy(self, labels: &[usize], reduction: Reduction) -> Var<'t, T> {
+        super::or_panic(self.try_softmax_cross_entropy(labels, reduction))
+    }
+}
+
+/// `J = c 0.5 |f - y|^2`: `df += dJ c (f - y)`.
+pub(super) fn least_squares_backward<T: Float>(
+    st: &MatStore<T>,
+    f: u32,
+    target: usize,
+    reduction: Reduction,
+    dj: T,
+    below: &mut [T],
+) {
+    let node = &st.nodes[f as usize];
+    let d = dj * reduction.factor(node.shape.rows);
+    let (vf, y) = (st.value(f), &st.data[target..target + node.shape.len()]);
+    if let Some(gf) = st.grad_of(f, below) {
+        for ((g, &f), &y) in gf.iter_mut().zip(vf).zip(y) {
+            *g += d * (f - y);
+        }
+    }
+}
+
+/// `J = c sum_i (logsumexp(z_i) - z_{i, y_i})`: `dz += dJ c (softmax(z) - onehot(y))`.
+pub(super) fn cross_entropy_backward<T: Float>(
+    st: &MatStore<T>,
+    z: u32,
+    labels: usize,
+    probs: usize,
+    reduction: Reduction,
+    dj: T,
+    below: &mut [T],
+) {
+    let Shape { rows, cols } = st.nodes[z as usize].shape;
+    let d = dj * reduction.factor(rows);
+    let p = &st.data[probs..probs + rows * cols];
+    let labels = &st.labels[labels..labels + rows];
+    if let Some(gz) = st.grad_of(z, below) {
+        for ((gr, pr), &label) in gz.chunks_exact_mut(cols).zip(p.chunks_exact(cols)).zip(labels) {
+            for (g, &pi) in gr.iter_mut().zip(pr) {
+                *g += d * pi;
+            }
+            gr[label as usize] -= d;
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Matrices on the tape: the [`Mat`] handle and the closed [`Op`] enum of
+//! matrix nodes.
+//!
+//! Each op lives in one module with its forward computation and its
+//! derivative rule side by side: [`linear`] (matmul, affine map),
+//! [`elementwise`] (zip and map with the rules of [`crate::rules`], scale),
+//! [`reduce`] (sum, mean) and [`loss`] (least squares, softmax
+//! cross-entropy). To add an op: a variant of `Op`, its forward as a method
+//! of `Mat` and its backward as a function in the op's module, and one arm
+//! in [`MatStore::backward_node`] (the `match` is exhaustive, so the
+//! compiler points at it).
+//!
+//! Values live in one arena per tape, gradients in one arena per
+//! [`Grads`](crate::Grads) with the same layout; both keep their memory
+//! across [`Tape::clear`](crate::Tape::clear).
+
+pub(crate) mod elementwise;
+pub(crate) mod linear;
+pub(crate) mod loss;
+pub(crate) mod reduce;
+
+pub use loss::Reduction;
+
+use crate::rules::{Binary, Unary};
+use crate::tape::Stmt;
+use crate::{Error, Float, Matrix, Real, Result, Shape, Tape, Var};
+
+/// A matrix node of the tape.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Op<T> {
+    /// An input: a variable (gradient computed) or a constant.
+    Leaf,
+    /// `a b`
+    MatMul { a: u32, b: u32 },
+    /// `x W^T + b` for a batch of row vectors `x`
+    Affine { x: u32, w: u32, b: Option<u32> },
+    /// elementwise `op(a, b)`
+    Zip { op: Binary, a: u32, b: u32 },
+    /// elementwise `op(x)`
+    Map { op: Unary, x: u32 },
+    /// `c x` for a constant `c`
+    Scale { x: u32, c: T },
+    /// sum (or mean) of all entries, into the scalar statement `out`
+    Sum { x: u32, out: u32, mean: bool },
+    /// `0.5 |f - y|^2` with `y` stored at `target`
+    LeastSquares { f: u32, target: usize, reduction: Reduction, out: u32 },
+    /// `-ln softmax(z)_label` per row; labels at `labels`, softmax at `probs`
+    SoftmaxCrossEntropy { z: u32, labels: usize, probs: usize, reduction: Reduction, out: u32 },
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Node<T> {
+    pub(crate) op: Op<T>,
+    /// Where the value (and, in `Grads`, the gradient) starts in the arena.
+    pub(crate) off: usize,
+    pub(crate) shape: Shape,
+    /// Scalar statements recorded before this node: the later ones come
+    /// first in the reverse sweep.
+    pub(crate) mark: u32,
+    /// Whether a gradient flows into this node (some input is a variable).
+    pub(crate) grad: bool,
+}
+
+impl<T> Node<T> {
+    #[inline]
+    pub(crate) fn range(&self) -> std::ops::Range<usize> {
+        self.off..self.off + self.shape.len()
+    }
+}
+
+pub(crate) type BackwardFn<T> = fn(&MatStore<T>, usize, &mut [T], &mut [T]);
+
+/// The matrix part of a tape.
+#[derive(Debug)]
+pub(crate) struct MatStore<T> {
+    /// The backward rule dispatch, set by the first matrix op recorded: a
+    /// tape of a non-`Float` type (dual numbers) has no matrix nodes.
+    pub(crate) backward: Option<BackwardFn<T>>,
+    pub(crate) nodes: Vec<Node<T>>,
+    pub(crate) data: Vec<T>,
+    pub(crate) labels: Vec<u32>,
+}
+
+impl<T> Default for MatStore<T> {
+    fn default() -> Self {
+        MatStore { backward: None, nodes: Vec::new(), data: Vec::new(), labels: Vec::new() }
+    }
+}
+
+impl<T> MatStore<T> {
+    pub(crate) fn clear(&mut self) {
+        self.nodes.clear();
+        self.data.clear();
+        self.labels.clear();
+    }
+
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.nodes.len() * std::mem::size_of::<Node<T>>()
+            + self.data.len() * std::mem::size_of::<T>()
+            + self.labels.len() * 4
+    }
+}
+
+impl<T: Real> MatStore<T> {
+    /// Room for `len` more values; returns their offset. Everything before
+    /// the offset is earlier nodes' values (`split_at_mut` it to read them).
+    pub(crate) fn alloc(&mut self, len: usize) -> usize {
+        let off = self.data.len();
+        self.data.resize(off + len, T::zero());
+        off
+    }
+
+    /// The gradient of the node `i`'s output is complete: pass it to the
+    /// node's inputs. `g` is the gradient arena, `adj` the scalar adjoints.
+    pub(crate) fn backward_node(&self, i: usize, g: &mut [T], adj: &mut [T])
+    where
+        T: Float,
+    {
+        let node = &self.nodes[i];
+        if !node.grad {
+            return;
+        }
+        // Inputs were recorded earlier, so their gradients lie below `off`.
+        let (below, here) = g.split_at_mut(node.off);
+        let gy = &here[..node.shape.len()];
+        match node.op {
+            Op::Leaf => {}
+            Op::MatMul { a, b } => linear::matmul_backward(self, node, a, b, gy, below),
+            Op::Affine { x, w, b } => linear::affine_backward(self, x, w, b, gy, below),
+            Op::Zip { op, a, b } => elementwise::zip_backward(self, node, op, a, b, gy, below),
+            Op::Map { op, x } => elementwise::map_backward(self, node, op, x, gy, below),
+            Op::Scale { x, c } => elementwise::scale_backward(self, x, c, gy, below),
+            Op::Sum { x, out, mean } => reduce::sum_backward(self, x, mean, adj[out as usize], below),
+            Op::LeastSquares { f, target, reduction, out } => {
+                loss::least_squares_backward(self, f, target, reduction, adj[out as usize], below)
+            }
+            Op::SoftmaxCrossEntropy { z, labels, probs, reduction, out } => {
+                loss::cross_entropy_backward(self, z, labels, probs, reduction, adj[out as usize], below)
+            }
+        }
+    }
+
+    /// The gradient slice of input node `i` within `below`, if it takes one.
+    #[inline]
+    pub(crate) fn grad_of<'g>(&self, i: u32, below: &'g mut [T]) -> Option<&'g mut [T]> {
+        let n = &self.nodes[i as usize];
+        n.grad.then(|| &mut below[n.range()])
+    }
+
+    /// The value of node `i`.
+    #[inline]
+    pub(crate) fn value(&self, i: u32) -> &[T] {
+        &self.data[self.nodes[i as usize].range()]
+    }
+}
+
+/// A row-major matrix recorded on a [`Tape`]: a small `Copy` handle.
+///
+/// Created by [`Tape::mat`] (a variable: its gradient is computed) or
+/// [`Tape::mat_const`] (a constant, e.g. a data batch), combined with the
+/// methods below and the operators `+`, `-` and `*` (elementwise; matrix
+/// products are [`Mat::matmul`]). Every op that can meet mismatched shapes
+/// has a `try_` form returning [`Error::ShapeMismatch`]; the plain form
+/// panics with the same message.
+///
+/// ```
+/// use autodiff::{Reduction, Shape, Tape};
+/// let tape = Tape::<f64>::new();
+/// let x = tape.mat_const(Shape::new(2, 3), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])?;
+/// let w = tape.mat(Shape::new(2, 3), &[0.1, 0.2, 0.3, -0.1, -0.2, -0.3])?;
+/// let b = tape.mat(Shape::new(1, 2), &[0.0, 1.0])?;
+/// let z = x.try_affine(w, Some(b))?.relu(); // relu(x W^T + b), batch of 2
+/// let loss = z.try_softmax_cross_entropy(&[0, 1], Reduction::Mean)?;
+/// let g = tape.backward(loss);
+/// assert_eq!(g[w].len(), 6);
+/// # Ok::<(), autodiff::Error>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct Mat<'t, T: Float> {
+    tape: &'t Tape<T>,
+    node: u32,
+    off: usize,
+    shape: Shape,
+}
+
+impl<T: Float> std::fmt::Debug for Mat<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Mat{} @ node {}", self.shape, self.node)
+    }
+}
+
+impl<T: Float> Tape<T> {
+    fn leaf(&self, shape: Shape, data: &[T], grad: bool, what: &'static str) -> Result<Mat<'_, T>> {
+        if data.len() != shape.len() {
+            return Err(Error::LengthMismatch { what, expected: shape.len(), got: data.len() });
+        }
+        let mut st = self.mats.borrow_mut();
+        let off = st.data.len();
+        st.data.extend_from_slice(data);
+        Ok(self.record(&mut st, Op::Leaf, off, shape, grad))
+    }
+
+    /// A matrix variable (its gradient is computed) from row-major values.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless `data.len() == shape.len()`.
+    pub fn mat(&self, shape: Shape, data: &[T]) -> Result<Mat<'_, T>> {
+        self.leaf(shape, data, true, "Tape::mat")
+    }
+
+    /// A matrix constant (no gradient computed: a data batch, targets).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless `data.len() == shape.len()`.
+    pub fn mat_const(&self, shape: Shape, data: &[T]) -> Result<Mat<'_, T>> {
+        self.leaf(shape, data, false, "Tape::mat_const")
+    }
+
+    /// A matrix variable from a [`Matrix`].
+    pub fn matrix(&self, m: &Matrix<T>) -> Mat<'_, T> {
+        self.mat(m.shape(), m.as_slice()).expect("a Matrix's length fits its shape")
+    }
+
+    /// A matrix constant from a [`Matrix`].
+    pub fn matrix_const(&self, m: &Matrix<T>) -> Mat<'_, T> {
+        self.mat_const(m.shape(), m.as_slice()).expect("a Matrix's length fits its shape")
+    }
+
+    /// Appends a node whose value is already at `off`.
+    pub(crate) fn record(&self, st: &mut MatStore<T>, op: Op<T>, off: usize, shape: Shape, grad: bool) -> Mat<'_, T> {
+        let node = st.nodes.len() as u32;
+        st.backward = Some(MatStore::backward_node);
+        st.nodes.push(Node { op, off, shape, mark: self.next_index(), grad });
+        Mat { tape: self, node, off, shape }
+    }
+
+    /// Records the scalar output of a reduction node just recorded.
+    pub(crate) fn scalar_output(&self, value: T) -> Var<'_, T> {
+        self.push(Stmt::leaf(), value)
+    }
+}
+
+impl<'t, T: Float> Mat<'t, T> {
+    /// The shape.
+    pub fn shape(self) -> Shape {
+        self.shape
+    }
+
+    /// Number of rows.
+    pub fn rows(self) -> usize {
+        self.shape.rows
+    }
+
+    /// Number of columns.
+    pub fn cols(self) -> usize {
+        self.shape.cols
+    }
+
+    /// The tape this is recorded on.
+    pub fn tape(self) -> &'t Tape<T> {
+        self.tape
+    }
+
+    pub(crate) fn offset(self) -> usize {
+        self.off
+    }
+
+    pub(crate) fn node(self) -> u32 {
+        self.node
+    }
+
+    /// Whether a gradient flows into this matrix (it depends on a variable).
+    pub fn requires_grad(self) -> bool {
+        self.tape.mats.borrow().nodes[self.node as usize].grad
+    }
+
+    /// A copy of the value.
+    pub fn value(self) -> Matrix<T> {
+        Matrix::new(self.shape.rows, self.shape.cols, self.to_vec()).expect("shape of a recorded matrix")
+    }
+
+    /// A copy of the row-major values.
+    pub fn to_vec(self) -> Vec<T> {
+        self.with_values(|v| v.to_vec())
+    }
+
+    /// Calls `f` on the row-major values, without copying them.
+    pub fn with_values<R>(self, f: impl FnOnce(&[T]) -> R) -> R {
+        let st = self.tape.mats.borrow();
+        f(&st.data[self.off..self.off + self.shape.len()])
+    }
+
+    /// Panics (naming the problem) unless `o` is on the same tape.
+    #[track_caller]
+    pub(crate) fn same_tape(self, o: Mat<'_, T>) {
+        crate::var::same_tape(self.tape, o.tape);
+    }
+}
+
+/// Unwraps a shape check in a non-`try_` op with the error's message.
+#[track_caller]
+pub(crate) fn or_panic<V>(r: Result<V>) -> V {
+    match r {
+        Ok(v) => v,
+        Err(e) => panic!("{e}"),
+    }
+}

@@ -1,0 +1,342 @@
+//! The number traits user code is written against.
+//!
+//! [`Real`] is implemented by `f32`, `f64`, [`Dual`](crate::Dual) and
+//! [`Var`](crate::Var), so a function written once as
+//! `fn f<T: Real>(x: &[T]) -> T` runs fast on plain floats and is
+//! differentiated on the tape. [`Float`] adds what the matrix path needs and
+//! is implemented only by `f32` and `f64`.
+
+use std::fmt::{Debug, Display};
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A real number: the bound of user functions that the tape differentiates.
+///
+/// Literals enter through [`Real::from_f64`] (`T::from_f64(2.0) * x`); with a
+/// concrete `Var<f64>` or `f64`, `2.0 * x` and `x + 1.0` work directly.
+/// Comparisons compare values (primal values for `Var` and `Dual`), so user
+/// code may branch on them.
+///
+/// ```
+/// use autodiff::Real;
+/// fn rosenbrock<T: Real>(x: &[T]) -> T {
+///     let mut s = T::zero();
+///     for i in 0..x.len() - 1 {
+///         let a = T::one() - x[i];
+///         let b = x[i + 1] - x[i] * x[i];
+///         s += a * a + T::from_f64(100.0) * b * b;
+///     }
+///     s
+/// }
+/// assert_eq!(rosenbrock(&[1.0_f64, 1.0, 1.0]), 0.0);
+/// let g = autodiff::grad(|x| rosenbrock(x), &[1.0, 1.0, 1.0]).unwrap();
+/// assert_eq!(g, vec![0.0, 0.0, 0.0]);
+/// ```
+pub trait Real:
+    Copy
+    + Debug
+    + PartialEq
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+    + AddAssign
+    + SubAssign
+    + MulAssign
+    + DivAssign
+    + Sum
+{
+    /// The constant `c` (rounded to the type's precision).
+    fn from_f64(c: f64) -> Self;
+    /// The (primal) value as `f64`.
+    fn to_f64(self) -> f64;
+    /// `0`.
+    #[inline]
+    fn zero() -> Self {
+        Self::from_f64(0.0)
+    }
+    /// `1`.
+    #[inline]
+    fn one() -> Self {
+        Self::from_f64(1.0)
+    }
+    /// `self^n` for an integer `n`.
+    fn powi(self, n: i32) -> Self;
+    /// `self^e`; defined for `self > 0` (and `self = 0` with `e > 0`).
+    fn powf(self, e: Self) -> Self;
+    /// `e^self`.
+    fn exp(self) -> Self;
+    /// Natural logarithm.
+    fn ln(self) -> Self;
+    /// Square root.
+    fn sqrt(self) -> Self;
+    /// Sine.
+    fn sin(self) -> Self;
+    /// Cosine.
+    fn cos(self) -> Self;
+    /// Tangent.
+    fn tan(self) -> Self;
+    /// Hyperbolic tangent.
+    fn tanh(self) -> Self;
+    /// Absolute value; its derivative at 0 is taken to be 0.
+    fn abs(self) -> Self;
+    /// The smaller of the two; on a tie the derivative goes to `self`.
+    fn min(self, other: Self) -> Self;
+    /// The larger of the two; on a tie the derivative goes to `self`.
+    fn max(self, other: Self) -> Self;
+    /// The logistic function `1 / (1 + e^-x)`, the seed's S, computed without
+    /// overflow for large `|x|`.
+    fn sigmoid(self) -> Self;
+    /// `ln(1 + e^x)`, computed without overflow for large `|x|`.
+    fn softplus(self) -> Self;
+    /// `max(x, 0)` with derivative `at_zero` at exactly 0 (a subgradient in
+    /// `[0, 1]`, seed Remark 5.1.10).
+    fn relu_with(self, at_zero: f64) -> Self;
+    /// `max(x, 0)` with the PyTorch and JAX subgradient 0 at 0.
+    #[inline]
+    fn relu(self) -> Self {
+        self.relu_with(0.0)
+    }
+    /// Whether the (primal) value is neither infinite nor NaN.
+    #[inline]
+    fn is_finite(self) -> bool {
+        self.to_f64().is_finite()
+    }
+}
+
+/// The plain floating-point types, `f32` and `f64`: what matrices on the tape
+/// hold and what the matrix-multiply kernel accepts.
+pub trait Float: Real + Default + Display + Send + Sync + 'static {
+    /// `C <- alpha A B + beta C` on strided row-major storage: `A` is `m x k`,
+    /// `B` is `k x n`, `C` is `m x n`; `rs*`/`cs*` are the row and column
+    /// strides, so transposes are passed as swapped strides, never copied.
+    /// With `beta = 0`, `C` is not read.
+    ///
+    /// # Panics
+    /// If a slice is too short for the dimensions and strides given.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        alpha: Self,
+        a: &[Self],
+        rsa: usize,
+        csa: usize,
+        b: &[Self],
+        rsb: usize,
+        csb: usize,
+        beta: Self,
+        c: &mut [Self],
+        rsc: usize,
+        csc: usize,
+    );
+}
+
+/// Bounds a strided `rows x cols` operand must fit in.
+#[inline]
+fn check_extent(len: usize, rows: usize, cols: usize, rs: usize, cs: usize, what: &str) {
+    if rows > 0 && cols > 0 {
+        let last = (rows - 1) * rs + (cols - 1) * cs;
+        assert!(
+            last < len,
+            "gemm: operand {what} of {rows}x{cols} with strides ({rs}, {cs}) needs {} elements, got {len}",
+            last + 1
+        );
+    }
+}
+
+macro_rules! impl_float {
+    ($t:ty, $gemm:path) => {
+        impl Real for $t {
+            #[inline]
+            fn from_f64(c: f64) -> Self {
+                c as $t
+            }
+            #[inline]
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+            #[inline]
+            fn zero() -> Self {
+                0.0
+            }
+            #[inline]
+            fn one() -> Self {
+                1.0
+            }
+            #[inline]
+            fn powi(self, n: i32) -> Self {
+                <$t>::powi(self, n)
+            }
+            #[inline]
+            fn powf(self, e: Self) -> Self {
+                <$t>::powf(self, e)
+            }
+            #[inline]
+            fn exp(self) -> Self {
+                <$t>::exp(self)
+            }
+            #[inline]
+            fn ln(self) -> Self {
+                <$t>::ln(self)
+            }
+            #[inline]
+            fn sqrt(self) -> Self {
+                <$t>::sqrt(self)
+            }
+            #[inline]
+            fn sin(self) -> Self {
+                <$t>::sin(self)
+            }
+            #[inline]
+            fn cos(self) -> Self {
+                <$t>::cos(self)
+            }
+            #[inline]
+            fn tan(self) -> Self {
+                <$t>::tan(self)
+            }
+            #[inline]
+            fn tanh(self) -> Self {
+                <$t>::tanh(self)
+            }
+            #[inline]
+            fn abs(self) -> Self {
+                <$t>::abs(self)
+            }
+            // Written as comparisons (not `f64::min`) so that a NaN
+            // propagates instead of being dropped.
+            #[inline]
+            fn min(self, other: Self) -> Self {
+                if self <= other || self.is_nan() {
+                    self
+                } else {
+                    other
+                }
+            }
+            #[inline]
+            fn max(self, other: Self) -> Self {
+                if self >= other || self.is_nan() {
+                    self
+                } else {
+                    other
+                }
+            }
+            #[inline]
+            fn sigmoid(self) -> Self {
+                // e^-|x| never overflows; both branches are the same function.
+                if self >= 0.0 {
+                    1.0 / (1.0 + (-self).exp())
+                } else {
+                    let e = self.exp();
+                    e / (1.0 + e)
+                }
+            }
+            #[inline]
+            fn softplus(self) -> Self {
+                // ln(1 + e^x) = max(x, 0) + ln(1 + e^-|x|)
+                Real::max(self, 0.0) + (-<$t>::abs(self)).exp().ln_1p()
+            }
+            #[inline]
+            fn relu_with(self, _at_zero: f64) -> Self {
+                if self > 0.0 {
+                    self
+                } else if self.is_nan() {
+                    self
+                } else {
+                    0.0
+                }
+            }
+            #[inline]
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
+            }
+        }
+
+        impl Float for $t {
+            #[inline]
+            fn gemm(
+                m: usize,
+                k: usize,
+                n: usize,
+                alpha: Self,
+                a: &[Self],
+                rsa: usize,
+                csa: usize,
+                b: &[Self],
+                rsb: usize,
+                csb: usize,
+                beta: Self,
+                c: &mut [Self],
+                rsc: usize,
+                csc: usize,
+            ) {
+                check_extent(a.len(), m, k, rsa, csa, "A");
+                check_extent(b.len(), k, n, rsb, csb, "B");
+                check_extent(c.len(), m, n, rsc, csc, "C");
+                if m == 0 || n == 0 {
+                    return;
+                }
+                // SAFETY: the extents were checked above, `c` is borrowed
+                // mutably and so aliases neither `a` nor `b`.
+                unsafe {
+                    $gemm(
+                        m,
+                        k,
+                        n,
+                        alpha,
+                        a.as_ptr(),
+                        rsa as isize,
+                        csa as isize,
+                        b.as_ptr(),
+                        rsb as isize,
+                        csb as isize,
+                        beta,
+                        c.as_mut_ptr(),
+                        rsc as isize,
+                        csc as isize,
+                    )
+                }
+            }
+        }
+    };
+}
+
+impl_float!(f32, matrixmultiply::sgemm);
+impl_float!(f64, matrixmultiply::dgemm);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sigmoid_and_softplus_stay_finite_at_extremes() {
+        for x in [-1000.0_f64, -50.0, 0.0, 50.0, 1000.0] {
+            assert!(Real::sigmoid(x).is_finite());
+            assert!(Real::softplus(x).is_finite());
+        }
+        assert_eq!(Real::softplus(1000.0_f64), 1000.0);
+        assert_eq!(Real::sigmoid(0.0_f32), 0.5);
+    }
+
+    #[test]
+    fn min_and_max_propagate_nan() {
+        assert!(Real::min(f64::NAN, 1.0).is_nan());
+        assert!(Real::max(f64::NAN, 1.0).is_nan());
+        assert!(Real::min(1.0, f64::NAN).is_nan());
+    }
+
+    #[test]
+    fn gemm_handles_transposes_as_strides() {
+        // A = [[1, 2], [3, 4]], B^T where B = [[5, 6], [7, 8]] stored row-major.
+        let a = [1.0_f64, 2.0, 3.0, 4.0];
+        let b = [5.0, 6.0, 7.0, 8.0];
+        let mut c = [0.0; 4];
+        // C = A B^T: B^T has row stride 1, column stride 2.
+        f64::gemm(2, 2, 2, 1.0, &a, 2, 1, &b, 1, 2, 0.0, &mut c, 2, 1);
+        assert_eq!(c, [17.0, 23.0, 39.0, 53.0]);
+    }
+}

@@ -1,0 +1,267 @@
+//! Every elementwise primitive, its value and its derivative rule, side by
+//! side: the one place an elementwise op is defined.
+//!
+//! The scalar tape ([`Var`](crate::Var)), forward-mode [`Dual`](crate::Dual)
+//! numbers and the matrix path's elementwise nodes all call these rules, so a
+//! rule is written once for every number type and both paths.
+//!
+//! To add an elementwise op: add a variant here with its value and
+//! derivative, a method on [`Real`] if users should call it by name, and a
+//! case in the tests (`tests/primitives.rs` checks every variant against
+//! finite differences and independent dual numbers).
+
+use crate::Real;
+
+/// A primitive of one argument.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Unary {
+    /// `-x`
+    Neg,
+    /// `x^n`
+    Powi(i32),
+    /// `e^x`
+    Exp,
+    /// `ln x`
+    Ln,
+    /// `sqrt x`
+    Sqrt,
+    /// `sin x`
+    Sin,
+    /// `cos x`
+    Cos,
+    /// `tan x`
+    Tan,
+    /// `tanh x`
+    Tanh,
+    /// `|x|`
+    Abs,
+    /// `1 / (1 + e^-x)`, the seed's S.
+    Sigmoid,
+    /// `ln(1 + e^x)`
+    Softplus,
+    /// `max(x, 0)` whose derivative at exactly 0 is `at_zero`, in `[0, 1]`.
+    Relu {
+        /// The subgradient used at 0 (PyTorch and JAX: 0; candle: 1).
+        at_zero: f64,
+    },
+}
+
+impl Unary {
+    /// The value `y = op(x)`.
+    #[inline(always)]
+    pub fn value<T: Real>(self, x: T) -> T {
+        match self {
+            Unary::Neg => -x,
+            Unary::Powi(n) => x.powi(n),
+            Unary::Exp => x.exp(),
+            Unary::Ln => x.ln(),
+            Unary::Sqrt => x.sqrt(),
+            Unary::Sin => x.sin(),
+            Unary::Cos => x.cos(),
+            Unary::Tan => x.tan(),
+            Unary::Tanh => x.tanh(),
+            Unary::Abs => x.abs(),
+            Unary::Sigmoid => x.sigmoid(),
+            Unary::Softplus => x.softplus(),
+            Unary::Relu { at_zero } => x.relu_with(at_zero),
+        }
+    }
+
+    /// The derivative `dy/dx` at `x`, given `y = op(x)` (reused where the
+    /// rule is cheaper in terms of the output).
+    #[inline(always)]
+    pub fn deriv<T: Real>(self, x: T, y: T) -> T {
+        match self {
+            // d/dx -x = -1
+            Unary::Neg => -T::one(),
+            // d/dx x^n = n x^(n-1)
+            Unary::Powi(0) => T::zero(),
+            Unary::Powi(n) => T::from_f64(n as f64) * x.powi(n - 1),
+            // d/dx e^x = y
+            Unary::Exp => y,
+            // d/dx ln x = 1 / x
+            Unary::Ln => T::one() / x,
+            // d/dx sqrt x = 1 / (2 y)
+            Unary::Sqrt => T::from_f64(0.5) / y,
+            // d/dx sin x = cos x
+            Unary::Sin => x.cos(),
+            // d/dx cos x = -sin x
+            Unary::Cos => -x.sin(),
+            // d/dx tan x = 1 + y^2
+            Unary::Tan => T::one() + y * y,
+            // d/dx tanh x = 1 - y^2
+            Unary::Tanh => T::one() - y * y,
+            // d/dx |x| = sign x, and 0 at 0
+            Unary::Abs => sign(x),
+            // d/dx S(x) = y (1 - y)
+            Unary::Sigmoid => y * (T::one() - y),
+            // d/dx ln(1 + e^x) = S(x)
+            Unary::Softplus => x.sigmoid(),
+            // d/dx max(x, 0) = [x > 0], and the chosen subgradient at 0
+            Unary::Relu { at_zero } => step(x, at_zero),
+        }
+    }
+
+    /// `(y, dy/dx)`.
+    #[inline(always)]
+    pub fn eval<T: Real>(self, x: T) -> (T, T) {
+        let y = self.value(x);
+        (y, self.deriv(x, y))
+    }
+}
+
+/// A primitive of two arguments.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Binary {
+    /// `a + b`
+    Add,
+    /// `a - b`
+    Sub,
+    /// `a * b`
+    Mul,
+    /// `a / b`
+    Div,
+    /// `a^b`, for `a > 0` (or `a = 0`, `b > 0`)
+    Powf,
+    /// `min(a, b)`; a tie sends the derivative to `a`
+    Min,
+    /// `max(a, b)`; a tie sends the derivative to `a`
+    Max,
+}
+
+impl Binary {
+    /// The value `y = op(a, b)`.
+    #[inline(always)]
+    pub fn value<T: Real>(self, a: T, b: T) -> T {
+        match self {
+            Binary::Add => a + b,
+            Binary::Sub => a - b,
+            Binary::Mul => a * b,
+            Binary::Div => a / b,
+            Binary::Powf => a.powf(b),
+            Binary::Min => a.min(b),
+            Binary::Max => a.max(b),
+        }
+    }
+
+    /// `dy/da` given `y = op(a, b)`.
+    #[inline(always)]
+    pub fn deriv_a<T: Real>(self, a: T, b: T, y: T) -> T {
+        match self {
+            Binary::Add | Binary::Sub => T::one(),
+            // d/da (a b) = b
+            Binary::Mul => b,
+            // d/da (a / b) = 1 / b
+            Binary::Div => T::one() / b,
+            // d/da a^b = b a^(b-1) = b y / a, the latter reusing y away from a = 0
+            Binary::Powf => {
+                if a == T::zero() {
+                    b * a.powf(b - T::one())
+                } else {
+                    b * y / a
+                }
+            }
+            Binary::Min | Binary::Max => indicator(self.picks_a(a, b)),
+        }
+    }
+
+    /// `dy/db` given `y = op(a, b)`.
+    #[inline(always)]
+    pub fn deriv_b<T: Real>(self, a: T, b: T, y: T) -> T {
+        match self {
+            Binary::Add => T::one(),
+            Binary::Sub => -T::one(),
+            // d/db (a b) = a
+            Binary::Mul => a,
+            // d/db (a / b) = -a / b^2 = -y / b
+            Binary::Div => -y / b,
+            // d/db a^b = y ln a; 0 at a = 0 (the limit from b > 0)
+            Binary::Powf => {
+                if a == T::zero() {
+                    T::zero()
+                } else {
+                    y * a.ln()
+                }
+            }
+            Binary::Min | Binary::Max => indicator(!self.picks_a(a, b)),
+        }
+    }
+
+    /// For min and max: whether the result (and so the derivative) is `a`;
+    /// ties go to `a`.
+    #[inline(always)]
+    fn picks_a<T: Real>(self, a: T, b: T) -> bool {
+        match self {
+            Binary::Max => !(b > a),
+            _ => !(b < a),
+        }
+    }
+}
+
+#[inline(always)]
+fn indicator<T: Real>(c: bool) -> T {
+    if c {
+        T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// sign(x), with 0 at 0.
+#[inline(always)]
+fn sign<T: Real>(x: T) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x < T::zero() {
+        -T::one()
+    } else {
+        T::zero()
+    }
+}
+
+/// The Heaviside step [x > 0] with value `at_zero` at 0.
+#[inline(always)]
+fn step<T: Real>(x: T, at_zero: f64) -> T {
+    if x > T::zero() {
+        T::one()
+    } else if x == T::zero() {
+        T::from_f64(at_zero)
+    } else {
+        T::zero()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relu_derivative_at_zero_is_the_chosen_subgradient() {
+        for at_zero in [0.0, 0.25, 1.0] {
+            assert_eq!(Unary::Relu { at_zero }.deriv(0.0_f64, 0.0), at_zero);
+        }
+        assert_eq!(Unary::Relu { at_zero: 0.5 }.deriv(-1e-300_f64, 0.0), 0.0);
+        assert_eq!(Unary::Relu { at_zero: 0.5 }.deriv(1e-300_f64, 1e-300), 1.0);
+    }
+
+    #[test]
+    fn min_max_ties_send_the_derivative_to_the_first_argument() {
+        for op in [Binary::Min, Binary::Max] {
+            let y = op.value(2.0_f64, 2.0);
+            assert_eq!(op.deriv_a(2.0, 2.0, y), 1.0);
+            assert_eq!(op.deriv_b(2.0, 2.0, y), 0.0);
+        }
+        let y = Binary::Min.value(3.0_f64, 2.0);
+        assert_eq!((Binary::Min.deriv_a(3.0, 2.0, y), Binary::Min.deriv_b(3.0, 2.0, y)), (0.0, 1.0));
+    }
+
+    #[test]
+    fn powf_at_zero_base_is_finite() {
+        let y = Binary::Powf.value(0.0_f64, 2.0);
+        assert_eq!(Binary::Powf.deriv_a(0.0, 2.0, y), 0.0);
+        assert_eq!(Binary::Powf.deriv_b(0.0, 2.0, y), 0.0);
+        assert_eq!(Binary::Powf.deriv_a(0.0, 1.0, 0.0), 1.0);
+    }
+}

@@ -1,0 +1,203 @@
+//! proptest strategies for property tests of gradients: random inputs and
+//! random expression graphs over every scalar primitive (feature
+//! `proptest`).
+//!
+//! ```
+//! use autodiff::strategies::{expr_graph, inputs};
+//! use proptest::prelude::*;
+//! use proptest::test_runner::TestRunner;
+//!
+//! let mut runner = TestRunner::default();
+//! runner.run(&(expr_graph(3, 6, 8), inputs(3)), |(g, x)| {
+//!     prop_assume!(g.is_well_conditioned(&x, 1e-3));
+//!     let report = autodiff::gradcheck(|v| g.eval(v), &x, &Default::default()).unwrap();
+//!     prop_assert!(report.passed(), "{report}");
+//!     Ok(())
+//! }).unwrap();
+//! ```
+
+use crate::rules::{Binary, Unary};
+use crate::Real;
+use proptest::collection::vec;
+use proptest::prelude::*;
+
+/// One node of an [`ExprGraph`]: an input, or a primitive applied to
+/// earlier nodes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Node {
+    /// The `i`-th input.
+    Input(usize),
+    /// `c a + d` for constants `c`, `d`.
+    AffineConst(usize, f64, f64),
+    /// A primitive of one argument, on a guarded argument (see
+    /// [`ExprGraph::eval`]).
+    Unary(Unary, usize),
+    /// A primitive of two arguments, on guarded arguments.
+    Binary(Binary, usize, usize),
+}
+
+/// A random expression DAG over `n_inputs` inputs: nodes in layers, each
+/// node reading the previous layer and any earlier node (so subexpressions
+/// are shared), the output being the sum of the last layer.
+///
+/// Each primitive is applied to a guarded argument that keeps it in its
+/// domain and keeps magnitudes bounded through deep graphs: `ln(1 + a^2)`,
+/// `sqrt(1 + a^2)`, `tan(tanh a)`, `exp(2 sin a)`, `a / (1 + b^2)`,
+/// `a tanh(b)`, `(S(a) + 1/2)^(2 tanh b)`, `(1.5 sin a)^n` for `n > 0` and
+/// `(1 + a^2)^n` for `n < 0`; the rest are applied as they are.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExprGraph {
+    /// Number of inputs.
+    pub n_inputs: usize,
+    /// The nodes, inputs first, in evaluation order.
+    pub nodes: Vec<Node>,
+    /// The nodes whose sum is the output.
+    pub outputs: Vec<usize>,
+    /// Number of layers above the inputs.
+    pub depth: usize,
+}
+
+impl ExprGraph {
+    /// Evaluates the graph with any number type.
+    pub fn eval<T: Real>(&self, x: &[T]) -> T {
+        let mut v: Vec<T> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let y = match *node {
+                Node::Input(i) => x[i],
+                Node::AffineConst(a, c, d) => v[a] * T::from_f64(c) + T::from_f64(d),
+                Node::Unary(op, a) => unary(op, v[a]),
+                Node::Binary(op, a, b) => binary(op, v[a], v[b]),
+            };
+            v.push(y);
+        }
+        self.outputs.iter().map(|&i| v[i]).fold(T::zero(), |s, y| s + y)
+    }
+
+    /// Number of nodes (inputs included).
+    pub fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// Whether the graph has no node.
+    pub fn is_empty(&self) -> bool {
+        self.nodes.is_empty()
+    }
+
+    /// Whether, at `x`, every value is finite and below `1e6` in magnitude
+    /// and no kink is within `margin` of its argument: ReLU and `|x|` at 0,
+    /// `min`/`max` at a tie. Finite differences agree with the derivative
+    /// only where this holds.
+    pub fn is_well_conditioned(&self, x: &[f64], margin: f64) -> bool {
+        let mut v: Vec<f64> = Vec::with_capacity(self.nodes.len());
+        for node in &self.nodes {
+            let kink_gap = match *node {
+                Node::Unary(Unary::Abs | Unary::Relu { .. }, a) => v[a].abs(),
+                Node::Binary(Binary::Min | Binary::Max, a, b) => (v[a] - v[b]).abs(),
+                _ => f64::INFINITY,
+            };
+            if kink_gap < margin {
+                return false;
+            }
+            let y = match *node {
+                Node::Input(i) => x[i],
+                Node::AffineConst(a, c, d) => v[a] * c + d,
+                Node::Unary(op, a) => unary(op, v[a]),
+                Node::Binary(op, a, b) => binary(op, v[a], v[b]),
+            };
+            if !y.is_finite() || y.abs() > 1e6 {
+                return false;
+            }
+            v.push(y);
+        }
+        self.eval(x).is_finite()
+    }
+}
+
+fn unary<T: Real>(op: Unary, a: T) -> T {
+    let one = T::one();
+    let arg = match op {
+        Unary::Ln | Unary::Sqrt => one + a * a,
+        Unary::Tan => a.tanh(),
+        Unary::Exp => T::from_f64(2.0) * a.sin(),
+        Unary::Powi(n) if n > 0 => T::from_f64(1.5) * a.sin(),
+        Unary::Powi(_) => one + a * a,
+        _ => a,
+    };
+    op.value(arg)
+}
+
+fn binary<T: Real>(op: Binary, a: T, b: T) -> T {
+    match op {
+        Binary::Div => op.value(a, T::one() + b * b),
+        Binary::Mul => op.value(a, b.tanh()),
+        Binary::Powf => op.value(a.sigmoid() + T::from_f64(0.5), T::from_f64(2.0) * b.tanh()),
+        _ => op.value(a, b),
+    }
+}
+
+const UNARY: [Unary; 15] = [
+    Unary::Neg,
+    Unary::Powi(2),
+    Unary::Powi(3),
+    Unary::Powi(-1),
+    Unary::Exp,
+    Unary::Ln,
+    Unary::Sqrt,
+    Unary::Sin,
+    Unary::Cos,
+    Unary::Tan,
+    Unary::Tanh,
+    Unary::Abs,
+    Unary::Sigmoid,
+    Unary::Softplus,
+    Unary::Relu { at_zero: 0.0 },
+];
+const BINARY: [Binary; 7] = [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div, Binary::Powf, Binary::Min, Binary::Max];
+
+/// Random expression graphs over `n_inputs` inputs with 1 to `max_depth`
+/// layers of 1 to `max_width` nodes each, covering every primitive of
+/// [`Unary`] (ReLU with subgradient 0, 1/2 or 1 at 0) and [`Binary`], plus
+/// affine maps with constants.
+///
+/// # Panics
+/// If `n_inputs`, `max_depth` or `max_width` is 0.
+pub fn expr_graph(n_inputs: usize, max_depth: usize, max_width: usize) -> impl Strategy<Value = ExprGraph> {
+    assert!(n_inputs > 0 && max_depth > 0 && max_width > 0, "expr_graph: every size must be positive");
+    let layer = vec((any::<u8>(), any::<u32>(), any::<u32>()), 1..=max_width);
+    vec(layer, 1..=max_depth).prop_map(move |layers| build(n_inputs, &layers))
+}
+
+fn build(n_inputs: usize, layers: &[Vec<(u8, u32, u32)>]) -> ExprGraph {
+    let mut nodes: Vec<Node> = (0..n_inputs).map(Node::Input).collect();
+    let mut prev = 0..n_inputs;
+    for layer in layers {
+        let start = nodes.len();
+        for &(kind, r1, r2) in layer {
+            // One argument from the previous layer keeps the depth; the other
+            // from anywhere below shares subexpressions.
+            let a = prev.start + r1 as usize % prev.len();
+            let b = r2 as usize % start;
+            let kind = kind as usize % (UNARY.len() + BINARY.len() + 2);
+            let node = if kind < UNARY.len() {
+                let op = match UNARY[kind] {
+                    Unary::Relu { .. } => Unary::Relu { at_zero: [0.0, 0.5, 1.0][r2 as usize % 3] },
+                    op => op,
+                };
+                Node::Unary(op, a)
+            } else if kind < UNARY.len() + BINARY.len() {
+                Node::Binary(BINARY[kind - UNARY.len()], a, b)
+            } else {
+                let c = (r2 % 2001) as f64 / 500.0 - 2.0;
+                Node::AffineConst(a, c, (r1 % 7) as f64 - 3.0)
+            };
+            nodes.push(node);
+        }
+        prev = start..nodes.len();
+    }
+    ExprGraph { n_inputs, nodes, outputs: prev.collect(), depth: layers.len() }
+}
+
+/// `n` inputs drawn uniformly from `[-2, 2]`.
+pub fn inputs(n: usize) -> impl Strategy<Value = Vec<f64>> {
+    vec(-2.0..2.0_f64, n)
+}

@@ -1,0 +1,261 @@
+//! The tape: what one evaluation recorded, in execution order, and the
+//! reverse sweep over it.
+//!
+//! Scalar operations are stored by *Jacobian taping*: when an operation is
+//! recorded, its local partial derivatives are computed at once and stored
+//! with its inputs' indices, so the backward sweep is one loop of
+//! `adj[input] += partial * adj[output]` with no dispatch on the op (the
+//! chain rule as a product of Jacobians, seed (5.9)). Matrix operations are
+//! nodes of a closed enum (see [`crate::mat`]) interleaved with the scalar
+//! statements by recording order.
+
+use crate::mat::MatStore;
+use crate::{Grads, Real, Var};
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// One recorded scalar operation `y = op(a, b)`, as its two (input,
+/// partial) pairs. Unary operations and leaves point their unused slots at
+/// the sink node 0 with partial 0. 24 bytes for `f64`.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stmt<T> {
+    pub(crate) a: u32,
+    pub(crate) b: u32,
+    pub(crate) da: T,
+    pub(crate) db: T,
+}
+
+impl<T: Real> Stmt<T> {
+    #[inline(always)]
+    pub(crate) fn leaf() -> Self {
+        Stmt { a: 0, b: 0, da: T::zero(), db: T::zero() }
+    }
+}
+
+static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
+
+/// A record of the operations of one evaluation, for reverse-mode
+/// differentiation.
+///
+/// Operations on [`Var`] (scalars) and [`Mat`](crate::Mat) (row-major
+/// matrices) handles append to the tape; [`Tape::backward`] runs one reverse
+/// sweep from a scalar output and returns the gradient with respect to
+/// every recorded value. [`Tape::clear`] forgets the recording but keeps the
+/// memory, so a tape reused across evaluations stops allocating.
+///
+/// ```
+/// use autodiff::Tape;
+/// let tape = Tape::new();
+/// let x = tape.var(3.0);
+/// let y = tape.var(2.0);
+/// let f = x * x * y + (x * y).sin();
+/// let g = tape.backward(f);
+/// assert_eq!(f.value(), 18.0 + 6.0_f64.sin());
+/// assert_eq!(g[x], 2.0 * 3.0 * 2.0 + 2.0 * 6.0_f64.cos());
+/// assert_eq!(g[y], 9.0 + 3.0 * 6.0_f64.cos());
+/// ```
+///
+/// A tape is not `Sync`: it is recorded from one thread.
+pub struct Tape<T: Real = f64> {
+    id: u64,
+    generation: Cell<u64>,
+    // Appended to through `&self` by every `Var` operation; see `push`.
+    stmts: UnsafeCell<Vec<Stmt<T>>>,
+    pub(crate) mats: RefCell<MatStore<T>>,
+}
+
+impl<T: Real> Default for Tape<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T: Real> std::fmt::Debug for Tape<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tape")
+            .field("id", &self.id)
+            .field("scalar_ops", &self.len())
+            .field("matrix_ops", &self.mats.borrow().nodes.len())
+            .finish()
+    }
+}
+
+impl<T: Real> Tape<T> {
+    /// An empty tape.
+    pub fn new() -> Self {
+        Self::with_capacity(0)
+    }
+
+    /// An empty tape with room for `n` scalar operations.
+    pub fn with_capacity(n: usize) -> Self {
+        let mut stmts = Vec::with_capacity(n.max(1));
+        stmts.push(Stmt::leaf()); // node 0: the sink of unused slots
+        Tape {
+            id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
+            generation: Cell::new(0),
+            stmts: UnsafeCell::new(stmts),
+            mats: RefCell::new(MatStore::default()),
+        }
+    }
+
+    /// Forgets everything recorded, keeping the allocated memory. Handles
+    /// from before cannot outlive this call (it takes `&mut self`), and a
+    /// [`Grads`] computed before it refuses handles recorded after.
+    pub fn clear(&mut self) {
+        let stmts = self.stmts.get_mut();
+        stmts.truncate(1);
+        self.mats.get_mut().clear();
+        self.generation.set(self.generation.get() + 1);
+    }
+
+    /// The number of scalar operations recorded (leaves included).
+    pub fn len(&self) -> usize {
+        self.stmts_ref().len() - 1
+    }
+
+    /// Whether nothing has been recorded since creation or the last
+    /// [`clear`](Self::clear).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0 && self.mats.borrow().nodes.is_empty()
+    }
+
+    /// Bytes of tape memory per recorded scalar operation (unary or binary):
+    /// 24 for `f64`, 16 for `f32`.
+    pub const BYTES_PER_SCALAR_OP: usize = std::mem::size_of::<Stmt<T>>();
+
+    /// Bytes of tape memory in use: the scalar statements, the matrix nodes
+    /// and the matrix values.
+    pub fn memory_bytes(&self) -> usize {
+        self.stmts_ref().len() * Self::BYTES_PER_SCALAR_OP + self.mats.borrow().memory_bytes()
+    }
+
+    /// A new input (leaf) with value `x`.
+    #[inline]
+    pub fn var(&self, x: T) -> Var<'_, T> {
+        self.push(Stmt::leaf(), x)
+    }
+
+    /// New inputs, one per value.
+    pub fn vars(&self, xs: &[T]) -> Vec<Var<'_, T>> {
+        xs.iter().map(|&x| self.var(x)).collect()
+    }
+
+    /// Appends new inputs, one per value, to `out`.
+    pub fn vars_into<'t>(&'t self, xs: &[T], out: &mut Vec<Var<'t, T>>) {
+        out.extend(xs.iter().map(|&x| self.var(x)));
+    }
+
+    /// The unique identity of this tape (`Var`s carry a reference to it).
+    #[inline]
+    pub(crate) fn id(&self) -> u64 {
+        self.id
+    }
+
+    #[inline]
+    pub(crate) fn generation(&self) -> u64 {
+        self.generation.get()
+    }
+
+    /// The index the next scalar statement will get.
+    #[inline]
+    pub(crate) fn next_index(&self) -> u32 {
+        self.stmts_ref().len() as u32
+    }
+
+    #[inline(always)]
+    fn stmts_ref(&self) -> &Vec<Stmt<T>> {
+        // SAFETY: `Tape` is !Sync and no `&mut` to the vector outlives the
+        // body of `push` or `clear` (which holds `&mut self`), none of which
+        // call out to other code while holding it.
+        unsafe { &*self.stmts.get() }
+    }
+
+    /// Records a statement and returns the handle of its result.
+    #[inline(always)]
+    pub(crate) fn push(&self, s: Stmt<T>, value: T) -> Var<'_, T> {
+        // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
+        // no other reference to the vector is alive during it (`Var`
+        // operations never hold one across a call).
+        let stmts = unsafe { &mut *self.stmts.get() };
+        let idx = stmts.len();
+        if idx > u32::MAX as usize {
+            too_long();
+        }
+        debug_assert!((s.a as usize) < idx && (s.b as usize) < idx);
+        stmts.push(s);
+        Var::on_tape(value, idx as u32, self)
+    }
+
+    /// The gradient of the scalar `y` with respect to every value recorded
+    /// on this tape: one reverse sweep.
+    ///
+    /// A constant `y` (recorded on no tape) has zero gradient everywhere.
+    ///
+    /// # Panics
+    /// If `y` was recorded on another tape.
+    #[track_caller]
+    pub fn backward(&self, y: Var<'_, T>) -> Grads<T> {
+        let mut g = Grads::empty();
+        self.backward_into(y, &mut g);
+        g
+    }
+
+    /// [`backward`](Self::backward) into an existing gradient store, reusing
+    /// its memory.
+    ///
+    /// # Panics
+    /// If `y` was recorded on another tape.
+    #[track_caller]
+    pub fn backward_into(&self, y: Var<'_, T>, grads: &mut Grads<T>) {
+        let stmts = self.stmts_ref();
+        let mats = self.mats.borrow();
+        grads.reset(self.id, self.generation(), stmts.len(), mats.data.len());
+        let top = match y.tape() {
+            None => return,
+            Some(t) => {
+                crate::var::same_tape(t, self);
+                y.index()
+            }
+        };
+        let adj = &mut grads.scalars[..];
+        adj[top] = T::one();
+        // Statements recorded after a matrix node come before it in the
+        // reverse order: sweep them, then the node, then go on below it.
+        let mut hi = top + 1;
+        for (i, node) in mats.nodes.iter().enumerate().rev() {
+            let mark = node.mark as usize;
+            if mark > top {
+                continue; // recorded after y: y does not depend on it
+            }
+            sweep(stmts, adj, mark, hi);
+            hi = mark;
+            if let Some(rule) = mats.backward {
+                rule(&mats, i, &mut grads.mats, adj);
+            }
+        }
+        sweep(stmts, adj, 1, hi);
+    }
+}
+
+/// `adj[input] += partial * adj[output]` for the statements `lo..hi` in
+/// reverse order.
+#[inline]
+fn sweep<T: Real>(stmts: &[Stmt<T>], adj: &mut [T], lo: usize, hi: usize) {
+    assert!(hi <= stmts.len() && hi <= adj.len());
+    for i in (lo..hi).rev() {
+        let s = stmts[i];
+        let g = adj[i];
+        // SAFETY: `push` records only inputs with smaller indices, so
+        // `s.a, s.b < i < hi <= adj.len()`.
+        unsafe {
+            *adj.get_unchecked_mut(s.a as usize) += s.da * g;
+            *adj.get_unchecked_mut(s.b as usize) += s.db * g;
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn too_long() -> ! {
+    panic!("tape: more than 2^32 - 1 scalar operations recorded; clear the tape between evaluations")
+}

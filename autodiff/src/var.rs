@@ -1,0 +1,331 @@
+//! `Var`, the scalar handle, and its operators.
+
+use crate::rules::{Binary, Unary};
+use crate::tape::Stmt;
+use crate::{Real, Tape};
+use std::cmp::Ordering;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// A scalar recorded on a [`Tape`] (or a constant, recorded nowhere): a
+/// small `Copy` handle that carries its value, so arithmetic never reads
+/// the tape, it only appends to it.
+///
+/// `Var` implements [`Real`], so generic user code runs on it unchanged.
+/// Operations whose inputs are all constants record nothing.
+///
+/// ```
+/// use autodiff::{Tape, Var};
+/// let tape = Tape::new();
+/// let x = tape.var(0.5);
+/// let y = 2.0 * x.exp() + 1.0; // literals mix in
+/// assert_eq!(tape.backward(y)[x], 2.0 * 0.5_f64.exp());
+/// let c = Var::constant(3.0); // on no tape
+/// assert_eq!(tape.backward(y * c)[c], 0.0);
+/// ```
+///
+/// # Panics
+/// Combining two `Var`s recorded on different tapes panics.
+#[derive(Clone, Copy)]
+pub struct Var<'t, T: Real = f64> {
+    value: T,
+    idx: u32,
+    tape: Option<&'t Tape<T>>,
+}
+
+impl<T: Real> std::fmt::Debug for Var<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.tape {
+            Some(_) => write!(f, "Var({:?} @ {})", self.value, self.idx),
+            None => write!(f, "Var({:?} const)", self.value),
+        }
+    }
+}
+
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn different_tapes() -> ! {
+    panic!(
+        "autodiff: a Var (or Mat) recorded on one Tape was combined with one from another Tape; \
+         record every input of a function on the same tape"
+    )
+}
+
+/// Panics unless `a` and `b` are the same tape.
+#[inline(always)]
+#[track_caller]
+pub(crate) fn same_tape<T: Real>(a: &Tape<T>, b: &Tape<T>) {
+    if !std::ptr::eq(a, b) {
+        different_tapes();
+    }
+}
+
+impl<'t, T: Real> Var<'t, T> {
+    /// A constant: recorded on no tape, zero gradient.
+    #[inline]
+    pub fn constant(value: T) -> Self {
+        Var { value, idx: 0, tape: None }
+    }
+
+    #[inline(always)]
+    pub(crate) fn on_tape(value: T, idx: u32, tape: &'t Tape<T>) -> Self {
+        Var { value, idx, tape: Some(tape) }
+    }
+
+    /// The value.
+    #[inline]
+    pub fn value(self) -> T {
+        self.value
+    }
+
+    /// Whether this is a constant (recorded on no tape).
+    #[inline]
+    pub fn is_constant(self) -> bool {
+        self.tape.is_none()
+    }
+
+    /// The tape this was recorded on, if any.
+    #[inline]
+    pub fn tape(self) -> Option<&'t Tape<T>> {
+        self.tape
+    }
+
+    #[inline(always)]
+    pub(crate) fn index(self) -> usize {
+        self.idx as usize
+    }
+
+    /// Applies an elementwise primitive (see [`Unary`]).
+    #[inline(always)]
+    pub fn unary(self, op: Unary) -> Self {
+        match self.tape {
+            None => Var::constant(op.value(self.value)),
+            Some(t) => {
+                let (y, d) = op.eval(self.value);
+                t.push(Stmt { a: self.idx, b: 0, da: d, db: T::zero() }, y)
+            }
+        }
+    }
+
+    /// Applies a primitive of two arguments (see [`Binary`]).
+    #[inline(always)]
+    #[track_caller]
+    pub fn binary(self, op: Binary, o: Self) -> Self {
+        let (a, b) = (self.value, o.value);
+        let y = op.value(a, b);
+        match (self.tape, o.tape) {
+            (Some(t), Some(u)) => {
+                same_tape(t, u);
+                let s = Stmt { a: self.idx, b: o.idx, da: op.deriv_a(a, b, y), db: op.deriv_b(a, b, y) };
+                t.push(s, y)
+            }
+            (Some(t), None) => t.push(Stmt { a: self.idx, b: 0, da: op.deriv_a(a, b, y), db: T::zero() }, y),
+            (None, Some(u)) => u.push(Stmt { a: o.idx, b: 0, da: op.deriv_b(a, b, y), db: T::zero() }, y),
+            (None, None) => Var::constant(y),
+        }
+    }
+
+    /// `self * c + d` for constants `c`, `d`: one statement.
+    #[inline(always)]
+    fn affine_const(self, c: T, d: T) -> Self {
+        let y = self.value * c + d;
+        match self.tape {
+            None => Var::constant(y),
+            Some(t) => t.push(Stmt { a: self.idx, b: 0, da: c, db: T::zero() }, y),
+        }
+    }
+}
+
+impl<T: Real> PartialEq for Var<'_, T> {
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        self.value == o.value
+    }
+}
+
+impl<T: Real> PartialOrd for Var<'_, T> {
+    #[inline]
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        self.value.partial_cmp(&o.value)
+    }
+}
+
+// Var (op) Var, Var (op) T, and the compound assignments.
+macro_rules! var_ops {
+    ($($tr:ident $m:ident $atr:ident $am:ident $op:ident),*) => {$(
+        impl<'t, T: Real> $tr for Var<'t, T> {
+            type Output = Self;
+            #[inline(always)]
+            #[track_caller]
+            fn $m(self, o: Self) -> Self {
+                self.binary(Binary::$op, o)
+            }
+        }
+        impl<'t, T: Real> $atr for Var<'t, T> {
+            #[inline(always)]
+            #[track_caller]
+            fn $am(&mut self, o: Self) {
+                *self = self.binary(Binary::$op, o);
+            }
+        }
+        impl<'t, T: Real> $atr<T> for Var<'t, T> {
+            #[inline(always)]
+            fn $am(&mut self, o: T) {
+                *self = $tr::$m(*self, o);
+            }
+        }
+    )*};
+}
+var_ops!(Add add AddAssign add_assign Add, Sub sub SubAssign sub_assign Sub,
+         Mul mul MulAssign mul_assign Mul, Div div DivAssign div_assign Div);
+
+// With a constant, each is one statement of one input.
+impl<'t, T: Real> Add<T> for Var<'t, T> {
+    type Output = Self;
+    #[inline(always)]
+    fn add(self, c: T) -> Self {
+        self.affine_const(T::one(), c)
+    }
+}
+impl<'t, T: Real> Sub<T> for Var<'t, T> {
+    type Output = Self;
+    #[inline(always)]
+    fn sub(self, c: T) -> Self {
+        self.affine_const(T::one(), -c)
+    }
+}
+impl<'t, T: Real> Mul<T> for Var<'t, T> {
+    type Output = Self;
+    #[inline(always)]
+    fn mul(self, c: T) -> Self {
+        self.affine_const(c, T::zero())
+    }
+}
+impl<'t, T: Real> Div<T> for Var<'t, T> {
+    type Output = Self;
+    #[inline(always)]
+    fn div(self, c: T) -> Self {
+        self.binary(Binary::Div, Var::constant(c))
+    }
+}
+
+// Constant on the left: `2.0 * x`, `1.0 - x`, for the plain float types.
+macro_rules! float_lhs_ops {
+    ($($f:ty),*) => {$(
+        impl<'t> Add<Var<'t, $f>> for $f {
+            type Output = Var<'t, $f>;
+            #[inline(always)]
+            fn add(self, x: Var<'t, $f>) -> Var<'t, $f> {
+                x + self
+            }
+        }
+        impl<'t> Sub<Var<'t, $f>> for $f {
+            type Output = Var<'t, $f>;
+            #[inline(always)]
+            fn sub(self, x: Var<'t, $f>) -> Var<'t, $f> {
+                x.affine_const(-1.0, self)
+            }
+        }
+        impl<'t> Mul<Var<'t, $f>> for $f {
+            type Output = Var<'t, $f>;
+            #[inline(always)]
+            fn mul(self, x: Var<'t, $f>) -> Var<'t, $f> {
+                x * self
+            }
+        }
+        impl<'t> Div<Var<'t, $f>> for $f {
+            type Output = Var<'t, $f>;
+            #[inline(always)]
+            fn div(self, x: Var<'t, $f>) -> Var<'t, $f> {
+                Var::constant(self).binary(Binary::Div, x)
+            }
+        }
+    )*};
+}
+float_lhs_ops!(f32, f64);
+
+impl<'t, T: Real> Neg for Var<'t, T> {
+    type Output = Self;
+    #[inline(always)]
+    fn neg(self) -> Self {
+        self.affine_const(-T::one(), T::zero())
+    }
+}
+
+impl<'t, T: Real> Sum for Var<'t, T> {
+    fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.fold(Var::constant(T::zero()), |a, b| a + b)
+    }
+}
+
+impl<'t, T: Real> Real for Var<'t, T> {
+    #[inline]
+    fn from_f64(c: f64) -> Self {
+        Var::constant(T::from_f64(c))
+    }
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self.value.to_f64()
+    }
+    #[inline]
+    fn powi(self, n: i32) -> Self {
+        self.unary(Unary::Powi(n))
+    }
+    #[inline]
+    fn powf(self, e: Self) -> Self {
+        self.binary(Binary::Powf, e)
+    }
+    #[inline]
+    fn exp(self) -> Self {
+        self.unary(Unary::Exp)
+    }
+    #[inline]
+    fn ln(self) -> Self {
+        self.unary(Unary::Ln)
+    }
+    #[inline]
+    fn sqrt(self) -> Self {
+        self.unary(Unary::Sqrt)
+    }
+    #[inline]
+    fn sin(self) -> Self {
+        self.unary(Unary::Sin)
+    }
+    #[inline]
+    fn cos(self) -> Self {
+        self.unary(Unary::Cos)
+    }
+    #[inline]
+    fn tan(self) -> Self {
+        self.unary(Unary::Tan)
+    }
+    #[inline]
+    fn tanh(self) -> Self {
+        self.unary(Unary::Tanh)
+    }
+    #[inline]
+    fn abs(self) -> Self {
+        self.unary(Unary::Abs)
+    }
+    #[inline]
+    fn min(self, o: Self) -> Self {
+        self.binary(Binary::Min, o)
+    }
+    #[inline]
+    fn max(self, o: Self) -> Self {
+        self.binary(Binary::Max, o)
+    }
+    #[inline]
+    fn sigmoid(self) -> Self {
+        self.unary(Unary::Sigmoid)
+    }
+    #[inline]
+    fn softplus(self) -> Self {
+        self.unary(Unary::Softplus)
+    }
+    #[inline]
+    fn relu_with(self, at_zero: f64) -> Self {
+        self.unary(Unary::Relu { at_zero })
+    }
+}
