@@ -1,0 +1,62 @@
+//! The function transformations against hand-written derivatives.
+
+use autodiff::Real;
+
+fn rosenbrock<T: Real>(x: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..x.len() - 1 {
+        let a = T::one() - x[i];
+        let b = x[i + 1] - x[i] * x[i];
+        s += a * a + T::from_f64(100.0) * b * b;
+    }
+    s
+}
+
+/// d/dx_i of the extended Rosenbrock function, by hand.
+fn rosenbrock_grad(x: &[f64]) -> Vec<f64> {
+    let n = x.len();
+    let mut g = vec![0.0; n];
+    for i in 0..n - 1 {
+        let b = x[i + 1] - x[i] * x[i];
+        g[i] += -2.0 * (1.0 - x[i]) - 400.0 * x[i] * b;
+        g[i + 1] += 200.0 * b;
+    }
+    g
+}
+
+#[test]
+fn grad_of_rosenbrock_equals_hand_written_gradient() {
+    let x: Vec<f64> = (0..50).map(|i| (i as f64 * 0.37).sin() * 1.5).collect();
+    let (v, g) = autodiff::value_and_grad(|x| rosenbrock(x), &x).unwrap();
+    assert_eq!(v, rosenbrock(&x));
+    for (a, b) in g.iter().zip(rosenbrock_grad(&x)) {
+        assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+    }
+}
+
+#[test]
+fn hessian_of_rosenbrock_equals_hand_written_hessian() {
+    let x = [0.3, -0.8, 1.2];
+    let h = autodiff::hessian(|x| rosenbrock(x), &x).unwrap();
+    // d2/dx_i^2 = 2 - 400 (x_{i+1} - 3 x_i^2) [+ 200 from the previous term],
+    // d2/dx_i dx_{i+1} = -400 x_i
+    let mut want = [[0.0; 3]; 3];
+    for i in 0..2 {
+        want[i][i] += 2.0 - 400.0 * (x[i + 1] - 3.0 * x[i] * x[i]);
+        want[i + 1][i + 1] += 200.0;
+        want[i][i + 1] = -400.0 * x[i];
+        want[i + 1][i] = -400.0 * x[i];
+    }
+    for i in 0..3 {
+        for j in 0..3 {
+            assert!((h[(i, j)] - want[i][j]).abs() <= 1e-10 * want[i][j].abs().max(1.0), "H[{i},{j}]");
+        }
+    }
+}
+
+#[test]
+fn empty_input_is_a_typed_error() {
+    let e = autodiff::grad(|x| x.iter().copied().sum(), &[]).unwrap_err();
+    assert!(matches!(e, autodiff::Error::EmptyInput { .. }), "{e}");
+    assert!(e.to_string().contains("empty"));
+}
