@@ -49,7 +49,10 @@ fn hessian_of_rosenbrock_equals_hand_written_hessian() {
     }
     for i in 0..3 {
         for j in 0..3 {
-            assert!((h[(i, j)] - want[i][j]).abs() <= 1e-10 * want[i][j].abs().max(1.0), "H[{i},{j}]");
+            assert!(
+                (h[(i, j)] - want[i][j]).abs() <= 1e-10 * want[i][j].abs().max(1.0),
+                "H[{i},{j}]"
+            );
         }
     }
 }

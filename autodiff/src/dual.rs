@@ -47,7 +47,10 @@ impl<T: Real> Dual<T> {
     #[inline(always)]
     fn unary(self, op: Unary) -> Self {
         let (y, d) = op.eval(self.re);
-        Dual { re: y, eps: d * self.eps }
+        Dual {
+            re: y,
+            eps: d * self.eps,
+        }
     }
 
     #[inline(always)]
@@ -55,7 +58,10 @@ impl<T: Real> Dual<T> {
         let y = op.value(self.re, o.re);
         let da = op.deriv_a(self.re, o.re, y);
         let db = op.deriv_b(self.re, o.re, y);
-        Dual { re: y, eps: da * self.eps + db * o.eps }
+        Dual {
+            re: y,
+            eps: da * self.eps + db * o.eps,
+        }
     }
 }
 
@@ -77,7 +83,10 @@ impl<T: Real> Add for Dual<T> {
     type Output = Self;
     #[inline]
     fn add(self, o: Self) -> Self {
-        Dual { re: self.re + o.re, eps: self.eps + o.eps }
+        Dual {
+            re: self.re + o.re,
+            eps: self.eps + o.eps,
+        }
     }
 }
 
@@ -85,7 +94,10 @@ impl<T: Real> Sub for Dual<T> {
     type Output = Self;
     #[inline]
     fn sub(self, o: Self) -> Self {
-        Dual { re: self.re - o.re, eps: self.eps - o.eps }
+        Dual {
+            re: self.re - o.re,
+            eps: self.eps - o.eps,
+        }
     }
 }
 
@@ -93,7 +105,10 @@ impl<T: Real> Mul for Dual<T> {
     type Output = Self;
     #[inline]
     fn mul(self, o: Self) -> Self {
-        Dual { re: self.re * o.re, eps: self.eps * o.re + self.re * o.eps }
+        Dual {
+            re: self.re * o.re,
+            eps: self.eps * o.re + self.re * o.eps,
+        }
     }
 }
 
@@ -109,7 +124,10 @@ impl<T: Real> Neg for Dual<T> {
     type Output = Self;
     #[inline]
     fn neg(self) -> Self {
-        Dual { re: -self.re, eps: -self.eps }
+        Dual {
+            re: -self.re,
+            eps: -self.eps,
+        }
     }
 }
 

@@ -21,6 +21,7 @@ fn nonempty(x: &[f64], what: &'static str) -> Result<()> {
 /// reverse sweep.
 ///
 /// ```
+/// use autodiff::Real; // the methods of the number trait
 /// let (v, g) = autodiff::value_and_grad(|x| x[0] * x[1].sin(), &[2.0, 0.0]).unwrap();
 /// assert_eq!((v, g), (0.0, vec![0.0, 2.0]));
 /// ```
@@ -104,10 +105,18 @@ where
 {
     nonempty(x, "hvp")?;
     if v.len() != x.len() {
-        return Err(Error::LengthMismatch { what: "hvp (direction v)", expected: x.len(), got: v.len() });
+        return Err(Error::LengthMismatch {
+            what: "hvp (direction v)",
+            expected: x.len(),
+            got: v.len(),
+        });
     }
     let tape = Tape::with_capacity(64);
-    let xs: Vec<_> = x.iter().zip(v).map(|(&x, &v)| tape.var(Dual::new(x, v))).collect();
+    let xs: Vec<_> = x
+        .iter()
+        .zip(v)
+        .map(|(&x, &v)| tape.var(Dual::new(x, v)))
+        .collect();
     let y = f(&xs);
     let g = tape.backward(y);
     Ok(xs.iter().map(|&xi| g[xi].eps).collect())
@@ -179,7 +188,11 @@ impl Evaluator {
     {
         nonempty(x, "value_and_grad")?;
         if grad.len() != x.len() {
-            return Err(Error::LengthMismatch { what: "value_and_grad (gradient buffer)", expected: x.len(), got: grad.len() });
+            return Err(Error::LengthMismatch {
+                what: "value_and_grad (gradient buffer)",
+                expected: x.len(),
+                got: grad.len(),
+            });
         }
         self.tape.clear();
         let mut xs = relabel(std::mem::take(&mut self.inputs));

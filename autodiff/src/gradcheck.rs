@@ -44,7 +44,14 @@ pub struct GradcheckConfig {
 
 impl Default for GradcheckConfig {
     fn default() -> Self {
-        GradcheckConfig { step: 1e-6, atol: 1e-6, rtol: 1e-5, directions: 4, per_coordinate: true, seed: 0 }
+        GradcheckConfig {
+            step: 1e-6,
+            atol: 1e-6,
+            rtol: 1e-5,
+            directions: 4,
+            per_coordinate: true,
+            seed: 0,
+        }
     }
 }
 
@@ -99,11 +106,22 @@ pub struct GradcheckReport {
     pub probes: usize,
     /// Number of comparisons out of tolerance (NaN included).
     pub failures: usize,
-    /// The comparison with the largest error relative to its tolerance.
-    pub worst: Option<Comparison>,
+    /// The coordinate with the largest error relative to its tolerance.
+    pub worst_coordinate: Option<Comparison>,
+    /// The random direction with the largest error relative to its
+    /// tolerance.
+    pub worst_direction: Option<Comparison>,
 }
 
 impl GradcheckReport {
+    /// The comparison with the largest error relative to its tolerance.
+    pub fn worst(&self) -> Option<Comparison> {
+        match (self.worst_coordinate, self.worst_direction) {
+            (Some(c), Some(d)) => Some(if d.ratio() > c.ratio() { d } else { c }),
+            (c, d) => c.or(d),
+        }
+    }
+
     /// Whether every comparison passed and the value is finite.
     pub fn passed(&self) -> bool {
         self.failures == 0 && self.value.is_finite()
@@ -120,8 +138,12 @@ impl GradcheckReport {
 impl fmt::Display for GradcheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.passed() { "passed" } else { "FAILED" };
-        write!(f, "gradcheck {verdict}: {} of {} probes out of tolerance, f(x) = {}", self.failures, self.probes, self.value)?;
-        if let Some(w) = &self.worst {
+        write!(
+            f,
+            "gradcheck {verdict}: {} of {} probes out of tolerance, f(x) = {}",
+            self.failures, self.probes, self.value
+        )?;
+        if let Some(w) = self.worst() {
             let at = match w.probe {
                 Probe::Coordinate(i) => format!("coordinate {i}"),
                 Probe::Direction(k) => format!("random direction {k}"),
@@ -164,9 +186,19 @@ pub fn gradcheck_fn(
         return Err(Error::EmptyInput { what: "gradcheck" });
     }
     if grad.len() != x.len() {
-        return Err(Error::LengthMismatch { what: "gradcheck (gradient)", expected: x.len(), got: grad.len() });
+        return Err(Error::LengthMismatch {
+            what: "gradcheck (gradient)",
+            expected: x.len(),
+            got: grad.len(),
+        });
     }
-    let mut report = GradcheckReport { value: f(x), probes: 0, failures: 0, worst: None };
+    let mut report = GradcheckReport {
+        value: f(x),
+        probes: 0,
+        failures: 0,
+        worst_coordinate: None,
+        worst_direction: None,
+    };
     let mut xp = x.to_vec();
     let mut record = |probe, analytic: f64, numeric: f64| {
         let c = Comparison {
@@ -178,8 +210,12 @@ pub fn gradcheck_fn(
         };
         report.probes += 1;
         report.failures += usize::from(!c.passed());
-        if report.worst.is_none_or(|w| c.ratio() > w.ratio()) {
-            report.worst = Some(c);
+        let worst = match probe {
+            Probe::Coordinate(_) => &mut report.worst_coordinate,
+            Probe::Direction(_) => &mut report.worst_direction,
+        };
+        if worst.is_none_or(|w| c.ratio() > w.ratio()) {
+            *worst = Some(c);
         }
     };
     if config.per_coordinate {
@@ -201,7 +237,12 @@ pub fn gradcheck_fn(
         for ui in u.iter_mut() {
             *ui = rng.random_range(-1.0..1.0);
         }
-        let norm = u.iter().map(|v| v * v).sum::<f64>().sqrt().max(f64::MIN_POSITIVE);
+        let norm = u
+            .iter()
+            .map(|v| v * v)
+            .sum::<f64>()
+            .sqrt()
+            .max(f64::MIN_POSITIVE);
         u.iter_mut().for_each(|v| *v /= norm);
         let analytic: f64 = grad.iter().zip(&u).map(|(g, u)| g * u).sum();
         for ((p, &xi), &ui) in xp.iter_mut().zip(x).zip(&u) {

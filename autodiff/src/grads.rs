@@ -32,7 +32,13 @@ impl<T: Real> Grads<T> {
     /// An empty store, to be filled by
     /// [`Tape::backward_into`](crate::Tape::backward_into).
     pub fn empty() -> Self {
-        Grads { tape_id: 0, generation: 0, scalars: Vec::new(), mats: Vec::new(), zero: T::zero() }
+        Grads {
+            tape_id: 0,
+            generation: 0,
+            scalars: Vec::new(),
+            mats: Vec::new(),
+            zero: T::zero(),
+        }
     }
 
     /// Zeroes the store for a tape of `n_scalars` statements and `n_mat`

@@ -69,3 +69,8 @@ pub use matrix::{Matrix, Shape};
 pub use real::{Float, Real};
 pub use tape::Tape;
 pub use var::Var;
+
+/// The names most code needs: `use autodiff::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Float, Grads, Mat, Matrix, Real, Reduction, Shape, Tape, Var};
+}

@@ -63,20 +63,35 @@ impl<T: Float> Matrix<T> {
     /// [`Error::LengthMismatch`] unless `data.len() == rows * cols`.
     pub fn new(rows: usize, cols: usize, data: Vec<T>) -> Result<Self> {
         if data.len() != rows * cols {
-            return Err(Error::LengthMismatch { what: "Matrix::new", expected: rows * cols, got: data.len() });
+            return Err(Error::LengthMismatch {
+                what: "Matrix::new",
+                expected: rows * cols,
+                got: data.len(),
+            });
         }
-        Ok(Matrix { shape: Shape::new(rows, cols), data })
+        Ok(Matrix {
+            shape: Shape::new(rows, cols),
+            data,
+        })
     }
 
     /// The zero matrix.
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        Matrix { shape: Shape::new(rows, cols), data: vec![T::zero(); rows * cols] }
+        Matrix {
+            shape: Shape::new(rows, cols),
+            data: vec![T::zero(); rows * cols],
+        }
     }
 
     /// The matrix with entries `f(i, j)`.
     pub fn from_fn(rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Self {
-        let data = (0..rows * cols).map(|k| f(k / cols.max(1), k % cols.max(1))).collect();
-        Matrix { shape: Shape::new(rows, cols), data }
+        let data = (0..rows * cols)
+            .map(|k| f(k / cols.max(1), k % cols.max(1)))
+            .collect();
+        Matrix {
+            shape: Shape::new(rows, cols),
+            data,
+        }
     }
 
     /// A matrix from its rows.
@@ -88,11 +103,18 @@ impl<T: Float> Matrix<T> {
         let mut data = Vec::with_capacity(rows.len() * cols);
         for r in rows {
             if r.len() != cols {
-                return Err(Error::LengthMismatch { what: "Matrix::from_rows (row length)", expected: cols, got: r.len() });
+                return Err(Error::LengthMismatch {
+                    what: "Matrix::from_rows (row length)",
+                    expected: cols,
+                    got: r.len(),
+                });
             }
             data.extend_from_slice(r);
         }
-        Ok(Matrix { shape: Shape::new(rows.len(), cols), data })
+        Ok(Matrix {
+            shape: Shape::new(rows.len(), cols),
+            data,
+        })
     }
 
     /// The shape.
@@ -154,7 +176,22 @@ impl<T: Float> Matrix<T> {
         }
         let (m, k, n) = (self.rows(), self.cols(), other.cols());
         let mut c = Matrix::zeros(m, n);
-        T::gemm(m, k, n, T::one(), &self.data, k, 1, &other.data, n, 1, T::zero(), &mut c.data, n, 1);
+        T::gemm(
+            m,
+            k,
+            n,
+            T::one(),
+            &self.data,
+            k,
+            1,
+            &other.data,
+            n,
+            1,
+            T::zero(),
+            &mut c.data,
+            n,
+            1,
+        );
         Ok(c)
     }
 }
@@ -163,7 +200,11 @@ impl<T> std::ops::Index<(usize, usize)> for Matrix<T> {
     type Output = T;
     #[track_caller]
     fn index(&self, (i, j): (usize, usize)) -> &T {
-        assert!(i < self.shape.rows && j < self.shape.cols, "index ({i}, {j}) out of a {} matrix", self.shape);
+        assert!(
+            i < self.shape.rows && j < self.shape.cols,
+            "index ({i}, {j}) out of a {} matrix",
+            self.shape
+        );
         &self.data[i * self.shape.cols + j]
     }
 }
@@ -171,7 +212,11 @@ impl<T> std::ops::Index<(usize, usize)> for Matrix<T> {
 impl<T> std::ops::IndexMut<(usize, usize)> for Matrix<T> {
     #[track_caller]
     fn index_mut(&mut self, (i, j): (usize, usize)) -> &mut T {
-        assert!(i < self.shape.rows && j < self.shape.cols, "index ({i}, {j}) out of a {} matrix", self.shape);
+        assert!(
+            i < self.shape.rows && j < self.shape.cols,
+            "index ({i}, {j}) out of a {} matrix",
+            self.shape
+        );
         &mut self.data[i * self.shape.cols + j]
     }
 }

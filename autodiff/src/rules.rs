@@ -194,8 +194,9 @@ impl Binary {
     #[inline(always)]
     fn picks_a<T: Real>(self, a: T, b: T) -> bool {
         match self {
-            Binary::Max => !(b > a),
-            _ => !(b < a),
+            // Written so that a NaN (incomparable) also picks `a`.
+            Binary::Max => b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater),
+            _ => b.partial_cmp(&a) != Some(std::cmp::Ordering::Less),
         }
     }
 }
@@ -254,7 +255,13 @@ mod tests {
             assert_eq!(op.deriv_b(2.0, 2.0, y), 0.0);
         }
         let y = Binary::Min.value(3.0_f64, 2.0);
-        assert_eq!((Binary::Min.deriv_a(3.0, 2.0, y), Binary::Min.deriv_b(3.0, 2.0, y)), (0.0, 1.0));
+        assert_eq!(
+            (
+                Binary::Min.deriv_a(3.0, 2.0, y),
+                Binary::Min.deriv_b(3.0, 2.0, y)
+            ),
+            (0.0, 1.0)
+        );
     }
 
     #[test]

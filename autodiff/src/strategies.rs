@@ -70,7 +70,10 @@ impl ExprGraph {
             };
             v.push(y);
         }
-        self.outputs.iter().map(|&i| v[i]).fold(T::zero(), |s, y| s + y)
+        self.outputs
+            .iter()
+            .map(|&i| v[i])
+            .fold(T::zero(), |s, y| s + y)
     }
 
     /// Number of nodes (inputs included).
@@ -152,7 +155,15 @@ const UNARY: [Unary; 15] = [
     Unary::Softplus,
     Unary::Relu { at_zero: 0.0 },
 ];
-const BINARY: [Binary; 7] = [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div, Binary::Powf, Binary::Min, Binary::Max];
+const BINARY: [Binary; 7] = [
+    Binary::Add,
+    Binary::Sub,
+    Binary::Mul,
+    Binary::Div,
+    Binary::Powf,
+    Binary::Min,
+    Binary::Max,
+];
 
 /// Random expression graphs over `n_inputs` inputs with 1 to `max_depth`
 /// layers of 1 to `max_width` nodes each, covering every primitive of
@@ -161,8 +172,15 @@ const BINARY: [Binary; 7] = [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div,
 ///
 /// # Panics
 /// If `n_inputs`, `max_depth` or `max_width` is 0.
-pub fn expr_graph(n_inputs: usize, max_depth: usize, max_width: usize) -> impl Strategy<Value = ExprGraph> {
-    assert!(n_inputs > 0 && max_depth > 0 && max_width > 0, "expr_graph: every size must be positive");
+pub fn expr_graph(
+    n_inputs: usize,
+    max_depth: usize,
+    max_width: usize,
+) -> impl Strategy<Value = ExprGraph> {
+    assert!(
+        n_inputs > 0 && max_depth > 0 && max_width > 0,
+        "expr_graph: every size must be positive"
+    );
     let layer = vec((any::<u8>(), any::<u32>(), any::<u32>()), 1..=max_width);
     vec(layer, 1..=max_depth).prop_map(move |layers| build(n_inputs, &layers))
 }
@@ -180,7 +198,9 @@ fn build(n_inputs: usize, layers: &[Vec<(u8, u32, u32)>]) -> ExprGraph {
             let kind = kind as usize % (UNARY.len() + BINARY.len() + 2);
             let node = if kind < UNARY.len() {
                 let op = match UNARY[kind] {
-                    Unary::Relu { .. } => Unary::Relu { at_zero: [0.0, 0.5, 1.0][r2 as usize % 3] },
+                    Unary::Relu { .. } => Unary::Relu {
+                        at_zero: [0.0, 0.5, 1.0][r2 as usize % 3],
+                    },
                     op => op,
                 };
                 Node::Unary(op, a)
@@ -194,7 +214,12 @@ fn build(n_inputs: usize, layers: &[Vec<(u8, u32, u32)>]) -> ExprGraph {
         }
         prev = start..nodes.len();
     }
-    ExprGraph { n_inputs, nodes, outputs: prev.collect(), depth: layers.len() }
+    ExprGraph {
+        n_inputs,
+        nodes,
+        outputs: prev.collect(),
+        depth: layers.len(),
+    }
 }
 
 /// `n` inputs drawn uniformly from `[-2, 2]`.

@@ -28,7 +28,12 @@ pub(crate) struct Stmt<T> {
 impl<T: Real> Stmt<T> {
     #[inline(always)]
     pub(crate) fn leaf() -> Self {
-        Stmt { a: 0, b: 0, da: T::zero(), db: T::zero() }
+        Stmt {
+            a: 0,
+            b: 0,
+            da: T::zero(),
+            db: T::zero(),
+        }
     }
 }
 
@@ -44,7 +49,7 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 /// memory, so a tape reused across evaluations stops allocating.
 ///
 /// ```
-/// use autodiff::Tape;
+/// use autodiff::prelude::*;
 /// let tape = Tape::new();
 /// let x = tape.var(3.0);
 /// let y = tape.var(2.0);
@@ -257,5 +262,7 @@ fn sweep<T: Real>(stmts: &[Stmt<T>], adj: &mut [T], lo: usize, hi: usize) {
 #[cold]
 #[inline(never)]
 fn too_long() -> ! {
-    panic!("tape: more than 2^32 - 1 scalar operations recorded; clear the tape between evaluations")
+    panic!(
+        "tape: more than 2^32 - 1 scalar operations recorded; clear the tape between evaluations"
+    )
 }

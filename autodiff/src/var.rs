@@ -15,7 +15,7 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// Operations whose inputs are all constants record nothing.
 ///
 /// ```
-/// use autodiff::{Tape, Var};
+/// use autodiff::{Real, Tape, Var};
 /// let tape = Tape::new();
 /// let x = tape.var(0.5);
 /// let y = 2.0 * x.exp() + 1.0; // literals mix in
@@ -65,12 +65,20 @@ impl<'t, T: Real> Var<'t, T> {
     /// A constant: recorded on no tape, zero gradient.
     #[inline]
     pub fn constant(value: T) -> Self {
-        Var { value, idx: 0, tape: None }
+        Var {
+            value,
+            idx: 0,
+            tape: None,
+        }
     }
 
     #[inline(always)]
     pub(crate) fn on_tape(value: T, idx: u32, tape: &'t Tape<T>) -> Self {
-        Var { value, idx, tape: Some(tape) }
+        Var {
+            value,
+            idx,
+            tape: Some(tape),
+        }
     }
 
     /// The value.
@@ -103,7 +111,15 @@ impl<'t, T: Real> Var<'t, T> {
             None => Var::constant(op.value(self.value)),
             Some(t) => {
                 let (y, d) = op.eval(self.value);
-                t.push(Stmt { a: self.idx, b: 0, da: d, db: T::zero() }, y)
+                t.push(
+                    Stmt {
+                        a: self.idx,
+                        b: 0,
+                        da: d,
+                        db: T::zero(),
+                    },
+                    y,
+                )
             }
         }
     }
@@ -117,11 +133,32 @@ impl<'t, T: Real> Var<'t, T> {
         match (self.tape, o.tape) {
             (Some(t), Some(u)) => {
                 same_tape(t, u);
-                let s = Stmt { a: self.idx, b: o.idx, da: op.deriv_a(a, b, y), db: op.deriv_b(a, b, y) };
+                let s = Stmt {
+                    a: self.idx,
+                    b: o.idx,
+                    da: op.deriv_a(a, b, y),
+                    db: op.deriv_b(a, b, y),
+                };
                 t.push(s, y)
             }
-            (Some(t), None) => t.push(Stmt { a: self.idx, b: 0, da: op.deriv_a(a, b, y), db: T::zero() }, y),
-            (None, Some(u)) => u.push(Stmt { a: o.idx, b: 0, da: op.deriv_b(a, b, y), db: T::zero() }, y),
+            (Some(t), None) => t.push(
+                Stmt {
+                    a: self.idx,
+                    b: 0,
+                    da: op.deriv_a(a, b, y),
+                    db: T::zero(),
+                },
+                y,
+            ),
+            (None, Some(u)) => u.push(
+                Stmt {
+                    a: o.idx,
+                    b: 0,
+                    da: op.deriv_b(a, b, y),
+                    db: T::zero(),
+                },
+                y,
+            ),
             (None, None) => Var::constant(y),
         }
     }
@@ -132,7 +169,15 @@ impl<'t, T: Real> Var<'t, T> {
         let y = self.value * c + d;
         match self.tape {
             None => Var::constant(y),
-            Some(t) => t.push(Stmt { a: self.idx, b: 0, da: c, db: T::zero() }, y),
+            Some(t) => t.push(
+                Stmt {
+                    a: self.idx,
+                    b: 0,
+                    da: c,
+                    db: T::zero(),
+                },
+                y,
+            ),
         }
     }
 }

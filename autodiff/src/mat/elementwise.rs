@@ -26,11 +26,25 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
         let (below, out) = st.data.split_at_mut(off);
-        for ((y, &a), &b) in out.iter_mut().zip(&below[self.range()]).zip(&below[other.range()]) {
+        for ((y, &a), &b) in out
+            .iter_mut()
+            .zip(&below[self.range()])
+            .zip(&below[other.range()])
+        {
             *y = op.value(a, b);
         }
         let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
-        Ok(tape.record(&mut st, Op::Zip { op, a: self.node(), b: other.node() }, off, self.shape(), grad))
+        Ok(tape.record(
+            &mut st,
+            Op::Zip {
+                op,
+                a: self.node(),
+                b: other.node(),
+            },
+            off,
+            self.shape(),
+            grad,
+        ))
     }
 
     /// [`try_zip`](Self::try_zip), panicking on mismatched shapes.
@@ -67,7 +81,13 @@ impl<'t, T: Float> Mat<'t, T> {
             *y = op.value(x);
         }
         let grad = self.requires_grad_in(&st);
-        tape.record(&mut st, Op::Map { op, x: self.node() }, off, self.shape(), grad)
+        tape.record(
+            &mut st,
+            Op::Map { op, x: self.node() },
+            off,
+            self.shape(),
+            grad,
+        )
     }
 
     /// Elementwise logistic sigmoid, the seed's S.
@@ -110,14 +130,23 @@ impl<'t, T: Float> Mat<'t, T> {
             *y = c * x;
         }
         let grad = self.requires_grad_in(&st);
-        tape.record(&mut st, Op::Scale { x: self.node(), c }, off, self.shape(), grad)
+        tape.record(
+            &mut st,
+            Op::Scale { x: self.node(), c },
+            off,
+            self.shape(),
+            grad,
+        )
     }
 }
 
 /// Panics unless the ReLU subgradient is in `[0, 1]`.
 #[track_caller]
 pub(crate) fn check_subgradient(at_zero: f64) {
-    assert!((0.0..=1.0).contains(&at_zero), "relu: the subgradient at 0 must lie in [0, 1], got {at_zero}");
+    assert!(
+        (0.0..=1.0).contains(&at_zero),
+        "relu: the subgradient at 0 must lie in [0, 1], got {at_zero}"
+    );
 }
 
 fn binary_name(op: Binary) -> &'static str {
@@ -174,7 +203,14 @@ pub(super) fn zip_backward<T: Float>(
 }
 
 /// `y = op(x)`: `dx += dy op'(x)`, the rule of [`Unary::deriv`].
-pub(super) fn map_backward<T: Float>(st: &MatStore<T>, node: &Node<T>, op: Unary, x: u32, gy: &[T], below: &mut [T]) {
+pub(super) fn map_backward<T: Float>(
+    st: &MatStore<T>,
+    node: &Node<T>,
+    op: Unary,
+    x: u32,
+    gy: &[T],
+    below: &mut [T],
+) {
     let (vx, vy) = (st.value(x), &st.data[node.range()]);
     if let Some(gx) = st.grad_of(x, below) {
         for (((g, &d), &x), &y) in gx.iter_mut().zip(gy).zip(vx).zip(vy) {

@@ -18,7 +18,12 @@ impl<'t, T: Float> Mat<'t, T> {
         self.same_tape(other);
         let (a, b) = (self.shape(), other.shape());
         if a.cols != b.rows {
-            return Err(Error::ShapeMismatch { op: "matmul", lhs: a, rhs: b, expected: "left columns equal right rows" });
+            return Err(Error::ShapeMismatch {
+                op: "matmul",
+                lhs: a,
+                rhs: b,
+                expected: "left columns equal right rows",
+            });
         }
         let (m, k, n) = (a.rows, a.cols, b.cols);
         let tape = self.tape();
@@ -28,7 +33,16 @@ impl<'t, T: Float> Mat<'t, T> {
         let (va, vb) = (&below[self.range()], &below[other.range()]);
         T::gemm(m, k, n, T::one(), va, k, 1, vb, n, 1, T::zero(), out, n, 1);
         let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
-        Ok(tape.record(&mut st, Op::MatMul { a: self.node(), b: other.node() }, off, Shape::new(m, n), grad))
+        Ok(tape.record(
+            &mut st,
+            Op::MatMul {
+                a: self.node(),
+                b: other.node(),
+            },
+            off,
+            Shape::new(m, n),
+            grad,
+        ))
     }
 
     /// [`try_matmul`](Self::try_matmul), panicking on mismatched shapes.
@@ -66,7 +80,8 @@ impl<'t, T: Float> Mat<'t, T> {
                     op: "affine (bias)",
                     lhs: ws,
                     rhs: bs,
-                    expected: "a bias of shape (1, a_r+1) or (a_r+1, 1) for W of shape (a_r+1, a_r)",
+                    expected:
+                        "a bias of shape (1, a_r+1) or (a_r+1, 1) for W of shape (a_r+1, a_r)",
                 });
             }
         }
@@ -84,9 +99,31 @@ impl<'t, T: Float> Mat<'t, T> {
             beta = T::one();
         }
         // z = x W^T (+ z): W^T is W with its strides swapped.
-        T::gemm(n, i, o, T::one(), &below[self.range()], i, 1, &below[w.range()], 1, i, beta, z, o, 1);
-        let grad = [Some(self), Some(w), b].into_iter().flatten().any(|m| m.requires_grad_in(&st));
-        let op = Op::Affine { x: self.node(), w: w.node(), b: b.map(|b| b.node()) };
+        T::gemm(
+            n,
+            i,
+            o,
+            T::one(),
+            &below[self.range()],
+            i,
+            1,
+            &below[w.range()],
+            1,
+            i,
+            beta,
+            z,
+            o,
+            1,
+        );
+        let grad = [Some(self), Some(w), b]
+            .into_iter()
+            .flatten()
+            .any(|m| m.requires_grad_in(&st));
+        let op = Op::Affine {
+            x: self.node(),
+            w: w.node(),
+            b: b.map(|b| b.node()),
+        };
         Ok(tape.record(&mut st, op, off, Shape::new(n, o), grad))
     }
 
@@ -106,29 +143,103 @@ impl<'t, T: Float> Mat<'t, T> {
 }
 
 /// `C = A B`: `dA += dC B^T`, `dB += A^T dC`.
-pub(super) fn matmul_backward<T: Float>(st: &MatStore<T>, node: &Node<T>, a: u32, b: u32, gc: &[T], below: &mut [T]) {
+pub(super) fn matmul_backward<T: Float>(
+    st: &MatStore<T>,
+    node: &Node<T>,
+    a: u32,
+    b: u32,
+    gc: &[T],
+    below: &mut [T],
+) {
     let sa = st.nodes[a as usize].shape;
     let (m, k, n) = (sa.rows, sa.cols, node.shape.cols);
     if let Some(ga) = st.grad_of(a, below) {
-        T::gemm(m, n, k, T::one(), gc, n, 1, st.value(b), 1, n, T::one(), ga, k, 1);
+        T::gemm(
+            m,
+            n,
+            k,
+            T::one(),
+            gc,
+            n,
+            1,
+            st.value(b),
+            1,
+            n,
+            T::one(),
+            ga,
+            k,
+            1,
+        );
     }
     if let Some(gb) = st.grad_of(b, below) {
-        T::gemm(k, m, n, T::one(), st.value(a), 1, k, gc, n, 1, T::one(), gb, n, 1);
+        T::gemm(
+            k,
+            m,
+            n,
+            T::one(),
+            st.value(a),
+            1,
+            k,
+            gc,
+            n,
+            1,
+            T::one(),
+            gb,
+            n,
+            1,
+        );
     }
 }
 
 /// `Z = X W^T + 1 b^T`: `dX += dZ W` (seed (5.11)), `dW += dZ^T X` (the
 /// outer products of (5.13), summed over the batch), `db += 1^T dZ` ((5.12)
 /// summed over the batch).
-pub(super) fn affine_backward<T: Float>(st: &MatStore<T>, x: u32, w: u32, b: Option<u32>, gz: &[T], below: &mut [T]) {
+pub(super) fn affine_backward<T: Float>(
+    st: &MatStore<T>,
+    x: u32,
+    w: u32,
+    b: Option<u32>,
+    gz: &[T],
+    below: &mut [T],
+) {
     let sx = st.nodes[x as usize].shape;
     let o = st.nodes[w as usize].shape.rows;
     let (n, i) = (sx.rows, sx.cols);
     if let Some(gx) = st.grad_of(x, below) {
-        T::gemm(n, o, i, T::one(), gz, o, 1, st.value(w), i, 1, T::one(), gx, i, 1);
+        T::gemm(
+            n,
+            o,
+            i,
+            T::one(),
+            gz,
+            o,
+            1,
+            st.value(w),
+            i,
+            1,
+            T::one(),
+            gx,
+            i,
+            1,
+        );
     }
     if let Some(gw) = st.grad_of(w, below) {
-        T::gemm(o, n, i, T::one(), gz, 1, o, st.value(x), i, 1, T::one(), gw, i, 1);
+        T::gemm(
+            o,
+            n,
+            i,
+            T::one(),
+            gz,
+            1,
+            o,
+            st.value(x),
+            i,
+            1,
+            T::one(),
+            gw,
+            i,
+            1,
+        );
     }
     if let Some(gb) = b.and_then(|b| st.grad_of(b, below)) {
         for row in gz.chunks_exact(o) {

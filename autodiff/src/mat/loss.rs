@@ -55,12 +55,18 @@ impl<'t, T: Float> Mat<'t, T> {
         let toff = st.data.len();
         st.data.extend_from_slice(target);
         let (f, y) = (&st.data[self.range()], &st.data[toff..]);
-        let half_sq: T = f.iter().zip(y).map(|(&f, &y)| (f - y) * (f - y)).sum::<T>() * T::from_f64(0.5);
+        let half_sq: T =
+            f.iter().zip(y).map(|(&f, &y)| (f - y) * (f - y)).sum::<T>() * T::from_f64(0.5);
         let value = half_sq * reduction.factor(shape.rows);
         let off = st.alloc(1);
         st.data[off] = value;
         let grad = self.requires_grad_in(&st);
-        let op = Op::LeastSquares { f: self.node(), target: toff, reduction, out: tape.next_index() };
+        let op = Op::LeastSquares {
+            f: self.node(),
+            target: toff,
+            reduction,
+            out: tape.next_index(),
+        };
         tape.record(&mut st, op, off, Shape::new(1, 1), grad);
         drop(st);
         Ok(tape.scalar_output(value))
@@ -79,7 +85,11 @@ impl<'t, T: Float> Mat<'t, T> {
     /// # Errors
     /// [`Error::LengthMismatch`] unless there is one label per row;
     /// [`Error::LabelOutOfRange`] for a label `>= cols`.
-    pub fn try_softmax_cross_entropy(self, labels: &[usize], reduction: Reduction) -> Result<Var<'t, T>> {
+    pub fn try_softmax_cross_entropy(
+        self,
+        labels: &[usize],
+        reduction: Reduction,
+    ) -> Result<Var<'t, T>> {
         let Shape { rows, cols } = self.shape();
         if labels.len() != rows {
             return Err(Error::LengthMismatch {
@@ -89,7 +99,11 @@ impl<'t, T: Float> Mat<'t, T> {
             });
         }
         if let Some((row, &label)) = labels.iter().enumerate().find(|(_, &l)| l >= cols) {
-            return Err(Error::LabelOutOfRange { row, label, classes: cols });
+            return Err(Error::LabelOutOfRange {
+                row,
+                label,
+                classes: cols,
+            });
         }
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
@@ -99,7 +113,11 @@ impl<'t, T: Float> Mat<'t, T> {
         let (below, probs) = st.data.split_at_mut(poff);
         let z = &below[self.range()];
         let mut total = T::zero();
-        for ((zr, pr), &label) in z.chunks_exact(cols).zip(probs.chunks_exact_mut(cols)).zip(labels) {
+        for ((zr, pr), &label) in z
+            .chunks_exact(cols)
+            .zip(probs.chunks_exact_mut(cols))
+            .zip(labels)
+        {
             let m = zr.iter().copied().fold(zr[0], Real::max);
             let mut s = T::zero();
             for (p, &zi) in pr.iter_mut().zip(zr) {
@@ -117,7 +135,13 @@ impl<'t, T: Float> Mat<'t, T> {
         let off = st.alloc(1);
         st.data[off] = value;
         let grad = self.requires_grad_in(&st);
-        let op = Op::SoftmaxCrossEntropy { z: self.node(), labels: loff, probs: poff, reduction, out: tape.next_index() };
+        let op = Op::SoftmaxCrossEntropy {
+            z: self.node(),
+            labels: loff,
+            probs: poff,
+            reduction,
+            out: tape.next_index(),
+        };
         tape.record(&mut st, op, off, Shape::new(1, 1), grad);
         drop(st);
         Ok(tape.scalar_output(value))
@@ -172,7 +196,11 @@ pub(super) fn cross_entropy_backward<T: Float>(
     let p = &st.data[probs..probs + rows * cols];
     let labels = &st.labels[labels..labels + rows];
     if let Some(gz) = st.grad_of(z, below) {
-        for ((gr, pr), &label) in gz.chunks_exact_mut(cols).zip(p.chunks_exact(cols)).zip(labels) {
+        for ((gr, pr), &label) in gz
+            .chunks_exact_mut(cols)
+            .zip(p.chunks_exact(cols))
+            .zip(labels)
+        {
             for (g, &pi) in gr.iter_mut().zip(pr) {
                 *g += d * pi;
             }

@@ -43,9 +43,20 @@ pub(crate) enum Op<T> {
     /// sum (or mean) of all entries, into the scalar statement `out`
     Sum { x: u32, out: u32, mean: bool },
     /// `0.5 |f - y|^2` with `y` stored at `target`
-    LeastSquares { f: u32, target: usize, reduction: Reduction, out: u32 },
+    LeastSquares {
+        f: u32,
+        target: usize,
+        reduction: Reduction,
+        out: u32,
+    },
     /// `-ln softmax(z)_label` per row; labels at `labels`, softmax at `probs`
-    SoftmaxCrossEntropy { z: u32, labels: usize, probs: usize, reduction: Reduction, out: u32 },
+    SoftmaxCrossEntropy {
+        z: u32,
+        labels: usize,
+        probs: usize,
+        reduction: Reduction,
+        out: u32,
+    },
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -83,7 +94,12 @@ pub(crate) struct MatStore<T> {
 
 impl<T> Default for MatStore<T> {
     fn default() -> Self {
-        MatStore { backward: None, nodes: Vec::new(), data: Vec::new(), labels: Vec::new() }
+        MatStore {
+            backward: None,
+            nodes: Vec::new(),
+            data: Vec::new(),
+            labels: Vec::new(),
+        }
     }
 }
 
@@ -130,13 +146,30 @@ impl<T: Real> MatStore<T> {
             Op::Zip { op, a, b } => elementwise::zip_backward(self, node, op, a, b, gy, below),
             Op::Map { op, x } => elementwise::map_backward(self, node, op, x, gy, below),
             Op::Scale { x, c } => elementwise::scale_backward(self, x, c, gy, below),
-            Op::Sum { x, out, mean } => reduce::sum_backward(self, x, mean, adj[out as usize], below),
-            Op::LeastSquares { f, target, reduction, out } => {
-                loss::least_squares_backward(self, f, target, reduction, adj[out as usize], below)
+            Op::Sum { x, out, mean } => {
+                reduce::sum_backward(self, x, mean, adj[out as usize], below)
             }
-            Op::SoftmaxCrossEntropy { z, labels, probs, reduction, out } => {
-                loss::cross_entropy_backward(self, z, labels, probs, reduction, adj[out as usize], below)
-            }
+            Op::LeastSquares {
+                f,
+                target,
+                reduction,
+                out,
+            } => loss::least_squares_backward(self, f, target, reduction, adj[out as usize], below),
+            Op::SoftmaxCrossEntropy {
+                z,
+                labels,
+                probs,
+                reduction,
+                out,
+            } => loss::cross_entropy_backward(
+                self,
+                z,
+                labels,
+                probs,
+                reduction,
+                adj[out as usize],
+                below,
+            ),
         }
     }
 
@@ -192,7 +225,11 @@ impl<T: Float> std::fmt::Debug for Mat<'_, T> {
 impl<T: Float> Tape<T> {
     fn leaf(&self, shape: Shape, data: &[T], grad: bool, what: &'static str) -> Result<Mat<'_, T>> {
         if data.len() != shape.len() {
-            return Err(Error::LengthMismatch { what, expected: shape.len(), got: data.len() });
+            return Err(Error::LengthMismatch {
+                what,
+                expected: shape.len(),
+                got: data.len(),
+            });
         }
         let mut st = self.mats.borrow_mut();
         let off = st.data.len();
@@ -218,20 +255,40 @@ impl<T: Float> Tape<T> {
 
     /// A matrix variable from a [`Matrix`].
     pub fn matrix(&self, m: &Matrix<T>) -> Mat<'_, T> {
-        self.mat(m.shape(), m.as_slice()).expect("a Matrix's length fits its shape")
+        self.mat(m.shape(), m.as_slice())
+            .expect("a Matrix's length fits its shape")
     }
 
     /// A matrix constant from a [`Matrix`].
     pub fn matrix_const(&self, m: &Matrix<T>) -> Mat<'_, T> {
-        self.mat_const(m.shape(), m.as_slice()).expect("a Matrix's length fits its shape")
+        self.mat_const(m.shape(), m.as_slice())
+            .expect("a Matrix's length fits its shape")
     }
 
     /// Appends a node whose value is already at `off`.
-    pub(crate) fn record(&self, st: &mut MatStore<T>, op: Op<T>, off: usize, shape: Shape, grad: bool) -> Mat<'_, T> {
+    pub(crate) fn record(
+        &self,
+        st: &mut MatStore<T>,
+        op: Op<T>,
+        off: usize,
+        shape: Shape,
+        grad: bool,
+    ) -> Mat<'_, T> {
         let node = st.nodes.len() as u32;
         st.backward = Some(MatStore::backward_node);
-        st.nodes.push(Node { op, off, shape, mark: self.next_index(), grad });
-        Mat { tape: self, node, off, shape }
+        st.nodes.push(Node {
+            op,
+            off,
+            shape,
+            mark: self.next_index(),
+            grad,
+        });
+        Mat {
+            tape: self,
+            node,
+            off,
+            shape,
+        }
     }
 
     /// Records the scalar output of a reduction node just recorded.
@@ -276,7 +333,8 @@ impl<'t, T: Float> Mat<'t, T> {
 
     /// A copy of the value.
     pub fn value(self) -> Matrix<T> {
-        Matrix::new(self.shape.rows, self.shape.cols, self.to_vec()).expect("shape of a recorded matrix")
+        Matrix::new(self.shape.rows, self.shape.cols, self.to_vec())
+            .expect("shape of a recorded matrix")
     }
 
     /// A copy of the row-major values.

@@ -8,12 +8,26 @@ impl<'t, T: Float> Mat<'t, T> {
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let s: T = st.data[self.range()].iter().copied().sum();
-        let y = if mean { s / T::from_f64(self.shape().len() as f64) } else { s };
+        let y = if mean {
+            s / T::from_f64(self.shape().len() as f64)
+        } else {
+            s
+        };
         let off = st.alloc(1);
         st.data[off] = y;
         let grad = self.requires_grad_in(&st);
         let out = tape.next_index();
-        tape.record(&mut st, Op::Sum { x: self.node(), out, mean }, off, Shape::new(1, 1), grad);
+        tape.record(
+            &mut st,
+            Op::Sum {
+                x: self.node(),
+                out,
+                mean,
+            },
+            off,
+            Shape::new(1, 1),
+            grad,
+        );
         drop(st);
         tape.scalar_output(y)
     }
@@ -32,7 +46,11 @@ impl<'t, T: Float> Mat<'t, T> {
 /// `y = sum x` (or its mean): `dx += dy` (or `dy / len`).
 pub(super) fn sum_backward<T: Float>(st: &MatStore<T>, x: u32, mean: bool, dy: T, below: &mut [T]) {
     if let Some(gx) = st.grad_of(x, below) {
-        let d = if mean { dy / T::from_f64(gx.len() as f64) } else { dy };
+        let d = if mean {
+            dy / T::from_f64(gx.len() as f64)
+        } else {
+            dy
+        };
         for g in gx {
             *g += d;
         }

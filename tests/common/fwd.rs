@@ -1,0 +1,202 @@
+//! Forward-mode dual numbers written for the tests, independently of the
+//! library: each derivative below is derived by hand here, not taken from
+//! `autodiff::rules`, so that agreement with the tape is evidence.
+
+use autodiff::Real;
+use std::cmp::Ordering;
+use std::iter::Sum;
+use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
+
+/// `v + d e`, `e^2 = 0`.
+#[derive(Clone, Copy, Debug)]
+pub struct Fwd {
+    pub v: f64,
+    pub d: f64,
+}
+
+impl Fwd {
+    pub fn var(v: f64, d: f64) -> Self {
+        Fwd { v, d }
+    }
+    fn chain(self, v: f64, dv: f64) -> Self {
+        Fwd { v, d: dv * self.d }
+    }
+}
+
+impl PartialEq for Fwd {
+    fn eq(&self, o: &Self) -> bool {
+        self.v == o.v
+    }
+}
+impl PartialOrd for Fwd {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        self.v.partial_cmp(&o.v)
+    }
+}
+impl Add for Fwd {
+    type Output = Fwd;
+    fn add(self, o: Fwd) -> Fwd {
+        Fwd {
+            v: self.v + o.v,
+            d: self.d + o.d,
+        }
+    }
+}
+impl Sub for Fwd {
+    type Output = Fwd;
+    fn sub(self, o: Fwd) -> Fwd {
+        Fwd {
+            v: self.v - o.v,
+            d: self.d - o.d,
+        }
+    }
+}
+impl Mul for Fwd {
+    type Output = Fwd;
+    // (uv)' = u'v + uv'
+    fn mul(self, o: Fwd) -> Fwd {
+        Fwd {
+            v: self.v * o.v,
+            d: self.d * o.v + self.v * o.d,
+        }
+    }
+}
+impl Div for Fwd {
+    type Output = Fwd;
+    // (u/v)' = (u'v - uv') / v^2
+    fn div(self, o: Fwd) -> Fwd {
+        Fwd {
+            v: self.v / o.v,
+            d: (self.d * o.v - self.v * o.d) / (o.v * o.v),
+        }
+    }
+}
+impl Neg for Fwd {
+    type Output = Fwd;
+    fn neg(self) -> Fwd {
+        Fwd {
+            v: -self.v,
+            d: -self.d,
+        }
+    }
+}
+impl AddAssign for Fwd {
+    fn add_assign(&mut self, o: Fwd) {
+        *self = *self + o;
+    }
+}
+impl SubAssign for Fwd {
+    fn sub_assign(&mut self, o: Fwd) {
+        *self = *self - o;
+    }
+}
+impl MulAssign for Fwd {
+    fn mul_assign(&mut self, o: Fwd) {
+        *self = *self * o;
+    }
+}
+impl DivAssign for Fwd {
+    fn div_assign(&mut self, o: Fwd) {
+        *self = *self / o;
+    }
+}
+impl Sum for Fwd {
+    fn sum<I: Iterator<Item = Fwd>>(it: I) -> Fwd {
+        it.fold(Fwd::from_f64(0.0), |a, b| a + b)
+    }
+}
+
+impl Real for Fwd {
+    fn from_f64(c: f64) -> Self {
+        Fwd { v: c, d: 0.0 }
+    }
+    fn to_f64(self) -> f64 {
+        self.v
+    }
+    fn powi(self, n: i32) -> Self {
+        let dv = if n == 0 {
+            0.0
+        } else {
+            n as f64 * self.v.powi(n - 1)
+        };
+        self.chain(self.v.powi(n), dv)
+    }
+    // (u^w)' = u^w (w' ln u + w u' / u)
+    fn powf(self, e: Self) -> Self {
+        let y = self.v.powf(e.v);
+        let d = if self.v == 0.0 {
+            e.v * self.v.powf(e.v - 1.0) * self.d
+        } else {
+            y * (e.d * self.v.ln() + e.v * self.d / self.v)
+        };
+        Fwd { v: y, d }
+    }
+    fn exp(self) -> Self {
+        self.chain(self.v.exp(), self.v.exp())
+    }
+    fn ln(self) -> Self {
+        self.chain(self.v.ln(), 1.0 / self.v)
+    }
+    fn sqrt(self) -> Self {
+        self.chain(self.v.sqrt(), 0.5 / self.v.sqrt())
+    }
+    fn sin(self) -> Self {
+        self.chain(self.v.sin(), self.v.cos())
+    }
+    fn cos(self) -> Self {
+        self.chain(self.v.cos(), -self.v.sin())
+    }
+    // tan' = 1 / cos^2
+    fn tan(self) -> Self {
+        self.chain(self.v.tan(), 1.0 / (self.v.cos() * self.v.cos()))
+    }
+    // tanh' = 1 / cosh^2
+    fn tanh(self) -> Self {
+        self.chain(self.v.tanh(), 1.0 / (self.v.cosh() * self.v.cosh()))
+    }
+    fn abs(self) -> Self {
+        let s = if self.v > 0.0 {
+            1.0
+        } else if self.v < 0.0 {
+            -1.0
+        } else {
+            0.0
+        };
+        self.chain(self.v.abs(), s)
+    }
+    fn min(self, o: Self) -> Self {
+        if o.v < self.v {
+            o
+        } else {
+            self
+        }
+    }
+    fn max(self, o: Self) -> Self {
+        if o.v > self.v {
+            o
+        } else {
+            self
+        }
+    }
+    // S = 1 / (1 + e^-x), S' = e^-x / (1 + e^-x)^2
+    fn sigmoid(self) -> Self {
+        let e = (-self.v).exp();
+        self.chain(1.0 / (1.0 + e), e / ((1.0 + e) * (1.0 + e)))
+    }
+    // ln(1 + e^x)' = e^x / (1 + e^x) = 1 / (1 + e^-x)
+    fn softplus(self) -> Self {
+        self.chain(self.v.exp().ln_1p(), 1.0 / (1.0 + (-self.v).exp()))
+    }
+    fn relu_with(self, at_zero: f64) -> Self {
+        if self.v > 0.0 {
+            self
+        } else if self.v == 0.0 {
+            Fwd {
+                v: 0.0,
+                d: at_zero * self.d,
+            }
+        } else {
+            Fwd { v: 0.0, d: 0.0 }
+        }
+    }
+}

@@ -1,0 +1,368 @@
+//! Every matrix op's derivative rule at random shapes and values, against a
+//! hand-derived formula computed with plain loops here and against central
+//! finite differences; shape errors; ReLU's subgradient at 0.
+//!
+//! Each op `Y = op(inputs)` is tested through `L = sum(R * Y)` with a random
+//! constant `R`, so that dL/dY = R is a full matrix, not ones.
+
+mod common;
+
+use autodiff::{Error, GradcheckConfig, Mat, Matrix, Reduction, Shape, Tape, Var};
+use common::fwd::Fwd;
+use proptest::prelude::*;
+
+/// A random matrix of the given shape with entries in [-2, 2].
+fn mat(rows: usize, cols: usize) -> impl Strategy<Value = Matrix<f64>> {
+    proptest::collection::vec(-2.0..2.0_f64, rows * cols)
+        .prop_map(move |v| Matrix::new(rows, cols, v).unwrap())
+}
+
+fn dims() -> impl Strategy<Value = (usize, usize, usize)> {
+    (1..7usize, 1..7usize, 1..7usize)
+}
+
+type Build = dyn for<'t> Fn(&[Mat<'t, f64>]) -> Var<'t, f64>;
+
+/// Pins a closure's signature to the higher-ranked one of [`Build`].
+fn hr<F: for<'t> Fn(&[Mat<'t, f64>]) -> Var<'t, f64>>(f: F) -> F {
+    f
+}
+
+/// The top-left `rows x cols` block.
+fn block(m: &Matrix<f64>, rows: usize, cols: usize) -> Matrix<f64> {
+    Matrix::from_fn(rows, cols, |p, q| m[(p, q)])
+}
+
+/// Records `build` on variables holding `inputs`; returns the value and the
+/// gradient with respect to each input, flattened.
+fn tape_grads(inputs: &[Matrix<f64>], build: &Build) -> (f64, Vec<Vec<f64>>) {
+    let tape = Tape::new();
+    let ms: Vec<_> = inputs.iter().map(|m| tape.matrix(m)).collect();
+    let y = build(&ms);
+    let g = tape.backward(y);
+    (y.value(), ms.iter().map(|&m| g[m].to_vec()).collect())
+}
+
+/// The value of `build` at the flattened inputs, recorded on constants.
+fn value_at(inputs: &[Matrix<f64>], flat: &[f64], build: &Build) -> f64 {
+    let tape = Tape::new();
+    let mut k = 0;
+    let ms: Vec<_> = inputs
+        .iter()
+        .map(|m| {
+            let n = m.shape().len();
+            k += n;
+            tape.mat_const(m.shape(), &flat[k - n..k]).unwrap()
+        })
+        .collect();
+    build(&ms).value()
+}
+
+/// Tape gradients equal `hand` (to 1e-12) and finite differences.
+fn check(inputs: &[Matrix<f64>], build: &Build, hand: &[Vec<f64>]) -> Result<(), TestCaseError> {
+    let (_, got) = tape_grads(inputs, build);
+    for (i, (g, h)) in got.iter().zip(hand).enumerate() {
+        prop_assert_eq!(g.len(), h.len());
+        for (k, (a, b)) in g.iter().zip(h).enumerate() {
+            prop_assert!(
+                common::close(*a, *b, 1e-12),
+                "input {} entry {}: tape {} vs hand {}",
+                i,
+                k,
+                a,
+                b
+            );
+        }
+    }
+    let flat: Vec<f64> = inputs.iter().flat_map(|m| m.as_slice().to_vec()).collect();
+    let grad: Vec<f64> = got.concat();
+    let cfg = GradcheckConfig {
+        atol: 1e-6,
+        rtol: 1e-6,
+        ..Default::default()
+    };
+    let report =
+        autodiff::gradcheck_fn(|p| value_at(inputs, p, build), &grad, &flat, &cfg).unwrap();
+    prop_assert!(report.passed(), "{}", report);
+    Ok(())
+}
+
+/// `sum(R * y)` on the tape.
+fn weighted<'t>(y: Mat<'t, f64>, r: &Matrix<f64>) -> Var<'t, f64> {
+    let rm = y.tape().matrix_const(r);
+    (y * rm).sum()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn matmul_gradients_are_r_b_transpose_and_a_transpose_r(
+        (m, k, n) in dims(), a in mat(6, 6), b in mat(6, 6), r in mat(6, 6)
+    ) {
+        let (a, b, r) = (block(&a, m, k), block(&b, k, n), block(&r, m, n));
+        // dA = R B^T, dB = A^T R
+        let da: Vec<f64> = (0..m * k).map(|p| (0..n).map(|j| r[(p / k, j)] * b[(p % k, j)]).sum()).collect();
+        let db: Vec<f64> = (0..k * n).map(|p| (0..m).map(|i| a[(i, p / n)] * r[(i, p % n)]).sum()).collect();
+        let build = hr(move |x| weighted(x[0].matmul(x[1]), &r));
+        check(&[a, b], &build, &[da, db])?;
+    }
+
+    #[test]
+    fn affine_gradients_follow_the_seed_formulas(
+        (n, i, o) in dims(), x in mat(6, 6), w in mat(6, 6), b in mat(1, 6), r in mat(6, 6)
+    ) {
+        let (x, w, b, r) = (block(&x, n, i), block(&w, o, i), block(&b, 1, o), block(&r, n, o));
+        // Z = X W^T + b: dX = R W (5.11), dW = R^T X (5.13), db = column sums of R (5.12).
+        let dx: Vec<f64> = (0..n * i).map(|p| (0..o).map(|q| r[(p / i, q)] * w[(q, p % i)]).sum()).collect();
+        let dw: Vec<f64> = (0..o * i).map(|p| (0..n).map(|s| r[(s, p / i)] * x[(s, p % i)]).sum()).collect();
+        let db: Vec<f64> = (0..o).map(|q| (0..n).map(|s| r[(s, q)]).sum()).collect();
+        // The forward value against a plain loop.
+        let tape = Tape::new();
+        let z = tape.matrix(&x).affine(tape.matrix(&w), Some(tape.matrix(&b))).value();
+        for s in 0..n {
+            for q in 0..o {
+                let want: f64 = b[(0, q)] + (0..i).map(|p| x[(s, p)] * w[(q, p)]).sum::<f64>();
+                prop_assert!((z[(s, q)] - want).abs() < 1e-12);
+            }
+        }
+        let build = hr(move |m| weighted(m[0].affine(m[1], Some(m[2])), &r));
+        check(&[x, w, b], &build, &[dx, dw, db])?;
+    }
+
+    #[test]
+    fn elementwise_maps_use_the_scalar_rules(x in mat(3, 4), r in mat(3, 4)) {
+        // Away from the kinks, where finite differences hold.
+        let x = Matrix::from_fn(3, 4, |i, j| if x[(i, j)].abs() < 1e-3 { 0.5 } else { x[(i, j)] });
+        type Pair = (fn(Mat<'_, f64>) -> Mat<'_, f64>, fn(Fwd) -> Fwd);
+        let cases: [(&str, Pair); 5] = [
+            ("sigmoid", (|m| m.sigmoid(), |v| autodiff::Real::sigmoid(v))),
+            ("tanh", (|m| m.tanh(), |v| autodiff::Real::tanh(v))),
+            ("relu", (|m| m.relu(), |v| autodiff::Real::relu(v))),
+            ("exp", (|m| m.exp(), |v| autodiff::Real::exp(v))),
+            ("scale", (|m| m.scale(-2.5), |v| v * Fwd::var(-2.5, 0.0))),
+        ];
+        for (name, (op, scalar)) in cases {
+            let hand: Vec<f64> = x.as_slice().iter().zip(r.as_slice()).map(|(&v, &w)| w * scalar(Fwd::var(v, 1.0)).d).collect();
+            let r2 = r.clone();
+            let build = hr(move |m| weighted(op(m[0]), &r2));
+            check(std::slice::from_ref(&x), &build, &[hand]).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+        }
+    }
+
+    #[test]
+    fn elementwise_add_sub_mul_and_fan_out(a in mat(2, 5), b in mat(2, 5), r in mat(2, 5)) {
+        let (ra, rb) = (r.as_slice(), b.as_slice());
+        // L = sum R (a + b) + sum R (a - b) + sum R (a * b) + sum R (a * a)
+        // dL/da = R + R + R b + 2 R a, dL/db = R - R + R a
+        let da: Vec<f64> = (0..10).map(|k| 2.0 * ra[k] + ra[k] * rb[k] + 2.0 * ra[k] * a.as_slice()[k]).collect();
+        let db: Vec<f64> = (0..10).map(|k| ra[k] * a.as_slice()[k]).collect();
+        let build = hr(move |m| {
+            weighted(m[0] + m[1], &r) + weighted(m[0] - m[1], &r) + weighted(m[0] * m[1], &r) + weighted(m[0] * m[0], &r)
+        });
+        check(&[a, b], &build, &[da, db])?;
+    }
+
+    #[test]
+    fn sum_and_mean_spread_the_output_gradient_evenly(x in mat(3, 5)) {
+        let build = hr(|m| m[0].sum() * 2.0 + m[0].mean() * 3.0);
+        // d/dx = 2 + 3 / 15
+        check(std::slice::from_ref(&x), &build, &[vec![2.0 + 3.0 / 15.0; 15]])?;
+    }
+
+    #[test]
+    fn least_squares_gradient_is_the_residual(f in mat(4, 3), y in mat(4, 3), mean in any::<bool>()) {
+        let reduction = if mean { Reduction::Mean } else { Reduction::Sum };
+        let c = if mean { 0.25 } else { 1.0 };
+        let hand: Vec<f64> = f.as_slice().iter().zip(y.as_slice()).map(|(a, b)| c * (a - b)).collect();
+        let want: f64 = c * 0.5 * f.as_slice().iter().zip(y.as_slice()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>();
+        let target = y.as_slice().to_vec();
+        let build = hr(move |m| m[0].least_squares(&target, reduction));
+        let (value, _) = tape_grads(std::slice::from_ref(&f), &build);
+        prop_assert!((value - want).abs() < 1e-12);
+        check(std::slice::from_ref(&f), &build, &[hand])?;
+    }
+
+    #[test]
+    fn cross_entropy_gradient_is_softmax_minus_onehot(
+        z in mat(5, 4), labels in proptest::collection::vec(0..4usize, 5), mean in any::<bool>(), shift in -500.0..500.0_f64
+    ) {
+        let reduction = if mean { Reduction::Mean } else { Reduction::Sum };
+        let c = if mean { 0.2 } else { 1.0 };
+        // Large shifts must not overflow: softmax is shift-invariant.
+        let z = Matrix::from_fn(5, 4, |i, j| z[(i, j)] + shift);
+        let mut hand = vec![0.0; 20];
+        let mut want = 0.0;
+        for i in 0..5 {
+            let row: Vec<f64> = (0..4).map(|j| z[(i, j)] - shift).collect();
+            let s: f64 = row.iter().map(|v| v.exp()).sum();
+            for j in 0..4 {
+                hand[i * 4 + j] = c * (row[j].exp() / s - (j == labels[i]) as u8 as f64);
+            }
+            want += c * (s.ln() - row[labels[i]]);
+        }
+        let l2 = labels.clone();
+        let build = hr(move |m| m[0].softmax_cross_entropy(&l2, reduction));
+        let (value, got) = tape_grads(std::slice::from_ref(&z), &build);
+        prop_assert!((value - want).abs() < 1e-9 * want.abs().max(1.0), "{} vs {}", value, want);
+        for (a, b) in got[0].iter().zip(&hand) {
+            prop_assert!((a - b).abs() < 1e-12);
+        }
+        if shift.abs() < 10.0 {
+            check(std::slice::from_ref(&z), &build, &[hand])?;
+        }
+    }
+}
+
+#[test]
+fn matrix_relu_gradient_at_zero_uses_chosen_subgradient() {
+    for at_zero in [0.0, 0.5, 1.0] {
+        let tape = Tape::new();
+        let x = tape.mat(Shape::new(1, 3), &[-1.0, 0.0, 2.0]).unwrap();
+        let g = tape.backward(x.relu_with(at_zero).sum());
+        assert_eq!(&g[x], &[0.0, at_zero, 1.0]);
+    }
+    let tape = Tape::new();
+    let x = tape.mat(Shape::new(1, 1), &[0.0]).unwrap();
+    assert_eq!(
+        tape.backward(x.relu().sum())[x],
+        [0.0],
+        "default subgradient is 0"
+    );
+}
+
+#[test]
+#[should_panic(expected = "subgradient at 0 must lie in [0, 1]")]
+fn relu_subgradient_outside_unit_interval_panics() {
+    let tape = Tape::<f64>::new();
+    let _ = tape.mat(Shape::new(1, 1), &[0.0]).unwrap().relu_with(1.5);
+}
+
+#[test]
+fn mismatched_shapes_are_typed_errors_naming_op_and_shapes() {
+    let tape = Tape::<f64>::new();
+    let a = tape.mat(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let b = tape.mat(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let e = a.try_matmul(b).unwrap_err();
+    assert_eq!(
+        e,
+        Error::ShapeMismatch {
+            op: "matmul",
+            lhs: Shape::new(2, 3),
+            rhs: Shape::new(2, 3),
+            expected: "left columns equal right rows"
+        }
+    );
+    assert!(
+        e.to_string().contains("matmul") && e.to_string().contains("(2, 3)"),
+        "{e}"
+    );
+    let c = tape.mat(Shape::new(3, 2), &[0.0; 6]).unwrap();
+    assert!(matches!(
+        a.try_add(c),
+        Err(Error::ShapeMismatch { op: "add", .. })
+    ));
+    assert!(matches!(
+        a.try_affine(c, None),
+        Err(Error::ShapeMismatch { op: "affine", .. })
+    ));
+    let w = tape.mat(Shape::new(4, 3), &[0.0; 12]).unwrap();
+    let bad_bias = tape.mat(Shape::new(1, 3), &[0.0; 3]).unwrap();
+    assert!(matches!(
+        a.try_affine(w, Some(bad_bias)),
+        Err(Error::ShapeMismatch {
+            op: "affine (bias)",
+            ..
+        })
+    ));
+    assert!(matches!(
+        tape.mat(Shape::new(2, 2), &[0.0; 3]),
+        Err(Error::LengthMismatch {
+            expected: 4,
+            got: 3,
+            ..
+        })
+    ));
+    assert!(matches!(
+        a.try_least_squares(&[0.0; 5], Reduction::Sum),
+        Err(Error::LengthMismatch {
+            expected: 6,
+            got: 5,
+            ..
+        })
+    ));
+}
+
+#[test]
+#[should_panic(expected = "matmul: shapes do not fit: left is (2, 3), right is (2, 3)")]
+fn plain_matmul_panics_with_the_same_message() {
+    let tape = Tape::<f64>::new();
+    let a = tape.mat(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let _ = a.matmul(a);
+}
+
+#[test]
+fn cross_entropy_labels_out_of_range_or_miscounted_are_errors() {
+    let tape = Tape::<f32>::new();
+    let z = tape.mat(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let e = z
+        .try_softmax_cross_entropy(&[0, 3], Reduction::Mean)
+        .unwrap_err();
+    assert_eq!(
+        e,
+        Error::LabelOutOfRange {
+            row: 1,
+            label: 3,
+            classes: 3
+        }
+    );
+    assert!(e.to_string().contains("label 3 of row 1"), "{e}");
+    assert!(matches!(
+        z.try_softmax_cross_entropy(&[0], Reduction::Mean),
+        Err(Error::LengthMismatch {
+            expected: 2,
+            got: 1,
+            ..
+        })
+    ));
+}
+
+#[test]
+fn gradient_flows_only_where_asked() {
+    let tape = Tape::<f64>::new();
+    let x = tape
+        .mat_const(Shape::new(2, 2), &[1.0, 2.0, 3.0, 4.0])
+        .unwrap();
+    let w = tape.mat(Shape::new(2, 2), &[0.5, -0.5, 0.25, 1.0]).unwrap();
+    let y = x.affine(w, None);
+    assert!(!x.requires_grad() && w.requires_grad() && y.requires_grad());
+    let g = tape.backward(y.sum());
+    assert_eq!(&g[x], &[0.0; 4], "no gradient is computed for a constant");
+    assert_eq!(&g[w], &[4.0, 6.0, 4.0, 6.0]);
+}
+
+#[test]
+fn f32_matrix_path_matches_f64_to_f32_rounding() {
+    fn loss<T: autodiff::Float>(vals: &[f64]) -> (f64, Vec<f64>) {
+        let tape = Tape::<T>::new();
+        let v: Vec<T> = vals.iter().map(|&x| T::from_f64(x)).collect();
+        let x = tape.mat(Shape::new(3, 4), &v[..12]).unwrap();
+        let w = tape.mat(Shape::new(2, 4), &v[12..20]).unwrap();
+        let l = x
+            .affine(w, None)
+            .tanh()
+            .softmax_cross_entropy(&[0, 1, 1], Reduction::Mean);
+        let g = tape.backward(l);
+        (
+            autodiff::Real::to_f64(l.value()),
+            g[w].iter().map(|&t| autodiff::Real::to_f64(t)).collect(),
+        )
+    }
+    let vals: Vec<f64> = (0..20).map(|k| (k as f64 * 0.77).sin()).collect();
+    let (l32, g32) = loss::<f32>(&vals);
+    let (l64, g64) = loss::<f64>(&vals);
+    assert!((l32 - l64).abs() < 1e-6 * l64.abs().max(1.0));
+    for (a, b) in g32.iter().zip(&g64) {
+        assert!((a - b).abs() < 1e-6, "{a} vs {b}");
+    }
+}

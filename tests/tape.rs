@@ -1,0 +1,171 @@
+//! The tape's mechanics: fan-out, deep chains, constants, reuse after
+//! `clear`, and misuse across tapes.
+
+use autodiff::{Grads, Real, Shape, Tape, Var};
+
+#[test]
+fn fan_out_accumulates_adjoints() {
+    let tape = Tape::new();
+    let x = tape.var(3.0);
+    // d/dx (x x) = 2x, d/dx (x + x) = 2, d/dx (x x x + x) = 3x^2 + 1
+    assert_eq!(tape.backward(x * x)[x], 6.0);
+    assert_eq!(tape.backward(x + x)[x], 2.0);
+    assert_eq!(tape.backward(x * x * x + x)[x], 28.0);
+    // A shared subexpression used twice.
+    let s = x.sin();
+    let y = s * s + s;
+    let want = 2.0 * 3.0_f64.sin() * 3.0_f64.cos() + 3.0_f64.cos();
+    assert!((tape.backward(y)[x] - want).abs() < 1e-15);
+}
+
+#[test]
+fn million_op_chain_backward_does_not_overflow_the_stack() {
+    // Run on a thread with a small stack: a recursive sweep would overflow.
+    std::thread::Builder::new()
+        .stack_size(256 * 1024)
+        .spawn(|| {
+            let tape = Tape::with_capacity(1_000_001);
+            let x = tape.var(1.0);
+            let mut y = x;
+            for _ in 0..1_000_000 {
+                y = y * 1.000001 + 0.0; // one statement each, d/dy = 1.000001
+            }
+            let g = tape.backward(y);
+            assert!(tape.len() >= 1_000_001);
+            let want = 1.000001_f64.powi(1_000_000);
+            assert!((g[x] - want).abs() < 1e-9 * want, "{} vs {want}", g[x]);
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+}
+
+#[test]
+fn constants_record_nothing_and_have_zero_gradient() {
+    let tape = Tape::new();
+    let x = tape.var(2.0);
+    let before = tape.len();
+    let c = Var::constant(5.0);
+    let k = c * c + c.sin(); // constants only: nothing recorded
+    assert_eq!(tape.len(), before);
+    assert!(k.is_constant());
+    let y = x * k;
+    assert_eq!(
+        tape.len(),
+        before + 1,
+        "a constant operand costs no statement of its own"
+    );
+    let g = tape.backward(y);
+    assert_eq!(g[x], 25.0 + 5.0_f64.sin());
+    assert_eq!(g[c], 0.0);
+    // A constant output: zero gradient everywhere.
+    assert_eq!(tape.backward(k)[x], 0.0);
+}
+
+#[test]
+fn gradient_with_respect_to_intermediate_values() {
+    let tape = Tape::new();
+    let x = tape.var(0.5);
+    let u = x.exp();
+    let y = u * u;
+    let g = tape.backward(y);
+    assert_eq!(g[u], 2.0 * u.value());
+    assert_eq!(g[y], 1.0);
+    assert_eq!(g[x], 2.0 * u.value() * u.value());
+}
+
+#[test]
+fn reusing_a_tape_after_clear_gives_the_same_gradients() {
+    fn f<T: Real>(x: &[T]) -> T {
+        x[0].sin() * x[1] + x[1].exp()
+    }
+    let mut tape = Tape::new();
+    let mut grads = Grads::empty();
+    let mut first = None;
+    for round in 0..3 {
+        tape.clear();
+        assert!(tape.is_empty());
+        let xs = tape.vars(&[0.3, 0.7]);
+        tape.backward_into(f(&xs), &mut grads);
+        let g = grads.wrt_all(&xs);
+        match &first {
+            None => first = Some(g),
+            Some(f0) => assert_eq!(&g, f0, "round {round}"),
+        }
+    }
+}
+
+#[test]
+#[should_panic(expected = "another Tape")]
+fn combining_vars_of_two_tapes_panics_naming_the_problem() {
+    let (a, b) = (Tape::new(), Tape::new());
+    let _ = a.var(1.0) + b.var(2.0);
+}
+
+#[test]
+#[should_panic(expected = "another Tape")]
+fn backward_of_a_var_from_another_tape_panics() {
+    let (a, b) = (Tape::new(), Tape::new());
+    let y = b.var(1.0);
+    let _ = a.backward(y);
+}
+
+#[test]
+#[should_panic(expected = "another tape")]
+fn gradients_refuse_a_handle_of_another_tape() {
+    let (a, b) = (Tape::new(), Tape::new());
+    let x = a.var(1.0);
+    let z = b.var(1.0);
+    let g = a.backward(x * x);
+    let _ = g[z];
+}
+
+#[test]
+#[should_panic(expected = "after these gradients were computed")]
+fn gradients_refuse_a_handle_recorded_after_clear() {
+    let mut tape = Tape::new();
+    let g = {
+        let x = tape.var(1.0);
+        tape.backward(x * x)
+    };
+    tape.clear();
+    let x = tape.var(1.0);
+    let _ = g[x];
+}
+
+#[test]
+#[should_panic(expected = "another Tape")]
+fn combining_matrices_of_two_tapes_panics() {
+    let (a, b) = (Tape::<f64>::new(), Tape::<f64>::new());
+    let s = Shape::new(1, 1);
+    let _ = a.mat(s, &[1.0]).unwrap() + b.mat(s, &[1.0]).unwrap();
+}
+
+#[test]
+fn jacobian_of_a_vector_function_matches_hand_derivation() {
+    // f(x, y) = (x y, sin x, x + y^2)
+    let j = autodiff::jacobian(
+        |v| vec![v[0] * v[1], v[0].sin(), v[0] + v[1] * v[1]],
+        &[0.5, 2.0],
+    )
+    .unwrap();
+    let want = [2.0, 0.5, 0.5_f64.cos(), 0.0, 1.0, 4.0];
+    assert_eq!(j.shape(), Shape::new(3, 2));
+    for (a, b) in j.as_slice().iter().zip(want) {
+        assert!((a - b).abs() < 1e-15);
+    }
+}
+
+#[test]
+fn scalar_op_costs_at_most_32_bytes_of_tape() {
+    const { assert!(Tape::<f64>::BYTES_PER_SCALAR_OP <= 32) };
+    assert_eq!(Tape::<f64>::BYTES_PER_SCALAR_OP, 24);
+    let tape = Tape::with_capacity(2048);
+    let x = tape.var(1.0);
+    let mut y = x;
+    for _ in 0..1000 {
+        y *= x;
+    }
+    assert_eq!(tape.len(), 1001);
+    assert!(tape.memory_bytes() <= 1002 * 24);
+}
