@@ -18,6 +18,13 @@ use crate::{Float, Optimizer, OptimizerState, Result};
 /// moment vector (one reduction per step). `Z^0 = 0`. Energy, decreasing
 /// at rate `nu |Z|^2 / sqrt(|Z|^2 + eps)` along the ODE: `J(W) + |Z|^2 / 2`.
 ///
+/// Choosing `eps`: for `|Z|^2 << eps` the friction is linear,
+/// `nu Z / sqrt(eps)`; for `|Z|^2 >> eps` it has the constant strength `nu`
+/// of dry (Coulomb) friction, which vanishes slowly near the minimum: with a
+/// tiny `eps` the scheme chatters around `Z = 0` with amplitude `dt nu` and
+/// creeps where `|grad J| < nu`. An `eps` of the order of the final `|Z|^2`
+/// converges faster.
+///
 /// ```
 /// use optim::{Friction, Optimizer};
 /// let mut fr = Friction::new(0.1, 1.0, 1e-8)?;
