@@ -225,7 +225,7 @@ impl<T: Float> Optimizer<T> for Adam<T> {
 ///
 /// ```text
 /// theta_{t-1} <- theta_{t-1} - alpha lambda theta_{t-1}   (i.e. *= 1 - alpha lambda)
-/// then the Adam step of [`Adam`] on theta_{t-1} with g_t
+/// then the Adam step (see Adam) on theta_{t-1} with g_t
 /// ```
 ///
 /// Defaults (PyTorch's): `alpha = 1e-3`, `beta1 = 0.9`, `beta2 = 0.999`,

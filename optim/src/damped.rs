@@ -1,5 +1,5 @@
 //! Momentum with damping: the friction (5.21) and relaxation (5.22)
-//! systems, advanced by the integrator of [`crate::momentum`].
+//! systems, advanced by the integrator of `momentum`.
 
 use crate::momentum::{forward_second_order, Scheme, SecondOrder};
 use crate::optimizer::{non_negative, positive};

@@ -47,14 +47,15 @@
 //! # Ok::<(), optim::Error>(())
 //! ```
 #![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
 
 mod adam;
 mod adam_ode;
-pub mod damped;
+mod damped;
 mod error;
 mod float;
 mod gradient_descent;
-pub mod momentum;
+mod momentum;
 mod optimizer;
 mod schedule;
 mod sgd;

@@ -1,8 +1,7 @@
 //! The seed's second-order systems `W' = Z, Z' = F(W, Z)`: the shared
 //! integrator, heavy ball (5.16)/(5.17) and Nesterov (5.19).
 //!
-//! Friction and relaxation, which share the integrator, live in
-//! [`crate::damped`].
+//! Friction and relaxation, which share the integrator, live in `damped`.
 
 use crate::float::norm_squared;
 use crate::optimizer::{

@@ -37,7 +37,7 @@ pub enum Decay {
 ///
 /// ```text
 /// lr(t) = lr (t + 1) / warmup          for t < warmup (linear warm-up)
-/// lr(t) = decay(t - warmup)            otherwise, see [`Decay`]
+/// lr(t) = decay(t - warmup)            otherwise (see Decay)
 /// ```
 ///
 /// ```

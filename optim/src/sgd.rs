@@ -234,6 +234,21 @@ mod tests {
     }
 
     #[test]
+    fn nesterov_steps_along_gradient_plus_mu_times_buffer() {
+        let mut sgd = Sgd::new(0.1)
+            .unwrap()
+            .with_momentum(Momentum::Nesterov { mu: 0.5 })
+            .unwrap();
+        let mut w = [0.0f64];
+        // t = 1: b = g = 2, d = 2 + 0.5 * 2 = 3, w = -0.3.
+        sgd.step(&mut w, &[2.0]).unwrap();
+        assert!((w[0] + 0.3).abs() < 1e-15);
+        // t = 2: b = 0.5 * 2 + 4 = 5, d = 4 + 0.5 * 5 = 6.5, w = -0.3 - 0.65.
+        sgd.step(&mut w, &[4.0]).unwrap();
+        assert!((w[0] + 0.95).abs() < 1e-15);
+    }
+
+    #[test]
     fn weight_decay_is_added_to_the_gradient() {
         let mut sgd = Sgd::new(0.1).unwrap().with_weight_decay(0.5).unwrap();
         let mut w = [2.0f64];
