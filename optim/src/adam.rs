@@ -1,0 +1,323 @@
+//! Adam (Kingma and Ba 2015) and AdamW (Loshchilov and Hutter 2019), as
+//! PyTorch and optax compute them.
+
+use crate::adam_ode::RelaxationTimes;
+use crate::optimizer::{
+    check_step, decay_rate, ensure_len, export_state, non_negative, positive, take_buffers,
+};
+use crate::{Float, Optimizer, OptimizerState, Result};
+
+/// Hyperparameters and moments shared by [`Adam`] and [`AdamW`].
+#[derive(Debug, Clone, PartialEq)]
+struct AdamCore<T> {
+    alpha: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    m: Vec<T>,
+    v: Vec<T>,
+    steps: u64,
+}
+
+impl<T: Float> AdamCore<T> {
+    fn new(name: &'static str, alpha: f64, beta1: f64, beta2: f64, eps: f64) -> Result<Self> {
+        Ok(Self {
+            alpha: positive(name, "alpha", alpha)?,
+            beta1: decay_rate(name, "beta1", beta1)?,
+            beta2: decay_rate(name, "beta2", beta2)?,
+            eps: positive(name, "eps", eps)?,
+            m: Vec::new(),
+            v: Vec::new(),
+            steps: 0,
+        })
+    }
+
+    /// One Adam step; `decay` multiplies the parameters first (AdamW).
+    fn step(
+        &mut self,
+        name: &'static str,
+        params: &mut [T],
+        grads: &[T],
+        decay: Option<T>,
+    ) -> Result<()> {
+        check_step(name, params, grads, Some(self.m.len()))?;
+        ensure_len(&mut self.m, params.len(), T::ZERO);
+        ensure_len(&mut self.v, params.len(), T::ZERO);
+        let t = (self.steps + 1) as f64;
+        // Scalar factors in f64, as PyTorch computes them in Python floats.
+        let step_size = T::from_f64(self.alpha / (1.0 - self.beta1.powf(t)));
+        let bc2_sqrt = T::from_f64((1.0 - self.beta2.powf(t)).sqrt());
+        let (b1, c1) = (T::from_f64(self.beta1), T::from_f64(1.0 - self.beta1));
+        let (b2, c2) = (T::from_f64(self.beta2), T::from_f64(1.0 - self.beta2));
+        let eps = T::from_f64(self.eps);
+        let moments = self.m.iter_mut().zip(self.v.iter_mut());
+        for ((w, (m, v)), &g) in params.iter_mut().zip(moments).zip(grads) {
+            if let Some(decay) = decay {
+                *w *= decay;
+            }
+            *m = b1 * *m + c1 * g;
+            *v = b2 * *v + c2 * g * g;
+            *w -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
+        }
+        self.steps += 1;
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.m.clear();
+        self.v.clear();
+        self.steps = 0;
+    }
+
+    fn state(&self, name: &'static str) -> OptimizerState<T> {
+        export_state(
+            name,
+            self.steps,
+            self.alpha,
+            &[("m", &self.m), ("v", &self.v)],
+        )
+    }
+
+    fn load_state(&mut self, name: &'static str, state: &OptimizerState<T>) -> Result<()> {
+        let [m, v] = take_buffers(name, state, ["m", "v"])?;
+        self.alpha = positive(name, "alpha", state.learning_rate)?;
+        (self.m, self.v) = (m, v);
+        self.steps = state.steps;
+        Ok(())
+    }
+
+    fn relaxation_times(&self) -> RelaxationTimes {
+        RelaxationTimes::from_betas(self.alpha, self.beta1, self.beta2)
+    }
+}
+
+/// Adam (Kingma and Ba 2015, arXiv:1412.6980, Algorithm 1) as PyTorch's
+/// `torch.optim.Adam` and optax's `adam` compute it: raw moments, bias
+/// correction on the estimates only.
+///
+/// ```text
+/// t       = t + 1
+/// m_t     = beta1 m_{t-1} + (1 - beta1) g_t
+/// v_t     = beta2 v_{t-1} + (1 - beta2) g_t^2
+/// m_hat   = m_t / (1 - beta1^t),   v_hat = v_t / (1 - beta2^t)
+/// theta_t = theta_{t-1} - alpha m_hat / (sqrt(v_hat) + eps)
+/// ```
+///
+/// `m_0 = v_0 = 0`. Evaluated as PyTorch does: `alpha / (1 - beta1^t)` and
+/// `sqrt(1 - beta2^t)` in `f64`, then per element
+/// `theta -= step_size m / (sqrt(v) / sqrt(1 - beta2^t) + eps)`.
+/// Defaults (the paper's): `alpha = 1e-3`, `beta1 = 0.9`, `beta2 = 0.999`,
+/// `eps = 1e-8`.
+///
+/// This is neither the seed's (5.26), which has typos, nor (5.27), which
+/// applies the bias correction inside the recursion. The seed's model of
+/// Adam is (5.25), [`crate::AdamOde`]; the link is
+/// `beta = 1 - dt / eps` ([`Adam::from_relaxation_times`],
+/// [`Adam::relaxation_times`]). No Lyapunov function is known for the
+/// discrete method: [`Optimizer::energy`] is `None`.
+///
+/// ```
+/// use optim::{Adam, Optimizer};
+/// let mut adam = Adam::default();
+/// let mut w = [1.0f32, -1.0];
+/// adam.step(&mut w, &[0.5, -2.0])?;
+/// // The first step moves every coordinate by alpha against its sign.
+/// assert!((w[0] - 0.999).abs() < 1e-6 && (w[1] + 0.999).abs() < 1e-6);
+/// # Ok::<(), optim::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Adam<T> {
+    core: AdamCore<T>,
+}
+
+impl<T: Float> Default for Adam<T> {
+    /// `alpha = 1e-3`, `beta1 = 0.9`, `beta2 = 0.999`, `eps = 1e-8`.
+    fn default() -> Self {
+        Self::new(1e-3, 0.9, 0.999, 1e-8).expect("the paper's defaults are valid")
+    }
+}
+
+impl<T: Float> Adam<T> {
+    const NAME: &'static str = "adam";
+
+    /// Adam with step `alpha`, decay rates `beta1`, `beta2` and `eps`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidHyperparameter`] unless `alpha > 0`, `eps > 0`
+    /// (finite) and `beta1`, `beta2` in `[0, 1)`.
+    pub fn new(alpha: f64, beta1: f64, beta2: f64, eps: f64) -> Result<Self> {
+        Ok(Self {
+            core: AdamCore::new(Self::NAME, alpha, beta1, beta2, eps)?,
+        })
+    }
+
+    /// Adam from the seed's parameters (Remark 5.2.7): `alpha = dt`,
+    /// `beta1 = 1 - dt / eps1`, `beta2 = 1 - dt / eps2`, `eps = 1e-8`.
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidHyperparameter`] unless `dt, eps1, eps2 > 0`
+    /// with `dt <= eps1` and `dt <= eps2` (betas in `[0, 1)`).
+    pub fn from_relaxation_times(dt: f64, eps1: f64, eps2: f64) -> Result<Self> {
+        let eps1 = positive(Self::NAME, "eps1", eps1)?;
+        let eps2 = positive(Self::NAME, "eps2", eps2)?;
+        Self::new(dt, 1.0 - dt / eps1, 1.0 - dt / eps2, 1e-8)
+    }
+
+    /// `eps1 = alpha / (1 - beta1)`, `eps2 = alpha / (1 - beta2)`, taking
+    /// `dt = alpha`, and whether `eps1 <= 4 eps2` (Remark 5.2.7). The
+    /// condition itself does not depend on `alpha`. Algorithm 8's
+    /// `beta1 = 0.9, beta2 = 0.6` lies exactly on the boundary.
+    pub fn relaxation_times(&self) -> RelaxationTimes {
+        self.core.relaxation_times()
+    }
+
+    /// The first moment `m` (empty before the first step).
+    pub fn first_moment(&self) -> &[T] {
+        &self.core.m
+    }
+
+    /// The second moment `v` (empty before the first step).
+    pub fn second_moment(&self) -> &[T] {
+        &self.core.v
+    }
+}
+
+/// Implements the [`Optimizer`] methods shared by Adam and AdamW.
+macro_rules! forward_adam_core {
+    () => {
+        fn reset(&mut self) {
+            self.core.reset();
+        }
+        fn steps(&self) -> u64 {
+            self.core.steps
+        }
+        fn learning_rate(&self) -> f64 {
+            self.core.alpha
+        }
+        fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
+            self.core.alpha = positive(Self::NAME, "alpha", lr)?;
+            Ok(())
+        }
+        fn state(&self) -> OptimizerState<T> {
+            self.core.state(Self::NAME)
+        }
+        fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()> {
+            self.core.load_state(Self::NAME, state)
+        }
+    };
+}
+
+impl<T: Float> Optimizer<T> for Adam<T> {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
+        self.core.step(Self::NAME, params, grads, None)
+    }
+
+    forward_adam_core!();
+}
+
+/// AdamW: Adam with decoupled weight decay (Loshchilov and Hutter 2019),
+/// as PyTorch's `torch.optim.AdamW`: the decay shrinks the parameters before
+/// the Adam step and never enters the moments.
+///
+/// ```text
+/// theta_{t-1} <- theta_{t-1} - alpha lambda theta_{t-1}   (i.e. *= 1 - alpha lambda)
+/// then the Adam step (see Adam) on theta_{t-1} with g_t
+/// ```
+///
+/// Defaults (PyTorch's): `alpha = 1e-3`, `beta1 = 0.9`, `beta2 = 0.999`,
+/// `eps = 1e-8`, `lambda = 1e-2`. The decay uses the current learning rate,
+/// so it follows a schedule.
+///
+/// ```
+/// use optim::{AdamW, Optimizer};
+/// let mut opt = AdamW::new(0.1, 0.9, 0.999, 1e-8, 0.5)?;
+/// let mut w = [2.0f64];
+/// opt.step(&mut w, &[0.0])?; // zero gradient: only the decay acts
+/// assert!((w[0] - 2.0 * (1.0 - 0.1 * 0.5)).abs() < 1e-15);
+/// # Ok::<(), optim::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdamW<T> {
+    core: AdamCore<T>,
+    /// Decoupled weight decay `lambda >= 0`.
+    weight_decay: f64,
+}
+
+impl<T: Float> Default for AdamW<T> {
+    /// `alpha = 1e-3`, `beta1 = 0.9`, `beta2 = 0.999`, `eps = 1e-8`,
+    /// `lambda = 1e-2`.
+    fn default() -> Self {
+        Self::new(1e-3, 0.9, 0.999, 1e-8, 1e-2).expect("PyTorch's defaults are valid")
+    }
+}
+
+impl<T: Float> AdamW<T> {
+    const NAME: &'static str = "adamw";
+
+    /// AdamW with Adam's parameters and decoupled weight decay `lambda`.
+    ///
+    /// # Errors
+    /// As [`Adam::new`], and unless `lambda` is finite and `>= 0`.
+    pub fn new(alpha: f64, beta1: f64, beta2: f64, eps: f64, lambda: f64) -> Result<Self> {
+        Ok(Self {
+            core: AdamCore::new(Self::NAME, alpha, beta1, beta2, eps)?,
+            weight_decay: non_negative(Self::NAME, "weight_decay", lambda)?,
+        })
+    }
+
+    /// As [`Adam::relaxation_times`].
+    pub fn relaxation_times(&self) -> RelaxationTimes {
+        self.core.relaxation_times()
+    }
+}
+
+impl<T: Float> Optimizer<T> for AdamW<T> {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
+        let decay = T::from_f64(1.0 - self.core.alpha * self.weight_decay);
+        self.core.step(Self::NAME, params, grads, Some(decay))
+    }
+
+    forward_adam_core!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn from_relaxation_times_inverts_relaxation_times() {
+        let adam = Adam::<f64>::from_relaxation_times(1e-3, 0.01, 1.0).unwrap();
+        let t = adam.relaxation_times();
+        assert!((t.eps1 - 0.01).abs() < 1e-15 && (t.eps2 - 1.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn betas_outside_the_unit_interval_are_rejected() {
+        assert!(Adam::<f32>::new(1e-3, 1.0, 0.999, 1e-8).is_err());
+        assert!(Adam::<f32>::new(1e-3, 0.9, -0.1, 1e-8).is_err());
+        assert!(Adam::<f32>::new(1e-3, 0.9, 0.999, 0.0).is_err());
+        assert!(Adam::<f32>::from_relaxation_times(1e-3, 1e-4, 1.0).is_err());
+        assert!(AdamW::<f32>::new(1e-3, 0.9, 0.999, 1e-8, -1.0).is_err());
+    }
+
+    #[test]
+    fn adamw_without_decay_is_adam() {
+        let mut a = Adam::<f64>::default();
+        let mut b = AdamW::<f64>::new(1e-3, 0.9, 0.999, 1e-8, 0.0).unwrap();
+        let (mut wa, mut wb) = ([1.0, 2.0], [1.0, 2.0]);
+        for k in 0..5 {
+            let g = [0.3 * k as f64, -1.0];
+            a.step(&mut wa, &g).unwrap();
+            b.step(&mut wb, &g).unwrap();
+        }
+        assert_eq!(wa, wb);
+    }
+}

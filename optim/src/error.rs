@@ -1,0 +1,72 @@
+//! The crate's error type.
+
+/// Everything that can go wrong when building or stepping an optimizer.
+///
+/// Every check runs before anything is modified: when a method returns an
+/// error, the parameters and the optimizer state are untouched.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A hyperparameter is outside its admissible range.
+    #[error("{optimizer}: {parameter} must be {expected}, got {got}")]
+    InvalidHyperparameter {
+        /// The optimizer or schedule being configured.
+        optimizer: &'static str,
+        /// The offending hyperparameter, e.g. `"dt"` or `"beta1"`.
+        parameter: &'static str,
+        /// The admissible range, in words, e.g. `"in [0, 1)"`.
+        expected: &'static str,
+        /// The value received.
+        got: f64,
+    },
+    /// Two slices (or a slice and a state buffer) that must have the same
+    /// length do not.
+    #[error("{optimizer}: {what} has length {got}, expected {expected}")]
+    LengthMismatch {
+        /// The optimizer that detected the mismatch.
+        optimizer: &'static str,
+        /// What had the wrong length, e.g. `"gradient"` or `"state buffer z"`.
+        what: String,
+        /// The length required (the parameter length, or the state length).
+        expected: usize,
+        /// The length received.
+        got: usize,
+    },
+    /// The gradient holds a NaN or an infinity.
+    #[error("{optimizer}: gradient entry {index} is not finite ({value})")]
+    NonFiniteGradient {
+        /// The optimizer that rejected the gradient.
+        optimizer: &'static str,
+        /// Index of the first non-finite entry.
+        index: usize,
+        /// Its value, widened to `f64`.
+        value: f64,
+    },
+    /// A checkpoint was written by another optimizer.
+    #[error("state written by optimizer {got:?} cannot be loaded into {expected:?}")]
+    WrongOptimizer {
+        /// The optimizer loading the state.
+        expected: &'static str,
+        /// The optimizer named in the state.
+        got: String,
+    },
+    /// A checkpoint lacks a state buffer the optimizer needs.
+    #[error("{optimizer}: state buffer {entry:?} is missing")]
+    MissingState {
+        /// The optimizer loading the state.
+        optimizer: &'static str,
+        /// The missing buffer.
+        entry: &'static str,
+    },
+    /// A checkpoint holds a state buffer the optimizer does not know.
+    #[error("{optimizer}: unknown state buffer {entry:?}")]
+    UnexpectedState {
+        /// The optimizer loading the state.
+        optimizer: &'static str,
+        /// The unknown buffer.
+        entry: String,
+    },
+}
+
+/// `Result` with the crate's [`Error`].
+pub type Result<T> = std::result::Result<T, Error>;

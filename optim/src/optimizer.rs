@@ -1,0 +1,304 @@
+//! The [`Optimizer`] trait shared by every method, its checkpoint format,
+//! and the checks every `step` runs before touching anything.
+
+use crate::{Error, Float, Result};
+
+/// A first-order optimizer over a flat parameter slice.
+///
+/// Object safe: a training loop can hold a `Box<dyn Optimizer<f32>>` and
+/// choose the method at run time.
+///
+/// # The gradient point
+///
+/// Most methods take the gradient at the current parameters. Nesterov's
+/// method (5.19) takes it at the lookahead point `W + nu Z`. A generic loop
+/// therefore asks the optimizer where to evaluate the gradient before each
+/// step:
+///
+/// ```
+/// use optim::{GradientDescent, Nesterov, Optimizer};
+///
+/// // J(w) = |w|^2 / 2, so grad J(w) = w.
+/// fn train(opt: &mut dyn Optimizer<f64>, w: &mut [f64]) -> optim::Result<()> {
+///     let mut lookahead = vec![0.0; w.len()];
+///     let mut grad = vec![0.0; w.len()];
+///     for _ in 0..500 {
+///         // `true`: the gradient must be taken at `lookahead`, not at `w`.
+///         let at = if opt.gradient_point(w, &mut lookahead)? { &lookahead[..] } else { &w[..] };
+///         grad.copy_from_slice(at);
+///         opt.step(w, &grad)?;
+///     }
+///     Ok(())
+/// }
+///
+/// for mut opt in [
+///     Box::new(GradientDescent::new(0.1)?) as Box<dyn Optimizer<f64>>,
+///     Box::new(Nesterov::new(0.1, 1.0)?),
+/// ] {
+///     let mut w = [1.0, -2.0];
+///     train(opt.as_mut(), &mut w)?;
+///     assert!(w.iter().all(|x| x.abs() < 1e-6), "{}: {w:?}", opt.name());
+/// }
+/// # Ok::<(), optim::Error>(())
+/// ```
+pub trait Optimizer<T: Float> {
+    /// A short stable name, e.g. `"adam"`; also written into checkpoints.
+    fn name(&self) -> &'static str;
+
+    /// One update of `params` given `grads`, the gradient of `J` taken at the
+    /// point [`Optimizer::gradient_point`] designates.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `grads` (or the state allocated on a
+    /// previous step) has another length than `params`;
+    /// [`Error::NonFiniteGradient`] when `grads` holds a NaN or an infinity.
+    /// Both are detected before anything is written: on error, `params` and
+    /// the state are unchanged.
+    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()>;
+
+    /// Where the next gradient must be taken.
+    ///
+    /// Returns `Ok(false)` when the gradient is taken at `params` itself
+    /// (every method but [`crate::Nesterov`]); `out` is then left untouched.
+    /// Returns `Ok(true)` after writing the evaluation point into `out`.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] when `out` or the state does not match
+    /// `params` in length.
+    fn gradient_point(&self, params: &[T], out: &mut [T]) -> Result<bool> {
+        let _ = (params, out);
+        Ok(false)
+    }
+
+    /// Forgets the state (moments, step counter): the next step is a first
+    /// step. The hyperparameters, learning rate included, are kept.
+    fn reset(&mut self);
+
+    /// Number of successful steps since construction or the last reset.
+    fn steps(&self) -> u64;
+
+    /// The current step size (`dt` for the seed's methods, `alpha` or `lr`
+    /// for Adam and SGD).
+    fn learning_rate(&self) -> f64;
+
+    /// Replaces the step size, e.g. from a [`crate::Schedule`].
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] when `lr` is not admissible (not
+    /// finite and positive, or incompatible with the other hyperparameters).
+    fn set_learning_rate(&mut self, lr: f64) -> Result<()>;
+
+    /// The method's Lyapunov function at the current state, given `j`, the
+    /// value of `J` at the gradient point (the parameters, or the lookahead
+    /// point for Nesterov). `None` when the seed gives the method no energy.
+    ///
+    /// Sums are accumulated in `f64`.
+    fn energy(&self, j: f64) -> Option<f64> {
+        let _ = j;
+        None
+    }
+
+    /// A bitwise copy of the state, for checkpoints.
+    fn state(&self) -> OptimizerState<T>;
+
+    /// Restores a state written by [`Optimizer::state`] of the same method;
+    /// later steps are then bitwise identical to those of the optimizer that
+    /// wrote it (given the same hyperparameters).
+    ///
+    /// # Errors
+    /// [`Error::WrongOptimizer`], [`Error::MissingState`],
+    /// [`Error::UnexpectedState`], [`Error::LengthMismatch`] when buffers
+    /// differ in length, [`Error::InvalidHyperparameter`] for a bad learning
+    /// rate. On error nothing is changed.
+    fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()>;
+}
+
+/// A checkpoint of an optimizer: step counter, learning rate and the named
+/// state buffers, copied bitwise.
+///
+/// Buffers are allocated on the first step, so before it they are empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OptimizerState<T> {
+    /// [`Optimizer::name`] of the writer.
+    pub optimizer: String,
+    /// [`Optimizer::steps`] of the writer.
+    pub steps: u64,
+    /// [`Optimizer::learning_rate`] of the writer.
+    pub learning_rate: f64,
+    /// Named buffers, one entry per parameter each (or empty before the
+    /// first step).
+    pub buffers: Vec<(String, Vec<T>)>,
+}
+
+impl<T> OptimizerState<T> {
+    /// The buffer called `name`, if present.
+    pub fn buffer(&self, name: &str) -> Option<&[T]> {
+        self.buffers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, b)| b.as_slice())
+    }
+}
+
+/// The checks shared by every `step`: equal lengths, finite gradient, and a
+/// state (of length `state_len`, 0 when not yet allocated) that fits.
+pub(crate) fn check_step<T: Float>(
+    optimizer: &'static str,
+    params: &[T],
+    grads: &[T],
+    state_len: Option<usize>,
+) -> Result<()> {
+    if grads.len() != params.len() {
+        return Err(Error::LengthMismatch {
+            optimizer,
+            what: "gradient".into(),
+            expected: params.len(),
+            got: grads.len(),
+        });
+    }
+    check_state_len(optimizer, params.len(), state_len)?;
+    match grads.iter().position(|g| !g.is_finite()) {
+        Some(index) => Err(Error::NonFiniteGradient {
+            optimizer,
+            index,
+            value: grads[index].to_f64(),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// `state_len` is `None` for stateless methods, `Some(0)` before the first
+/// step: both accept any parameter length.
+pub(crate) fn check_state_len(
+    optimizer: &'static str,
+    params_len: usize,
+    state_len: Option<usize>,
+) -> Result<()> {
+    match state_len {
+        Some(n) if n != 0 && n != params_len => Err(Error::LengthMismatch {
+            optimizer,
+            what: "parameters (state allocated on an earlier step)".into(),
+            expected: n,
+            got: params_len,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// Lazily allocates a state buffer filled with `init`.
+#[inline]
+pub(crate) fn ensure_len<T: Float>(buf: &mut Vec<T>, n: usize, init: T) {
+    if buf.len() != n {
+        buf.clear();
+        buf.resize(n, init);
+    }
+}
+
+/// Extracts the buffers `names` from `state`, checking the writer's name,
+/// that every buffer is present, that no other is, and that all have the
+/// same length. Returns them in the order of `names`.
+pub(crate) fn take_buffers<T: Float, const N: usize>(
+    optimizer: &'static str,
+    state: &OptimizerState<T>,
+    names: [&'static str; N],
+) -> Result<[Vec<T>; N]> {
+    if state.optimizer != optimizer {
+        return Err(Error::WrongOptimizer {
+            expected: optimizer,
+            got: state.optimizer.clone(),
+        });
+    }
+    if let Some((extra, _)) = state
+        .buffers
+        .iter()
+        .find(|(n, _)| !names.contains(&n.as_str()))
+    {
+        return Err(Error::UnexpectedState {
+            optimizer,
+            entry: extra.clone(),
+        });
+    }
+    let mut out: [Vec<T>; N] = std::array::from_fn(|_| Vec::new());
+    for (slot, name) in out.iter_mut().zip(names) {
+        let buf = state.buffer(name).ok_or(Error::MissingState {
+            optimizer,
+            entry: name,
+        })?;
+        if let Some(first) = names.first().and_then(|n| state.buffer(n)) {
+            if buf.len() != first.len() {
+                return Err(Error::LengthMismatch {
+                    optimizer,
+                    what: format!("state buffer {name:?}"),
+                    expected: first.len(),
+                    got: buf.len(),
+                });
+            }
+        }
+        *slot = buf.to_vec();
+    }
+    Ok(out)
+}
+
+/// Named state buffers for [`Optimizer::state`].
+pub(crate) fn export_state<T: Float>(
+    optimizer: &'static str,
+    steps: u64,
+    learning_rate: f64,
+    buffers: &[(&'static str, &Vec<T>)],
+) -> OptimizerState<T> {
+    OptimizerState {
+        optimizer: optimizer.into(),
+        steps,
+        learning_rate,
+        buffers: buffers
+            .iter()
+            .map(|(n, b)| ((*n).to_string(), (*b).clone()))
+            .collect(),
+    }
+}
+
+/// `x` finite and `> 0`.
+pub(crate) fn positive(optimizer: &'static str, parameter: &'static str, x: f64) -> Result<f64> {
+    if x.is_finite() && x > 0.0 {
+        Ok(x)
+    } else {
+        Err(Error::InvalidHyperparameter {
+            optimizer,
+            parameter,
+            expected: "finite and > 0",
+            got: x,
+        })
+    }
+}
+
+/// `x` finite and `>= 0`.
+pub(crate) fn non_negative(
+    optimizer: &'static str,
+    parameter: &'static str,
+    x: f64,
+) -> Result<f64> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(Error::InvalidHyperparameter {
+            optimizer,
+            parameter,
+            expected: "finite and >= 0",
+            got: x,
+        })
+    }
+}
+
+/// `x` in `[0, 1)`: a decay rate such as Adam's `beta1`.
+pub(crate) fn decay_rate(optimizer: &'static str, parameter: &'static str, x: f64) -> Result<f64> {
+    if (0.0..1.0).contains(&x) {
+        Ok(x)
+    } else {
+        Err(Error::InvalidHyperparameter {
+            optimizer,
+            parameter,
+            expected: "in [0, 1)",
+            got: x,
+        })
+    }
+}

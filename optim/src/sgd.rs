@@ -1,0 +1,274 @@
+//! Stochastic gradient descent as PyTorch's `torch.optim.SGD` computes it.
+
+use crate::optimizer::{
+    check_step, decay_rate, export_state, non_negative, positive, take_buffers,
+};
+use crate::{Error, Float, Optimizer, OptimizerState, Result};
+
+/// The momentum variant of [`Sgd`]: exclusive options, so that PyTorch's
+/// invalid combinations (Nesterov with dampening, Nesterov without momentum)
+/// cannot be written.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub enum Momentum {
+    /// Plain SGD, `b_t = g_t`.
+    #[default]
+    None,
+    /// Heavy-ball momentum `b_t = mu b_{t-1} + (1 - dampening) g_t`, step
+    /// along `b_t`.
+    Classic {
+        /// Momentum factor `mu` in `[0, 1)`.
+        mu: f64,
+        /// Dampening `tau` in `[0, 1]`.
+        dampening: f64,
+    },
+    /// PyTorch's rewritten Nesterov momentum `b_t = mu b_{t-1} + g_t`, step
+    /// along `g_t + mu b_t` (Sutskever et al. 2013 in the form of Bengio et
+    /// al.; no lookahead evaluation needed).
+    Nesterov {
+        /// Momentum factor `mu` in `(0, 1)`.
+        mu: f64,
+    },
+}
+
+/// SGD with momentum, dampening, Nesterov flag and L2 weight decay, exactly
+/// as PyTorch's `torch.optim.SGD` (the form users know; the seed's ODE
+/// methods are [`crate::HeavyBall`] and [`crate::Nesterov`]).
+///
+/// ```text
+/// g_t = grad J(theta_{t-1}) + lambda theta_{t-1}        (only if lambda != 0)
+/// b_t = g_t                                    at t = 1
+/// b_t = mu b_{t-1} + (1 - tau) g_t             at t > 1  (tau = 0 for Nesterov)
+/// d_t = g_t + mu b_t    (Momentum::Nesterov)
+/// d_t = b_t             (Momentum::Classic)
+/// d_t = g_t             (Momentum::None; no buffer)
+/// theta_t = theta_{t-1} - lr d_t
+/// ```
+///
+/// Defaults (PyTorch 2): `lr = 1e-3`, no momentum, `lambda = 0`.
+/// `Sgd` without momentum nor decay is [`crate::GradientDescent`] (5.2) with
+/// `dt = lr`.
+///
+/// ```
+/// use optim::{Momentum, Optimizer, Sgd};
+/// let mut sgd = Sgd::new(0.1)?.with_momentum(Momentum::Nesterov { mu: 0.9 })?;
+/// let mut w = [1.0f64];
+/// sgd.step(&mut w, &[1.0])?; // b = 1, d = 1 + 0.9 * 1
+/// assert!((w[0] - (1.0 - 0.1 * 1.9)).abs() < 1e-15);
+/// # Ok::<(), optim::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sgd<T> {
+    /// Learning rate `lr > 0`.
+    lr: f64,
+    momentum: Momentum,
+    /// L2 penalty `lambda >= 0`, added to the gradient.
+    weight_decay: f64,
+    /// Momentum buffer `b`; empty before the first step (PyTorch's `None`).
+    buf: Vec<T>,
+    steps: u64,
+}
+
+impl<T: Float> Default for Sgd<T> {
+    /// PyTorch's defaults: `lr = 1e-3`, no momentum, no weight decay.
+    fn default() -> Self {
+        Self {
+            lr: 1e-3,
+            momentum: Momentum::None,
+            weight_decay: 0.0,
+            buf: Vec::new(),
+            steps: 0,
+        }
+    }
+}
+
+impl<T: Float> Sgd<T> {
+    const NAME: &'static str = "sgd";
+
+    /// Plain SGD with learning rate `lr`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless `lr` is finite and `> 0`.
+    pub fn new(lr: f64) -> Result<Self> {
+        Ok(Self {
+            lr: positive(Self::NAME, "lr", lr)?,
+            ..Self::default()
+        })
+    }
+
+    /// Sets the momentum variant.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless `mu` is in `[0, 1)` (`(0, 1)`
+    /// for Nesterov) and `dampening` in `[0, 1]`.
+    pub fn with_momentum(mut self, momentum: Momentum) -> Result<Self> {
+        match momentum {
+            Momentum::None => {}
+            Momentum::Classic { mu, dampening } => {
+                decay_rate(Self::NAME, "mu", mu)?;
+                if !(0.0..=1.0).contains(&dampening) {
+                    return Err(Error::InvalidHyperparameter {
+                        optimizer: Self::NAME,
+                        parameter: "dampening",
+                        expected: "in [0, 1]",
+                        got: dampening,
+                    });
+                }
+            }
+            Momentum::Nesterov { mu } => {
+                decay_rate(Self::NAME, "mu", mu)?;
+                positive(Self::NAME, "mu (Nesterov)", mu)?;
+            }
+        }
+        self.momentum = momentum;
+        Ok(self)
+    }
+
+    /// Sets the L2 weight decay `lambda`, added to the gradient.
+    ///
+    /// # Errors
+    /// [`Error::InvalidHyperparameter`] unless `lambda` is finite and `>= 0`.
+    pub fn with_weight_decay(mut self, lambda: f64) -> Result<Self> {
+        self.weight_decay = non_negative(Self::NAME, "weight_decay", lambda)?;
+        Ok(self)
+    }
+}
+
+impl<T: Float> Optimizer<T> for Sgd<T> {
+    fn name(&self) -> &'static str {
+        Self::NAME
+    }
+
+    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
+        check_step(Self::NAME, params, grads, Some(self.buf.len()))?;
+        let lr = T::from_f64(self.lr);
+        let wd = T::from_f64(self.weight_decay);
+        let decay = self.weight_decay != 0.0;
+        // PyTorch skips the decay term when lambda = 0 (keeps -0.0 gradients).
+        let decayed = move |g: T, w: T| if decay { g + wd * w } else { g };
+        let (mu, damp, nesterov) = match self.momentum {
+            Momentum::None => {
+                for (w, &g) in params.iter_mut().zip(grads) {
+                    *w -= lr * decayed(g, *w);
+                }
+                self.steps += 1;
+                return Ok(());
+            }
+            Momentum::Classic { mu, dampening } => (mu, dampening, false),
+            Momentum::Nesterov { mu } => (mu, 0.0, true),
+        };
+        let (mu, one_minus_damp) = (T::from_f64(mu), T::from_f64(1.0 - damp));
+        let first = self.buf.is_empty();
+        if first {
+            self.buf.resize(params.len(), T::ZERO);
+        }
+        for ((w, b), &g) in params.iter_mut().zip(self.buf.iter_mut()).zip(grads) {
+            let g = decayed(g, *w);
+            *b = if first {
+                g
+            } else {
+                mu * *b + one_minus_damp * g
+            };
+            let d = if nesterov { g + mu * *b } else { *b };
+            *w -= lr * d;
+        }
+        self.steps += 1;
+        Ok(())
+    }
+
+    fn reset(&mut self) {
+        self.buf.clear();
+        self.steps = 0;
+    }
+
+    fn steps(&self) -> u64 {
+        self.steps
+    }
+
+    fn learning_rate(&self) -> f64 {
+        self.lr
+    }
+
+    fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
+        self.lr = positive(Self::NAME, "lr", lr)?;
+        Ok(())
+    }
+
+    fn state(&self) -> OptimizerState<T> {
+        export_state(
+            Self::NAME,
+            self.steps,
+            self.lr,
+            &[("momentum_buffer", &self.buf)],
+        )
+    }
+
+    fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()> {
+        let [buf] = take_buffers(Self::NAME, state, ["momentum_buffer"])?;
+        self.set_learning_rate(state.learning_rate)?;
+        self.buf = buf;
+        self.steps = state.steps;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn classic_momentum_with_dampening_follows_pytorch_recurrence() {
+        let mut sgd = Sgd::new(0.1)
+            .unwrap()
+            .with_momentum(Momentum::Classic {
+                mu: 0.5,
+                dampening: 0.5,
+            })
+            .unwrap();
+        let mut w = [0.0f64];
+        // t = 1: b = g = 2 (no dampening on the first step), w = -0.2.
+        sgd.step(&mut w, &[2.0]).unwrap();
+        assert!((w[0] + 0.2).abs() < 1e-15);
+        // t = 2: b = 0.5 * 2 + 0.5 * 2 = 2, w = -0.2 - 0.2.
+        sgd.step(&mut w, &[2.0]).unwrap();
+        assert!((w[0] + 0.4).abs() < 1e-15);
+    }
+
+    #[test]
+    fn nesterov_steps_along_gradient_plus_mu_times_buffer() {
+        let mut sgd = Sgd::new(0.1)
+            .unwrap()
+            .with_momentum(Momentum::Nesterov { mu: 0.5 })
+            .unwrap();
+        let mut w = [0.0f64];
+        // t = 1: b = g = 2, d = 2 + 0.5 * 2 = 3, w = -0.3.
+        sgd.step(&mut w, &[2.0]).unwrap();
+        assert!((w[0] + 0.3).abs() < 1e-15);
+        // t = 2: b = 0.5 * 2 + 4 = 5, d = 4 + 0.5 * 5 = 6.5, w = -0.3 - 0.65.
+        sgd.step(&mut w, &[4.0]).unwrap();
+        assert!((w[0] + 0.95).abs() < 1e-15);
+    }
+
+    #[test]
+    fn weight_decay_is_added_to_the_gradient() {
+        let mut sgd = Sgd::new(0.1).unwrap().with_weight_decay(0.5).unwrap();
+        let mut w = [2.0f64];
+        // g = 0 + 0.5 * 2 = 1, w = 2 - 0.1.
+        sgd.step(&mut w, &[0.0]).unwrap();
+        assert!((w[0] - 1.9).abs() < 1e-15);
+    }
+
+    #[test]
+    fn nesterov_without_momentum_and_bad_dampening_are_rejected() {
+        let nesterov = Sgd::<f32>::new(0.1)
+            .unwrap()
+            .with_momentum(Momentum::Nesterov { mu: 0.0 });
+        assert!(nesterov.is_err());
+        let damp = Sgd::<f32>::new(0.1)
+            .unwrap()
+            .with_momentum(Momentum::Classic {
+                mu: 0.9,
+                dampening: 1.5,
+            });
+        assert!(damp.is_err());
+    }
+}

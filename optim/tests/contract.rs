@@ -1,0 +1,394 @@
+//! What every method promises, checked for each one in f32 and f64 through
+//! `Box<dyn Optimizer<T>>`: typed errors that leave everything untouched,
+//! reset, bitwise checkpoints, schedules.
+
+use optim::{
+    Adam, AdamOde, AdamW, Error, Float, Friction, GradientDescent, HeavyBall, Momentum, Nesterov,
+    Optimizer, OptimizerState, Relaxation, Schedule, Scheme, Sgd,
+};
+
+/// One instance of every method (and of each variant), in type `T`.
+fn all_methods<T: Float>() -> Vec<Box<dyn Optimizer<T>>> {
+    vec![
+        Box::new(GradientDescent::new(0.05).unwrap()),
+        Box::new(HeavyBall::new(0.05).unwrap()),
+        Box::new(
+            HeavyBall::new(0.05)
+                .unwrap()
+                .with_scheme(Scheme::SemiImplicitEuler),
+        ),
+        Box::new(Nesterov::new(0.05, 0.5).unwrap()),
+        // eps = 1: linear friction near Z = 0, see Friction's doc.
+        Box::new(Friction::new(0.05, 1.0, 1.0).unwrap()),
+        Box::new(Relaxation::new(0.05, 0.2).unwrap()),
+        // Like Adam, (5.25) settles O(dt) away from the minimum: a smaller dt.
+        Box::new(AdamOde::new(0.01, 0.2, 1.0, 1.0).unwrap()),
+        Box::new(Adam::new(0.05, 0.9, 0.999, 1e-8).unwrap()),
+        Box::new(AdamW::new(0.05, 0.9, 0.999, 1e-8, 0.01).unwrap()),
+        Box::new(Sgd::new(0.05).unwrap()),
+        Box::new(
+            Sgd::new(0.05)
+                .unwrap()
+                .with_momentum(Momentum::Classic {
+                    mu: 0.9,
+                    dampening: 0.1,
+                })
+                .unwrap()
+                .with_weight_decay(0.01)
+                .unwrap(),
+        ),
+        Box::new(
+            Sgd::new(0.05)
+                .unwrap()
+                .with_momentum(Momentum::Nesterov { mu: 0.9 })
+                .unwrap(),
+        ),
+    ]
+}
+
+/// `J(w) = sum_i (i + 1) w_i^2 / 2`, an anisotropic convex quadratic.
+fn gradient<T: Float>(w: &[T]) -> Vec<T> {
+    w.iter()
+        .enumerate()
+        .map(|(i, &x)| T::from_f64(i as f64 + 1.0) * x)
+        .collect()
+}
+
+fn value<T: Float>(w: &[T]) -> f64 {
+    w.iter()
+        .enumerate()
+        .map(|(i, &x)| 0.5 * (i as f64 + 1.0) * x.to_f64() * x.to_f64())
+        .sum()
+}
+
+fn start<T: Float>() -> Vec<T> {
+    [1.0, -0.5, 0.25].iter().map(|&x| T::from_f64(x)).collect()
+}
+
+/// Runs `n` steps, taking the gradient where the optimizer asks.
+fn run<T: Float>(opt: &mut dyn Optimizer<T>, w: &mut [T], n: usize) {
+    let mut at = vec![T::ZERO; w.len()];
+    for _ in 0..n {
+        let g = if opt.gradient_point(w, &mut at).unwrap() {
+            gradient(&at)
+        } else {
+            gradient(w)
+        };
+        opt.step(w, &g).unwrap();
+    }
+}
+
+fn bits<T: Float>(w: &[T]) -> Vec<u64> {
+    w.iter().map(|x| x.to_f64().to_bits()).collect()
+}
+
+fn every_method_in<T: Float>(check: impl Fn(Box<dyn Optimizer<T>>)) {
+    for opt in all_methods::<T>() {
+        check(opt);
+    }
+}
+
+fn every_method(
+    check32: impl Fn(Box<dyn Optimizer<f32>>),
+    check64: impl Fn(Box<dyn Optimizer<f64>>),
+) {
+    every_method_in(check32);
+    every_method_in(check64);
+}
+
+/// The heavy ball is exempt: it has no dissipation (Lemma 5.2.1) and keeps
+/// oscillating through the minimum (Remark 5.2.2).
+fn decreases_the_quadratic<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
+    if opt.name() == "heavy_ball" {
+        return;
+    }
+    let mut w = start::<T>();
+    let j0 = value(&w);
+    run(opt.as_mut(), &mut w, 1000);
+    assert!(value(&w) < 1e-2 * j0, "{}: J = {}", opt.name(), value(&w));
+    assert_eq!(opt.steps(), 1000);
+}
+
+#[test]
+fn every_dissipative_method_minimises_a_convex_quadratic_in_f32_and_f64() {
+    every_method(decreases_the_quadratic, decreases_the_quadratic);
+}
+
+#[test]
+fn every_method_agrees_between_f32_and_f64_to_single_precision() {
+    for (mut a, mut b) in all_methods::<f32>().into_iter().zip(all_methods::<f64>()) {
+        let (mut w32, mut w64) = (start::<f32>(), start::<f64>());
+        run(a.as_mut(), &mut w32, 50);
+        run(b.as_mut(), &mut w64, 50);
+        for (x, y) in w32.iter().zip(&w64) {
+            assert!((*x as f64 - y).abs() < 1e-4, "{}: {x} vs {y}", a.name());
+        }
+    }
+}
+
+/// Errors are checked before anything is written: parameters, state and
+/// step counter are bitwise unchanged.
+fn rejects_without_side_effects<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
+    let mut w = start::<T>();
+    run(opt.as_mut(), &mut w, 3);
+    let (w_before, state_before) = (bits(&w), opt.state());
+
+    let short = vec![T::ZERO; w.len() - 1];
+    let err = opt.step(&mut w, &short).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LengthMismatch {
+                expected: 3,
+                got: 2,
+                ..
+            }
+        ),
+        "{}: {err}",
+        opt.name()
+    );
+    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+        let mut g = gradient(&w);
+        g[2] = T::from_f64(bad);
+        let err = opt.step(&mut w, &g).unwrap_err();
+        assert!(
+            matches!(err, Error::NonFiniteGradient { index: 2, .. }),
+            "{}: {err}",
+            opt.name()
+        );
+    }
+    assert_eq!(bits(&w), w_before, "{}", opt.name());
+    assert_eq!(opt.state(), state_before, "{}", opt.name());
+}
+
+#[test]
+fn every_method_rejects_wrong_lengths_and_non_finite_gradients_untouched() {
+    every_method(rejects_without_side_effects, rejects_without_side_effects);
+}
+
+/// Once the state is allocated for n parameters, a step on another number
+/// of parameters is a typed error (stateless methods accept it).
+fn rejects_a_change_of_parameter_count<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
+    let mut w = start::<T>();
+    run(opt.as_mut(), &mut w, 2);
+    let stateful = opt.state().buffers.iter().any(|(_, b)| !b.is_empty());
+    let mut longer = vec![T::ONE; 4];
+    let g = gradient(&longer);
+    match opt.step(&mut longer, &g) {
+        Err(Error::LengthMismatch {
+            expected: 3,
+            got: 4,
+            ..
+        }) => assert!(stateful),
+        Ok(()) => assert!(!stateful, "{}", opt.name()),
+        Err(e) => panic!("{}: {e}", opt.name()),
+    }
+}
+
+#[test]
+fn every_stateful_method_rejects_a_change_of_parameter_count() {
+    every_method(
+        rejects_a_change_of_parameter_count,
+        rejects_a_change_of_parameter_count,
+    );
+}
+
+/// After reset, the same run reproduces the first one bitwise.
+fn reset_restarts_from_scratch<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
+    let fresh = opt.state();
+    let mut first = start::<T>();
+    run(opt.as_mut(), &mut first, 20);
+    opt.reset();
+    assert_eq!(opt.steps(), 0);
+    assert_eq!(opt.state(), fresh, "{}", opt.name());
+    let mut second = start::<T>();
+    run(opt.as_mut(), &mut second, 20);
+    assert_eq!(bits(&first), bits(&second), "{}", opt.name());
+}
+
+#[test]
+fn every_method_reset_forgets_the_state_and_reproduces_the_run_bitwise() {
+    every_method(reset_restarts_from_scratch, reset_restarts_from_scratch);
+}
+
+/// The i-th method of [`all_methods`], freshly built.
+fn method<T: Float>(i: usize) -> Box<dyn Optimizer<T>> {
+    all_methods::<T>().swap_remove(i)
+}
+
+/// 30 steps straight, or 12 steps, a checkpoint loaded into a fresh
+/// optimizer, then 18 more: bitwise the same parameters and state.
+fn checkpoint_resumes_bitwise<T: Float>(i: usize) {
+    let mut straight = method::<T>(i);
+    let mut w_straight = start::<T>();
+    run(straight.as_mut(), &mut w_straight, 30);
+
+    let mut first = method::<T>(i);
+    let mut w = start::<T>();
+    run(first.as_mut(), &mut w, 12);
+    let checkpoint = first.state();
+    drop(first);
+    let mut resumed = method::<T>(i);
+    resumed.load_state(&checkpoint).unwrap();
+    assert_eq!(resumed.steps(), 12);
+    run(resumed.as_mut(), &mut w, 18);
+    assert_eq!(bits(&w), bits(&w_straight), "{}", straight.name());
+    assert_eq!(resumed.state(), straight.state(), "{}", straight.name());
+}
+
+#[test]
+fn every_method_resumes_bitwise_from_a_checkpoint() {
+    for i in 0..all_methods::<f64>().len() {
+        checkpoint_resumes_bitwise::<f32>(i);
+        checkpoint_resumes_bitwise::<f64>(i);
+    }
+}
+
+/// A checkpoint from another method, with a buffer missing, unknown or of
+/// the wrong length, is a typed error and changes nothing.
+fn rejects_bad_checkpoints<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
+    let mut w = start::<T>();
+    run(opt.as_mut(), &mut w, 3);
+    let good = opt.state();
+    let before = opt.state();
+
+    let mut foreign = good.clone();
+    foreign.optimizer = "not_an_optimizer".into();
+    assert!(matches!(
+        opt.load_state(&foreign),
+        Err(Error::WrongOptimizer { .. })
+    ));
+
+    let mut unknown = good.clone();
+    unknown.buffers.push(("velocity".into(), vec![T::ZERO; 3]));
+    assert!(matches!(
+        opt.load_state(&unknown),
+        Err(Error::UnexpectedState { .. })
+    ));
+
+    let mut bad_lr = good.clone();
+    bad_lr.learning_rate = -1.0;
+    assert!(matches!(
+        opt.load_state(&bad_lr),
+        Err(Error::InvalidHyperparameter { .. })
+    ));
+
+    if let Some((name, _)) = good.buffers.first() {
+        let mut missing = good.clone();
+        missing.buffers.remove(0);
+        assert!(
+            matches!(opt.load_state(&missing), Err(Error::MissingState { entry, .. }) if entry == name),
+            "{}",
+            opt.name()
+        );
+    }
+    if good.buffers.len() >= 2 {
+        let mut ragged: OptimizerState<T> = good.clone();
+        ragged.buffers[1].1.pop();
+        assert!(matches!(
+            opt.load_state(&ragged),
+            Err(Error::LengthMismatch {
+                expected: 3,
+                got: 2,
+                ..
+            })
+        ));
+    }
+    assert_eq!(opt.state(), before, "{}", opt.name());
+    opt.load_state(&good).unwrap();
+}
+
+#[test]
+fn every_method_rejects_foreign_missing_unknown_or_ragged_checkpoints_untouched() {
+    every_method(rejects_bad_checkpoints, rejects_bad_checkpoints);
+}
+
+/// A schedule drives every method through the trait, and the rate it sets
+/// is the one the optimizer reports.
+fn follows_a_schedule<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
+    // Exponential decay from 0.05 keeps AdamOde's dt <= eps1.
+    let schedule = Schedule::exponential(0.05, 0.99).unwrap().with_warmup(5);
+    let mut w = start::<T>();
+    for t in 0..50 {
+        schedule.apply(opt.as_mut()).unwrap();
+        assert_eq!(
+            opt.learning_rate(),
+            schedule.learning_rate(t),
+            "{}",
+            opt.name()
+        );
+        run(opt.as_mut(), &mut w, 1);
+    }
+    assert!(value(&w) < value(&start::<T>()), "{}", opt.name());
+}
+
+#[test]
+fn every_method_follows_a_learning_rate_schedule() {
+    every_method(follows_a_schedule, follows_a_schedule);
+}
+
+/// Non-positive or non-finite step sizes are typed errors at construction
+/// and in `set_learning_rate`, which then keeps the old rate.
+fn rejects_bad_learning_rates<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
+    let lr = opt.learning_rate();
+    for bad in [0.0, -0.1, f64::NAN, f64::INFINITY] {
+        assert!(
+            matches!(
+                opt.set_learning_rate(bad),
+                Err(Error::InvalidHyperparameter { .. })
+            ),
+            "{}: {bad}",
+            opt.name()
+        );
+    }
+    assert_eq!(opt.learning_rate(), lr);
+}
+
+#[test]
+fn every_method_rejects_non_positive_learning_rates() {
+    every_method(rejects_bad_learning_rates, rejects_bad_learning_rates);
+    for dt in [0.0, -1.0, f64::NAN] {
+        assert!(GradientDescent::new(dt).is_err());
+        assert!(HeavyBall::<f32>::new(dt).is_err());
+        assert!(Nesterov::<f32>::new(dt, 0.5).is_err());
+        assert!(Friction::<f32>::new(dt, 1.0, 1e-6).is_err());
+        assert!(Relaxation::<f32>::new(dt, 0.2).is_err());
+        assert!(AdamOde::<f32>::new(dt, 0.2, 1.0, 1.0).is_err());
+        assert!(Adam::<f32>::new(dt, 0.9, 0.999, 1e-8).is_err());
+        assert!(AdamW::<f32>::new(dt, 0.9, 0.999, 1e-8, 0.01).is_err());
+        assert!(Sgd::<f32>::new(dt).is_err());
+    }
+}
+
+#[test]
+fn only_nesterov_asks_for_the_gradient_elsewhere() {
+    for mut opt in all_methods::<f64>() {
+        let mut w = start::<f64>();
+        run(opt.as_mut(), &mut w, 3);
+        let mut at = vec![f64::NAN; 3];
+        let shifted = opt.gradient_point(&w, &mut at).unwrap();
+        assert_eq!(shifted, opt.name() == "nesterov", "{}", opt.name());
+        if shifted {
+            assert!(at.iter().zip(&w).all(|(a, b)| a != b));
+        } else {
+            assert!(at.iter().all(|a| a.is_nan()), "out must be left untouched");
+        }
+    }
+}
+
+#[test]
+fn default_constructors_use_the_sources_defaults() {
+    let adam = Adam::<f32>::default();
+    assert_eq!(Optimizer::<f32>::learning_rate(&adam), 1e-3);
+    let t = adam.relaxation_times();
+    // eps1 = 1e-3 / 0.1, eps2 = 1e-3 / 0.001 (Remark 5.2.7).
+    assert!((t.eps1 - 0.01).abs() < 1e-15 && (t.eps2 - 1.0).abs() < 1e-12);
+    assert_eq!(
+        Optimizer::<f32>::learning_rate(&AdamW::<f32>::default()),
+        1e-3
+    );
+    assert_eq!(
+        Optimizer::<f32>::learning_rate(&Sgd::<f32>::default()),
+        1e-3
+    );
+}
