@@ -94,12 +94,10 @@ impl<T: Real> Tape<T> {
 
     /// An empty tape with room for `n` scalar operations.
     pub fn with_capacity(n: usize) -> Self {
-        let mut stmts = Vec::with_capacity(n.max(1));
-        stmts.push(Stmt::leaf()); // node 0: the sink of unused slots
         Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
             generation: Cell::new(0),
-            stmts: UnsafeCell::new(stmts),
+            stmts: UnsafeCell::new(Vec::with_capacity(n)),
             mats: RefCell::new(MatStore::default()),
         }
     }
@@ -109,14 +107,14 @@ impl<T: Real> Tape<T> {
     /// [`Grads`] computed before it refuses handles recorded after.
     pub fn clear(&mut self) {
         let stmts = self.stmts.get_mut();
-        stmts.truncate(1);
+        stmts.clear();
         self.mats.get_mut().clear();
         self.generation.set(self.generation.get() + 1);
     }
 
     /// The number of scalar operations recorded (leaves included).
     pub fn len(&self) -> usize {
-        self.stmts_ref().len() - 1
+        self.stmts_ref().len()
     }
 
     /// Whether nothing has been recorded since creation or the last
@@ -138,7 +136,7 @@ impl<T: Real> Tape<T> {
     /// A new input (leaf) with value `x`.
     #[inline]
     pub fn var(&self, x: T) -> Var<'_, T> {
-        self.push(Stmt::leaf(), x)
+        self.push_leaf(x)
     }
 
     /// New inputs, one per value.
@@ -176,18 +174,55 @@ impl<T: Real> Tape<T> {
         unsafe { &*self.stmts.get() }
     }
 
-    /// Records a statement and returns the handle of its result.
+    /// Records `y = op(a, b)` with partials `da`, `db`.
     #[inline(always)]
-    pub(crate) fn push(&self, s: Stmt<T>, value: T) -> Var<'_, T> {
+    pub(crate) fn push2(&self, a: u32, da: T, b: u32, db: T, value: T) -> Var<'_, T> {
+        self.push_with(|_| Stmt { a, b, da, db }, value)
+    }
+
+    /// Records `y = op(a)` with partial `da`.
+    #[inline(always)]
+    pub(crate) fn push1(&self, a: u32, da: T, value: T) -> Var<'_, T> {
+        self.push_with(
+            |i| Stmt {
+                a,
+                b: i,
+                da,
+                db: T::zero(),
+            },
+            value,
+        )
+    }
+
+    /// Records an input (or a value whose derivative rule lives elsewhere:
+    /// the scalar output of a matrix node).
+    #[inline(always)]
+    pub(crate) fn push_leaf(&self, value: T) -> Var<'_, T> {
+        self.push_with(
+            |i| Stmt {
+                a: i,
+                b: i,
+                da: T::zero(),
+                db: T::zero(),
+            },
+            value,
+        )
+    }
+
+    /// Records the statement `make(own index)` and returns the handle of
+    /// its result.
+    #[inline(always)]
+    fn push_with(&self, make: impl FnOnce(u32) -> Stmt<T>, value: T) -> Var<'_, T> {
         // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
         // no other reference to the vector is alive during it (`Var`
         // operations never hold one across a call).
         let stmts = unsafe { &mut *self.stmts.get() };
         let idx = stmts.len();
-        if idx > u32::MAX as usize {
+        if idx >= u32::MAX as usize {
             too_long();
         }
-        debug_assert!((s.a as usize) < idx && (s.b as usize) < idx);
+        let s = make(idx as u32);
+        debug_assert!(s.a as usize <= idx && s.b as usize <= idx);
         stmts.push(s);
         Var::on_tape(value, idx as u32, self)
     }
@@ -239,7 +274,7 @@ impl<T: Real> Tape<T> {
                 rule(&mats, i, &mut grads.mats, adj);
             }
         }
-        sweep(stmts, adj, 1, hi);
+        sweep(stmts, adj, 0, hi);
     }
 }
 
@@ -251,11 +286,14 @@ fn sweep<T: Real>(stmts: &[Stmt<T>], adj: &mut [T], lo: usize, hi: usize) {
     for i in (lo..hi).rev() {
         let s = stmts[i];
         let g = adj[i];
-        // SAFETY: `push` records only inputs with smaller indices, so
-        // `s.a, s.b < i < hi <= adj.len()`.
+        // SAFETY: `push_with` records only inputs with indices up to the
+        // statement's own, so `s.a, s.b <= i < hi <= adj.len()`.
         unsafe {
             *adj.get_unchecked_mut(s.a as usize) += s.da * g;
             *adj.get_unchecked_mut(s.b as usize) += s.db * g;
+            // An unused slot pointing here added 0 g, which is NaN for an
+            // infinite g: put the node's own adjoint back.
+            *adj.get_unchecked_mut(i) = g;
         }
     }
 }

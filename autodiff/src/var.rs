@@ -1,7 +1,6 @@
 //! `Var`, the scalar handle, and its operators.
 
 use crate::rules::{Binary, Unary};
-use crate::tape::Stmt;
 use crate::{Real, Tape};
 use std::cmp::Ordering;
 use std::iter::Sum;
@@ -111,15 +110,7 @@ impl<'t, T: Real> Var<'t, T> {
             None => Var::constant(op.value(self.value)),
             Some(t) => {
                 let (y, d) = op.eval(self.value);
-                t.push(
-                    Stmt {
-                        a: self.idx,
-                        b: 0,
-                        da: d,
-                        db: T::zero(),
-                    },
-                    y,
-                )
+                t.push1(self.idx, d, y)
             }
         }
     }
@@ -133,32 +124,16 @@ impl<'t, T: Real> Var<'t, T> {
         match (self.tape, o.tape) {
             (Some(t), Some(u)) => {
                 same_tape(t, u);
-                let s = Stmt {
-                    a: self.idx,
-                    b: o.idx,
-                    da: op.deriv_a(a, b, y),
-                    db: op.deriv_b(a, b, y),
-                };
-                t.push(s, y)
+                let (da, db) = (op.deriv_a(a, b, y), op.deriv_b(a, b, y));
+                if self.idx == o.idx {
+                    // `x * x`, `x + x`: one partial, one update in the sweep.
+                    t.push1(self.idx, da + db, y)
+                } else {
+                    t.push2(self.idx, da, o.idx, db, y)
+                }
             }
-            (Some(t), None) => t.push(
-                Stmt {
-                    a: self.idx,
-                    b: 0,
-                    da: op.deriv_a(a, b, y),
-                    db: T::zero(),
-                },
-                y,
-            ),
-            (None, Some(u)) => u.push(
-                Stmt {
-                    a: o.idx,
-                    b: 0,
-                    da: op.deriv_b(a, b, y),
-                    db: T::zero(),
-                },
-                y,
-            ),
+            (Some(t), None) => t.push1(self.idx, op.deriv_a(a, b, y), y),
+            (None, Some(u)) => u.push1(o.idx, op.deriv_b(a, b, y), y),
             (None, None) => Var::constant(y),
         }
     }
@@ -169,15 +144,7 @@ impl<'t, T: Real> Var<'t, T> {
         let y = self.value * c + d;
         match self.tape {
             None => Var::constant(y),
-            Some(t) => t.push(
-                Stmt {
-                    a: self.idx,
-                    b: 0,
-                    da: c,
-                    db: T::zero(),
-                },
-                y,
-            ),
+            Some(t) => t.push1(self.idx, c, y),
         }
     }
 }

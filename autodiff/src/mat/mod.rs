@@ -22,7 +22,6 @@ pub(crate) mod reduce;
 pub use loss::Reduction;
 
 use crate::rules::{Binary, Unary};
-use crate::tape::Stmt;
 use crate::{Error, Float, Matrix, Real, Result, Shape, Tape, Var};
 
 /// A matrix node of the tape.
@@ -293,7 +292,7 @@ impl<T: Float> Tape<T> {
 
     /// Records the scalar output of a reduction node just recorded.
     pub(crate) fn scalar_output(&self, value: T) -> Var<'_, T> {
-        self.push(Stmt::leaf(), value)
+        self.push_leaf(value)
     }
 }
 

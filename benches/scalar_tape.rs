@@ -1,0 +1,151 @@
+//! The scalar tape against the plain `f64` primal and a hand-written
+//! gradient, n = 10,000, one thread (issue: Rosenbrock value + gradient in at
+//! most 10x the primal; the math-heavy function in at most 2x the primal and
+//! about 1.5x the hand-written gradient).
+//!
+//! Run: `cargo bench --bench scalar_tape`.
+
+mod timing;
+
+use autodiff::{Evaluator, Real, Tape};
+use std::hint::black_box;
+use timing::{fmt_secs, median_secs};
+
+/// Extended Rosenbrock: sum of (1 - x_i)^2 + 100 (x_{i+1} - x_i^2)^2.
+fn rosenbrock<T: Real>(x: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..x.len() - 1 {
+        let a = T::one() - x[i];
+        let b = x[i + 1] - x[i] * x[i];
+        s += a * a + T::from_f64(100.0) * b * b;
+    }
+    s
+}
+
+fn rosenbrock_grad(x: &[f64], g: &mut [f64]) -> f64 {
+    g.iter_mut().for_each(|v| *v = 0.0);
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let a = 1.0 - x[i];
+        let b = x[i + 1] - x[i] * x[i];
+        s += a * a + 100.0 * b * b;
+        g[i] += -2.0 * a - 400.0 * x[i] * b;
+        g[i + 1] += 200.0 * b;
+    }
+    s
+}
+
+/// sum of sin(x_i) exp(0.1 x_{i+1}) / (1 + x_i^2) + tanh(x_i x_{i+1}).
+fn heavy<T: Real>(x: &[T]) -> T {
+    let mut s = T::zero();
+    for i in 0..x.len() - 1 {
+        let (a, b) = (x[i], x[i + 1]);
+        s += a.sin() * (T::from_f64(0.1) * b).exp() / (T::one() + a * a) + (a * b).tanh();
+    }
+    s
+}
+
+fn heavy_grad(x: &[f64], g: &mut [f64]) -> f64 {
+    g.iter_mut().for_each(|v| *v = 0.0);
+    let mut s = 0.0;
+    for i in 0..x.len() - 1 {
+        let (a, b) = (x[i], x[i + 1]);
+        let (sa, ca) = a.sin_cos();
+        let e = (0.1 * b).exp();
+        let q = 1.0 / (1.0 + a * a);
+        let t = (a * b).tanh();
+        s += sa * e * q + t;
+        let dt = 1.0 - t * t;
+        g[i] += ca * e * q - sa * e * 2.0 * a * q * q + b * dt;
+        g[i + 1] += 0.1 * sa * e * q + a * dt;
+    }
+    s
+}
+
+struct Row {
+    name: &'static str,
+    primal: f64,
+    hand: f64,
+    tape: f64,
+}
+
+fn measure(
+    name: &'static str,
+    f: fn(&[f64]) -> f64,
+    fg: fn(&[f64], &mut [f64]) -> f64,
+    tape_f: &dyn Fn(&mut Evaluator, &[f64], &mut [f64]) -> f64,
+) -> Row {
+    let n = 10_000;
+    let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.1).sin()).collect();
+    let mut g = vec![0.0; n];
+    let mut h = vec![0.0; n];
+    let mut ev = Evaluator::new();
+    // The tape's gradient is the hand-written one (a sanity check, not a timing).
+    tape_f(&mut ev, &x, &mut g);
+    fg(&x, &mut h);
+    let err = g
+        .iter()
+        .zip(&h)
+        .map(|(a, b)| (a - b).abs() / b.abs().max(1.0))
+        .fold(0.0, f64::max);
+    assert!(
+        err < 1e-10,
+        "{name}: tape and hand-written gradients differ by {err}"
+    );
+    let primal = median_secs(21, 0.02, || f(black_box(&x)));
+    let hand = median_secs(21, 0.02, || fg(black_box(&x), &mut h));
+    let tape = median_secs(21, 0.02, || tape_f(&mut ev, black_box(&x), &mut g));
+    Row {
+        name,
+        primal,
+        hand,
+        tape,
+    }
+}
+
+fn main() {
+    let rows = [
+        measure(
+            "extended Rosenbrock",
+            rosenbrock::<f64>,
+            rosenbrock_grad,
+            &|ev, x, g| ev.value_and_grad(|x| rosenbrock(x), x, g).unwrap(),
+        ),
+        measure(
+            "sin exp / (1 + x^2) + tanh",
+            heavy::<f64>,
+            heavy_grad,
+            &|ev, x, g| ev.value_and_grad(|x| heavy(x), x, g).unwrap(),
+        ),
+    ];
+    println!("scalar tape, n = 10000, f64, one thread (medians of 21 samples)");
+    println!(
+        "{:<28} {:>11} {:>11} {:>11} {:>12} {:>12} {:>14}",
+        "function", "primal", "hand grad", "tape", "hand/primal", "tape/primal", "tape/hand"
+    );
+    for r in &rows {
+        println!(
+            "{:<28} {:>11} {:>11} {:>11} {:>11.2}x {:>11.2}x {:>13.2}x",
+            r.name,
+            fmt_secs(r.primal),
+            fmt_secs(r.hand),
+            fmt_secs(r.tape),
+            r.hand / r.primal,
+            r.tape / r.primal,
+            r.tape / r.hand
+        );
+    }
+    // Tape size per recorded op.
+    let tape = Tape::<f64>::with_capacity(1 << 16);
+    let xs = tape.vars(&vec![0.5; 10_000]);
+    let before = tape.memory_bytes();
+    let y = rosenbrock(&xs);
+    let ops = tape.len() - xs.len();
+    println!(
+        "tape memory: {} bytes per scalar op ({} ops recorded for Rosenbrock n = 10000, {} bytes); value {}",
+        Tape::<f64>::BYTES_PER_SCALAR_OP,
+        ops,
+        tape.memory_bytes() - before,
+        y.value()
+    );
+}
