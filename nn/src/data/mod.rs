@@ -6,7 +6,8 @@
 //!   [`split`](Dataset::split), [`select`](Dataset::select), and
 //!   [`gather`](Dataset::gather) of a batch into reusable buffers.
 //! - Loaders: [`load_csv`]/[`read_csv`] (errors name the file, line and
-//!   column) and the bundled UCI digits ([`digits`]).
+//!   column), IDX files of MNIST and Fashion-MNIST ([`load_mnist`],
+//!   [`load_idx`], [`read_idx`]), and the bundled UCI digits ([`digits`]).
 //! - [`Standardizer`] and [`MinMaxScaler`]: fit on the training set,
 //!   transform any set.
 //! - Seeded synthetic sets: [`two_spirals`], [`xor`], [`noisy_sine`].
@@ -44,6 +45,7 @@ mod batches;
 mod csv;
 mod dataset;
 mod error;
+mod idx;
 mod preprocess;
 mod synthetic;
 
@@ -51,6 +53,10 @@ pub use batches::{BatchOrder, Batcher, Batches};
 pub use csv::{load_csv, read_csv, CsvOptions, LabelColumn, TargetKind};
 pub use dataset::{Dataset, Targets};
 pub use error::{DataError, Result};
+pub use idx::{
+    idx_to_labels, idx_to_matrix, load_idx, load_idx_images, load_idx_labels, load_mnist, read_idx,
+    write_idx, IdxArray, IdxData,
+};
 pub use preprocess::{MinMaxScaler, Standardizer};
 pub use synthetic::{noisy_sine, two_spirals, xor};
 
