@@ -381,8 +381,11 @@ pub fn load_mnist<T: Float>(
             labels: labels.len(),
         });
     }
-    let scale = T::from_f64(1.0 / 255.0);
-    images.as_mut_slice().iter_mut().for_each(|x| *x *= scale);
+    // x / 255 in f64, then one rounding to T: 51 -> exactly the T nearest 0.2
+    let scaled = images.as_mut_slice();
+    scaled
+        .iter_mut()
+        .for_each(|x| *x = T::from_f64(x.to_f64() / 255.0));
     Dataset::classification(images, labels, 10)
 }
 
