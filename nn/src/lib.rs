@@ -1,2 +1,4 @@
 //! Multilayer perceptrons on the chainrule tape.
 #![warn(missing_docs)]
+
+pub mod data;

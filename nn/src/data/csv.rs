@@ -1,0 +1,442 @@
+//! A small CSV reader for numeric data sets.
+//!
+//! Fields are separated by a one-byte delimiter and trimmed; blank lines are
+//! skipped; `\n` and `\r\n` line ends are accepted. Quoted fields are not
+//! supported (numeric data has no need for them).
+
+use super::dataset::{Dataset, Targets};
+use super::error::{DataError, Result};
+use autodiff::{Float, Matrix};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+/// Which column holds the targets.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum LabelColumn {
+    /// The column of this 0-based index.
+    Index(usize),
+    /// The column of this header name (needs [`CsvOptions::has_header`]).
+    Name(String),
+    /// The last column (the default).
+    #[default]
+    Last,
+    /// No target column: every column is a feature, and the data set's
+    /// targets are a matrix of zero columns.
+    None,
+}
+
+/// What the target column holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TargetKind {
+    /// Class labels, integers `>= 0` (the default). With `n_classes: None`
+    /// the number of classes is the largest label plus one; with
+    /// `Some(k)`, a label `>= k` is an error.
+    Classes {
+        /// The number of classes, if known.
+        n_classes: Option<usize>,
+    },
+    /// A real value (regression): the targets are a one-column matrix.
+    Values,
+}
+
+impl Default for TargetKind {
+    fn default() -> Self {
+        TargetKind::Classes { n_classes: None }
+    }
+}
+
+/// How to read a CSV file.
+///
+/// ```
+/// use nn::data::{CsvOptions, LabelColumn};
+/// let opts = CsvOptions::default().header(true).delimiter(b';').label(LabelColumn::Name("y".into()));
+/// assert!(opts.has_header);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CsvOptions {
+    /// Whether the first non-blank line is a header of column names
+    /// (default `false`).
+    pub has_header: bool,
+    /// The field separator (default `b','`).
+    pub delimiter: u8,
+    /// The target column (default: the last).
+    pub label: LabelColumn,
+    /// What the target column holds (default: class labels).
+    pub targets: TargetKind,
+}
+
+impl Default for CsvOptions {
+    fn default() -> Self {
+        CsvOptions {
+            has_header: false,
+            delimiter: b',',
+            label: LabelColumn::Last,
+            targets: TargetKind::default(),
+        }
+    }
+}
+
+impl CsvOptions {
+    /// Sets [`CsvOptions::has_header`].
+    pub fn header(mut self, has_header: bool) -> Self {
+        self.has_header = has_header;
+        self
+    }
+
+    /// Sets [`CsvOptions::delimiter`].
+    pub fn delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
+        self
+    }
+
+    /// Sets [`CsvOptions::label`].
+    pub fn label(mut self, label: LabelColumn) -> Self {
+        self.label = label;
+        self
+    }
+
+    /// Sets [`CsvOptions::targets`].
+    pub fn targets(mut self, targets: TargetKind) -> Self {
+        self.targets = targets;
+        self
+    }
+}
+
+/// Reads a data set from the CSV file at `path`.
+///
+/// # Errors
+/// [`DataError::Io`] (naming the path) if the file cannot be opened or read;
+/// otherwise as [`read_csv`].
+pub fn load_csv<T: Float>(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<Dataset<T>> {
+    let path = path.as_ref();
+    let name = path.display().to_string();
+    let file = std::fs::File::open(path).map_err(|source| DataError::Io {
+        path: name.clone(),
+        source,
+    })?;
+    read_csv(file, &name, opts)
+}
+
+/// Reads a data set from CSV text; `source_name` names the source in errors.
+///
+/// # Errors
+/// [`DataError::Io`] if reading fails (or the text is not UTF-8);
+/// [`DataError::Empty`] without data rows; [`DataError::Ragged`] for a row
+/// whose field count differs from the first row's;
+/// [`DataError::BadValue`] for a feature (or real target) that is not a
+/// finite number; [`DataError::BadLabel`] for a class label that is not an
+/// integer `>= 0`; [`DataError::LabelTooLarge`] for one not below the
+/// given number of classes; [`DataError::UnknownColumn`],
+/// [`DataError::NoHeader`], [`DataError::LabelColumnOutOfRange`] for a label
+/// column that cannot be found.
+pub fn read_csv<T: Float>(
+    reader: impl Read,
+    source_name: &str,
+    opts: &CsvOptions,
+) -> Result<Dataset<T>> {
+    let mut reader = BufReader::new(reader);
+    let path = || source_name.to_string();
+    let mut line = String::new();
+    let mut line_no = 0;
+    let mut width = None; // fields per row, from the header or the first row
+    let mut label_col = None; // resolved target column
+    let mut header: Option<Vec<String>> = None;
+    let mut features = Vec::new();
+    let mut labels = Vec::new();
+    let mut values = Vec::new();
+    let mut rows = 0;
+    let delim = opts.delimiter as char;
+    loop {
+        line.clear();
+        let n = reader
+            .read_line(&mut line)
+            .map_err(|source| DataError::Io {
+                path: path(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let text = line.trim_end_matches(['\n', '\r']);
+        if text.trim().is_empty() {
+            continue;
+        }
+        let got = text.split(delim).count();
+        let expected = *width.get_or_insert(got);
+        if got != expected {
+            return Err(DataError::Ragged {
+                path: path(),
+                line: line_no,
+                expected,
+                got,
+            });
+        }
+        if opts.has_header && header.is_none() {
+            header = Some(text.split(delim).map(|s| s.trim().to_string()).collect());
+            continue;
+        }
+        let col = match label_col {
+            Some(c) => c,
+            None => *label_col.insert(resolve_label(
+                &opts.label,
+                header.as_deref(),
+                got,
+                source_name,
+            )?),
+        };
+        for (j, field) in text.split(delim).enumerate() {
+            let field = field.trim();
+            let bad = || DataError::BadValue {
+                path: path(),
+                line: line_no,
+                column: j + 1,
+                text: field.to_string(),
+            };
+            if Some(j) == col {
+                match opts.targets {
+                    TargetKind::Classes { n_classes } => {
+                        let label = parse_label(field).ok_or_else(|| DataError::BadLabel {
+                            path: path(),
+                            line: line_no,
+                            column: j + 1,
+                            text: field.to_string(),
+                        })?;
+                        if let Some(classes) = n_classes.filter(|&k| label >= k) {
+                            return Err(DataError::LabelTooLarge {
+                                path: path(),
+                                line: line_no,
+                                column: j + 1,
+                                label,
+                                classes,
+                            });
+                        }
+                        labels.push(label);
+                    }
+                    TargetKind::Values => values.push(parse_value::<T>(field).ok_or_else(bad)?),
+                }
+            } else {
+                features.push(parse_value::<T>(field).ok_or_else(bad)?);
+            }
+        }
+        rows += 1;
+    }
+    if rows == 0 {
+        return Err(DataError::Empty { path: path() });
+    }
+    let n_features = width.unwrap_or(0) - usize::from(label_col.flatten().is_some());
+    let features = Matrix::new(rows, n_features, features).expect("rows of equal width");
+    let targets = match (label_col.flatten(), opts.targets) {
+        (None, _) => Targets::Values(Matrix::zeros(rows, 0)),
+        (Some(_), TargetKind::Classes { n_classes }) => {
+            let n_classes = n_classes.unwrap_or_else(|| labels.iter().max().map_or(0, |m| m + 1));
+            Targets::Classes { labels, n_classes }
+        }
+        (Some(_), TargetKind::Values) => {
+            Targets::Values(Matrix::new(rows, 1, values).expect("one value per row"))
+        }
+    };
+    Dataset::new(features, targets)
+}
+
+/// The 0-based target column, or `None` for no target column.
+fn resolve_label(
+    label: &LabelColumn,
+    header: Option<&[String]>,
+    fields: usize,
+    path: &str,
+) -> Result<Option<usize>> {
+    match label {
+        LabelColumn::None => Ok(None),
+        LabelColumn::Last => Ok(Some(fields - 1)),
+        LabelColumn::Index(i) if *i < fields => Ok(Some(*i)),
+        LabelColumn::Index(i) => Err(DataError::LabelColumnOutOfRange {
+            path: path.to_string(),
+            index: *i,
+            fields,
+        }),
+        LabelColumn::Name(name) => {
+            let Some(header) = header else {
+                return Err(DataError::NoHeader {
+                    path: path.to_string(),
+                    name: name.clone(),
+                });
+            };
+            match header.iter().position(|h| h == name) {
+                Some(i) => Ok(Some(i)),
+                None => Err(DataError::UnknownColumn {
+                    path: path.to_string(),
+                    name: name.clone(),
+                    header: header.to_vec(),
+                }),
+            }
+        }
+    }
+}
+
+/// A finite number, rounded to `T`.
+fn parse_value<T: Float>(field: &str) -> Option<T> {
+    let v = T::from_f64(field.parse::<f64>().ok()?);
+    v.is_finite().then_some(v)
+}
+
+/// An integer `>= 0`, written as such (`7`) or as an integral float (`7.0`).
+fn parse_label(field: &str) -> Option<usize> {
+    if let Ok(l) = field.parse::<usize>() {
+        return Some(l);
+    }
+    let v = field.parse::<f64>().ok()?;
+    (v >= 0.0 && v.fract() == 0.0 && v < 2f64.powi(53)).then_some(v as usize)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str, opts: &CsvOptions) -> Result<Dataset<f64>> {
+        read_csv(text.as_bytes(), "t.csv", opts)
+    }
+
+    #[test]
+    fn crlf_blank_lines_and_spaces_are_accepted() {
+        let d = read("1, 2 ,0\r\n\r\n  \n3,4,1\r\n", &CsvOptions::default()).unwrap();
+        assert_eq!(d.features().as_slice(), &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(d.labels(), Some(&[0, 1][..]));
+        assert_eq!(d.n_classes(), Some(2));
+    }
+
+    #[test]
+    fn label_by_index_may_be_the_first_column() {
+        let d = read(
+            "2,0.5\n0,1.5\n",
+            &CsvOptions::default().label(LabelColumn::Index(0)),
+        )
+        .unwrap();
+        assert_eq!(d.features().as_slice(), &[0.5, 1.5]);
+        assert_eq!(d.labels(), Some(&[2, 0][..]));
+        assert_eq!(d.n_classes(), Some(3));
+    }
+
+    #[test]
+    fn label_index_past_the_last_field_is_an_error() {
+        let e = read("1,2\n", &CsvOptions::default().label(LabelColumn::Index(2))).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::LabelColumnOutOfRange {
+                    index: 2,
+                    fields: 2,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn label_by_name_without_header_is_an_error() {
+        let e = read(
+            "1,2\n",
+            &CsvOptions::default().label(LabelColumn::Name("y".into())),
+        )
+        .unwrap_err();
+        assert!(matches!(e, DataError::NoHeader { .. }), "{e:?}");
+    }
+
+    #[test]
+    fn integral_float_labels_are_accepted_and_fractional_ones_rejected() {
+        assert_eq!(
+            read("1,3.0\n", &CsvOptions::default()).unwrap().labels(),
+            Some(&[3][..])
+        );
+        let e = read("1,0\n1,2.5\n", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(e, DataError::BadLabel { line: 2, column: 2, ref text, .. } if text == "2.5"),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn negative_label_is_a_bad_label() {
+        let e = read("1,-1\n", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(e, DataError::BadLabel { line: 1, column: 2, ref text, .. } if text == "-1"),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "t.csv:1:2: expected a class label (an integer >= 0), found \"-1\""
+        );
+    }
+
+    #[test]
+    fn label_not_below_given_class_count_names_line_and_column() {
+        let opts = CsvOptions::default().targets(TargetKind::Classes { n_classes: Some(2) });
+        let e = read("1,0\n1,2\n", &opts).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::LabelTooLarge {
+                    line: 2,
+                    column: 2,
+                    label: 2,
+                    classes: 2,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+    }
+
+    #[test]
+    fn non_finite_cell_is_a_bad_value() {
+        let e = read("1,0\nnan,1\n", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::BadValue {
+                    line: 2,
+                    column: 1,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(read("1e300,0\n", &CsvOptions::default()).is_ok());
+        let e =
+            read_csv::<f32>("1e300,0\n".as_bytes(), "t.csv", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::BadValue {
+                    line: 1,
+                    column: 1,
+                    ..
+                }
+            ),
+            "f32 overflow: {e:?}"
+        );
+    }
+
+    #[test]
+    fn regression_targets_and_unlabelled_files() {
+        let d = read(
+            "1,0.5\n2,-0.5\n",
+            &CsvOptions::default().targets(TargetKind::Values),
+        )
+        .unwrap();
+        assert_eq!(d.values().unwrap().as_slice(), &[0.5, -0.5]);
+        let d = read(
+            "1,0.5\n2,-0.5\n",
+            &CsvOptions::default().label(LabelColumn::None),
+        )
+        .unwrap();
+        assert_eq!((d.n_features(), d.n_outputs()), (2, 0));
+    }
+
+    #[test]
+    fn semicolon_delimiter() {
+        let d = read("1;2;1\n", &CsvOptions::default().delimiter(b';')).unwrap();
+        assert_eq!(d.features().as_slice(), &[1.0, 2.0]);
+    }
+}

@@ -1,0 +1,309 @@
+//! Feature scaling, fitted on the training set and applied to any set
+//! (the fit/transform pattern of scikit-learn).
+//!
+//! The fitted statistics are public fields, so a scaler can be stored with a
+//! model and reapplied to new inputs.
+
+use super::dataset::Dataset;
+use super::error::{DataError, Result};
+use autodiff::{Float, Matrix};
+
+fn check_width(what: &'static str, expected: usize, got: usize) -> Result<()> {
+    if expected == got {
+        Ok(())
+    } else {
+        Err(DataError::LengthMismatch {
+            what,
+            expected,
+            got,
+        })
+    }
+}
+
+/// Per-feature minimum and maximum, in `f64`.
+fn column_ranges<T: Float>(x: &Matrix<T>) -> Vec<(f64, f64)> {
+    let mut r = vec![(f64::INFINITY, f64::NEG_INFINITY); x.cols()];
+    for i in 0..x.rows() {
+        for (m, v) in r.iter_mut().zip(x.row(i)) {
+            let v = v.to_f64();
+            *m = (m.0.min(v), m.1.max(v));
+        }
+    }
+    r
+}
+
+/// Applies `f(column, value)` to every entry.
+fn map_columns<T: Float>(x: &mut Matrix<T>, f: impl Fn(usize, T) -> T) {
+    let cols = x.cols().max(1);
+    for (k, v) in x.as_mut_slice().iter_mut().enumerate() {
+        *v = f(k % cols, *v);
+    }
+}
+
+/// Standardisation: each feature minus its training mean, divided by its
+/// training standard deviation (the population one, divided by `n`, as
+/// scikit-learn's `StandardScaler`). A feature that is constant on the
+/// training set has `std = 0` and is only centred, never divided by 0.
+///
+/// ```
+/// use autodiff::Matrix;
+/// use nn::data::Standardizer;
+/// let train = Matrix::new(3, 2, vec![1.0, 5.0, 2.0, 5.0, 3.0, 5.0]).unwrap();
+/// let s = Standardizer::fit(&train)?;
+/// assert_eq!((s.mean.clone(), s.std[1]), (vec![2.0, 5.0], 0.0));
+/// let z = s.transform(&train)?;
+/// assert_eq!(z.row(0)[1], 0.0); // constant feature: centred only
+/// # Ok::<(), nn::data::DataError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Standardizer<T> {
+    /// The mean of each feature on the fitted data.
+    pub mean: Vec<T>,
+    /// The (population) standard deviation of each feature on the fitted
+    /// data; exactly 0 for a constant feature.
+    pub std: Vec<T>,
+}
+
+impl<T: Float> Standardizer<T> {
+    /// Fits the per-feature mean and standard deviation (accumulated in
+    /// `f64`, two-pass).
+    ///
+    /// # Errors
+    /// [`DataError::LengthMismatch`] if `features` has no row.
+    pub fn fit(features: &Matrix<T>) -> Result<Self> {
+        let (n, d) = (features.rows(), features.cols());
+        if n == 0 {
+            return Err(DataError::LengthMismatch {
+                what: "Standardizer::fit: rows (at least)",
+                expected: 1,
+                got: 0,
+            });
+        }
+        let mut mean = vec![0.0; d];
+        for i in 0..n {
+            mean.iter_mut()
+                .zip(features.row(i))
+                .for_each(|(m, v)| *m += v.to_f64());
+        }
+        mean.iter_mut().for_each(|m| *m /= n as f64);
+        let mut var = vec![0.0; d];
+        for i in 0..n {
+            for ((s, v), m) in var.iter_mut().zip(features.row(i)).zip(&mean) {
+                *s += (v.to_f64() - m).powi(2);
+            }
+        }
+        let ranges = column_ranges(features);
+        let mut s = Standardizer {
+            mean: Vec::with_capacity(d),
+            std: Vec::with_capacity(d),
+        };
+        for j in 0..d {
+            let (lo, hi) = ranges[j];
+            // A constant column has exactly zero spread (not a rounding residue).
+            let (m, sd) = if lo == hi {
+                (lo, 0.0)
+            } else {
+                (mean[j], (var[j] / n as f64).sqrt())
+            };
+            s.mean.push(T::from_f64(m));
+            s.std.push(T::from_f64(sd));
+        }
+        Ok(s)
+    }
+
+    /// Fits on a data set's features.
+    ///
+    /// # Errors
+    /// As [`Standardizer::fit`].
+    pub fn fit_dataset(data: &Dataset<T>) -> Result<Self> {
+        Self::fit(data.features())
+    }
+
+    /// Standardises `features` in place.
+    ///
+    /// # Errors
+    /// [`DataError::LengthMismatch`] if the number of features differs from
+    /// the fitted one.
+    pub fn transform_in_place(&self, features: &mut Matrix<T>) -> Result<()> {
+        check_width("Standardizer: features", self.mean.len(), features.cols())?;
+        map_columns(features, |j, v| {
+            let c = v - self.mean[j];
+            if self.std[j] > T::zero() {
+                c / self.std[j]
+            } else {
+                c
+            }
+        });
+        Ok(())
+    }
+
+    /// The standardised copy of `features`.
+    ///
+    /// # Errors
+    /// As [`Standardizer::transform_in_place`].
+    pub fn transform(&self, features: &Matrix<T>) -> Result<Matrix<T>> {
+        let mut out = features.clone();
+        self.transform_in_place(&mut out)?;
+        Ok(out)
+    }
+
+    /// The data set with standardised features, targets unchanged.
+    ///
+    /// # Errors
+    /// As [`Standardizer::transform_in_place`].
+    pub fn transform_dataset(&self, mut data: Dataset<T>) -> Result<Dataset<T>> {
+        self.transform_in_place(data.features_mut())?;
+        Ok(data)
+    }
+
+    /// Undoes [`Standardizer::transform_in_place`].
+    ///
+    /// # Errors
+    /// As [`Standardizer::transform_in_place`].
+    pub fn inverse_transform_in_place(&self, features: &mut Matrix<T>) -> Result<()> {
+        check_width("Standardizer: features", self.mean.len(), features.cols())?;
+        map_columns(features, |j, v| {
+            let s = if self.std[j] > T::zero() {
+                self.std[j]
+            } else {
+                T::one()
+            };
+            v * s + self.mean[j]
+        });
+        Ok(())
+    }
+}
+
+/// Min-max scaling: each feature mapped affinely so that its training range
+/// `[min, max]` becomes `[0, 1]`; a constant feature maps to 0. Values
+/// outside the training range map outside `[0, 1]`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MinMaxScaler<T> {
+    /// The minimum of each feature on the fitted data.
+    pub min: Vec<T>,
+    /// The maximum of each feature on the fitted data.
+    pub max: Vec<T>,
+}
+
+impl<T: Float> MinMaxScaler<T> {
+    /// Fits the per-feature range.
+    ///
+    /// # Errors
+    /// [`DataError::LengthMismatch`] if `features` has no row.
+    pub fn fit(features: &Matrix<T>) -> Result<Self> {
+        if features.rows() == 0 {
+            return Err(DataError::LengthMismatch {
+                what: "MinMaxScaler::fit: rows (at least)",
+                expected: 1,
+                got: 0,
+            });
+        }
+        let r = column_ranges(features);
+        Ok(MinMaxScaler {
+            min: r.iter().map(|&(lo, _)| T::from_f64(lo)).collect(),
+            max: r.iter().map(|&(_, hi)| T::from_f64(hi)).collect(),
+        })
+    }
+
+    /// Fits on a data set's features.
+    ///
+    /// # Errors
+    /// As [`MinMaxScaler::fit`].
+    pub fn fit_dataset(data: &Dataset<T>) -> Result<Self> {
+        Self::fit(data.features())
+    }
+
+    /// Scales `features` in place.
+    ///
+    /// # Errors
+    /// [`DataError::LengthMismatch`] if the number of features differs from
+    /// the fitted one.
+    pub fn transform_in_place(&self, features: &mut Matrix<T>) -> Result<()> {
+        check_width("MinMaxScaler: features", self.min.len(), features.cols())?;
+        map_columns(features, |j, v| {
+            let span = self.max[j] - self.min[j];
+            if span > T::zero() {
+                (v - self.min[j]) / span
+            } else {
+                v - self.min[j]
+            }
+        });
+        Ok(())
+    }
+
+    /// The scaled copy of `features`.
+    ///
+    /// # Errors
+    /// As [`MinMaxScaler::transform_in_place`].
+    pub fn transform(&self, features: &Matrix<T>) -> Result<Matrix<T>> {
+        let mut out = features.clone();
+        self.transform_in_place(&mut out)?;
+        Ok(out)
+    }
+
+    /// The data set with scaled features, targets unchanged.
+    ///
+    /// # Errors
+    /// As [`MinMaxScaler::transform_in_place`].
+    pub fn transform_dataset(&self, mut data: Dataset<T>) -> Result<Dataset<T>> {
+        self.transform_in_place(data.features_mut())?;
+        Ok(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn constant_feature_with_inexact_mean_is_centred_to_exact_zero() {
+        // 0.1 * 3 / 3 != 0.1 in floating point: the constant must still give 0.
+        let x = Matrix::new(3, 1, vec![0.1_f64; 3]).unwrap();
+        let s = Standardizer::fit(&x).unwrap();
+        assert_eq!(s.std, vec![0.0]);
+        assert_eq!(s.transform(&x).unwrap().as_slice(), &[0.0; 3]);
+    }
+
+    #[test]
+    fn inverse_transform_recovers_the_features() {
+        let x = Matrix::new(3, 2, vec![1.0_f64, 7.0, 2.0, 7.0, 4.0, 7.0]).unwrap();
+        let s = Standardizer::fit(&x).unwrap();
+        let mut z = s.transform(&x).unwrap();
+        s.inverse_transform_in_place(&mut z).unwrap();
+        assert!(
+            z.as_slice()
+                .iter()
+                .zip(x.as_slice())
+                .all(|(a, b)| (a - b).abs() < 1e-12),
+            "{z:?}"
+        );
+    }
+
+    #[test]
+    fn wrong_feature_count_is_rejected() {
+        let s = Standardizer::fit(&Matrix::<f32>::zeros(2, 3)).unwrap();
+        let e = s.transform(&Matrix::zeros(2, 2)).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::LengthMismatch {
+                    expected: 3,
+                    got: 2,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert!(Standardizer::fit(&Matrix::<f32>::zeros(0, 3)).is_err());
+    }
+
+    #[test]
+    fn min_max_maps_training_range_to_unit_interval() {
+        let x = Matrix::new(3, 2, vec![-2.0_f32, 3.0, 0.0, 3.0, 2.0, 3.0]).unwrap();
+        let s = MinMaxScaler::fit(&x).unwrap();
+        assert_eq!(
+            s.transform(&x).unwrap().as_slice(),
+            &[0.0, 0.0, 0.5, 0.0, 1.0, 0.0]
+        );
+    }
+}
