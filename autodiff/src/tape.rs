@@ -15,26 +15,16 @@ use std::cell::{Cell, RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// One recorded scalar operation `y = op(a, b)`, as its two (input,
-/// partial) pairs. Unary operations and leaves point their unused slots at
-/// the sink node 0 with partial 0. 24 bytes for `f64`.
+/// partial) pairs: 24 bytes for `f64`. Unary operations and leaves point
+/// their unused slots at their own index with partial 0 (the sweep restores
+/// the node's own adjoint after its updates); a shared sink index would
+/// chain every unary statement of the sweep through one memory location.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Stmt<T> {
     pub(crate) a: u32,
     pub(crate) b: u32,
     pub(crate) da: T,
     pub(crate) db: T,
-}
-
-impl<T: Real> Stmt<T> {
-    #[inline(always)]
-    pub(crate) fn leaf() -> Self {
-        Stmt {
-            a: 0,
-            b: 0,
-            da: T::zero(),
-            db: T::zero(),
-        }
-    }
 }
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);

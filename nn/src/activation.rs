@@ -1,0 +1,94 @@
+//! Activation functions between layers: the seed's S and its peers.
+
+use autodiff::rules::Unary;
+use autodiff::{Float, Mat};
+
+/// The activation applied elementwise after an affine layer.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Activation {
+    /// No activation (the output layer's default).
+    Identity,
+    /// The logistic function `1 / (1 + e^-x)`, the seed's S.
+    Sigmoid,
+    /// `tanh x`.
+    Tanh,
+    /// `max(x, 0)`, with derivative `at_zero` in `[0, 1]` at exactly 0
+    /// (seed Remark 5.1.10; PyTorch and JAX use 0).
+    Relu {
+        /// The subgradient used at 0.
+        at_zero: f64,
+    },
+    /// `ln(1 + e^x)`, a smooth ReLU.
+    Softplus,
+}
+
+impl Default for Activation {
+    /// ReLU with subgradient 0 at 0.
+    fn default() -> Self {
+        Activation::RELU
+    }
+}
+
+impl Activation {
+    /// ReLU with the PyTorch and JAX subgradient 0 at 0.
+    pub const RELU: Activation = Activation::Relu { at_zero: 0.0 };
+
+    /// The elementwise primitive, or `None` for the identity.
+    pub fn primitive(self) -> Option<Unary> {
+        match self {
+            Activation::Identity => None,
+            Activation::Sigmoid => Some(Unary::Sigmoid),
+            Activation::Tanh => Some(Unary::Tanh),
+            Activation::Relu { at_zero } => Some(Unary::Relu { at_zero }),
+            Activation::Softplus => Some(Unary::Softplus),
+        }
+    }
+
+    /// Applies the activation to a recorded matrix.
+    pub fn apply<'t, T: Float>(self, z: Mat<'t, T>) -> Mat<'t, T> {
+        match self.primitive() {
+            None => z,
+            Some(op) => z.map(op),
+        }
+    }
+
+    /// Applies the activation in place to plain values.
+    pub fn apply_slice<T: Float>(self, z: &mut [T]) {
+        if let Some(op) = self.primitive() {
+            z.iter_mut().for_each(|v| *v = op.value(*v));
+        }
+    }
+
+    /// The derivative S'(z) at `z`, given `y = S(z)` (seed (5.14)).
+    pub fn derivative<T: Float>(self, z: T, y: T) -> T {
+        match self.primitive() {
+            None => T::one(),
+            Some(op) => op.deriv(z, y),
+        }
+    }
+
+    /// Whether the parameters are valid (a ReLU subgradient in `[0, 1]`).
+    pub fn is_valid(self) -> bool {
+        !matches!(self, Activation::Relu { at_zero } if !(0.0..=1.0).contains(&at_zero))
+    }
+
+    /// A short name: `identity`, `sigmoid`, `tanh`, `relu`, `softplus`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Activation::Identity => "identity",
+            Activation::Sigmoid => "sigmoid",
+            Activation::Tanh => "tanh",
+            Activation::Relu { .. } => "relu",
+            Activation::Softplus => "softplus",
+        }
+    }
+}
+
+impl std::fmt::Display for Activation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Activation::Relu { at_zero } if *at_zero != 0.0 => write!(f, "relu (subgradient {at_zero} at 0)"),
+            a => f.write_str(a.name()),
+        }
+    }
+}

@@ -1,0 +1,76 @@
+//! The crate's error type.
+
+use autodiff::Shape;
+
+/// What can go wrong building, running or training a network.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The widths or activations do not describe a network.
+    #[error("invalid architecture: {0}")]
+    Architecture(String),
+    /// A batch does not fit the network's input layer.
+    #[error("layer 0 (input) expects batches of width a_0 = {expected}, got a batch of shape {got}")]
+    InputWidth {
+        /// The input width a_0.
+        expected: usize,
+        /// The batch's shape.
+        got: Shape,
+    },
+    /// A parameter is NaN or infinite.
+    #[error("parameter {name}[{index}] is not finite ({value}); the network cannot be evaluated")]
+    NonFiniteParameter {
+        /// The parameter tensor, e.g. `layers.0.weight`.
+        name: String,
+        /// The flat index within that tensor.
+        index: usize,
+        /// The value found.
+        value: f64,
+    },
+    /// Targets do not fit the network's output.
+    #[error("targets: {0}")]
+    Targets(String),
+    /// A flat parameter or gradient buffer has the wrong length.
+    #[error("{what}: expected {expected} values, got {got}")]
+    LengthMismatch {
+        /// What was given.
+        what: &'static str,
+        /// The number of values required.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
+    /// Training produced a NaN or infinite loss or gradient; the parameters
+    /// of the last finite step are kept.
+    #[error("training diverged at epoch {epoch}, step {step}: the {what} is not finite ({value}); parameters of the last finite step are kept")]
+    NonFinite {
+        /// The epoch (from 0).
+        epoch: usize,
+        /// The step within the epoch (from 0).
+        step: usize,
+        /// `"loss"` or `"gradient"`.
+        what: &'static str,
+        /// The offending value.
+        value: f64,
+    },
+    /// A checkpoint could not be written or read.
+    #[error("checkpoint {path}: {reason}")]
+    Checkpoint {
+        /// The file.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// An error of the tape (a shape mismatch, a label out of range).
+    #[error(transparent)]
+    Autodiff(#[from] autodiff::Error),
+    /// An error of an optimizer.
+    #[error(transparent)]
+    Optim(#[from] optim::Error),
+    /// An error reading or preparing data.
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+}
+
+/// `Result` with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;

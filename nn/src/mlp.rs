@@ -1,0 +1,370 @@
+//! Multilayer perceptrons: affine layers `z_r = W_r x_r + b_r` with
+//! activations between them (seed (5.10)), parameters in one flat buffer.
+
+use crate::init::Sampler;
+use crate::{Activation, Error, Init, Result};
+use autodiff::{Float, Grads, Mat, Matrix, Shape, Tape};
+use indexmap::IndexMap;
+use smallvec::SmallVec;
+
+/// Where one parameter tensor lives in the flat buffer.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ParamSlot {
+    /// Offset in the flat buffer.
+    pub offset: usize,
+    /// Shape: `(a_{r+1}, a_r)` for `W_r`, `(1, a_{r+1})` for `b_r`.
+    pub shape: Shape,
+}
+
+impl ParamSlot {
+    /// The range in the flat buffer.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.offset..self.offset + self.shape.len()
+    }
+}
+
+/// A multilayer perceptron with widths `a_0, ..., a_{p+1}`: layer `r` maps
+/// `x_r` in `R^{a_r}` to `z_r = W_r x_r + b_r`, then `x_{r+1} = S_r(z_r)`;
+/// the output layer's activation is the identity unless asked (seed
+/// (5.10), SEED-NOTES conventions 1 and 2).
+///
+/// Parameters live in one flat buffer, in the order `W_0, b_0, W_1, b_1,
+/// ...`, named as PyTorch's state dict of
+/// `layers = nn.Sequential(Linear, act, Linear, act, ..., Linear)`:
+/// `layers.0.weight`, `layers.0.bias`, `layers.2.weight`, ... Optimizers
+/// update the flat buffer in place through [`Mlp::params_mut`].
+///
+/// ```
+/// use nn::{Activation, Init, Loss, Mlp, BatchTargets};
+/// use autodiff::{Shape, Tape};
+/// let mlp = Mlp::<f64>::builder(&[4, 8, 3]).hidden(Activation::Tanh).init(Init::GlorotUniform).seed(7).build()?;
+/// let tape = Tape::new();
+/// let x = tape.mat_const(Shape::new(2, 4), &[0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4])?;
+/// let out = mlp.forward(&tape, x)?;
+/// let loss = Loss::default().apply(out.output, BatchTargets::Classes(&[0, 2]))?;
+/// let grads = tape.backward(loss);
+/// let mut g = vec![0.0; mlp.num_params()];
+/// out.gradient_into(&grads, &mut g)?;
+/// assert_eq!(g.len(), 4 * 8 + 8 + 8 * 3 + 3);
+/// # Ok::<(), nn::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mlp<T> {
+    widths: Vec<usize>,
+    activations: Vec<Activation>,
+    params: Vec<T>,
+    slots: IndexMap<String, ParamSlot>,
+}
+
+/// Builds an [`Mlp`]: widths, activations, initialisation and seed.
+#[derive(Clone, Debug)]
+pub struct MlpBuilder {
+    widths: Vec<usize>,
+    hidden: Vec<Activation>,
+    output: Activation,
+    init: Init,
+    seed: u64,
+}
+
+impl MlpBuilder {
+    /// The same activation after every hidden layer (default: ReLU with
+    /// subgradient 0 at 0).
+    pub fn hidden(mut self, a: Activation) -> Self {
+        self.hidden = vec![a];
+        self
+    }
+
+    /// One activation per hidden layer (`p` of them for `p + 2` widths).
+    pub fn hidden_each(mut self, a: &[Activation]) -> Self {
+        self.hidden = a.to_vec();
+        self
+    }
+
+    /// The output layer's activation (default: identity).
+    pub fn output(mut self, a: Activation) -> Self {
+        self.output = a;
+        self
+    }
+
+    /// The initialisation scheme (default: He uniform).
+    pub fn init(mut self, init: Init) -> Self {
+        self.init = init;
+        self
+    }
+
+    /// The seed of the initialisation (default 0).
+    pub fn seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// The network.
+    ///
+    /// # Errors
+    /// [`Error::Architecture`] for fewer than two widths, a zero width, a
+    /// number of per-layer activations that is not the number of hidden
+    /// layers, or a ReLU subgradient outside `[0, 1]`.
+    pub fn build<T: Float>(self) -> Result<Mlp<T>> {
+        let w = &self.widths;
+        if w.len() < 2 {
+            return Err(Error::Architecture(format!(
+                "a network needs at least an input and an output width, got widths {w:?}"
+            )));
+        }
+        if let Some(r) = w.iter().position(|&a| a == 0) {
+            return Err(Error::Architecture(format!("width a_{r} is 0 in {w:?}; every layer needs at least one unit")));
+        }
+        let layers = w.len() - 1;
+        let hidden = match self.hidden.len() {
+            1 => vec![self.hidden[0]; layers - 1],
+            n if n == layers - 1 => self.hidden.clone(),
+            n => {
+                return Err(Error::Architecture(format!(
+                    "{n} hidden activations given for {} hidden layers (widths {w:?})",
+                    layers - 1
+                )))
+            }
+        };
+        let mut activations = hidden;
+        activations.push(self.output);
+        if let Some(r) = activations.iter().position(|a| !a.is_valid()) {
+            return Err(Error::Architecture(format!(
+                "layer {r}: {:?} has a ReLU subgradient outside [0, 1]",
+                activations[r]
+            )));
+        }
+        let mut slots = IndexMap::new();
+        let mut offset = 0;
+        for r in 0..layers {
+            let (i, o) = (w[r], w[r + 1]);
+            for (kind, shape) in [("weight", Shape::new(o, i)), ("bias", Shape::new(1, o))] {
+                slots.insert(format!("layers.{}.{kind}", 2 * r), ParamSlot { offset, shape });
+                offset += shape.len();
+            }
+        }
+        let mut flat = vec![0.0_f64; offset];
+        let mut sampler = Sampler::new(self.seed);
+        for r in 0..layers {
+            let (ws, bs) = (slots[2 * r], slots[2 * r + 1]);
+            let (head, tail) = flat.split_at_mut(bs.offset);
+            sampler.layer(self.init, w[r], w[r + 1], &mut head[ws.range()], &mut tail[..bs.shape.len()]);
+        }
+        let params = flat.into_iter().map(T::from_f64).collect();
+        Ok(Mlp { widths: self.widths, activations, params, slots })
+    }
+}
+
+/// The recording of one forward pass: the output and the parameter handles,
+/// to read the gradients back into a flat buffer.
+#[derive(Clone, Debug)]
+pub struct Forward<'t, T: Float> {
+    /// The network's output `f(x)`, one row per sample.
+    pub output: Mat<'t, T>,
+    /// `W_0, b_0, W_1, b_1, ...` as recorded.
+    pub params: SmallVec<[Mat<'t, T>; 16]>,
+}
+
+impl<'t, T: Float> Forward<'t, T> {
+    /// Copies the gradients of the parameters into `out`, in the layout of
+    /// [`Mlp::params`].
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless `out` has one entry per parameter.
+    pub fn gradient_into(&self, grads: &Grads<T>, out: &mut [T]) -> Result<()> {
+        let n: usize = self.params.iter().map(|m| m.shape().len()).sum();
+        if out.len() != n {
+            return Err(Error::LengthMismatch { what: "gradient buffer", expected: n, got: out.len() });
+        }
+        let mut k = 0;
+        for &m in &self.params {
+            let g = &grads[m];
+            out[k..k + g.len()].copy_from_slice(g);
+            k += g.len();
+        }
+        Ok(())
+    }
+}
+
+impl<T: Float> Mlp<T> {
+    /// A builder for the widths `a_0, ..., a_{p+1}` (input, hidden layers,
+    /// output).
+    pub fn builder(widths: &[usize]) -> MlpBuilder {
+        MlpBuilder { widths: widths.to_vec(), hidden: vec![Activation::RELU], output: Activation::Identity, init: Init::default(), seed: 0 }
+    }
+
+    /// The widths `a_0, ..., a_{p+1}`.
+    pub fn widths(&self) -> &[usize] {
+        &self.widths
+    }
+
+    /// The activation after each layer (the last is the output's).
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
+    }
+
+    /// Number of affine layers, `p + 1`.
+    pub fn num_layers(&self) -> usize {
+        self.widths.len() - 1
+    }
+
+    /// Number of parameters.
+    pub fn num_params(&self) -> usize {
+        self.params.len()
+    }
+
+    /// The flat parameter buffer `W_0, b_0, W_1, b_1, ...`.
+    pub fn params(&self) -> &[T] {
+        &self.params
+    }
+
+    /// The flat parameter buffer, mutably (what optimizers update).
+    pub fn params_mut(&mut self) -> &mut [T] {
+        &mut self.params
+    }
+
+    /// The named parameter tensors, in order.
+    pub fn slots(&self) -> &IndexMap<String, ParamSlot> {
+        &self.slots
+    }
+
+    /// A named parameter tensor: its values and shape.
+    pub fn param(&self, name: &str) -> Option<(&[T], Shape)> {
+        self.slots.get(name).map(|s| (&self.params[s.range()], s.shape))
+    }
+
+    /// `W_r` as a matrix of shape `(a_{r+1}, a_r)`.
+    ///
+    /// # Panics
+    /// If `r` is not a layer.
+    pub fn weight(&self, r: usize) -> Matrix<T> {
+        let s = self.slots[2 * r];
+        Matrix::new(s.shape.rows, s.shape.cols, self.params[s.range()].to_vec()).expect("slot shape")
+    }
+
+    /// `b_r`, of length `a_{r+1}`.
+    ///
+    /// # Panics
+    /// If `r` is not a layer.
+    pub fn bias(&self, r: usize) -> &[T] {
+        &self.params[self.slots[2 * r + 1].range()]
+    }
+
+    /// Checks that every parameter is finite.
+    ///
+    /// # Errors
+    /// [`Error::NonFiniteParameter`] naming the first one that is not.
+    pub fn check_finite(&self) -> Result<()> {
+        if let Some(k) = self.params.iter().position(|v| !v.is_finite()) {
+            let (name, slot) = self.slots.iter().find(|(_, s)| s.range().contains(&k)).expect("every index is in a slot");
+            return Err(Error::NonFiniteParameter { name: name.clone(), index: k - slot.offset, value: self.params[k].to_f64() });
+        }
+        Ok(())
+    }
+
+    fn check_input(&self, shape: Shape) -> Result<()> {
+        if shape.cols != self.widths[0] {
+            return Err(Error::InputWidth { expected: self.widths[0], got: shape });
+        }
+        Ok(())
+    }
+
+    /// Records the forward pass of the batch `x` (one sample per row) on
+    /// `x`'s tape: one affine node and one activation node per layer. The
+    /// parameters are recorded as variables; `x` may be a constant (no
+    /// input gradient computed) or a variable (seed (5.11)).
+    ///
+    /// # Errors
+    /// [`Error::InputWidth`] unless `x` has `a_0` columns;
+    /// [`Error::NonFiniteParameter`] if a parameter is NaN or infinite.
+    pub fn forward<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>) -> Result<Forward<'t, T>> {
+        self.check_input(x.shape())?;
+        self.check_finite()?;
+        let mut params = SmallVec::new();
+        let mut h = x;
+        for (r, &act) in self.activations.iter().enumerate() {
+            let (ws, bs) = (self.slots[2 * r], self.slots[2 * r + 1]);
+            let w = tape.mat(ws.shape, &self.params[ws.range()])?;
+            let b = tape.mat(bs.shape, &self.params[bs.range()])?;
+            params.push(w);
+            params.push(b);
+            h = act.apply(h.try_affine(w, Some(b))?);
+        }
+        Ok(Forward { output: h, params })
+    }
+
+    /// The network's output for the batch `x` (`rows x a_0`, row-major),
+    /// in plain arithmetic with no tape: the same kernel calls and rules as
+    /// [`forward`](Self::forward), so the same numbers.
+    ///
+    /// # Errors
+    /// [`Error::InputWidth`] unless `x.len()` is a multiple of `a_0`.
+    pub fn predict(&self, x: &[T]) -> Result<Matrix<T>> {
+        let a0 = self.widths[0];
+        if x.len() % a0 != 0 {
+            return Err(Error::InputWidth { expected: a0, got: Shape::new(x.len() / a0, x.len() % a0 + a0) });
+        }
+        let n = x.len() / a0;
+        let mut h = x.to_vec();
+        for (r, &act) in self.activations.iter().enumerate() {
+            let (i, o) = (self.widths[r], self.widths[r + 1]);
+            let (ws, bs) = (self.slots[2 * r], self.slots[2 * r + 1]);
+            let b = &self.params[bs.range()];
+            let mut z = Vec::with_capacity(n * o);
+            for _ in 0..n {
+                z.extend_from_slice(b);
+            }
+            T::gemm(n, i, o, T::one(), &h, i, 1, &self.params[ws.range()], 1, i, T::one(), &mut z, o, 1);
+            act.apply_slice(&mut z);
+            h = z;
+        }
+        Ok(Matrix::new(n, *self.widths.last().expect("two widths at least"), h)?)
+    }
+
+    /// The predicted class of each row of `x`: the index of the largest
+    /// output (the first on a tie).
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn classify(&self, x: &[T]) -> Result<Vec<usize>> {
+        let out = self.predict(x)?;
+        Ok((0..out.rows())
+            .map(|i| {
+                let row = out.row(i);
+                (0..row.len()).fold(0, |best, j| if row[j] > row[best] { j } else { best })
+            })
+            .collect())
+    }
+
+    /// The fraction of rows of `x` classified as their label.
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict); [`Error::Targets`] unless there is one
+    /// label per row.
+    pub fn accuracy(&self, x: &[T], labels: &[usize]) -> Result<f64> {
+        let pred = self.classify(x)?;
+        if pred.len() != labels.len() {
+            return Err(Error::Targets(format!("{} labels for {} samples", labels.len(), pred.len())));
+        }
+        if pred.is_empty() {
+            return Ok(f64::NAN);
+        }
+        Ok(pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / pred.len() as f64)
+    }
+
+    /// The gradient of the loss with respect to the input batch `x`
+    /// (seed (5.11)), e.g. for sensitivity analysis: a matrix of `x`'s shape.
+    ///
+    /// # Errors
+    /// As [`forward`](Self::forward) and [`Loss::apply`](crate::Loss::apply).
+    pub fn input_gradient(&self, x: &[T], targets: crate::BatchTargets<'_, T>, loss: crate::Loss) -> Result<Matrix<T>> {
+        let a0 = self.widths[0];
+        let tape = Tape::new();
+        let xm = tape.mat(Shape::new(x.len() / a0, a0), x).map_err(|_| Error::InputWidth {
+            expected: a0,
+            got: Shape::new(x.len() / a0, x.len() % a0 + a0),
+        })?;
+        let out = self.forward(&tape, xm)?;
+        let l = loss.apply(out.output, targets)?;
+        Ok(tape.backward(l).matrix(xm))
+    }
+}
