@@ -27,9 +27,11 @@ mod error;
 mod init;
 mod loss;
 mod mlp;
+pub mod train;
 
 pub use activation::Activation;
 pub use error::{Error, Result};
 pub use init::Init;
 pub use loss::{BatchTargets, Loss};
 pub use mlp::{Forward, Mlp, MlpBuilder, ParamSlot};
+pub use train::{evaluate, EarlyStopping, EpochReport, Event, History, Metric, Scalar, TrainConfig, Trainer};

@@ -58,15 +58,16 @@ pub struct Mlp<T> {
 
 /// Builds an [`Mlp`]: widths, activations, initialisation and seed.
 #[derive(Clone, Debug)]
-pub struct MlpBuilder {
+pub struct MlpBuilder<T> {
     widths: Vec<usize>,
     hidden: Vec<Activation>,
     output: Activation,
     init: Init,
     seed: u64,
+    _float: std::marker::PhantomData<T>,
 }
 
-impl MlpBuilder {
+impl<T: Float> MlpBuilder<T> {
     /// The same activation after every hidden layer (default: ReLU with
     /// subgradient 0 at 0).
     pub fn hidden(mut self, a: Activation) -> Self {
@@ -104,7 +105,7 @@ impl MlpBuilder {
     /// [`Error::Architecture`] for fewer than two widths, a zero width, a
     /// number of per-layer activations that is not the number of hidden
     /// layers, or a ReLU subgradient outside `[0, 1]`.
-    pub fn build<T: Float>(self) -> Result<Mlp<T>> {
+    pub fn build(self) -> Result<Mlp<T>> {
         let w = &self.widths;
         if w.len() < 2 {
             return Err(Error::Architecture(format!(
@@ -188,8 +189,15 @@ impl<'t, T: Float> Forward<'t, T> {
 impl<T: Float> Mlp<T> {
     /// A builder for the widths `a_0, ..., a_{p+1}` (input, hidden layers,
     /// output).
-    pub fn builder(widths: &[usize]) -> MlpBuilder {
-        MlpBuilder { widths: widths.to_vec(), hidden: vec![Activation::RELU], output: Activation::Identity, init: Init::default(), seed: 0 }
+    pub fn builder(widths: &[usize]) -> MlpBuilder<T> {
+        MlpBuilder {
+            widths: widths.to_vec(),
+            hidden: vec![Activation::RELU],
+            output: Activation::Identity,
+            init: Init::default(),
+            seed: 0,
+            _float: std::marker::PhantomData,
+        }
     }
 
     /// The widths `a_0, ..., a_{p+1}`.
@@ -277,14 +285,33 @@ impl<T: Float> Mlp<T> {
     /// [`Error::InputWidth`] unless `x` has `a_0` columns;
     /// [`Error::NonFiniteParameter`] if a parameter is NaN or infinite.
     pub fn forward<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>) -> Result<Forward<'t, T>> {
-        self.check_input(x.shape())?;
         self.check_finite()?;
+        self.record(tape, x, &self.params)
+    }
+
+    /// [`forward`](Self::forward) with the parameters `params` (in the
+    /// layout of [`params`](Self::params)) instead of the network's own:
+    /// for methods that take the gradient at a shifted point (Nesterov's
+    /// `W + nu Z`, seed (5.19)).
+    ///
+    /// # Errors
+    /// As [`forward`](Self::forward); [`Error::LengthMismatch`] unless
+    /// `params` has one value per parameter.
+    pub fn forward_at<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>, params: &[T]) -> Result<Forward<'t, T>> {
+        if params.len() != self.params.len() {
+            return Err(Error::LengthMismatch { what: "Mlp::forward_at (parameters)", expected: self.params.len(), got: params.len() });
+        }
+        self.record(tape, x, params)
+    }
+
+    fn record<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>, flat: &[T]) -> Result<Forward<'t, T>> {
+        self.check_input(x.shape())?;
         let mut params = SmallVec::new();
         let mut h = x;
         for (r, &act) in self.activations.iter().enumerate() {
             let (ws, bs) = (self.slots[2 * r], self.slots[2 * r + 1]);
-            let w = tape.mat(ws.shape, &self.params[ws.range()])?;
-            let b = tape.mat(bs.shape, &self.params[bs.range()])?;
+            let w = tape.mat(ws.shape, &flat[ws.range()])?;
+            let b = tape.mat(bs.shape, &flat[bs.range()])?;
             params.push(w);
             params.push(b);
             h = act.apply(h.try_affine(w, Some(b))?);

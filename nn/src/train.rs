@@ -1,0 +1,362 @@
+//! The training loop: epochs of mini-batch steps (seed section 5.3: one
+//! epoch is a splitting scheme of the gradient flow of J), any optimizer of
+//! `optim`, per-epoch metrics, early stopping, and a typed stop on a
+//! non-finite loss or gradient that keeps the last finite parameters.
+
+use crate::data::{BatchOrder, Batcher, Dataset, Targets};
+use crate::{BatchTargets, Error, Loss, Mlp, Result};
+use autodiff::{Grads, Real, Shape, Tape};
+use optim::{Optimizer, Schedule};
+use std::time::Instant;
+
+/// The number types training runs in: `f32` and `f64`.
+pub trait Scalar: autodiff::Float + optim::Float {}
+impl<T: autodiff::Float + optim::Float> Scalar for T {}
+
+/// What early stopping watches, on the test (validation) set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Metric {
+    /// The test loss, to be minimised.
+    TestLoss,
+    /// The test accuracy, to be maximised.
+    TestAccuracy,
+}
+
+/// Stop when the metric has not improved by `min_delta` for `patience`
+/// epochs, and go back to the best parameters seen.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct EarlyStopping {
+    /// The metric watched.
+    pub metric: Metric,
+    /// Epochs without improvement before stopping.
+    pub patience: usize,
+    /// The smallest change that counts as an improvement.
+    pub min_delta: f64,
+}
+
+/// How to train.
+#[derive(Clone, Debug)]
+pub struct TrainConfig {
+    /// Number of epochs (passes over the training set).
+    pub epochs: usize,
+    /// Samples per mini-batch; at least the data set's size gives full-batch
+    /// steepest descent on J.
+    pub batch_size: usize,
+    /// The order of the mini-batches within an epoch.
+    pub order: BatchOrder,
+    /// Whether a last, shorter batch is dropped.
+    pub drop_last: bool,
+    /// Seed of the batch order: the same seed gives bitwise the same run.
+    pub seed: u64,
+    /// The loss phi of (5.1) and its reduction over a batch.
+    pub loss: Loss,
+    /// A learning-rate schedule applied before every step (by step count).
+    pub schedule: Option<Schedule>,
+    /// Early stopping on the test set, if any.
+    pub early_stopping: Option<EarlyStopping>,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch_size: 32,
+            order: BatchOrder::Reshuffled,
+            drop_last: false,
+            seed: 0,
+            loss: Loss::default(),
+            schedule: None,
+            early_stopping: None,
+        }
+    }
+}
+
+/// The metrics of one epoch.
+#[derive(Clone, Debug, PartialEq)]
+pub struct EpochReport {
+    /// The epoch, from 0.
+    pub epoch: usize,
+    /// Mean of the mini-batch losses seen during the epoch.
+    pub batch_loss: f64,
+    /// The loss on the whole training set at the end of the epoch.
+    pub train_loss: f64,
+    /// Training accuracy at the end of the epoch (classification).
+    pub train_accuracy: Option<f64>,
+    /// The loss on the test set at the end of the epoch.
+    pub test_loss: Option<f64>,
+    /// Test accuracy at the end of the epoch (classification).
+    pub test_accuracy: Option<f64>,
+    /// The optimizer's energy (its Lyapunov function of seed section 5.2)
+    /// at the end of the epoch, given the training loss, where it has one.
+    pub energy: Option<f64>,
+    /// The learning rate of the last step.
+    pub learning_rate: f64,
+    /// Wall-clock seconds of the epoch's steps (evaluation excluded).
+    pub seconds: f64,
+}
+
+/// What a training run reports while it goes.
+#[derive(Debug)]
+pub enum Event<'a> {
+    /// A step finished.
+    Step {
+        /// The epoch, from 0.
+        epoch: usize,
+        /// The step within the epoch, from 0.
+        step: usize,
+        /// Steps in this epoch.
+        steps: usize,
+        /// The mini-batch loss.
+        loss: f64,
+    },
+    /// An epoch finished.
+    Epoch(&'a EpochReport),
+}
+
+/// The outcome of [`Trainer::fit`].
+#[derive(Clone, Debug, PartialEq)]
+pub struct History {
+    /// One report per epoch run.
+    pub epochs: Vec<EpochReport>,
+    /// Whether early stopping ended the run.
+    pub stopped_early: bool,
+    /// Total seconds spent in training steps.
+    pub train_seconds: f64,
+}
+
+/// Trains an [`Mlp`] with any [`Optimizer`]: the tape, the gradient store
+/// and the batch buffers are kept across steps, so a step allocates nothing
+/// of its own in steady state.
+///
+/// ```
+/// use nn::data::two_spirals;
+/// use nn::{Activation, Mlp, TrainConfig, Trainer};
+/// let data = two_spirals::<f64>(100, 0.0, 1)?;
+/// let mlp = Mlp::builder(&[2, 32, 32, 2]).hidden(Activation::Tanh).seed(1).build()?;
+/// let adam = optim::Adam::new(1e-2, 0.9, 0.999, 1e-8)?;
+/// let config = TrainConfig { epochs: 5, batch_size: 20, ..Default::default() };
+/// let mut trainer = Trainer::new(mlp, Box::new(adam), config);
+/// let history = trainer.fit(&data, None, |_| {})?;
+/// assert_eq!(history.epochs.len(), 5);
+/// # Ok::<(), nn::Error>(())
+/// ```
+pub struct Trainer<T: Scalar> {
+    mlp: Mlp<T>,
+    optimizer: Box<dyn Optimizer<T>>,
+    config: TrainConfig,
+    epoch: usize,
+    tape: Tape<T>,
+    grads: Grads<T>,
+    gradient: Vec<T>,
+    shifted: Vec<T>,
+    backup: Vec<T>,
+    features: Vec<T>,
+    labels: Vec<usize>,
+    values: Vec<T>,
+}
+
+impl<T: Scalar> Trainer<T> {
+    /// A trainer starting at epoch 0.
+    pub fn new(mlp: Mlp<T>, optimizer: Box<dyn Optimizer<T>>, config: TrainConfig) -> Self {
+        let n = mlp.num_params();
+        Trainer {
+            mlp,
+            optimizer,
+            config,
+            epoch: 0,
+            tape: Tape::new(),
+            grads: Grads::empty(),
+            gradient: vec![T::zero(); n],
+            shifted: vec![T::zero(); n],
+            backup: vec![T::zero(); n],
+            features: Vec::new(),
+            labels: Vec::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// The network.
+    pub fn mlp(&self) -> &Mlp<T> {
+        &self.mlp
+    }
+
+    /// The network, to take it back after training.
+    pub fn into_mlp(self) -> Mlp<T> {
+        self.mlp
+    }
+
+    /// The optimizer.
+    pub fn optimizer(&self) -> &dyn Optimizer<T> {
+        self.optimizer.as_ref()
+    }
+
+    /// The optimizer, mutably (to load a checkpointed state).
+    pub fn optimizer_mut(&mut self) -> &mut dyn Optimizer<T> {
+        self.optimizer.as_mut()
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &TrainConfig {
+        &self.config
+    }
+
+    /// The next epoch to run (the number of epochs completed).
+    pub fn epoch(&self) -> usize {
+        self.epoch
+    }
+
+    /// Sets the next epoch to run: to resume from a checkpoint taken after
+    /// `epoch` epochs. Each epoch's batch order depends only on the seed and
+    /// the epoch, so a resumed run continues bitwise as if never stopped.
+    pub fn set_epoch(&mut self, epoch: usize) {
+        self.epoch = epoch;
+    }
+
+    /// Runs the epochs from [`epoch`](Self::epoch) to `config.epochs` on
+    /// `train`, evaluating on `test` after each, and calls `observe` after
+    /// every step and epoch.
+    ///
+    /// # Errors
+    /// [`Error::NonFinite`] when a loss or gradient is NaN or infinite (or a
+    /// step would make a parameter so): the parameters of the last finite
+    /// step are kept. Shape and label errors from the data.
+    pub fn fit(&mut self, train: &Dataset<T>, test: Option<&Dataset<T>>, mut observe: impl FnMut(Event<'_>)) -> Result<History> {
+        let mut batcher = Batcher::new(train.len(), self.config.batch_size)?
+            .order(self.config.order)
+            .drop_last(self.config.drop_last)
+            .seed(self.config.seed);
+        let mut history = History { epochs: Vec::new(), stopped_early: false, train_seconds: 0.0 };
+        let mut best: Option<(f64, Vec<T>)> = None;
+        let mut since_best = 0;
+        while self.epoch < self.config.epochs {
+            let epoch = self.epoch;
+            let start = Instant::now();
+            let batches = batcher.epoch(epoch as u64);
+            let steps = batches.len();
+            let mut loss_sum = 0.0;
+            for (step, idx) in batches.enumerate() {
+                let loss = self.step(train, idx, epoch, step)?;
+                loss_sum += loss;
+                observe(Event::Step { epoch, step, steps, loss });
+            }
+            let seconds = start.elapsed().as_secs_f64();
+            history.train_seconds += seconds;
+            self.epoch += 1;
+            let report = self.report(epoch, loss_sum / steps.max(1) as f64, seconds, train, test)?;
+            observe(Event::Epoch(&report));
+            let stop = self.early_stop(&report, &mut best, &mut since_best);
+            history.epochs.push(report);
+            if stop {
+                history.stopped_early = true;
+                break;
+            }
+        }
+        if let Some((_, params)) = best.filter(|_| history.stopped_early) {
+            self.mlp.params_mut().copy_from_slice(&params);
+        }
+        Ok(history)
+    }
+
+    /// One optimizer step on the mini-batch `idx`; returns its loss.
+    fn step(&mut self, data: &Dataset<T>, idx: &[usize], epoch: usize, step: usize) -> Result<f64> {
+        if let Some(s) = &self.config.schedule {
+            s.apply(self.optimizer.as_mut())?;
+        }
+        let targets = match data.targets() {
+            Targets::Classes { .. } => {
+                data.gather(idx, &mut self.features, &mut self.labels)?;
+                BatchTargets::Classes(&self.labels)
+            }
+            Targets::Values(_) => {
+                data.gather_values(idx, &mut self.features, &mut self.values)?;
+                BatchTargets::Values(&self.values)
+            }
+        };
+        // Nesterov (5.19) takes the gradient at a shifted point.
+        let shifted = self.optimizer.gradient_point(self.mlp.params(), &mut self.shifted)?;
+        self.tape.clear();
+        let x = self.tape.mat_const(Shape::new(idx.len(), data.n_features()), &self.features)?;
+        let out = if shifted {
+            self.mlp.forward_at(&self.tape, x, &self.shifted)?
+        } else {
+            self.mlp.forward(&self.tape, x)?
+        };
+        let loss = self.config.loss.apply(out.output, targets)?;
+        let value = Real::to_f64(loss.value());
+        if !value.is_finite() {
+            return Err(Error::NonFinite { epoch, step, what: "loss", value });
+        }
+        self.tape.backward_into(loss, &mut self.grads);
+        out.gradient_into(&self.grads, &mut self.gradient)?;
+        self.backup.copy_from_slice(self.mlp.params());
+        match self.optimizer.step(self.mlp.params_mut(), &self.gradient) {
+            Err(optim::Error::NonFiniteGradient { .. }) => {
+                let value = self.gradient.iter().map(|&g| Real::to_f64(g)).find(|g| !g.is_finite()).unwrap_or(f64::NAN);
+                return Err(Error::NonFinite { epoch, step, what: "gradient", value });
+            }
+            r => r?,
+        }
+        if let Some(bad) = self.mlp.params().iter().map(|&p| Real::to_f64(p)).find(|p| !p.is_finite()) {
+            self.mlp.params_mut().copy_from_slice(&self.backup);
+            return Err(Error::NonFinite { epoch, step, what: "parameter after the step", value: bad });
+        }
+        Ok(value)
+    }
+
+    fn report(&self, epoch: usize, batch_loss: f64, seconds: f64, train: &Dataset<T>, test: Option<&Dataset<T>>) -> Result<EpochReport> {
+        let (train_loss, train_accuracy) = evaluate(&self.mlp, self.config.loss, train)?;
+        let (test_loss, test_accuracy) = match test {
+            Some(t) => {
+                let (l, a) = evaluate(&self.mlp, self.config.loss, t)?;
+                (Some(l), a)
+            }
+            None => (None, None),
+        };
+        Ok(EpochReport {
+            epoch,
+            batch_loss,
+            train_loss,
+            train_accuracy,
+            test_loss,
+            test_accuracy,
+            energy: self.optimizer.energy(train_loss),
+            learning_rate: self.optimizer.learning_rate(),
+            seconds,
+        })
+    }
+
+    fn early_stop(&self, report: &EpochReport, best: &mut Option<(f64, Vec<T>)>, since_best: &mut usize) -> bool {
+        let Some(es) = self.config.early_stopping else { return false };
+        // Minimise the loss, maximise the accuracy (as its negative).
+        let value = match es.metric {
+            Metric::TestLoss => report.test_loss,
+            Metric::TestAccuracy => report.test_accuracy.map(|a| -a),
+        };
+        let Some(value) = value else { return false };
+        if best.as_ref().is_none_or(|(b, _)| value < b - es.min_delta) {
+            *best = Some((value, self.mlp.params().to_vec()));
+            *since_best = 0;
+            false
+        } else {
+            *since_best += 1;
+            *since_best >= es.patience
+        }
+    }
+}
+
+/// The loss (with the configured reduction) and, for classification, the
+/// accuracy of `mlp` on a whole data set.
+///
+/// # Errors
+/// Shape and label errors.
+pub fn evaluate<T: Scalar>(mlp: &Mlp<T>, loss: Loss, data: &Dataset<T>) -> Result<(f64, Option<f64>)> {
+    let x = data.features().as_slice();
+    let out = mlp.predict(x)?;
+    match data.targets() {
+        Targets::Classes { labels, .. } => {
+            let l = loss.value(out.as_slice(), out.cols(), BatchTargets::Classes(labels))?;
+            Ok((l, Some(mlp.accuracy(x, labels)?)))
+        }
+        Targets::Values(v) => Ok((loss.value(out.as_slice(), out.cols(), BatchTargets::Values(v.as_slice()))?, None)),
+    }
+}
