@@ -7,6 +7,14 @@
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// No method has this name.
+    #[error("unknown optimizer {name:?}; known methods: {known}")]
+    UnknownMethod {
+        /// The name asked for.
+        name: String,
+        /// The names known, comma-separated.
+        known: String,
+    },
     /// A hyperparameter is outside its admissible range.
     #[error("{optimizer}: {parameter} must be {expected}, got {got}")]
     InvalidHyperparameter {

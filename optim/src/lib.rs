@@ -50,6 +50,7 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod adam;
+mod by_name;
 mod adam_ode;
 mod damped;
 mod error;
@@ -61,6 +62,7 @@ mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamW};
+pub use by_name::{by_name, METHODS};
 pub use adam_ode::{AdamOde, RelaxationTimes, ENERGY_CONDITION_RTOL};
 pub use damped::{Friction, Relaxation};
 pub use error::{Error, Result};
