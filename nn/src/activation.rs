@@ -87,7 +87,9 @@ impl Activation {
 impl std::fmt::Display for Activation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Activation::Relu { at_zero } if *at_zero != 0.0 => write!(f, "relu (subgradient {at_zero} at 0)"),
+            Activation::Relu { at_zero } if *at_zero != 0.0 => {
+                write!(f, "relu (subgradient {at_zero} at 0)")
+            }
             a => f.write_str(a.name()),
         }
     }

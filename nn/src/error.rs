@@ -10,7 +10,9 @@ pub enum Error {
     #[error("invalid architecture: {0}")]
     Architecture(String),
     /// A batch does not fit the network's input layer.
-    #[error("layer 0 (input) expects batches of width a_0 = {expected}, got a batch of shape {got}")]
+    #[error(
+        "layer 0 (input) expects batches of width a_0 = {expected}, got a batch of shape {got}"
+    )]
     InputWidth {
         /// The input width a_0.
         expected: usize,

@@ -30,7 +30,9 @@ pub(crate) struct Sampler {
 
 impl Sampler {
     pub(crate) fn new(seed: u64) -> Self {
-        Sampler { rng: rand::rngs::StdRng::seed_from_u64(seed) }
+        Sampler {
+            rng: rand::rngs::StdRng::seed_from_u64(seed),
+        }
     }
 
     fn uniform(&mut self, a: f64) -> f64 {
@@ -49,14 +51,29 @@ impl Sampler {
     }
 
     /// Fills a layer's weights and biases.
-    pub(crate) fn layer(&mut self, init: Init, fan_in: usize, fan_out: usize, w: &mut [f64], b: &mut [f64]) {
+    pub(crate) fn layer(
+        &mut self,
+        init: Init,
+        fan_in: usize,
+        fan_out: usize,
+        w: &mut [f64],
+        b: &mut [f64],
+    ) {
         let (i, o) = (fan_in as f64, fan_out as f64);
         let mut bias_bound = 0.0;
         match init {
-            Init::GlorotUniform => w.iter_mut().for_each(|v| *v = self.uniform((6.0 / (i + o)).sqrt())),
-            Init::GlorotNormal => w.iter_mut().for_each(|v| *v = self.normal() * (2.0 / (i + o)).sqrt()),
-            Init::HeUniform => w.iter_mut().for_each(|v| *v = self.uniform((6.0 / i).sqrt())),
-            Init::HeNormal => w.iter_mut().for_each(|v| *v = self.normal() * (2.0 / i).sqrt()),
+            Init::GlorotUniform => w
+                .iter_mut()
+                .for_each(|v| *v = self.uniform((6.0 / (i + o)).sqrt())),
+            Init::GlorotNormal => w
+                .iter_mut()
+                .for_each(|v| *v = self.normal() * (2.0 / (i + o)).sqrt()),
+            Init::HeUniform => w
+                .iter_mut()
+                .for_each(|v| *v = self.uniform((6.0 / i).sqrt())),
+            Init::HeNormal => w
+                .iter_mut()
+                .for_each(|v| *v = self.normal() * (2.0 / i).sqrt()),
             Init::Uniform(a) => w.iter_mut().for_each(|v| *v = self.uniform(a)),
             Init::TorchDefault => {
                 bias_bound = 1.0 / i.sqrt();

@@ -34,4 +34,6 @@ pub use error::{Error, Result};
 pub use init::Init;
 pub use loss::{BatchTargets, Loss};
 pub use mlp::{Forward, Mlp, MlpBuilder, ParamSlot};
-pub use train::{evaluate, EarlyStopping, EpochReport, Event, History, Metric, Scalar, TrainConfig, Trainer};
+pub use train::{
+    evaluate, EarlyStopping, EpochReport, Event, History, Metric, Scalar, TrainConfig, Trainer,
+};

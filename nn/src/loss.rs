@@ -41,23 +41,34 @@ impl Loss {
     /// [`Error::Targets`] when the kind of targets does not fit the loss;
     /// [`Error::Autodiff`] for a wrong number of targets or a label out of
     /// range (the error names both).
-    pub fn apply<'t, T: Float>(self, f: Mat<'t, T>, targets: BatchTargets<'_, T>) -> Result<Var<'t, T>> {
+    pub fn apply<'t, T: Float>(
+        self,
+        f: Mat<'t, T>,
+        targets: BatchTargets<'_, T>,
+    ) -> Result<Var<'t, T>> {
         match (self, targets) {
-            (Loss::CrossEntropy(r), BatchTargets::Classes(labels)) => Ok(f.try_softmax_cross_entropy(labels, r)?),
+            (Loss::CrossEntropy(r), BatchTargets::Classes(labels)) => {
+                Ok(f.try_softmax_cross_entropy(labels, r)?)
+            }
             (Loss::LeastSquares(r), BatchTargets::Values(y)) => Ok(f.try_least_squares(y, r)?),
-            (Loss::LeastSquares(_), BatchTargets::Classes(_)) => {
-                Err(Error::Targets("least squares needs real target vectors, got class labels".into()))
-            }
-            (Loss::CrossEntropy(_), BatchTargets::Values(_)) => {
-                Err(Error::Targets("cross-entropy needs class labels, got real target vectors".into()))
-            }
+            (Loss::LeastSquares(_), BatchTargets::Classes(_)) => Err(Error::Targets(
+                "least squares needs real target vectors, got class labels".into(),
+            )),
+            (Loss::CrossEntropy(_), BatchTargets::Values(_)) => Err(Error::Targets(
+                "cross-entropy needs class labels, got real target vectors".into(),
+            )),
         }
     }
 
     /// The loss in plain numbers, without a tape: `output` is `rows x cols`.
-    pub fn value<T: Float>(self, output: &[T], cols: usize, targets: BatchTargets<'_, T>) -> Result<f64> {
+    pub fn value<T: Float>(
+        self,
+        output: &[T],
+        cols: usize,
+        targets: BatchTargets<'_, T>,
+    ) -> Result<f64> {
         let tape = autodiff::Tape::<T>::new();
-        let rows = if cols == 0 { 0 } else { output.len() / cols };
+        let rows = output.len().checked_div(cols).unwrap_or(0);
         let f = tape.mat_const(autodiff::Shape::new(rows, cols), output)?;
         Ok(self.apply(f, targets)?.value().to_f64())
     }

@@ -113,7 +113,9 @@ impl<T: Float> MlpBuilder<T> {
             )));
         }
         if let Some(r) = w.iter().position(|&a| a == 0) {
-            return Err(Error::Architecture(format!("width a_{r} is 0 in {w:?}; every layer needs at least one unit")));
+            return Err(Error::Architecture(format!(
+                "width a_{r} is 0 in {w:?}; every layer needs at least one unit"
+            )));
         }
         let layers = w.len() - 1;
         let hidden = match self.hidden.len() {
@@ -139,7 +141,10 @@ impl<T: Float> MlpBuilder<T> {
         for r in 0..layers {
             let (i, o) = (w[r], w[r + 1]);
             for (kind, shape) in [("weight", Shape::new(o, i)), ("bias", Shape::new(1, o))] {
-                slots.insert(format!("layers.{}.{kind}", 2 * r), ParamSlot { offset, shape });
+                slots.insert(
+                    format!("layers.{}.{kind}", 2 * r),
+                    ParamSlot { offset, shape },
+                );
                 offset += shape.len();
             }
         }
@@ -148,10 +153,21 @@ impl<T: Float> MlpBuilder<T> {
         for r in 0..layers {
             let (ws, bs) = (slots[2 * r], slots[2 * r + 1]);
             let (head, tail) = flat.split_at_mut(bs.offset);
-            sampler.layer(self.init, w[r], w[r + 1], &mut head[ws.range()], &mut tail[..bs.shape.len()]);
+            sampler.layer(
+                self.init,
+                w[r],
+                w[r + 1],
+                &mut head[ws.range()],
+                &mut tail[..bs.shape.len()],
+            );
         }
         let params = flat.into_iter().map(T::from_f64).collect();
-        Ok(Mlp { widths: self.widths, activations, params, slots })
+        Ok(Mlp {
+            widths: self.widths,
+            activations,
+            params,
+            slots,
+        })
     }
 }
 
@@ -174,7 +190,11 @@ impl<'t, T: Float> Forward<'t, T> {
     pub fn gradient_into(&self, grads: &Grads<T>, out: &mut [T]) -> Result<()> {
         let n: usize = self.params.iter().map(|m| m.shape().len()).sum();
         if out.len() != n {
-            return Err(Error::LengthMismatch { what: "gradient buffer", expected: n, got: out.len() });
+            return Err(Error::LengthMismatch {
+                what: "gradient buffer",
+                expected: n,
+                got: out.len(),
+            });
         }
         let mut k = 0;
         for &m in &self.params {
@@ -237,7 +257,9 @@ impl<T: Float> Mlp<T> {
 
     /// A named parameter tensor: its values and shape.
     pub fn param(&self, name: &str) -> Option<(&[T], Shape)> {
-        self.slots.get(name).map(|s| (&self.params[s.range()], s.shape))
+        self.slots
+            .get(name)
+            .map(|s| (&self.params[s.range()], s.shape))
     }
 
     /// `W_r` as a matrix of shape `(a_{r+1}, a_r)`.
@@ -246,7 +268,8 @@ impl<T: Float> Mlp<T> {
     /// If `r` is not a layer.
     pub fn weight(&self, r: usize) -> Matrix<T> {
         let s = self.slots[2 * r];
-        Matrix::new(s.shape.rows, s.shape.cols, self.params[s.range()].to_vec()).expect("slot shape")
+        Matrix::new(s.shape.rows, s.shape.cols, self.params[s.range()].to_vec())
+            .expect("slot shape")
     }
 
     /// `b_r`, of length `a_{r+1}`.
@@ -263,15 +286,26 @@ impl<T: Float> Mlp<T> {
     /// [`Error::NonFiniteParameter`] naming the first one that is not.
     pub fn check_finite(&self) -> Result<()> {
         if let Some(k) = self.params.iter().position(|v| !v.is_finite()) {
-            let (name, slot) = self.slots.iter().find(|(_, s)| s.range().contains(&k)).expect("every index is in a slot");
-            return Err(Error::NonFiniteParameter { name: name.clone(), index: k - slot.offset, value: self.params[k].to_f64() });
+            let (name, slot) = self
+                .slots
+                .iter()
+                .find(|(_, s)| s.range().contains(&k))
+                .expect("every index is in a slot");
+            return Err(Error::NonFiniteParameter {
+                name: name.clone(),
+                index: k - slot.offset,
+                value: self.params[k].to_f64(),
+            });
         }
         Ok(())
     }
 
     fn check_input(&self, shape: Shape) -> Result<()> {
         if shape.cols != self.widths[0] {
-            return Err(Error::InputWidth { expected: self.widths[0], got: shape });
+            return Err(Error::InputWidth {
+                expected: self.widths[0],
+                got: shape,
+            });
         }
         Ok(())
     }
@@ -297,9 +331,18 @@ impl<T: Float> Mlp<T> {
     /// # Errors
     /// As [`forward`](Self::forward); [`Error::LengthMismatch`] unless
     /// `params` has one value per parameter.
-    pub fn forward_at<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>, params: &[T]) -> Result<Forward<'t, T>> {
+    pub fn forward_at<'t>(
+        &self,
+        tape: &'t Tape<T>,
+        x: Mat<'t, T>,
+        params: &[T],
+    ) -> Result<Forward<'t, T>> {
         if params.len() != self.params.len() {
-            return Err(Error::LengthMismatch { what: "Mlp::forward_at (parameters)", expected: self.params.len(), got: params.len() });
+            return Err(Error::LengthMismatch {
+                what: "Mlp::forward_at (parameters)",
+                expected: self.params.len(),
+                got: params.len(),
+            });
         }
         self.record(tape, x, params)
     }
@@ -327,8 +370,11 @@ impl<T: Float> Mlp<T> {
     /// [`Error::InputWidth`] unless `x.len()` is a multiple of `a_0`.
     pub fn predict(&self, x: &[T]) -> Result<Matrix<T>> {
         let a0 = self.widths[0];
-        if x.len() % a0 != 0 {
-            return Err(Error::InputWidth { expected: a0, got: Shape::new(x.len() / a0, x.len() % a0 + a0) });
+        if !x.len().is_multiple_of(a0) {
+            return Err(Error::InputWidth {
+                expected: a0,
+                got: Shape::new(x.len() / a0, x.len() % a0 + a0),
+            });
         }
         let n = x.len() / a0;
         let mut h = x.to_vec();
@@ -340,11 +386,30 @@ impl<T: Float> Mlp<T> {
             for _ in 0..n {
                 z.extend_from_slice(b);
             }
-            T::gemm(n, i, o, T::one(), &h, i, 1, &self.params[ws.range()], 1, i, T::one(), &mut z, o, 1);
+            T::gemm(
+                n,
+                i,
+                o,
+                T::one(),
+                &h,
+                i,
+                1,
+                &self.params[ws.range()],
+                1,
+                i,
+                T::one(),
+                &mut z,
+                o,
+                1,
+            );
             act.apply_slice(&mut z);
             h = z;
         }
-        Ok(Matrix::new(n, *self.widths.last().expect("two widths at least"), h)?)
+        Ok(Matrix::new(
+            n,
+            *self.widths.last().expect("two widths at least"),
+            h,
+        )?)
     }
 
     /// The predicted class of each row of `x`: the index of the largest
@@ -370,7 +435,11 @@ impl<T: Float> Mlp<T> {
     pub fn accuracy(&self, x: &[T], labels: &[usize]) -> Result<f64> {
         let pred = self.classify(x)?;
         if pred.len() != labels.len() {
-            return Err(Error::Targets(format!("{} labels for {} samples", labels.len(), pred.len())));
+            return Err(Error::Targets(format!(
+                "{} labels for {} samples",
+                labels.len(),
+                pred.len()
+            )));
         }
         if pred.is_empty() {
             return Ok(f64::NAN);
@@ -383,13 +452,20 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Errors
     /// As [`forward`](Self::forward) and [`Loss::apply`](crate::Loss::apply).
-    pub fn input_gradient(&self, x: &[T], targets: crate::BatchTargets<'_, T>, loss: crate::Loss) -> Result<Matrix<T>> {
+    pub fn input_gradient(
+        &self,
+        x: &[T],
+        targets: crate::BatchTargets<'_, T>,
+        loss: crate::Loss,
+    ) -> Result<Matrix<T>> {
         let a0 = self.widths[0];
         let tape = Tape::new();
-        let xm = tape.mat(Shape::new(x.len() / a0, a0), x).map_err(|_| Error::InputWidth {
-            expected: a0,
-            got: Shape::new(x.len() / a0, x.len() % a0 + a0),
-        })?;
+        let xm = tape
+            .mat(Shape::new(x.len() / a0, a0), x)
+            .map_err(|_| Error::InputWidth {
+                expected: a0,
+                got: Shape::new(x.len() / a0, x.len() % a0 + a0),
+            })?;
         let out = self.forward(&tape, xm)?;
         let l = loss.apply(out.output, targets)?;
         Ok(tape.backward(l).matrix(xm))

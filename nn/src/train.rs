@@ -220,12 +220,21 @@ impl<T: Scalar> Trainer<T> {
     /// [`Error::NonFinite`] when a loss or gradient is NaN or infinite (or a
     /// step would make a parameter so): the parameters of the last finite
     /// step are kept. Shape and label errors from the data.
-    pub fn fit(&mut self, train: &Dataset<T>, test: Option<&Dataset<T>>, mut observe: impl FnMut(Event<'_>)) -> Result<History> {
+    pub fn fit(
+        &mut self,
+        train: &Dataset<T>,
+        test: Option<&Dataset<T>>,
+        mut observe: impl FnMut(Event<'_>),
+    ) -> Result<History> {
         let mut batcher = Batcher::new(train.len(), self.config.batch_size)?
             .order(self.config.order)
             .drop_last(self.config.drop_last)
             .seed(self.config.seed);
-        let mut history = History { epochs: Vec::new(), stopped_early: false, train_seconds: 0.0 };
+        let mut history = History {
+            epochs: Vec::new(),
+            stopped_early: false,
+            train_seconds: 0.0,
+        };
         let mut best: Option<(f64, Vec<T>)> = None;
         let mut since_best = 0;
         while self.epoch < self.config.epochs {
@@ -237,12 +246,18 @@ impl<T: Scalar> Trainer<T> {
             for (step, idx) in batches.enumerate() {
                 let loss = self.step(train, idx, epoch, step)?;
                 loss_sum += loss;
-                observe(Event::Step { epoch, step, steps, loss });
+                observe(Event::Step {
+                    epoch,
+                    step,
+                    steps,
+                    loss,
+                });
             }
             let seconds = start.elapsed().as_secs_f64();
             history.train_seconds += seconds;
             self.epoch += 1;
-            let report = self.report(epoch, loss_sum / steps.max(1) as f64, seconds, train, test)?;
+            let report =
+                self.report(epoch, loss_sum / steps.max(1) as f64, seconds, train, test)?;
             observe(Event::Epoch(&report));
             let stop = self.early_stop(&report, &mut best, &mut since_best);
             history.epochs.push(report);
@@ -273,9 +288,13 @@ impl<T: Scalar> Trainer<T> {
             }
         };
         // Nesterov (5.19) takes the gradient at a shifted point.
-        let shifted = self.optimizer.gradient_point(self.mlp.params(), &mut self.shifted)?;
+        let shifted = self
+            .optimizer
+            .gradient_point(self.mlp.params(), &mut self.shifted)?;
         self.tape.clear();
-        let x = self.tape.mat_const(Shape::new(idx.len(), data.n_features()), &self.features)?;
+        let x = self
+            .tape
+            .mat_const(Shape::new(idx.len(), data.n_features()), &self.features)?;
         let out = if shifted {
             self.mlp.forward_at(&self.tape, x, &self.shifted)?
         } else {
@@ -284,26 +303,59 @@ impl<T: Scalar> Trainer<T> {
         let loss = self.config.loss.apply(out.output, targets)?;
         let value = Real::to_f64(loss.value());
         if !value.is_finite() {
-            return Err(Error::NonFinite { epoch, step, what: "loss", value });
+            return Err(Error::NonFinite {
+                epoch,
+                step,
+                what: "loss",
+                value,
+            });
         }
         self.tape.backward_into(loss, &mut self.grads);
         out.gradient_into(&self.grads, &mut self.gradient)?;
         self.backup.copy_from_slice(self.mlp.params());
         match self.optimizer.step(self.mlp.params_mut(), &self.gradient) {
             Err(optim::Error::NonFiniteGradient { .. }) => {
-                let value = self.gradient.iter().map(|&g| Real::to_f64(g)).find(|g| !g.is_finite()).unwrap_or(f64::NAN);
-                return Err(Error::NonFinite { epoch, step, what: "gradient", value });
+                let value = self
+                    .gradient
+                    .iter()
+                    .map(|&g| Real::to_f64(g))
+                    .find(|g| !g.is_finite())
+                    .unwrap_or(f64::NAN);
+                return Err(Error::NonFinite {
+                    epoch,
+                    step,
+                    what: "gradient",
+                    value,
+                });
             }
             r => r?,
         }
-        if let Some(bad) = self.mlp.params().iter().map(|&p| Real::to_f64(p)).find(|p| !p.is_finite()) {
+        if let Some(bad) = self
+            .mlp
+            .params()
+            .iter()
+            .map(|&p| Real::to_f64(p))
+            .find(|p| !p.is_finite())
+        {
             self.mlp.params_mut().copy_from_slice(&self.backup);
-            return Err(Error::NonFinite { epoch, step, what: "parameter after the step", value: bad });
+            return Err(Error::NonFinite {
+                epoch,
+                step,
+                what: "parameter after the step",
+                value: bad,
+            });
         }
         Ok(value)
     }
 
-    fn report(&self, epoch: usize, batch_loss: f64, seconds: f64, train: &Dataset<T>, test: Option<&Dataset<T>>) -> Result<EpochReport> {
+    fn report(
+        &self,
+        epoch: usize,
+        batch_loss: f64,
+        seconds: f64,
+        train: &Dataset<T>,
+        test: Option<&Dataset<T>>,
+    ) -> Result<EpochReport> {
         let (train_loss, train_accuracy) = evaluate(&self.mlp, self.config.loss, train)?;
         let (test_loss, test_accuracy) = match test {
             Some(t) => {
@@ -325,8 +377,15 @@ impl<T: Scalar> Trainer<T> {
         })
     }
 
-    fn early_stop(&self, report: &EpochReport, best: &mut Option<(f64, Vec<T>)>, since_best: &mut usize) -> bool {
-        let Some(es) = self.config.early_stopping else { return false };
+    fn early_stop(
+        &self,
+        report: &EpochReport,
+        best: &mut Option<(f64, Vec<T>)>,
+        since_best: &mut usize,
+    ) -> bool {
+        let Some(es) = self.config.early_stopping else {
+            return false;
+        };
         // Minimise the loss, maximise the accuracy (as its negative).
         let value = match es.metric {
             Metric::TestLoss => report.test_loss,
@@ -349,7 +408,11 @@ impl<T: Scalar> Trainer<T> {
 ///
 /// # Errors
 /// Shape and label errors.
-pub fn evaluate<T: Scalar>(mlp: &Mlp<T>, loss: Loss, data: &Dataset<T>) -> Result<(f64, Option<f64>)> {
+pub fn evaluate<T: Scalar>(
+    mlp: &Mlp<T>,
+    loss: Loss,
+    data: &Dataset<T>,
+) -> Result<(f64, Option<f64>)> {
     let x = data.features().as_slice();
     let out = mlp.predict(x)?;
     match data.targets() {
@@ -357,6 +420,13 @@ pub fn evaluate<T: Scalar>(mlp: &Mlp<T>, loss: Loss, data: &Dataset<T>) -> Resul
             let l = loss.value(out.as_slice(), out.cols(), BatchTargets::Classes(labels))?;
             Ok((l, Some(mlp.accuracy(x, labels)?)))
         }
-        Targets::Values(v) => Ok((loss.value(out.as_slice(), out.cols(), BatchTargets::Values(v.as_slice()))?, None)),
+        Targets::Values(v) => Ok((
+            loss.value(
+                out.as_slice(),
+                out.cols(),
+                BatchTargets::Values(v.as_slice()),
+            )?,
+            None,
+        )),
     }
 }

@@ -1,8 +1,8 @@
 //! Choosing a method at run time, by name (a command line, a config file).
 
 use crate::{
-    Adam, AdamOde, AdamW, Error, Float, Friction, GradientDescent, HeavyBall, Momentum, Nesterov, Optimizer,
-    Relaxation, Result, Scheme, Sgd,
+    Adam, AdamOde, AdamW, Error, Float, Friction, GradientDescent, HeavyBall, Momentum, Nesterov,
+    Optimizer, Relaxation, Result, Scheme, Sgd,
 };
 
 /// The names [`by_name`] accepts (`-` may stand for `_`), each with the
@@ -53,7 +53,9 @@ pub fn by_name<T: Float>(name: &str, lr: f64) -> Result<Box<dyn Optimizer<T>>> {
     Ok(match name.replace('-', "_").as_str() {
         "gradient_descent" => Box::new(GradientDescent::new(lr)?),
         "heavy_ball" => Box::new(HeavyBall::new(lr)?),
-        "heavy_ball_symplectic" => Box::new(HeavyBall::new(lr)?.with_scheme(Scheme::SemiImplicitEuler)),
+        "heavy_ball_symplectic" => {
+            Box::new(HeavyBall::new(lr)?.with_scheme(Scheme::SemiImplicitEuler))
+        }
         "nesterov" => Box::new(Nesterov::new(lr, 1.0)?),
         "friction" => Box::new(Friction::new(lr, 1.0, 1e-8)?),
         "relaxation" => Box::new(Relaxation::new(lr, 10.0 * lr)?),
@@ -61,9 +63,17 @@ pub fn by_name<T: Float>(name: &str, lr: f64) -> Result<Box<dyn Optimizer<T>>> {
         "adam" => Box::new(Adam::new(lr, 0.9, 0.999, 1e-8)?),
         "adamw" => Box::new(AdamW::new(lr, 0.9, 0.999, 1e-8, 1e-2)?),
         "sgd" => Box::new(Sgd::new(lr)?),
-        "sgd_momentum" => Box::new(Sgd::new(lr)?.with_momentum(Momentum::Classic { mu: 0.9, dampening: 0.0 })?),
+        "sgd_momentum" => Box::new(Sgd::new(lr)?.with_momentum(Momentum::Classic {
+            mu: 0.9,
+            dampening: 0.0,
+        })?),
         "sgd_nesterov" => Box::new(Sgd::new(lr)?.with_momentum(Momentum::Nesterov { mu: 0.9 })?),
-        _ => return Err(Error::UnknownMethod { name: name.to_string(), known: METHODS.join(", ") }),
+        _ => {
+            return Err(Error::UnknownMethod {
+                name: name.to_string(),
+                known: METHODS.join(", "),
+            })
+        }
     })
 }
 
@@ -80,7 +90,11 @@ mod tests {
             let start = j(&w);
             let mut at = [0.0; 2];
             for _ in 0..200 {
-                let p = if opt.gradient_point(&w, &mut at).unwrap() { at } else { w };
+                let p = if opt.gradient_point(&w, &mut at).unwrap() {
+                    at
+                } else {
+                    w
+                };
                 opt.step(&mut w, &p).unwrap();
             }
             // The heavy ball conserves energy (no friction): it oscillates
@@ -88,7 +102,11 @@ mod tests {
             if name.starts_with("heavy_ball") {
                 assert!(j(&w) <= 1.01 * start, "{name}: {}", j(&w));
             } else {
-                assert!(j(&w) < 0.9 * start, "{name}: J went from {start} to {}", j(&w));
+                assert!(
+                    j(&w) < 0.9 * start,
+                    "{name}: J went from {start} to {}",
+                    j(&w)
+                );
             }
         }
     }
@@ -96,7 +114,10 @@ mod tests {
     #[test]
     fn unknown_names_are_errors_listing_the_known_ones() {
         let e = by_name::<f32>("adagrad", 1e-3).err().unwrap();
-        assert!(e.to_string().contains("adagrad") && e.to_string().contains("sgd_nesterov"), "{e}");
+        assert!(
+            e.to_string().contains("adagrad") && e.to_string().contains("sgd_nesterov"),
+            "{e}"
+        );
         assert!(by_name::<f32>("sgd-momentum", 1e-3).is_ok());
     }
 }

@@ -50,8 +50,8 @@
 #![doc(test(attr(deny(warnings))))]
 
 mod adam;
-mod by_name;
 mod adam_ode;
+mod by_name;
 mod damped;
 mod error;
 mod float;
@@ -62,8 +62,8 @@ mod schedule;
 mod sgd;
 
 pub use adam::{Adam, AdamW};
-pub use by_name::{by_name, METHODS};
 pub use adam_ode::{AdamOde, RelaxationTimes, ENERGY_CONDITION_RTOL};
+pub use by_name::{by_name, METHODS};
 pub use damped::{Friction, Relaxation};
 pub use error::{Error, Result};
 pub use float::Float;

@@ -1,0 +1,233 @@
+//! The main job: train an MLP on the UCI optical-recognition digits
+//! (1,797 images of 8x8 pixels, 10 classes; bundled, CC BY 4.0) with
+//! reshuffled mini-batches, and report the held-out test accuracy.
+//!
+//! ```text
+//! cargo run --release -p chainrule-nn --example digits
+//! cargo run --release -p chainrule-nn --example digits -- --optimizer sgd_momentum --lr 0.05 --plot loss.svg
+//! cargo run --release -p chainrule-nn --example digits -- --help
+//! ```
+
+#[path = "common/plot.rs"]
+mod plot;
+
+use clap::Parser;
+use indicatif::{ProgressBar, ProgressStyle};
+use nn::data::{digits, load_csv, CsvOptions, Standardizer, TargetKind};
+use nn::{Activation, Event, Mlp, TrainConfig, Trainer};
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Train a multilayer perceptron on the handwritten digits.
+#[derive(Parser, Debug)]
+#[command(version, about)]
+struct Args {
+    /// The optimizer: one of optim::METHODS (adam, adamw, sgd, sgd_momentum,
+    /// sgd_nesterov, gradient_descent, heavy_ball, heavy_ball_symplectic,
+    /// nesterov, friction, relaxation, adam_ode).
+    #[arg(long, default_value = "adam")]
+    optimizer: String,
+    /// Learning rate (step dt); by default 2e-3 for the Adam family, 0.05
+    /// for the others.
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Number of epochs.
+    #[arg(long, default_value_t = 30)]
+    epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 32)]
+    batch_size: usize,
+    /// Hidden widths, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "64")]
+    hidden: Vec<usize>,
+    /// Hidden activation: relu, tanh, sigmoid or softplus.
+    #[arg(long, default_value = "relu")]
+    activation: String,
+    /// ReLU's subgradient at exactly 0, in [0, 1].
+    #[arg(long, default_value_t = 0.0)]
+    relu_at_zero: f64,
+    /// Seed of the initialisation, the split and the batch order.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Fraction of the data held out for testing.
+    #[arg(long, default_value_t = 0.2)]
+    test_fraction: f64,
+    /// A CSV file in the digits format (64 pixels, then the label) instead
+    /// of the bundled copy.
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Draw the loss and accuracy curves into this SVG file.
+    #[arg(long)]
+    plot: Option<PathBuf>,
+}
+
+fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
+    Ok(match name {
+        "relu" => Activation::Relu { at_zero },
+        "tanh" => Activation::Tanh,
+        "sigmoid" => Activation::Sigmoid,
+        "softplus" => Activation::Softplus,
+        _ => {
+            return Err(format!(
+                "unknown activation {name:?}; use relu, tanh, sigmoid or softplus"
+            ))
+        }
+    })
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let data = match &args.data {
+        None => digits::<f32>().map_err(|e| e.to_string())?,
+        Some(p) => {
+            let opts = CsvOptions::default().targets(TargetKind::Classes {
+                n_classes: Some(10),
+            });
+            load_csv::<f32>(p, &opts).map_err(|e| e.to_string())?
+        }
+    };
+    let (train, test) = data
+        .split(args.test_fraction, args.seed)
+        .map_err(|e| e.to_string())?;
+    let scaler = Standardizer::fit_dataset(&train).map_err(|e| e.to_string())?;
+    let train = scaler.transform_dataset(train).map_err(|e| e.to_string())?;
+    let test = scaler.transform_dataset(test).map_err(|e| e.to_string())?;
+
+    let mut widths = vec![train.n_features()];
+    widths.extend(&args.hidden);
+    widths.push(10);
+    let act = activation(&args.activation, args.relu_at_zero)?;
+    let mlp = Mlp::<f32>::builder(&widths)
+        .hidden(act)
+        .seed(args.seed)
+        .build()
+        .map_err(|e| e.to_string())?;
+    let adam_family = args.optimizer.starts_with("adam");
+    let lr = args.lr.unwrap_or(if adam_family { 2e-3 } else { 0.05 });
+    let optimizer = optim::by_name::<f32>(&args.optimizer, lr).map_err(|e| e.to_string())?;
+    let config = TrainConfig {
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        seed: args.seed,
+        ..Default::default()
+    };
+
+    println!(
+        "chainrule digits: {} train / {} test samples, 64 features, 10 classes",
+        train.len(),
+        test.len()
+    );
+    println!(
+        "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean); \
+         optimizer {} lr {}; {} epochs, batch {}, reshuffled; seed {}",
+        widths,
+        mlp.num_params(),
+        act,
+        args.optimizer,
+        lr,
+        args.epochs,
+        args.batch_size,
+        args.seed
+    );
+
+    let mut trainer = Trainer::new(mlp, optimizer, config);
+    let terminal = std::io::stdout().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    let started = Instant::now();
+    let history = trainer
+        .fit(&train, Some(&test), |event| match event {
+            Event::Step { epoch, step, steps, loss } if terminal => {
+                let b = bar.get_or_insert_with(|| {
+                    let b = ProgressBar::new(steps as u64);
+                    b.set_style(
+                        ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}")
+                            .expect("a valid template")
+                            .progress_chars("=> "),
+                    );
+                    b
+                });
+                b.set_prefix(format!("{}", epoch + 1));
+                b.set_position(step as u64 + 1);
+                b.set_message(format!("loss {loss:.4}"));
+            }
+            Event::Epoch(r) => {
+                let line = format!(
+                    "epoch {:>3}/{}  train loss {:.4}  test loss {:.4}  test accuracy {:.2}%  ({:.1} ms)",
+                    r.epoch + 1,
+                    args.epochs,
+                    r.train_loss,
+                    r.test_loss.unwrap_or(f64::NAN),
+                    100.0 * r.test_accuracy.unwrap_or(f64::NAN),
+                    r.seconds * 1e3
+                );
+                if let Some(b) = bar.take() {
+                    b.finish_and_clear();
+                }
+                println!("{line}");
+            }
+            _ => {}
+        })
+        .map_err(|e| e.to_string())?;
+    let wall = started.elapsed().as_secs_f64();
+    let last = history
+        .epochs
+        .last()
+        .ok_or("no epoch was run (epochs = 0)")?;
+    println!(
+        "test accuracy {:.2}% after {} epochs; training time {:.3} s ({:.2} ms per epoch), {:.3} s with evaluation",
+        100.0 * last.test_accuracy.unwrap_or(f64::NAN),
+        history.epochs.len(),
+        history.train_seconds,
+        1e3 * history.train_seconds / history.epochs.len() as f64,
+        wall
+    );
+    if let Some(path) = &args.plot {
+        let curve = |f: &dyn Fn(&nn::EpochReport) -> Option<f64>| -> Vec<(f64, f64)> {
+            history
+                .epochs
+                .iter()
+                .filter_map(|r| f(r).map(|v| ((r.epoch + 1) as f64, v)))
+                .collect()
+        };
+        let losses = vec![
+            plot::Series {
+                label: "train".into(),
+                points: curve(&|r| Some(r.train_loss)),
+            },
+            plot::Series {
+                label: "test".into(),
+                points: curve(&|r| r.test_loss),
+            },
+        ];
+        let accuracy = vec![
+            plot::Series {
+                label: "train".into(),
+                points: curve(&|r| r.train_accuracy.map(|a| 100.0 * a)),
+            },
+            plot::Series {
+                label: "test".into(),
+                points: curve(&|r| r.test_accuracy.map(|a| 100.0 * a)),
+            },
+        ];
+        plot::svg(
+            path,
+            &[
+                ("cross-entropy loss", "epoch", "loss", losses, true),
+                ("accuracy", "epoch", "accuracy (%)", accuracy, false),
+            ],
+        )?;
+        println!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match run(Args::parse()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
