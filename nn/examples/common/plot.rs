@@ -10,7 +10,7 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
 }
 
-const COLORS: [RGBColor; 8] = [
+const COLORS: [RGBColor; 12] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
@@ -18,7 +18,11 @@ const COLORS: [RGBColor; 8] = [
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
     RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
     RGBColor(23, 190, 207),
+    RGBColor(0, 0, 0),
+    RGBColor(255, 215, 0),
 ];
 
 /// Draws the lines and their legend.
@@ -89,9 +93,10 @@ fn panel(
         .caption(title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(35)
-        .y_label_area_size(55);
+        .y_label_area_size(65);
     if log_y {
-        let (lo, hi) = (y0.max(1e-300) * 0.8, y1 * 1.25);
+        // Diverging curves would flatten the rest: cap the axis at 1e6.
+        let (lo, hi) = (y0.max(1e-300) * 0.8, (y1 * 1.25).min(1e6).max(y0 * 10.0));
         let mut chart = chart_builder
             .build_cartesian_2d(x0..x1, (lo..hi).log_scale())
             .map_err(|x| e(&x))?;
@@ -99,6 +104,7 @@ fn panel(
             .configure_mesh()
             .x_desc(x_desc)
             .y_desc(y_desc)
+            .y_label_formatter(&|v| format!("{v:.0e}"))
             .draw()
             .map_err(|x| e(&x))?;
         draw(&mut chart, series, log_y)
