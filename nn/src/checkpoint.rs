@@ -234,7 +234,8 @@ pub struct LoadedCheckpoint<T> {
 ///
 /// # Errors
 /// [`Error::Checkpoint`] when an optimizer buffer name is empty, holds a
-/// comma or repeats, or when the file cannot be written; the previous file
+/// comma or repeats, when a buffer is neither empty nor one value per
+/// parameter, or when the file cannot be written; the previous file
 /// at `path`, if any, is then untouched.
 pub fn save_checkpoint<T: Float>(
     path: impl AsRef<Path>,
@@ -421,6 +422,13 @@ fn encode_checkpoint<T: Float>(c: &Checkpoint<'_, T>) -> std::result::Result<Vec
             }
             if names.contains(&name.as_str()) {
                 return Err(format!("optimizer buffer {name:?} appears twice"));
+            }
+            let n = c.model.num_params();
+            if !values.is_empty() && values.len() != n {
+                return Err(format!(
+                    "optimizer buffer {name:?} has {} values but the model has {n} parameters",
+                    values.len()
+                ));
             }
             names.push(name);
             tensors.push((
