@@ -22,6 +22,7 @@
 #![warn(missing_docs)]
 
 mod activation;
+pub mod checkpoint;
 pub mod data;
 mod error;
 mod init;
