@@ -293,8 +293,10 @@ fn sweep<T: Real>(stmts: &[Stmt<T>], adj: &mut [T], lo: usize, hi: usize) {
             carry = if a_prev { ca } else { T::zero() } + if b_prev { cb } else { T::zero() };
             // A contribution carried in the register goes to memory as 0,
             // at this node's own slot, which is restored below.
-            *adj.get_unchecked_mut(if a_prev { i } else { s.a as usize }) += if a_prev { T::zero() } else { ca };
-            *adj.get_unchecked_mut(if b_prev { i } else { s.b as usize }) += if b_prev { T::zero() } else { cb };
+            *adj.get_unchecked_mut(if a_prev { i } else { s.a as usize }) +=
+                if a_prev { T::zero() } else { ca };
+            *adj.get_unchecked_mut(if b_prev { i } else { s.b as usize }) +=
+                if b_prev { T::zero() } else { cb };
             // An unused slot pointing here added 0 g, which is NaN for an
             // infinite g: put the node's own adjoint back.
             *adj.get_unchecked_mut(i) = g;

@@ -280,7 +280,7 @@ pub fn load_checkpoint<T: Float>(path: impl AsRef<Path>) -> Result<LoadedCheckpo
     let mut model = Mlp::<T>::builder(&widths)
         .hidden_each(hidden)
         .output(output[0])
-        .build::<T>()
+        .build()
         .map_err(|e| {
             fail(
                 path,

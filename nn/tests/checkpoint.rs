@@ -65,7 +65,7 @@ fn trained<T: optim::Float + autodiff::Float>(widths: &[usize], steps: usize) ->
     let mut mlp = Mlp::<T>::builder(widths)
         .hidden(Activation::Tanh)
         .seed(11)
-        .build::<T>()
+        .build()
         .unwrap();
     let mut adam = Adam::default();
     for _ in 0..steps {
@@ -145,7 +145,7 @@ fn resumed_training_is_bitwise_the_uninterrupted_training() {
     let mut resumed = Mlp::<f32>::builder(&[3, 8, 2])
         .hidden(Activation::Tanh)
         .seed(999)
-        .build::<f32>()
+        .build()
         .unwrap();
     assert_ne!(bits_f32(resumed.params()), bits_f32(mlp.params()));
     let restored = load_into(&path, &mut resumed).unwrap();
@@ -167,7 +167,7 @@ fn resumed_training_is_bitwise_the_uninterrupted_training() {
 fn learning_rate_progress_and_extra_metadata_round_trip_exactly() {
     let dir = TempDir::new("meta");
     let path = dir.path("m.safetensors");
-    let mlp = Mlp::<f64>::builder(&[2, 2]).build::<f64>().unwrap();
+    let mlp = Mlp::<f64>::builder(&[2, 2]).build().unwrap();
     let lr = 0.1 + 0.2; // 0.30000000000000004: not a short decimal
     let mut gd = GradientDescent::new(lr).unwrap();
     gd.step(&mut [0.0_f64; 6], &[1.0; 6]).unwrap();
@@ -200,10 +200,7 @@ fn learning_rate_progress_and_extra_metadata_round_trip_exactly() {
 fn a_model_only_checkpoint_has_no_optimizer_or_progress() {
     let dir = TempDir::new("modelonly");
     let path = dir.path("m.safetensors");
-    let mlp = Mlp::<f32>::builder(&[2, 3, 1])
-        .seed(4)
-        .build::<f32>()
-        .unwrap();
+    let mlp = Mlp::<f32>::builder(&[2, 3, 1]).seed(4).build().unwrap();
     save_model(&path, &mlp).unwrap();
     let loaded = load_checkpoint::<f32>(&path).unwrap();
     assert_eq!(loaded.model, mlp);
@@ -216,7 +213,7 @@ fn a_model_only_checkpoint_has_no_optimizer_or_progress() {
 fn adam_state_before_its_first_step_round_trips_with_empty_buffers() {
     let dir = TempDir::new("fresh");
     let path = dir.path("m.safetensors");
-    let mlp = Mlp::<f32>::builder(&[2, 3, 1]).build::<f32>().unwrap();
+    let mlp = Mlp::<f32>::builder(&[2, 3, 1]).build().unwrap();
     let state = Adam::<f32>::default().state();
     assert!(state.buffers.iter().all(|(_, b)| b.is_empty()));
     save_checkpoint(&path, &Checkpoint::new(&mlp).optimizer(&state)).unwrap();
@@ -242,7 +239,7 @@ fn load_model_rebuilds_widths_and_every_activation() {
         .hidden_each(&acts)
         .output(Activation::Sigmoid)
         .seed(8)
-        .build::<f64>()
+        .build()
         .unwrap();
     save_model(&path, &mlp).unwrap();
     let back = load_model::<f64>(&path).unwrap();
@@ -278,12 +275,9 @@ fn an_f64_checkpoint_loads_into_f32_rounded_to_nearest_and_reports_f64() {
 fn an_f32_checkpoint_loads_into_f64_exactly() {
     let dir = TempDir::new("widen");
     let path = dir.path("m.safetensors");
-    let mlp = Mlp::<f32>::builder(&[2, 3, 2])
-        .seed(5)
-        .build::<f32>()
-        .unwrap();
+    let mlp = Mlp::<f32>::builder(&[2, 3, 2]).seed(5).build().unwrap();
     save_model(&path, &mlp).unwrap();
-    let mut wide = Mlp::<f64>::builder(&[2, 3, 2]).build::<f64>().unwrap();
+    let mut wide = Mlp::<f64>::builder(&[2, 3, 2]).build().unwrap();
     let state = load_into(&path, &mut wide).unwrap();
     assert_eq!(state.dtype, StoredDtype::F32);
     let widened: Vec<f64> = mlp.params().iter().map(|&x| f64::from(x)).collect();
@@ -431,10 +425,7 @@ fn header(bytes: &[u8]) -> (Json, &[u8]) {
 fn the_header_holds_exactly_the_pytorch_state_dict_names_dtypes_and_shapes() {
     let dir = TempDir::new("torch");
     let path = dir.path("m.safetensors");
-    let mlp = Mlp::<f32>::builder(&[2, 16, 3])
-        .seed(2)
-        .build::<f32>()
-        .unwrap();
+    let mlp = Mlp::<f32>::builder(&[2, 16, 3]).seed(2).build().unwrap();
     save_model(&path, &mlp).unwrap();
     let bytes = std::fs::read(&path).unwrap();
     let (h, data) = header(&bytes);
@@ -528,20 +519,14 @@ fn the_header_of_an_f64_checkpoint_with_adam_lists_f64_tensors_and_1d_buffers() 
 fn a_failed_write_leaves_the_previous_checkpoint_in_place_and_loadable() {
     let dir = TempDir::new("atomic");
     let path = dir.path("m.safetensors");
-    let good = Mlp::<f32>::builder(&[2, 3, 1])
-        .seed(1)
-        .build::<f32>()
-        .unwrap();
+    let good = Mlp::<f32>::builder(&[2, 3, 1]).seed(1).build().unwrap();
     save_model(&path, &good).unwrap();
     let before = std::fs::read(&path).unwrap();
 
     // Block the temporary file: a directory stands where it would be created.
     let tmp = dir.path(&format!("m.safetensors.tmp-{}", std::process::id()));
     std::fs::create_dir(&tmp).unwrap();
-    let other = Mlp::<f32>::builder(&[2, 3, 1])
-        .seed(2)
-        .build::<f32>()
-        .unwrap();
+    let other = Mlp::<f32>::builder(&[2, 3, 1]).seed(2).build().unwrap();
     let r = reason(save_model(&path, &other).unwrap_err(), &path);
     assert!(r.starts_with("cannot create the temporary file"), "{r}");
     assert!(r.contains("the previous file is untouched"), "{r}");
@@ -562,7 +547,7 @@ fn saving_over_a_directory_fails_and_removes_the_temporary_file() {
     let path = dir.path("taken");
     std::fs::create_dir(&path).unwrap();
     std::fs::write(path.join("keep"), b"x").unwrap();
-    let mlp = Mlp::<f32>::builder(&[1, 1]).build::<f32>().unwrap();
+    let mlp = Mlp::<f32>::builder(&[1, 1]).build().unwrap();
     let r = reason(save_model(&path, &mlp).unwrap_err(), &path);
     assert!(r.contains("cannot rename"), "{r}");
     assert_eq!(std::fs::read(path.join("keep")).unwrap(), b"x");
@@ -578,7 +563,7 @@ fn saving_over_a_directory_fails_and_removes_the_temporary_file() {
 fn saving_an_optimizer_buffer_of_the_wrong_length_is_refused() {
     let dir = TempDir::new("badbuf");
     let path = dir.path("m.safetensors");
-    let mlp = Mlp::<f32>::builder(&[2, 3, 1]).build::<f32>().unwrap();
+    let mlp = Mlp::<f32>::builder(&[2, 3, 1]).build().unwrap();
     let state = OptimizerState {
         optimizer: "adam".to_string(),
         steps: 1,
@@ -640,10 +625,7 @@ fn torch_231() -> Vec<(&'static str, Dtype, &'static [usize])> {
 /// Loads `path` into a fresh [2, 3, 1] network; returns the reason and
 /// checks the network is unchanged.
 fn load_231_err(path: &std::path::Path) -> String {
-    let mut mlp = Mlp::<f32>::builder(&[2, 3, 1])
-        .seed(6)
-        .build::<f32>()
-        .unwrap();
+    let mut mlp = Mlp::<f32>::builder(&[2, 3, 1]).seed(6).build().unwrap();
     let before = mlp.clone();
     let r = reason(load_into(path, &mut mlp).unwrap_err(), path);
     assert_eq!(mlp, before, "a failed load leaves the model unchanged");
@@ -655,10 +637,7 @@ fn a_pytorch_style_file_without_metadata_loads_into_a_matching_model() {
     let dir = TempDir::new("foreign");
     let path = dir.path("m.safetensors");
     write_foreign(&path, &torch_231(), None);
-    let mut mlp = Mlp::<f32>::builder(&[2, 3, 1])
-        .seed(6)
-        .build::<f32>()
-        .unwrap();
+    let mut mlp = Mlp::<f32>::builder(&[2, 3, 1]).seed(6).build().unwrap();
     let state = load_into(&path, &mut mlp).unwrap();
     assert!(mlp.params().iter().all(|&x| x == 0.0));
     assert_eq!(state.optimizer, None);
@@ -800,11 +779,7 @@ fn malformed_metadata_is_named() {
 fn loading_into_a_model_of_another_architecture_names_both() {
     let dir = TempDir::new("archmismatch");
     let path = dir.path("m.safetensors");
-    save_model(
-        &path,
-        &Mlp::<f32>::builder(&[2, 4, 1]).build::<f32>().unwrap(),
-    )
-    .unwrap();
+    save_model(&path, &Mlp::<f32>::builder(&[2, 4, 1]).build().unwrap()).unwrap();
     assert_eq!(
         load_231_err(&path),
         "the file's network has widths [2, 4, 1], the model [2, 3, 1]"
@@ -813,7 +788,7 @@ fn loading_into_a_model_of_another_architecture_names_both() {
         &path,
         &Mlp::<f32>::builder(&[2, 3, 1])
             .hidden(Activation::Tanh)
-            .build::<f32>()
+            .build()
             .unwrap(),
     )
     .unwrap();
