@@ -5,6 +5,8 @@
 //! ```text
 //! cargo run --release -p chainrule-nn --example digits
 //! cargo run --release -p chainrule-nn --example digits -- --optimizer sgd_momentum --lr 0.05 --plot loss.svg
+//! cargo run --release -p chainrule-nn --example digits -- --epochs 10 --save model.safetensors
+//! cargo run --release -p chainrule-nn --example digits -- --epochs 20 --load model.safetensors
 //! cargo run --release -p chainrule-nn --example digits -- --help
 //! ```
 
@@ -13,6 +15,7 @@ mod plot;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};
+use nn::checkpoint::load_checkpoint;
 use nn::data::{digits, load_csv, CsvOptions, Standardizer, TargetKind};
 use nn::{Activation, Event, Mlp, TrainConfig, Trainer};
 use std::io::IsTerminal;
@@ -31,7 +34,7 @@ struct Args {
     optimizer: String,
     /// Learning rate (step dt); by default 2e-3 for the Adam family, 0.05
     /// for the others.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
     /// Number of epochs.
     #[arg(long, default_value_t = 30)]
@@ -61,6 +64,15 @@ struct Args {
     /// Draw the loss and accuracy curves into this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
+    /// Save the network, the optimizer's state and the epoch reached to this
+    /// safetensors checkpoint when training ends (or stops on an error).
+    #[arg(long)]
+    save: Option<PathBuf>,
+    /// Resume from a checkpoint written by --save: the network (its
+    /// architecture comes from the file), the optimizer's state and the
+    /// epoch; training continues up to --epochs.
+    #[arg(long)]
+    load: Option<PathBuf>,
 }
 
 fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
@@ -98,11 +110,21 @@ fn run(args: Args) -> Result<(), String> {
     widths.extend(&args.hidden);
     widths.push(10);
     let act = activation(&args.activation, args.relu_at_zero)?;
-    let mlp = Mlp::<f32>::builder(&widths)
-        .hidden(act)
-        .seed(args.seed)
-        .build()
-        .map_err(|e| e.to_string())?;
+    let (mlp, resumed) = match &args.load {
+        None => {
+            let mlp = Mlp::<f32>::builder(&widths)
+                .hidden(act)
+                .seed(args.seed)
+                .build();
+            (mlp.map_err(|e| e.to_string())?, None)
+        }
+        Some(path) => {
+            // The architecture comes from the file.
+            let loaded = load_checkpoint::<f32>(path).map_err(|e| e.to_string())?;
+            widths = loaded.model.widths().to_vec();
+            (loaded.model, Some(loaded.state))
+        }
+    };
     let adam_family = args.optimizer.starts_with("adam");
     let lr = args.lr.unwrap_or(if adam_family { 2e-3 } else { 0.05 });
     let optimizer = optim::by_name::<f32>(&args.optimizer, lr).map_err(|e| e.to_string())?;
@@ -132,11 +154,20 @@ fn run(args: Args) -> Result<(), String> {
     );
 
     let mut trainer = Trainer::new(mlp, optimizer, config);
+    if let (Some(state), Some(path)) = (&resumed, &args.load) {
+        trainer
+            .restore(state)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        println!(
+            "resumed from {} after epoch {}",
+            path.display(),
+            trainer.epoch()
+        );
+    }
     let terminal = std::io::stdout().is_terminal();
     let mut bar: Option<ProgressBar> = None;
     let started = Instant::now();
-    let history = trainer
-        .fit(&train, Some(&test), |event| match event {
+    let result = trainer.fit(&train, Some(&test), |event| match event {
             Event::Step { epoch, step, steps, loss } if terminal => {
                 let b = bar.get_or_insert_with(|| {
                     let b = ProgressBar::new(steps as u64);
@@ -167,17 +198,23 @@ fn run(args: Args) -> Result<(), String> {
                 println!("{line}");
             }
             _ => {}
-        })
-        .map_err(|e| e.to_string())?;
+        });
+    if let Some(path) = &args.save {
+        // Saved even when training stopped on an error: the parameters are
+        // those of the last finite step.
+        trainer.save_checkpoint(path).map_err(|e| e.to_string())?;
+        println!("saved {} (epoch {})", path.display(), trainer.epoch());
+    }
+    let history = result.map_err(|e| e.to_string())?;
     let wall = started.elapsed().as_secs_f64();
     let last = history
         .epochs
         .last()
         .ok_or("no epoch was run (epochs = 0)")?;
     println!(
-        "test accuracy {:.2}% after {} epochs; training time {:.3} s ({:.2} ms per epoch), {:.3} s with evaluation",
+        "test accuracy {:.2}% after epoch {}; training time {:.3} s ({:.2} ms per epoch), {:.3} s with evaluation",
         100.0 * last.test_accuracy.unwrap_or(f64::NAN),
-        history.epochs.len(),
+        trainer.epoch(),
         history.train_seconds,
         1e3 * history.train_seconds / history.epochs.len() as f64,
         wall

@@ -3,6 +3,7 @@
 //! `optim`, per-epoch metrics, early stopping, and a typed stop on a
 //! non-finite loss or gradient that keeps the last finite parameters.
 
+use crate::checkpoint::{save_checkpoint, Checkpoint, Progress, TrainingState};
 use crate::data::{BatchOrder, Batcher, Dataset, Targets};
 use crate::{BatchTargets, Error, Loss, Mlp, Result};
 use autodiff::{Grads, Real, Shape, Tape};
@@ -200,6 +201,11 @@ impl<T: Scalar> Trainer<T> {
         &self.config
     }
 
+    /// The configuration, mutably (e.g. to extend `epochs` and train on).
+    pub fn config_mut(&mut self) -> &mut TrainConfig {
+        &mut self.config
+    }
+
     /// The next epoch to run (the number of epochs completed).
     pub fn epoch(&self) -> usize {
         self.epoch
@@ -210,6 +216,45 @@ impl<T: Scalar> Trainer<T> {
     /// the epoch, so a resumed run continues bitwise as if never stopped.
     pub fn set_epoch(&mut self, epoch: usize) {
         self.epoch = epoch;
+    }
+
+    /// Saves the network, the optimizer's state and the epoch reached to a
+    /// safetensors checkpoint (atomically), from which
+    /// [`restore`](Self::restore) continues bitwise as if never stopped.
+    ///
+    /// # Errors
+    /// [`Error::Checkpoint`] when the file cannot be written (the previous
+    /// file, if any, is untouched).
+    pub fn save_checkpoint(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
+        let state = self.optimizer.state();
+        let progress = Progress {
+            epoch: self.epoch as u64,
+            step: self.optimizer.steps(),
+            seed: self.config.seed,
+        };
+        save_checkpoint(
+            path,
+            &Checkpoint::new(&self.mlp)
+                .optimizer(&state)
+                .progress(progress),
+        )
+    }
+
+    /// Restores the optimizer's state and the epoch of a checkpoint whose
+    /// parameters are already in the network (see
+    /// [`load_checkpoint`](crate::checkpoint::load_checkpoint)).
+    ///
+    /// # Errors
+    /// The optimizer's error when its state does not fit (another method,
+    /// another number of parameters).
+    pub fn restore(&mut self, state: &TrainingState<T>) -> Result<()> {
+        if let Some(o) = &state.optimizer {
+            self.optimizer.load_state(o)?;
+        }
+        if let Some(p) = state.progress {
+            self.epoch = p.epoch as usize;
+        }
+        Ok(())
     }
 
     /// Runs the epochs from [`epoch`](Self::epoch) to `config.epochs` on

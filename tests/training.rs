@@ -1,0 +1,176 @@
+//! Training end to end on the digits: accuracy, determinism, resuming from
+//! checkpoints, and the typed stop on divergence.
+
+use autodiff::Reduction;
+use nn::checkpoint::load_checkpoint;
+use nn::data::{digits, noisy_sine, Dataset, Standardizer};
+use nn::{Activation, EarlyStopping, Error, Loss, Metric, Mlp, TrainConfig, Trainer};
+
+fn digits_split() -> (Dataset<f32>, Dataset<f32>) {
+    let (train, test) = digits::<f32>().unwrap().split(0.2, 7).unwrap();
+    let s = Standardizer::fit_dataset(&train).unwrap();
+    (
+        s.transform_dataset(train).unwrap(),
+        s.transform_dataset(test).unwrap(),
+    )
+}
+
+fn trainer(epochs: usize, seed: u64) -> Trainer<f32> {
+    let mlp = Mlp::builder(&[64, 64, 10])
+        .hidden(Activation::RELU)
+        .seed(seed)
+        .build()
+        .unwrap();
+    let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
+    Trainer::new(
+        mlp,
+        adam,
+        TrainConfig {
+            epochs,
+            batch_size: 32,
+            seed,
+            ..Default::default()
+        },
+    )
+}
+
+fn bits(p: &[f32]) -> Vec<u32> {
+    p.iter().map(|v| v.to_bits()).collect()
+}
+
+#[test]
+fn short_seeded_run_on_digits_reaches_95_percent_test_accuracy() {
+    let (train, test) = digits_split();
+    let mut t = trainer(8, 1);
+    let h = t.fit(&train, Some(&test), |_| {}).unwrap();
+    let acc = h.epochs.last().unwrap().test_accuracy.unwrap();
+    assert!(acc >= 0.95, "test accuracy {acc}");
+    assert!(h.epochs.windows(2).all(|w| w[1].epoch == w[0].epoch + 1));
+}
+
+#[test]
+fn same_seed_twice_gives_bitwise_equal_parameters() {
+    let (train, _) = digits_split();
+    let mut a = trainer(2, 3);
+    let mut b = trainer(2, 3);
+    a.fit(&train, None, |_| {}).unwrap();
+    b.fit(&train, None, |_| {}).unwrap();
+    assert_eq!(bits(a.mlp().params()), bits(b.mlp().params()));
+    let mut c = trainer(2, 4);
+    c.fit(&train, None, |_| {}).unwrap();
+    assert_ne!(
+        bits(a.mlp().params()),
+        bits(c.mlp().params()),
+        "another seed, another run"
+    );
+}
+
+#[test]
+fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
+    let (train, test) = digits_split();
+    let mut whole = trainer(4, 5);
+    whole.fit(&train, Some(&test), |_| {}).unwrap();
+
+    let dir = std::env::temp_dir().join(format!("chainrule-resume-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("half.safetensors");
+    let mut first = trainer(2, 5);
+    first.fit(&train, Some(&test), |_| {}).unwrap();
+    first.save_checkpoint(&path).unwrap();
+    drop(first);
+
+    let loaded = load_checkpoint::<f32>(&path).unwrap();
+    let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
+    let mut second = Trainer::new(
+        loaded.model,
+        adam,
+        TrainConfig {
+            epochs: 4,
+            batch_size: 32,
+            seed: 5,
+            ..Default::default()
+        },
+    );
+    second.restore(&loaded.state).unwrap();
+    assert_eq!(second.epoch(), 2);
+    let h = second.fit(&train, Some(&test), |_| {}).unwrap();
+    assert_eq!(h.epochs.len(), 2, "only the remaining epochs run");
+    assert_eq!(bits(second.mlp().params()), bits(whole.mlp().params()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn divergence_stops_with_a_typed_error_and_keeps_finite_parameters() {
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 8, 1])
+        .hidden(Activation::RELU)
+        .seed(1)
+        .build()
+        .unwrap();
+    // Plain gradient descent with an absurd step on least squares: the
+    // parameters, then the loss, overflow within a few steps.
+    let gd = optim::by_name::<f64>("gradient_descent", 1e200).unwrap();
+    let loss = Loss::LeastSquares(Reduction::Mean);
+    let mut t = Trainer::new(
+        mlp,
+        gd,
+        TrainConfig {
+            epochs: 50,
+            batch_size: 16,
+            loss,
+            ..Default::default()
+        },
+    );
+    let err = t.fit(&data, None, |_| {}).unwrap_err();
+    match &err {
+        Error::NonFinite {
+            epoch, step, what, ..
+        } => {
+            assert!(*step < 4 && *epoch < 3, "{err}");
+            assert!(!what.is_empty());
+        }
+        e => panic!("expected a non-finite stop, got {e}"),
+    }
+    assert!(
+        err.to_string().contains("epoch") && err.to_string().contains("step"),
+        "{err}"
+    );
+    assert!(
+        t.mlp().params().iter().all(|v| v.is_finite()),
+        "the last finite parameters are kept"
+    );
+}
+
+#[test]
+fn early_stopping_ends_the_run_and_restores_the_best_parameters() {
+    let (train, test) = digits_split();
+    let mut t = trainer(200, 2);
+    let es = EarlyStopping {
+        metric: Metric::TestLoss,
+        patience: 3,
+        min_delta: 0.0,
+    };
+    let mut t2 = Trainer::new(
+        t.mlp().clone(),
+        optim::by_name::<f32>("adam", 2e-2).unwrap(),
+        TrainConfig {
+            epochs: 200,
+            early_stopping: Some(es),
+            ..t.config().clone()
+        },
+    );
+    let h = t2.fit(&train, Some(&test), |_| {}).unwrap();
+    assert!(h.stopped_early && h.epochs.len() < 200);
+    let best = h
+        .epochs
+        .iter()
+        .map(|r| r.test_loss.unwrap())
+        .fold(f64::INFINITY, f64::min);
+    let (now, _) = nn::evaluate(t2.mlp(), t2.config().loss, &test).unwrap();
+    assert!(
+        (now - best).abs() <= 1e-6 * best.max(1.0),
+        "restored {now}, best {best}"
+    );
+    // The same network without early stopping runs on.
+    let _ = t.fit(&train, Some(&test), |_| {}).unwrap();
+}

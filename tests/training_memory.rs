@@ -1,0 +1,62 @@
+//! Training reuses its tape and buffers: the memory in use after 10,000
+//! steps equals the memory in use after 100 (a tracking global allocator,
+//! in its own test binary).
+
+use nn::data::xor;
+use nn::{Activation, Mlp, TrainConfig, Trainer};
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicIsize, Ordering};
+
+struct Tracking;
+
+static LIVE: AtomicIsize = AtomicIsize::new(0);
+
+unsafe impl GlobalAlloc for Tracking {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.alloc(l) }
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        LIVE.fetch_sub(l.size() as isize, Ordering::Relaxed);
+        unsafe { System.dealloc(p, l) }
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        LIVE.fetch_add(n as isize - l.size() as isize, Ordering::Relaxed);
+        unsafe { System.realloc(p, l, n) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Tracking = Tracking;
+
+#[test]
+fn memory_in_use_after_10000_steps_equals_memory_after_100() {
+    let data = xor::<f32>(64, 0.1, 1).unwrap(); // 8 steps per epoch
+    let mlp = Mlp::builder(&[2, 16, 16, 2])
+        .hidden(Activation::RELU)
+        .seed(1)
+        .build()
+        .unwrap();
+    let adam = optim::by_name::<f32>("adam", 1e-3).unwrap();
+    let mut t = Trainer::new(
+        mlp,
+        adam,
+        TrainConfig {
+            epochs: 0,
+            batch_size: 8,
+            ..Default::default()
+        },
+    );
+    let mut live_at = |t: &mut Trainer<f32>, epochs: usize| {
+        t.config_mut().epochs = epochs;
+        t.fit(&data, Some(&data), |_| {}).unwrap();
+        LIVE.load(Ordering::Relaxed)
+    };
+    let after_100 = live_at(&mut t, 100 / 8 + 1);
+    let after_10000 = live_at(&mut t, 10_000 / 8);
+    assert_eq!(t.epoch(), 1250);
+    assert_eq!(
+        after_10000, after_100,
+        "memory in use grew between step 100 and step 10,000"
+    );
+}
