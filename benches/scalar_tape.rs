@@ -62,6 +62,9 @@ fn heavy_grad(x: &[f64], g: &mut [f64]) -> f64 {
     s
 }
 
+/// Value and gradient through a reused tape.
+type TapeFn = dyn Fn(&mut Evaluator, &[f64], &mut [f64]) -> f64;
+
 struct Row {
     name: &'static str,
     primal: f64,
@@ -73,7 +76,7 @@ fn measure(
     name: &'static str,
     f: fn(&[f64]) -> f64,
     fg: fn(&[f64], &mut [f64]) -> f64,
-    tape_f: &dyn Fn(&mut Evaluator, &[f64], &mut [f64]) -> f64,
+    tape_f: &TapeFn,
 ) -> Row {
     let n = 10_000;
     let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.1).sin()).collect();
