@@ -47,7 +47,7 @@ fn memory_in_use_after_10000_steps_equals_memory_after_100() {
             ..Default::default()
         },
     );
-    let mut live_at = |t: &mut Trainer<f32>, epochs: usize| {
+    let live_at = |t: &mut Trainer<f32>, epochs: usize| {
         t.config_mut().epochs = epochs;
         t.fit(&data, Some(&data), |_| {}).unwrap();
         LIVE.load(Ordering::Relaxed)
