@@ -26,6 +26,7 @@ pub mod checkpoint;
 pub mod data;
 mod error;
 mod init;
+pub mod jacobian_chain;
 mod loss;
 mod mlp;
 pub mod train;
