@@ -1,0 +1,474 @@
+//! `Mlp` basics and bad input: typed errors naming the layer and the shapes,
+//! parameter names and layout, seeded initialisation and its statistics,
+//! classification helpers, input gradients against finite differences.
+
+use autodiff::{GradcheckConfig, Reduction, Shape, Tape};
+use nn::{Activation, BatchTargets, Error, Init, Loss, Mlp};
+
+fn net(widths: &[usize]) -> Mlp<f64> {
+    Mlp::<f64>::builder(widths)
+        .hidden(Activation::Tanh)
+        .seed(3)
+        .build()
+        .unwrap()
+}
+
+fn arch_message(r: nn::Result<Mlp<f64>>) -> String {
+    match r {
+        Err(Error::Architecture(m)) => m,
+        Err(e) => panic!("expected an architecture error, got {e}"),
+        Ok(_) => panic!("expected an architecture error, got a network"),
+    }
+}
+
+#[test]
+fn batch_of_wrong_width_is_an_input_width_error_naming_layer_0_and_both_shapes() {
+    let mlp = net(&[4, 3, 2]);
+    let tape = Tape::new();
+    let x = tape.mat_const(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let err = mlp.forward(&tape, x).unwrap_err();
+    match &err {
+        Error::InputWidth { expected, got } => {
+            assert_eq!(*expected, 4);
+            assert_eq!(*got, Shape::new(2, 3));
+        }
+        e => panic!("expected InputWidth, got {e}"),
+    }
+    let msg = err.to_string();
+    assert!(msg.contains("layer 0"), "{msg}");
+    assert!(msg.contains("a_0 = 4"), "{msg}");
+    assert!(msg.contains("(2, 3)"), "{msg}");
+
+    // The plain paths refuse a flat batch whose length is not a multiple of a_0.
+    let err = mlp.predict(&[0.0; 6]).unwrap_err();
+    assert!(
+        matches!(err, Error::InputWidth { expected: 4, .. }),
+        "{err}"
+    );
+    let err = mlp
+        .input_gradient(
+            &[0.0; 7],
+            BatchTargets::Classes(&[0]),
+            Loss::CrossEntropy(Reduction::Sum),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::InputWidth { expected: 4, .. }),
+        "{err}"
+    );
+}
+
+#[test]
+fn labels_of_wrong_length_or_out_of_range_are_typed_errors_from_loss_apply() {
+    let mlp = net(&[2, 3, 3]);
+    let tape = Tape::new();
+    let x = tape
+        .mat_const(Shape::new(2, 2), &[0.1, 0.2, 0.3, 0.4])
+        .unwrap();
+    let out = mlp.forward(&tape, x).unwrap().output;
+    let ce = Loss::CrossEntropy(Reduction::Mean);
+
+    let err = ce
+        .apply(out, BatchTargets::Classes(&[0, 1, 2]))
+        .unwrap_err();
+    match &err {
+        Error::Autodiff(autodiff::Error::LengthMismatch { expected, got, .. }) => {
+            assert_eq!((*expected, *got), (2, 3));
+        }
+        e => panic!("expected a length mismatch, got {e}"),
+    }
+    assert!(err.to_string().contains("one label per row"), "{err}");
+
+    let err = ce.apply(out, BatchTargets::Classes(&[0, 3])).unwrap_err();
+    match &err {
+        Error::Autodiff(autodiff::Error::LabelOutOfRange {
+            row,
+            label,
+            classes,
+        }) => assert_eq!((*row, *label, *classes), (1, 3, 3)),
+        e => panic!("expected a label out of range, got {e}"),
+    }
+    assert!(
+        err.to_string()
+            .contains("label 3 of row 1 is out of range for 3 classes"),
+        "{err}"
+    );
+
+    let ls = Loss::LeastSquares(Reduction::Sum);
+    let err = ls.apply(out, BatchTargets::Values(&[0.0; 5])).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Autodiff(autodiff::Error::LengthMismatch {
+                expected: 6,
+                got: 5,
+                ..
+            })
+        ),
+        "{err}"
+    );
+    // Targets of the wrong kind for the loss.
+    let err = ls.apply(out, BatchTargets::Classes(&[0, 1])).unwrap_err();
+    assert!(
+        matches!(&err, Error::Targets(m) if m.contains("least squares needs real target vectors")),
+        "{err}"
+    );
+    let err = ce.apply(out, BatchTargets::Values(&[0.0; 6])).unwrap_err();
+    assert!(
+        matches!(&err, Error::Targets(m) if m.contains("cross-entropy needs class labels")),
+        "{err}"
+    );
+    // accuracy wants one label per sample.
+    let err = mlp.accuracy(&[0.1, 0.2, 0.3, 0.4], &[0]).unwrap_err();
+    assert!(
+        matches!(&err, Error::Targets(m) if m == "1 labels for 2 samples"),
+        "{err}"
+    );
+}
+
+#[test]
+fn widths_containing_zero_are_refused_naming_the_width() {
+    let m = arch_message(Mlp::<f64>::builder(&[3, 0, 2]).build());
+    assert!(m.contains("width a_1 is 0"), "{m}");
+    assert!(m.contains("[3, 0, 2]"), "{m}");
+    let m = arch_message(Mlp::<f64>::builder(&[0, 2]).build());
+    assert!(m.contains("width a_0 is 0"), "{m}");
+}
+
+#[test]
+fn fewer_than_two_widths_is_an_empty_network_error() {
+    for widths in [&[][..], &[5][..]] {
+        let m = arch_message(Mlp::<f64>::builder(widths).build());
+        assert!(m.contains("at least an input and an output width"), "{m}");
+        assert!(m.contains(&format!("{widths:?}")), "{m}");
+    }
+}
+
+#[test]
+fn wrong_number_of_per_layer_activations_is_refused() {
+    let m = arch_message(
+        Mlp::<f64>::builder(&[2, 4, 4, 4, 1])
+            .hidden_each(&[Activation::Tanh, Activation::Sigmoid])
+            .build(),
+    );
+    assert!(
+        m.contains("2 hidden activations given for 3 hidden layers"),
+        "{m}"
+    );
+    let m = arch_message(
+        Mlp::<f64>::builder(&[2, 4, 1])
+            .hidden_each(&[Activation::Tanh, Activation::Sigmoid, Activation::Tanh])
+            .build(),
+    );
+    assert!(
+        m.contains("3 hidden activations given for 1 hidden layers"),
+        "{m}"
+    );
+    // The right number is accepted, in order, with the output's last.
+    let mlp = Mlp::<f64>::builder(&[2, 4, 4, 1])
+        .hidden_each(&[Activation::Tanh, Activation::Sigmoid])
+        .output(Activation::Softplus)
+        .build::<f64>()
+        .unwrap();
+    assert_eq!(
+        mlp.activations(),
+        [Activation::Tanh, Activation::Sigmoid, Activation::Softplus]
+    );
+}
+
+#[test]
+fn relu_subgradient_outside_unit_interval_is_refused_naming_the_layer() {
+    for bad in [-0.1, 1.5, f64::NAN] {
+        let m = arch_message(
+            Mlp::<f64>::builder(&[2, 3, 3, 1])
+                .hidden_each(&[Activation::RELU, Activation::Relu { at_zero: bad }])
+                .build(),
+        );
+        assert!(m.contains("layer 1"), "{m}");
+        assert!(m.contains("outside [0, 1]"), "{m}");
+    }
+    let m = arch_message(
+        Mlp::<f64>::builder(&[2, 3, 1])
+            .output(Activation::Relu { at_zero: 2.0 })
+            .build(),
+    );
+    assert!(m.contains("layer 1"), "{m}");
+    for ok in [0.0, 0.5, 1.0] {
+        assert!(Mlp::<f64>::builder(&[2, 3, 1])
+            .hidden(Activation::Relu { at_zero: ok })
+            .build::<f64>()
+            .is_ok());
+    }
+}
+
+#[test]
+fn non_finite_parameter_is_a_typed_error_naming_the_tensor_and_index() {
+    let mut mlp = net(&[3, 4, 4, 2]);
+    let offset = mlp.slots()["layers.2.weight"].offset;
+    mlp.params_mut()[offset + 5] = f64::NAN;
+    let tape = Tape::new();
+    let x = tape.mat_const(Shape::new(1, 3), &[0.1, 0.2, 0.3]).unwrap();
+    let err = mlp.forward(&tape, x).unwrap_err();
+    match &err {
+        Error::NonFiniteParameter { name, index, value } => {
+            assert_eq!(name, "layers.2.weight");
+            assert_eq!(*index, 5);
+            assert!(value.is_nan());
+        }
+        e => panic!("expected NonFiniteParameter, got {e}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "parameter layers.2.weight[5] is not finite (NaN); the network cannot be evaluated"
+    );
+    assert!(matches!(
+        mlp.check_finite(),
+        Err(Error::NonFiniteParameter { index: 5, .. })
+    ));
+
+    let mut mlp = net(&[3, 4, 4, 2]);
+    let offset = mlp.slots()["layers.4.bias"].offset;
+    mlp.params_mut()[offset + 1] = f64::NEG_INFINITY;
+    let err = mlp
+        .input_gradient(
+            &[0.1, 0.2, 0.3],
+            BatchTargets::Classes(&[0]),
+            Loss::default(),
+        )
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::NonFiniteParameter { name, index: 1, value } if name == "layers.4.bias" && *value == f64::NEG_INFINITY),
+        "{err}"
+    );
+    assert!(mlp.check_finite().is_err());
+    assert!(net(&[3, 4, 4, 2]).check_finite().is_ok());
+}
+
+#[test]
+fn parameters_are_named_as_torch_state_dict_in_order_with_their_shapes() {
+    let mlp = net(&[3, 5, 4, 2]);
+    let got: Vec<(String, usize, Shape)> = mlp
+        .slots()
+        .iter()
+        .map(|(k, s)| (k.clone(), s.offset, s.shape))
+        .collect();
+    let want = [
+        ("layers.0.weight", 0, Shape::new(5, 3)),
+        ("layers.0.bias", 15, Shape::new(1, 5)),
+        ("layers.2.weight", 20, Shape::new(4, 5)),
+        ("layers.2.bias", 40, Shape::new(1, 4)),
+        ("layers.4.weight", 44, Shape::new(2, 4)),
+        ("layers.4.bias", 52, Shape::new(1, 2)),
+    ];
+    assert_eq!(
+        got,
+        want.iter()
+            .map(|&(n, o, s)| (n.to_string(), o, s))
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(mlp.num_params(), 54);
+    assert_eq!(mlp.params().len(), 54);
+    assert_eq!(mlp.num_layers(), 3);
+    assert_eq!(mlp.widths(), [3, 5, 4, 2]);
+    for r in 0..3 {
+        let (w, ws) = mlp.param(&format!("layers.{}.weight", 2 * r)).unwrap();
+        let m = mlp.weight(r);
+        assert_eq!(m.shape(), ws);
+        assert_eq!(m.shape(), Shape::new(mlp.widths()[r + 1], mlp.widths()[r]));
+        assert_eq!(m.as_slice(), w);
+        let (b, bs) = mlp.param(&format!("layers.{}.bias", 2 * r)).unwrap();
+        assert_eq!(bs, Shape::new(1, mlp.widths()[r + 1]));
+        assert_eq!(mlp.bias(r), b);
+    }
+    assert!(mlp.param("layers.1.weight").is_none());
+}
+
+#[test]
+fn same_seed_gives_bitwise_same_params_and_different_seed_differs() {
+    for init in [
+        Init::GlorotUniform,
+        Init::GlorotNormal,
+        Init::HeUniform,
+        Init::HeNormal,
+        Init::Uniform(0.5),
+        Init::TorchDefault,
+    ] {
+        let build = |seed| {
+            Mlp::<f64>::builder(&[6, 8, 3])
+                .init(init)
+                .seed(seed)
+                .build::<f64>()
+                .unwrap()
+        };
+        let bits = |m: &Mlp<f64>| m.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&build(42)), bits(&build(42)), "{init}");
+        assert_ne!(build(42).params(), build(43).params(), "{init}");
+    }
+    // f32 networks are the f64 ones rounded.
+    let a = Mlp::<f32>::builder(&[6, 8, 3])
+        .seed(9)
+        .build::<f32>()
+        .unwrap();
+    let b = Mlp::<f64>::builder(&[6, 8, 3])
+        .seed(9)
+        .build::<f64>()
+        .unwrap();
+    assert!(a
+        .params()
+        .iter()
+        .zip(b.params())
+        .all(|(&x, &y)| x == y as f32));
+}
+
+struct Stats {
+    mean: f64,
+    std: f64,
+    max_abs: f64,
+}
+
+fn stats(v: &[f64]) -> Stats {
+    let n = v.len() as f64;
+    let mean = v.iter().sum::<f64>() / n;
+    let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+    Stats {
+        mean,
+        std: var.sqrt(),
+        max_abs: v.iter().fold(0.0, |m, x| m.max(x.abs())),
+    }
+}
+
+/// Weights and biases of a `(fan_out, fan_in)` layer.
+fn layer(init: Init, fan_in: usize, fan_out: usize) -> (Vec<f64>, Vec<f64>) {
+    let mlp = Mlp::<f64>::builder(&[fan_in, fan_out])
+        .init(init)
+        .seed(11)
+        .build::<f64>()
+        .unwrap();
+    (mlp.weight(0).into_vec(), mlp.bias(0).to_vec())
+}
+
+#[test]
+fn uniform_schemes_stay_within_their_documented_bounds_and_fill_them() {
+    // (scheme, fan_in, fan_out, documented bound)
+    let cases = [
+        (Init::HeUniform, 256, 256, (6.0_f64 / 256.0).sqrt()),
+        (Init::HeUniform, 100, 400, (6.0_f64 / 100.0).sqrt()), // fan_in, not fan_out
+        (Init::GlorotUniform, 256, 256, (6.0_f64 / 512.0).sqrt()),
+        (Init::GlorotUniform, 100, 400, (6.0_f64 / 500.0).sqrt()),
+        (Init::Uniform(0.3), 256, 256, 0.3),
+        (Init::TorchDefault, 256, 256, 1.0 / 16.0),
+        (Init::TorchDefault, 100, 400, 0.1),
+    ];
+    for (init, i, o, bound) in cases {
+        let (w, b) = layer(init, i, o);
+        let s = stats(&w);
+        assert!(
+            s.max_abs <= bound,
+            "{init} ({o}x{i}): max |w| {} > {bound}",
+            s.max_abs
+        );
+        assert!(
+            s.max_abs > 0.99 * bound,
+            "{init} ({o}x{i}): max |w| {} far below {bound}",
+            s.max_abs
+        );
+        // U(-a, a) has standard deviation a / sqrt(3).
+        let want = bound / 3.0_f64.sqrt();
+        assert!(
+            (s.std - want).abs() < 0.05 * want,
+            "{init}: std {} vs {want}",
+            s.std
+        );
+        assert!(s.mean.abs() < 0.02 * bound, "{init}: mean {}", s.mean);
+        if init == Init::TorchDefault {
+            let bs = stats(&b);
+            assert!(
+                bs.max_abs <= bound && bs.max_abs > 0.5 * bound,
+                "{init}: bias max {}",
+                bs.max_abs
+            );
+            assert!(b.iter().all(|&v| v != 0.0), "{init}: a zero bias");
+        } else {
+            assert!(b.iter().all(|&v| v == 0.0), "{init}: nonzero biases");
+        }
+    }
+    let (w, b) = layer(Init::Uniform(0.0), 8, 8);
+    assert!(w.iter().chain(&b).all(|&v| v == 0.0));
+}
+
+#[test]
+fn normal_schemes_have_their_documented_standard_deviation_within_ten_percent() {
+    let cases = [
+        (Init::GlorotNormal, 256, 256, (2.0_f64 / 512.0).sqrt()),
+        (Init::GlorotNormal, 100, 400, (2.0_f64 / 500.0).sqrt()),
+        (Init::HeNormal, 256, 256, (2.0_f64 / 256.0).sqrt()),
+        (Init::HeNormal, 100, 400, (2.0_f64 / 100.0).sqrt()),
+    ];
+    for (init, i, o, want) in cases {
+        let (w, b) = layer(init, i, o);
+        let s = stats(&w);
+        assert!(
+            (s.std - want).abs() < 0.1 * want,
+            "{init} ({o}x{i}): std {} vs {want}",
+            s.std
+        );
+        assert!(s.mean.abs() < 0.05 * want, "{init}: mean {}", s.mean);
+        // Gaussian, not bounded like a uniform: some draws beyond 3 sigma.
+        assert!(s.max_abs > 3.0 * want, "{init}: max |w| {}", s.max_abs);
+        assert!(b.iter().all(|&v| v == 0.0), "{init}: nonzero biases");
+    }
+}
+
+/// A 2 -> 2 network with `W = I`, `b = 0` and identity output: the class is
+/// the larger input (the first on a tie).
+#[test]
+fn classify_and_accuracy_on_a_hand_made_network() {
+    let mut mlp = Mlp::<f64>::builder(&[2, 2]).build::<f64>().unwrap();
+    mlp.params_mut()
+        .copy_from_slice(&[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
+    let x = [1.0, 0.0, 0.0, 1.0, 0.2, 0.9, 0.5, 0.5];
+    assert_eq!(mlp.predict(&x).unwrap().as_slice(), x);
+    assert_eq!(mlp.classify(&x).unwrap(), [0, 1, 1, 0]);
+    assert_eq!(mlp.accuracy(&x, &[0, 1, 1, 0]).unwrap(), 1.0);
+    assert_eq!(mlp.accuracy(&x, &[0, 1, 0, 1]).unwrap(), 0.5);
+    assert_eq!(mlp.accuracy(&x, &[1, 0, 0, 1]).unwrap(), 0.0);
+    // A bias shifts the decision.
+    mlp.params_mut()[4] = 0.75;
+    assert_eq!(mlp.classify(&x).unwrap(), [0, 1, 0, 0]);
+}
+
+#[test]
+fn input_gradient_matches_central_finite_differences() {
+    let mlp = Mlp::<f64>::builder(&[3, 6, 5, 4])
+        .hidden_each(&[Activation::Tanh, Activation::Softplus])
+        .init(Init::GlorotNormal)
+        .seed(5)
+        .build::<f64>()
+        .unwrap();
+    let x = [0.3, -1.2, 0.8, 1.5, 0.1, -0.4];
+    let cases: [(Loss, BatchTargets<'_, f64>); 2] = [
+        (
+            Loss::CrossEntropy(Reduction::Mean),
+            BatchTargets::Classes(&[2, 0]),
+        ),
+        (
+            Loss::LeastSquares(Reduction::Sum),
+            BatchTargets::Values(&[0.5, -0.5, 1.0, 0.0, 0.2, 0.1, -1.0, 0.3]),
+        ),
+    ];
+    for (loss, targets) in cases {
+        let g = mlp.input_gradient(&x, targets, loss).unwrap();
+        assert_eq!(g.shape(), Shape::new(2, 3));
+        assert!(
+            g.as_slice().iter().any(|&v| v.abs() > 1e-3),
+            "{loss:?}: {g:?}"
+        );
+        let f = |x: &[f64]| {
+            let out = mlp.predict(x).unwrap();
+            loss.value(out.as_slice(), 4, targets).unwrap()
+        };
+        let report =
+            autodiff::gradcheck_fn(f, g.as_slice(), &x, &GradcheckConfig::default()).unwrap();
+        assert!(report.passed(), "{}: {report}", loss.name());
+    }
+}
