@@ -113,7 +113,7 @@ fn step(widths: &[usize], n: usize) -> Step {
         .hidden(Activation::RELU)
         .init(Init::HeUniform)
         .seed(1)
-        .build::<f32>()
+        .build()
         .expect("valid network");
     let (a0, classes) = (widths[0], *widths.last().unwrap());
     let x = fill(n * a0, 0.25);

@@ -49,7 +49,7 @@ impl Case {
         let mut mlp = Mlp::<f64>::builder(&self.widths)
             .hidden_each(&self.hidden)
             .output(self.output)
-            .build::<f64>()
+            .build()
             .expect("valid architecture");
         mlp.params_mut().copy_from_slice(&self.params);
         if let Some((r, i)) = self.dead {
@@ -295,7 +295,7 @@ proptest! {
                 .hidden(Activation::Relu { at_zero })
                 .init(nn::Init::TorchDefault)
                 .seed(seed)
-                .build::<f64>()
+                .build()
                 .unwrap();
             zero_unit(&mut mlp, r, i);
             mlp
@@ -350,7 +350,7 @@ fn relu_at_exact_zero_matches_hand_computation() {
     for at_zero in [0.0, 0.25, 0.5, 1.0] {
         let mut mlp = Mlp::<f64>::builder(&[2, 2, 1])
             .hidden(Activation::Relu { at_zero })
-            .build::<f64>()
+            .build()
             .unwrap();
         mlp.params_mut()
             .copy_from_slice(&[0.0, 0.0, 1.0, 1.0, 0.0, 0.5, 2.0, 3.0, 0.0]);
@@ -470,7 +470,7 @@ proptest! {
     #[test]
     fn f32_forward_equals_f64_forward_to_f32_rounding(c in case(5, 12, any_activation, false)) {
         let mut m64 = c.mlp();
-        let mut m32 = Mlp::<f32>::builder(&c.widths).hidden_each(&c.hidden).output(c.output).build::<f32>().unwrap();
+        let mut m32 = Mlp::<f32>::builder(&c.widths).hidden_each(&c.hidden).output(c.output).build().unwrap();
         for (p32, p64) in m32.params_mut().iter_mut().zip(m64.params_mut()) {
             *p32 = *p64 as f32;
             *p64 = *p32 as f64;
@@ -505,7 +505,7 @@ proptest! {
         let plain = mlp.predict(&c.x).unwrap().into_vec();
         prop_assert_eq!(taped.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), plain.iter().map(|v| v.to_bits()).collect::<Vec<_>>());
 
-        let mut m32 = Mlp::<f32>::builder(&c.widths).hidden_each(&c.hidden).output(c.output).build::<f32>().unwrap();
+        let mut m32 = Mlp::<f32>::builder(&c.widths).hidden_each(&c.hidden).output(c.output).build().unwrap();
         for (p32, p64) in m32.params_mut().iter_mut().zip(mlp.params()) {
             *p32 = *p64 as f32;
         }
@@ -522,10 +522,7 @@ proptest! {
 /// the number of targets, labels in range, the kind of targets.
 #[test]
 fn closed_form_rejects_bad_input_like_the_tape() {
-    let mlp = Mlp::<f64>::builder(&[3, 4, 2])
-        .seed(1)
-        .build::<f64>()
-        .unwrap();
+    let mlp = Mlp::<f64>::builder(&[3, 4, 2]).seed(1).build().unwrap();
     let err = jacobian_chain::forward_trace(&mlp, &[1.0, 2.0]).unwrap_err();
     assert!(
         matches!(err, nn::Error::InputWidth { expected: 3, got } if got == Shape::new(1, 2)),

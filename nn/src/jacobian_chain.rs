@@ -487,10 +487,7 @@ impl<T: Float> Layers<T> {
     ) -> Result<(T, Gradients<T>)> {
         let a0 = self.weights[0].cols();
         let out_w = self.weights[self.weights.len() - 1].rows();
-        // `is_multiple_of` needs Rust 1.87; the workspace's MSRV is 1.80.
-        #[allow(clippy::manual_is_multiple_of)]
-        let ragged = x.len() % a0 != 0;
-        if ragged {
+        if !x.len().is_multiple_of(a0) {
             return Err(Error::InputWidth {
                 expected: a0,
                 got: Shape::new(1, x.len()),

@@ -168,7 +168,7 @@ fn wrong_number_of_per_layer_activations_is_refused() {
     let mlp = Mlp::<f64>::builder(&[2, 4, 4, 1])
         .hidden_each(&[Activation::Tanh, Activation::Sigmoid])
         .output(Activation::Softplus)
-        .build::<f64>()
+        .build()
         .unwrap();
     assert_eq!(
         mlp.activations(),
@@ -196,7 +196,7 @@ fn relu_subgradient_outside_unit_interval_is_refused_naming_the_layer() {
     for ok in [0.0, 0.5, 1.0] {
         assert!(Mlp::<f64>::builder(&[2, 3, 1])
             .hidden(Activation::Relu { at_zero: ok })
-            .build::<f64>()
+            .build()
             .is_ok());
     }
 }
@@ -297,7 +297,7 @@ fn same_seed_gives_bitwise_same_params_and_different_seed_differs() {
             Mlp::<f64>::builder(&[6, 8, 3])
                 .init(init)
                 .seed(seed)
-                .build::<f64>()
+                .build()
                 .unwrap()
         };
         let bits = |m: &Mlp<f64>| m.params().iter().map(|v| v.to_bits()).collect::<Vec<_>>();
@@ -305,14 +305,8 @@ fn same_seed_gives_bitwise_same_params_and_different_seed_differs() {
         assert_ne!(build(42).params(), build(43).params(), "{init}");
     }
     // f32 networks are the f64 ones rounded.
-    let a = Mlp::<f32>::builder(&[6, 8, 3])
-        .seed(9)
-        .build::<f32>()
-        .unwrap();
-    let b = Mlp::<f64>::builder(&[6, 8, 3])
-        .seed(9)
-        .build::<f64>()
-        .unwrap();
+    let a = Mlp::<f32>::builder(&[6, 8, 3]).seed(9).build().unwrap();
+    let b = Mlp::<f64>::builder(&[6, 8, 3]).seed(9).build().unwrap();
     assert!(a
         .params()
         .iter()
@@ -342,7 +336,7 @@ fn layer(init: Init, fan_in: usize, fan_out: usize) -> (Vec<f64>, Vec<f64>) {
     let mlp = Mlp::<f64>::builder(&[fan_in, fan_out])
         .init(init)
         .seed(11)
-        .build::<f64>()
+        .build()
         .unwrap();
     (mlp.weight(0).into_vec(), mlp.bias(0).to_vec())
 }
@@ -423,7 +417,7 @@ fn normal_schemes_have_their_documented_standard_deviation_within_ten_percent() 
 /// the larger input (the first on a tie).
 #[test]
 fn classify_and_accuracy_on_a_hand_made_network() {
-    let mut mlp = Mlp::<f64>::builder(&[2, 2]).build::<f64>().unwrap();
+    let mut mlp = Mlp::<f64>::builder(&[2, 2]).build().unwrap();
     mlp.params_mut()
         .copy_from_slice(&[1.0, 0.0, 0.0, 1.0, 0.0, 0.0]);
     let x = [1.0, 0.0, 0.0, 1.0, 0.2, 0.9, 0.5, 0.5];
@@ -443,7 +437,7 @@ fn input_gradient_matches_central_finite_differences() {
         .hidden_each(&[Activation::Tanh, Activation::Softplus])
         .init(Init::GlorotNormal)
         .seed(5)
-        .build::<f64>()
+        .build()
         .unwrap();
     let x = [0.3, -1.2, 0.8, 1.5, 0.1, -0.4];
     let cases: [(Loss, BatchTargets<'_, f64>); 2] = [
