@@ -19,6 +19,14 @@ pub enum Error {
         /// The batch's shape.
         got: Shape,
     },
+    /// A flat batch's length is not a multiple of the input width.
+    #[error("layer 0 (input) expects row-major rows of a_0 = {expected} values, got {got} values (not a multiple of {expected})")]
+    InputLength {
+        /// The input width a_0.
+        expected: usize,
+        /// The number of values given.
+        got: usize,
+    },
     /// A parameter is NaN or infinite.
     #[error("parameter {name}[{index}] is not finite ({value}); the network cannot be evaluated")]
     NonFiniteParameter {

@@ -60,7 +60,7 @@ pub struct Mlp<T> {
 #[derive(Clone, Debug)]
 pub struct MlpBuilder<T> {
     widths: Vec<usize>,
-    hidden: Vec<Activation>,
+    hidden: Hidden,
     output: Activation,
     init: Init,
     seed: u64,
@@ -71,13 +71,13 @@ impl<T: Float> MlpBuilder<T> {
     /// The same activation after every hidden layer (default: ReLU with
     /// subgradient 0 at 0).
     pub fn hidden(mut self, a: Activation) -> Self {
-        self.hidden = vec![a];
+        self.hidden = Hidden::All(a);
         self
     }
 
     /// One activation per hidden layer (`p` of them for `p + 2` widths).
     pub fn hidden_each(mut self, a: &[Activation]) -> Self {
-        self.hidden = a.to_vec();
+        self.hidden = Hidden::Each(a.to_vec());
         self
     }
 
@@ -118,12 +118,20 @@ impl<T: Float> MlpBuilder<T> {
             )));
         }
         let layers = w.len() - 1;
-        let hidden = match self.hidden.len() {
-            1 => vec![self.hidden[0]; layers - 1],
-            n if n == layers - 1 => self.hidden.clone(),
-            n => {
+        let hidden = match &self.hidden {
+            Hidden::All(a) => {
+                if !a.is_valid() {
+                    return Err(Error::Architecture(format!(
+                        "{a:?} has a ReLU subgradient outside [0, 1]"
+                    )));
+                }
+                vec![*a; layers - 1]
+            }
+            Hidden::Each(each) if each.len() == layers - 1 => each.clone(),
+            Hidden::Each(each) => {
                 return Err(Error::Architecture(format!(
-                    "{n} hidden activations given for {} hidden layers (widths {w:?})",
+                    "{} hidden activations given for {} hidden layers (widths {w:?})",
+                    each.len(),
                     layers - 1
                 )))
             }
@@ -171,6 +179,13 @@ impl<T: Float> MlpBuilder<T> {
     }
 }
 
+/// The hidden activations asked for: one for all, or one per layer.
+#[derive(Clone, Debug)]
+enum Hidden {
+    All(Activation),
+    Each(Vec<Activation>),
+}
+
 /// The recording of one forward pass: the output and the parameter handles,
 /// to read the gradients back into a flat buffer.
 #[derive(Clone, Debug)]
@@ -212,7 +227,7 @@ impl<T: Float> Mlp<T> {
     pub fn builder(widths: &[usize]) -> MlpBuilder<T> {
         MlpBuilder {
             widths: widths.to_vec(),
-            hidden: vec![Activation::RELU],
+            hidden: Hidden::All(Activation::RELU),
             output: Activation::Identity,
             init: Init::default(),
             seed: 0,
@@ -367,15 +382,17 @@ impl<T: Float> Mlp<T> {
     /// [`forward`](Self::forward), so the same numbers.
     ///
     /// # Errors
-    /// [`Error::InputWidth`] unless `x.len()` is a multiple of `a_0`.
+    /// [`Error::InputLength`] unless `x.len()` is a multiple of `a_0`;
+    /// [`Error::NonFiniteParameter`] if a parameter is NaN or infinite.
     pub fn predict(&self, x: &[T]) -> Result<Matrix<T>> {
         let a0 = self.widths[0];
         if !x.len().is_multiple_of(a0) {
-            return Err(Error::InputWidth {
+            return Err(Error::InputLength {
                 expected: a0,
-                got: Shape::new(x.len() / a0, x.len() % a0 + a0),
+                got: x.len(),
             });
         }
+        self.check_finite()?;
         let n = x.len() / a0;
         let mut h = x.to_vec();
         for (r, &act) in self.activations.iter().enumerate() {
@@ -460,12 +477,13 @@ impl<T: Float> Mlp<T> {
     ) -> Result<Matrix<T>> {
         let a0 = self.widths[0];
         let tape = Tape::new();
-        let xm = tape
-            .mat(Shape::new(x.len() / a0, a0), x)
-            .map_err(|_| Error::InputWidth {
+        if !x.len().is_multiple_of(a0) {
+            return Err(Error::InputLength {
                 expected: a0,
-                got: Shape::new(x.len() / a0, x.len() % a0 + a0),
-            })?;
+                got: x.len(),
+            });
+        }
+        let xm = tape.mat(Shape::new(x.len() / a0, a0), x)?;
         let out = self.forward(&tape, xm)?;
         let l = loss.apply(out.output, targets)?;
         Ok(tape.backward(l).matrix(xm))

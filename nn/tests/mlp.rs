@@ -42,9 +42,16 @@ fn batch_of_wrong_width_is_an_input_width_error_naming_layer_0_and_both_shapes()
     // The plain paths refuse a flat batch whose length is not a multiple of a_0.
     let err = mlp.predict(&[0.0; 6]).unwrap_err();
     assert!(
-        matches!(err, Error::InputWidth { expected: 4, .. }),
+        matches!(
+            err,
+            Error::InputLength {
+                expected: 4,
+                got: 6
+            }
+        ),
         "{err}"
     );
+    assert!(err.to_string().contains("got 6 values"), "{err}");
     let err = mlp
         .input_gradient(
             &[0.0; 7],
@@ -53,9 +60,39 @@ fn batch_of_wrong_width_is_an_input_width_error_naming_layer_0_and_both_shapes()
         )
         .unwrap_err();
     assert!(
-        matches!(err, Error::InputWidth { expected: 4, .. }),
+        matches!(
+            err,
+            Error::InputLength {
+                expected: 4,
+                got: 7
+            }
+        ),
         "{err}"
     );
+}
+
+#[test]
+fn hidden_each_needs_one_activation_per_hidden_layer_and_predict_refuses_nan_weights() {
+    let three = Mlp::<f64>::builder(&[2, 3, 3, 3, 1])
+        .hidden_each(&[Activation::Tanh])
+        .build();
+    assert!(
+        matches!(three, Err(Error::Architecture(_))),
+        "one activation for three hidden layers"
+    );
+    let none = Mlp::<f64>::builder(&[2, 1])
+        .hidden(Activation::Relu { at_zero: 5.0 })
+        .build();
+    assert!(
+        matches!(none, Err(Error::Architecture(_))),
+        "invalid even with no hidden layer"
+    );
+    let mut mlp = Mlp::<f64>::builder(&[2, 3, 1]).build().unwrap();
+    mlp.params_mut()[4] = f64::NAN;
+    assert!(matches!(
+        mlp.predict(&[0.0, 1.0]),
+        Err(Error::NonFiniteParameter { .. })
+    ));
 }
 
 #[test]
