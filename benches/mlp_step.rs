@@ -168,7 +168,21 @@ fn main() {
         "{:<20} {:>6} {:>12} {:>12} {:>11} {:>12} {:>12} {:>10}",
         "widths", "batch", "step", "floor", "step/floor", "fwd", "fwd floor", "fwd/floor"
     );
+    // `cargo bench --bench mlp_step -- 784` runs only the nets whose widths
+    // contain the filter.
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     for (widths, n) in cases {
+        let label = widths
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join("-");
+        if !filter.iter().all(|f| label.contains(f.as_str())) {
+            continue;
+        }
         let s = step(widths, n);
         let f = floor(widths, n);
         let name = widths

@@ -19,6 +19,8 @@ pub struct Grads<T> {
     generation: u64,
     pub(crate) scalars: Vec<T>,
     pub(crate) mats: Vec<T>,
+    /// Per matrix node: whether its gradient slice holds a value yet.
+    pub(crate) written: Vec<bool>,
     zero: T,
 }
 
@@ -37,19 +39,42 @@ impl<T: Real> Grads<T> {
             generation: 0,
             scalars: Vec::new(),
             mats: Vec::new(),
+            written: Vec::new(),
             zero: T::zero(),
         }
     }
 
-    /// Zeroes the store for a tape of `n_scalars` statements and `n_mat`
-    /// matrix values, keeping its memory.
-    pub(crate) fn reset(&mut self, tape_id: u64, generation: u64, n_scalars: usize, n_mat: usize) {
+    /// Readies the store for a tape of `n_scalars` statements and `n_nodes`
+    /// matrix nodes whose values take `n_mat` entries, keeping its memory.
+    /// Scalar adjoints are zeroed; the matrix arena is not (the first
+    /// contribution to a node assigns, and the nodes nothing reached are
+    /// zeroed by [`zero_unwritten`](Self::zero_unwritten)).
+    pub(crate) fn reset(
+        &mut self,
+        tape_id: u64,
+        generation: u64,
+        n_scalars: usize,
+        n_mat: usize,
+        n_nodes: usize,
+    ) {
         self.tape_id = tape_id;
         self.generation = generation;
         self.scalars.clear();
         self.scalars.resize(n_scalars, T::zero());
-        self.mats.clear();
-        self.mats.resize(n_mat, T::zero());
+        if self.mats.len() < n_mat {
+            self.mats.resize(n_mat, T::zero());
+        }
+        self.written.clear();
+        self.written.resize(n_nodes, false);
+    }
+
+    /// Zeroes the gradient of every node in `ranges` that nothing wrote.
+    pub(crate) fn zero_unwritten(&mut self, ranges: impl Iterator<Item = std::ops::Range<usize>>) {
+        for (r, &w) in ranges.zip(&self.written) {
+            if !w {
+                self.mats[r].fill(T::zero());
+            }
+        }
     }
 
     #[track_caller]

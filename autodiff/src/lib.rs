@@ -66,7 +66,7 @@ pub use gradcheck::{gradcheck, gradcheck_fn, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
 pub use mat::{Mat, Reduction};
 pub use matrix::{Matrix, Shape};
-pub use real::{Float, Real};
+pub use real::{all_finite, Float, Real};
 pub use tape::Tape;
 pub use var::Var;
 

@@ -135,6 +135,29 @@ pub trait Float: Real + Default + Display + Send + Sync + 'static {
     );
 }
 
+/// Whether every value is finite: one vectorisable pass (`x - x` is 0 for a
+/// finite `x` and NaN otherwise), for checks on every step of a loop.
+///
+/// ```
+/// assert!(autodiff::all_finite(&[1.0_f32, -2.0, 0.0]));
+/// assert!(!autodiff::all_finite(&[1.0, f64::INFINITY]));
+/// assert!(!autodiff::all_finite(&[f32::NAN]));
+/// ```
+pub fn all_finite<T: Float>(xs: &[T]) -> bool {
+    let mut acc = [T::zero(); 8];
+    let chunks = xs.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for (a, &x) in acc.iter_mut().zip(c) {
+            *a += x - x;
+        }
+    }
+    for (a, &x) in acc.iter_mut().zip(rest) {
+        *a += x - x;
+    }
+    acc.iter().all(|&a| a == T::zero())
+}
+
 /// Bounds a strided `rows x cols` operand must fit in.
 #[inline]
 fn check_extent(len: usize, rows: usize, cols: usize, rs: usize, cs: usize, what: &str) {

@@ -240,31 +240,35 @@ impl<T: Real> Tape<T> {
     pub fn backward_into(&self, y: Var<'_, T>, grads: &mut Grads<T>) {
         let stmts = self.stmts_ref();
         let mats = self.mats.borrow();
-        grads.reset(self.id, self.generation(), stmts.len(), mats.data.len());
-        let top = match y.tape() {
-            None => return,
-            Some(t) => {
-                crate::var::same_tape(t, self);
-                y.index()
+        grads.reset(
+            self.id,
+            self.generation(),
+            stmts.len(),
+            mats.data.len(),
+            mats.nodes.len(),
+        );
+        if let Some(t) = y.tape() {
+            crate::var::same_tape(t, self);
+            let top = y.index();
+            let adj = &mut grads.scalars[..];
+            adj[top] = T::one();
+            // Statements recorded after a matrix node come before it in the
+            // reverse order: sweep them, then the node, then go on below it.
+            let mut hi = top + 1;
+            for (i, node) in mats.nodes.iter().enumerate().rev() {
+                let mark = node.mark as usize;
+                if mark > top {
+                    continue; // recorded after y: y does not depend on it
+                }
+                sweep(stmts, adj, mark, hi);
+                hi = mark;
+                if let Some(rule) = mats.backward {
+                    rule(&mats, i, &mut grads.mats, adj, &mut grads.written);
+                }
             }
-        };
-        let adj = &mut grads.scalars[..];
-        adj[top] = T::one();
-        // Statements recorded after a matrix node come before it in the
-        // reverse order: sweep them, then the node, then go on below it.
-        let mut hi = top + 1;
-        for (i, node) in mats.nodes.iter().enumerate().rev() {
-            let mark = node.mark as usize;
-            if mark > top {
-                continue; // recorded after y: y does not depend on it
-            }
-            sweep(stmts, adj, mark, hi);
-            hi = mark;
-            if let Some(rule) = mats.backward {
-                rule(&mats, i, &mut grads.mats, adj);
-            }
+            sweep(stmts, adj, 0, hi);
         }
-        sweep(stmts, adj, 0, hi);
+        grads.zero_unwritten(mats.nodes.iter().map(|n| n.range()));
     }
 }
 

@@ -300,6 +300,9 @@ impl<T: Float> Mlp<T> {
     /// # Errors
     /// [`Error::NonFiniteParameter`] naming the first one that is not.
     pub fn check_finite(&self) -> Result<()> {
+        if autodiff::all_finite(&self.params) {
+            return Ok(());
+        }
         if let Some(k) = self.params.iter().position(|v| !v.is_finite()) {
             let (name, slot) = self
                 .slots

@@ -375,13 +375,14 @@ impl<T: Scalar> Trainer<T> {
             }
             r => r?,
         }
-        if let Some(bad) = self
-            .mlp
-            .params()
-            .iter()
-            .map(|&p| Real::to_f64(p))
-            .find(|p| !p.is_finite())
-        {
+        if !autodiff::all_finite(self.mlp.params()) {
+            let bad = self
+                .mlp
+                .params()
+                .iter()
+                .map(|&p| Real::to_f64(p))
+                .find(|p| !p.is_finite());
+            let bad = bad.unwrap_or(f64::NAN);
             self.mlp.params_mut().copy_from_slice(&self.backup);
             return Err(Error::NonFinite {
                 epoch,

@@ -1,10 +1,36 @@
 //! Elementwise matrix ops. Their values and derivatives are the rules of
 //! [`crate::rules`], shared with the scalar path.
 
-use super::{or_panic, MatStore, Node, Op};
+use super::{or_panic, MatStore, Node, Op, Sink};
 use crate::rules::{Binary, Unary};
 use crate::{Error, Float, Mat, Result};
 use std::ops::{Add, Mul, Sub};
+
+/// Evaluates `$body` with `$o` bound to `$op` rebuilt as a literal of its
+/// variant for the activations, so that the `match` inside the rules folds
+/// away and the loop in `$body` is specialised (and vectorised) per op.
+macro_rules! specialize {
+    ($op:expr, |$o:ident| $body:expr) => {
+        match $op {
+            Unary::Relu { at_zero } => {
+                let $o = Unary::Relu { at_zero };
+                $body
+            }
+            Unary::Sigmoid => {
+                let $o = Unary::Sigmoid;
+                $body
+            }
+            Unary::Tanh => {
+                let $o = Unary::Tanh;
+                $body
+            }
+            other => {
+                let $o = other;
+                $body
+            }
+        }
+    };
+}
 
 impl<'t, T: Float> Mat<'t, T> {
     /// Elementwise `op(self, other)` for matrices of one shape.
@@ -77,9 +103,11 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
         let (below, out) = st.data.split_at_mut(off);
-        for (y, &x) in out.iter_mut().zip(&below[self.range()]) {
-            *y = op.value(x);
-        }
+        let xs = &below[self.range()];
+        specialize!(op, |o| out
+            .iter_mut()
+            .zip(xs)
+            .for_each(|(y, &x)| *y = o.value(x)));
         let grad = self.requires_grad_in(&st);
         tape.record(
             &mut st,
@@ -187,18 +215,14 @@ pub(super) fn zip_backward<T: Float>(
     a: u32,
     b: u32,
     gy: &[T],
-    below: &mut [T],
+    out: &mut Sink<'_, T>,
 ) {
     let (va, vb, vy) = (st.value(a), st.value(b), &st.data[node.range()]);
-    if let Some(ga) = st.grad_of(a, below) {
-        for i in 0..gy.len() {
-            ga[i] += gy[i] * op.deriv_a(va[i], vb[i], vy[i]);
-        }
+    if let Some(mut ga) = st.grad_of(a, out) {
+        ga.update(|k| gy[k] * op.deriv_a(va[k], vb[k], vy[k]));
     }
-    if let Some(gb) = st.grad_of(b, below) {
-        for i in 0..gy.len() {
-            gb[i] += gy[i] * op.deriv_b(va[i], vb[i], vy[i]);
-        }
+    if let Some(mut gb) = st.grad_of(b, out) {
+        gb.update(|k| gy[k] * op.deriv_b(va[k], vb[k], vy[k]));
     }
 }
 
@@ -209,21 +233,25 @@ pub(super) fn map_backward<T: Float>(
     op: Unary,
     x: u32,
     gy: &[T],
-    below: &mut [T],
+    out: &mut Sink<'_, T>,
 ) {
     let (vx, vy) = (st.value(x), &st.data[node.range()]);
-    if let Some(gx) = st.grad_of(x, below) {
-        for (((g, &d), &x), &y) in gx.iter_mut().zip(gy).zip(vx).zip(vy) {
-            *g += d * op.deriv(x, y);
-        }
+    if let Some(mut gx) = st.grad_of(x, out) {
+        let n = gx.g.len();
+        let (gy, vx, vy) = (&gy[..n], &vx[..n], &vy[..n]);
+        specialize!(op, |o| gx.update(|k| gy[k] * o.deriv(vx[k], vy[k])));
     }
 }
 
 /// `y = c x`: `dx += c dy`.
-pub(super) fn scale_backward<T: Float>(st: &MatStore<T>, x: u32, c: T, gy: &[T], below: &mut [T]) {
-    if let Some(gx) = st.grad_of(x, below) {
-        for (g, &d) in gx.iter_mut().zip(gy) {
-            *g += c * d;
-        }
+pub(super) fn scale_backward<T: Float>(
+    st: &MatStore<T>,
+    x: u32,
+    c: T,
+    gy: &[T],
+    out: &mut Sink<'_, T>,
+) {
+    if let Some(mut gx) = st.grad_of(x, out) {
+        gx.update(|k| c * gy[k]);
     }
 }

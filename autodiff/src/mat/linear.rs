@@ -2,7 +2,7 @@
 //! derivative rules, through the matrix-multiply kernel with transposes
 //! passed as strides.
 
-use super::{or_panic, MatStore, Node, Op};
+use super::{or_panic, MatStore, Node, Op, Sink};
 use crate::{Error, Float, Mat, Result, Shape};
 
 impl<'t, T: Float> Mat<'t, T> {
@@ -149,11 +149,12 @@ pub(super) fn matmul_backward<T: Float>(
     a: u32,
     b: u32,
     gc: &[T],
-    below: &mut [T],
+    out: &mut Sink<'_, T>,
 ) {
     let sa = st.nodes[a as usize].shape;
     let (m, k, n) = (sa.rows, sa.cols, node.shape.cols);
-    if let Some(ga) = st.grad_of(a, below) {
+    if let Some(ga) = st.grad_of(a, out) {
+        let beta = ga.beta();
         T::gemm(
             m,
             n,
@@ -165,13 +166,14 @@ pub(super) fn matmul_backward<T: Float>(
             st.value(b),
             1,
             n,
-            T::one(),
-            ga,
+            beta,
+            ga.g,
             k,
             1,
         );
     }
-    if let Some(gb) = st.grad_of(b, below) {
+    if let Some(gb) = st.grad_of(b, out) {
+        let beta = gb.beta();
         T::gemm(
             k,
             m,
@@ -183,8 +185,8 @@ pub(super) fn matmul_backward<T: Float>(
             gc,
             n,
             1,
-            T::one(),
-            gb,
+            beta,
+            gb.g,
             n,
             1,
         );
@@ -200,12 +202,13 @@ pub(super) fn affine_backward<T: Float>(
     w: u32,
     b: Option<u32>,
     gz: &[T],
-    below: &mut [T],
+    out: &mut Sink<'_, T>,
 ) {
     let sx = st.nodes[x as usize].shape;
     let o = st.nodes[w as usize].shape.rows;
     let (n, i) = (sx.rows, sx.cols);
-    if let Some(gx) = st.grad_of(x, below) {
+    if let Some(gx) = st.grad_of(x, out) {
+        let beta = gx.beta();
         T::gemm(
             n,
             o,
@@ -217,13 +220,14 @@ pub(super) fn affine_backward<T: Float>(
             st.value(w),
             i,
             1,
-            T::one(),
-            gx,
+            beta,
+            gx.g,
             i,
             1,
         );
     }
-    if let Some(gw) = st.grad_of(w, below) {
+    if let Some(gw) = st.grad_of(w, out) {
+        let beta = gw.beta();
         T::gemm(
             o,
             n,
@@ -235,15 +239,16 @@ pub(super) fn affine_backward<T: Float>(
             st.value(x),
             i,
             1,
-            T::one(),
-            gw,
+            beta,
+            gw.g,
             i,
             1,
         );
     }
-    if let Some(gb) = b.and_then(|b| st.grad_of(b, below)) {
+    if let Some(mut gb) = b.and_then(|b| st.grad_of(b, out)) {
+        gb.update(|_| T::zero());
         for row in gz.chunks_exact(o) {
-            for (g, &d) in gb.iter_mut().zip(row) {
+            for (g, &d) in gb.g.iter_mut().zip(row) {
                 *g += d;
             }
         }

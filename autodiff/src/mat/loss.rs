@@ -1,7 +1,7 @@
 //! The two losses of seed (5.1), fused into single nodes: least squares and
 //! softmax cross-entropy with integer labels.
 
-use super::{MatStore, Op};
+use super::{MatStore, Op, Sink};
 use crate::{Error, Float, Mat, Real, Result, Shape, Var};
 
 /// How a loss combines the per-sample terms phi_y(f(x)) of a batch.
@@ -169,15 +169,13 @@ pub(super) fn least_squares_backward<T: Float>(
     target: usize,
     reduction: Reduction,
     dj: T,
-    below: &mut [T],
+    out: &mut Sink<'_, T>,
 ) {
     let node = &st.nodes[f as usize];
     let d = dj * reduction.factor(node.shape.rows);
     let (vf, y) = (st.value(f), &st.data[target..target + node.shape.len()]);
-    if let Some(gf) = st.grad_of(f, below) {
-        for ((g, &f), &y) in gf.iter_mut().zip(vf).zip(y) {
-            *g += d * (f - y);
-        }
+    if let Some(mut gf) = st.grad_of(f, out) {
+        gf.update(|k| d * (vf[k] - y[k]));
     }
 }
 
@@ -189,21 +187,15 @@ pub(super) fn cross_entropy_backward<T: Float>(
     probs: usize,
     reduction: Reduction,
     dj: T,
-    below: &mut [T],
+    out: &mut Sink<'_, T>,
 ) {
     let Shape { rows, cols } = st.nodes[z as usize].shape;
     let d = dj * reduction.factor(rows);
     let p = &st.data[probs..probs + rows * cols];
     let labels = &st.labels[labels..labels + rows];
-    if let Some(gz) = st.grad_of(z, below) {
-        for ((gr, pr), &label) in gz
-            .chunks_exact_mut(cols)
-            .zip(p.chunks_exact(cols))
-            .zip(labels)
-        {
-            for (g, &pi) in gr.iter_mut().zip(pr) {
-                *g += d * pi;
-            }
+    if let Some(mut gz) = st.grad_of(z, out) {
+        gz.update(|k| d * p[k]);
+        for (gr, &label) in gz.g.chunks_exact_mut(cols).zip(labels) {
             gr[label as usize] -= d;
         }
     }

@@ -78,7 +78,48 @@ impl<T> Node<T> {
     }
 }
 
-pub(crate) type BackwardFn<T> = fn(&MatStore<T>, usize, &mut [T], &mut [T]);
+pub(crate) type BackwardFn<T> = fn(&MatStore<T>, usize, &mut [T], &mut [T], &mut [bool]);
+
+/// Where a node's backward rule writes: the gradients of the nodes below it
+/// and which of them hold a value yet.
+pub(crate) struct Sink<'g, T> {
+    below: &'g mut [T],
+    written: &'g mut [bool],
+}
+
+/// The gradient of one input: the first contribution assigns (so the arena
+/// needs no zeroing and products use `beta = 0`), later ones add.
+pub(crate) struct GradSlot<'g, T> {
+    pub(crate) g: &'g mut [T],
+    first: bool,
+}
+
+impl<T: Float> GradSlot<'_, T> {
+    /// The `beta` of a product into this gradient: 0 on the first write.
+    #[inline]
+    pub(crate) fn beta(&self) -> T {
+        if self.first {
+            T::zero()
+        } else {
+            T::one()
+        }
+    }
+
+    /// `g[k] += f(k)` for every `k` (an assignment on the first write).
+    #[inline(always)]
+    pub(crate) fn update(&mut self, mut f: impl FnMut(usize) -> T) {
+        if self.first {
+            for (k, g) in self.g.iter_mut().enumerate() {
+                *g = f(k);
+            }
+        } else {
+            for (k, g) in self.g.iter_mut().enumerate() {
+                *g += f(k);
+            }
+        }
+        self.first = false;
+    }
+}
 
 /// The matrix part of a tape.
 #[derive(Debug)]
@@ -126,57 +167,72 @@ impl<T: Real> MatStore<T> {
     }
 
     /// The gradient of the node `i`'s output is complete: pass it to the
-    /// node's inputs. `g` is the gradient arena, `adj` the scalar adjoints.
-    pub(crate) fn backward_node(&self, i: usize, g: &mut [T], adj: &mut [T])
+    /// node's inputs. `g` is the gradient arena, `adj` the scalar adjoints,
+    /// `written` which nodes' gradients hold a value yet (a node nothing
+    /// flowed into is skipped; its gradient is zeroed at the end).
+    pub(crate) fn backward_node(&self, i: usize, g: &mut [T], adj: &mut [T], written: &mut [bool])
     where
         T: Float,
     {
         let node = &self.nodes[i];
-        if !node.grad {
+        let reduces = matches!(
+            node.op,
+            Op::Sum { .. } | Op::LeastSquares { .. } | Op::SoftmaxCrossEntropy { .. }
+        );
+        if !node.grad || !(reduces || written[i]) {
             return;
         }
         // Inputs were recorded earlier, so their gradients lie below `off`.
         let (below, here) = g.split_at_mut(node.off);
         let gy = &here[..node.shape.len()];
+        let out = &mut Sink { below, written };
         match node.op {
             Op::Leaf => {}
-            Op::MatMul { a, b } => linear::matmul_backward(self, node, a, b, gy, below),
-            Op::Affine { x, w, b } => linear::affine_backward(self, x, w, b, gy, below),
-            Op::Zip { op, a, b } => elementwise::zip_backward(self, node, op, a, b, gy, below),
-            Op::Map { op, x } => elementwise::map_backward(self, node, op, x, gy, below),
-            Op::Scale { x, c } => elementwise::scale_backward(self, x, c, gy, below),
-            Op::Sum { x, out, mean } => {
-                reduce::sum_backward(self, x, mean, adj[out as usize], below)
+            Op::MatMul { a, b } => linear::matmul_backward(self, node, a, b, gy, out),
+            Op::Affine { x, w, b } => linear::affine_backward(self, x, w, b, gy, out),
+            Op::Zip { op, a, b } => elementwise::zip_backward(self, node, op, a, b, gy, out),
+            Op::Map { op, x } => elementwise::map_backward(self, node, op, x, gy, out),
+            Op::Scale { x, c } => elementwise::scale_backward(self, x, c, gy, out),
+            Op::Sum { x, out: o, mean } => {
+                reduce::sum_backward(self, x, mean, adj[o as usize], out)
             }
             Op::LeastSquares {
                 f,
                 target,
                 reduction,
-                out,
-            } => loss::least_squares_backward(self, f, target, reduction, adj[out as usize], below),
+                out: o,
+            } => loss::least_squares_backward(self, f, target, reduction, adj[o as usize], out),
             Op::SoftmaxCrossEntropy {
                 z,
                 labels,
                 probs,
                 reduction,
-                out,
+                out: o,
             } => loss::cross_entropy_backward(
                 self,
                 z,
                 labels,
                 probs,
                 reduction,
-                adj[out as usize],
-                below,
+                adj[o as usize],
+                out,
             ),
         }
     }
 
-    /// The gradient slice of input node `i` within `below`, if it takes one.
+    /// The gradient slot of input node `i`, if it takes a gradient; marks it
+    /// written.
     #[inline]
-    pub(crate) fn grad_of<'g>(&self, i: u32, below: &'g mut [T]) -> Option<&'g mut [T]> {
+    pub(crate) fn grad_of<'s>(&self, i: u32, sink: &'s mut Sink<'_, T>) -> Option<GradSlot<'s, T>> {
         let n = &self.nodes[i as usize];
-        n.grad.then(|| &mut below[n.range()])
+        if !n.grad {
+            return None;
+        }
+        let first = !std::mem::replace(&mut sink.written[i as usize], true);
+        Some(GradSlot {
+            g: &mut sink.below[n.range()],
+            first,
+        })
     }
 
     /// The value of node `i`.

@@ -1,6 +1,6 @@
 //! Reductions of a matrix to a scalar [`Var`] on the same tape.
 
-use super::{MatStore, Op};
+use super::{MatStore, Op, Sink};
 use crate::{Float, Mat, Shape, Var};
 
 impl<'t, T: Float> Mat<'t, T> {
@@ -44,15 +44,19 @@ impl<'t, T: Float> Mat<'t, T> {
 }
 
 /// `y = sum x` (or its mean): `dx += dy` (or `dy / len`).
-pub(super) fn sum_backward<T: Float>(st: &MatStore<T>, x: u32, mean: bool, dy: T, below: &mut [T]) {
-    if let Some(gx) = st.grad_of(x, below) {
+pub(super) fn sum_backward<T: Float>(
+    st: &MatStore<T>,
+    x: u32,
+    mean: bool,
+    dy: T,
+    out: &mut Sink<'_, T>,
+) {
+    if let Some(mut gx) = st.grad_of(x, out) {
         let d = if mean {
-            dy / T::from_f64(gx.len() as f64)
+            dy / T::from_f64(gx.g.len() as f64)
         } else {
             dy
         };
-        for g in gx {
-            *g += d;
-        }
+        gx.update(|_| d);
     }
 }
