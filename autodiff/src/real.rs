@@ -143,6 +143,7 @@ pub trait Float: Real + Default + Display + Send + Sync + 'static {
 /// assert!(!autodiff::all_finite(&[1.0, f64::INFINITY]));
 /// assert!(!autodiff::all_finite(&[f32::NAN]));
 /// ```
+#[allow(clippy::eq_op)] // `x - x` is the point: 0 exactly when `x` is finite
 pub fn all_finite<T: Float>(xs: &[T]) -> bool {
     let mut acc = [T::zero(); 8];
     let chunks = xs.chunks_exact(8);
