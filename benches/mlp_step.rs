@@ -18,7 +18,7 @@ mod timing;
 use autodiff::{Float, Grads, Reduction, Shape, Tape};
 use nn::{Activation, BatchTargets, Init, Loss, Mlp};
 use std::hint::black_box;
-use timing::{fmt_secs, median_secs};
+use timing::{fmt_secs, Interleaved};
 
 const SAMPLES: usize = 11;
 const TARGET_SECS: f64 = 0.25;
@@ -45,30 +45,27 @@ fn gemm(
     f32::gemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, n, 1);
 }
 
-struct Floor {
-    forward: f64,
-    total: f64,
-}
-
-/// The matrix products of one step, called directly.
-fn floor(widths: &[usize], n: usize) -> Floor {
+/// The matrix products of one step, called directly: (forward only,
+/// forward and backward), each owning its buffers.
+fn floor(widths: &[usize], n: usize) -> (Box<dyn FnMut()>, Box<dyn FnMut()>) {
+    let widths = widths.to_vec();
     let layers = widths.len() - 1;
     let w: Vec<Vec<f32>> = (0..layers)
         .map(|r| fill(widths[r + 1] * widths[r], r as f32))
         .collect();
     // x[r]: the input of layer r, n x a_r; x[r + 1] also receives Z_r.
-    let mut x: Vec<Vec<f32>> = (0..=layers)
+    let x: Vec<Vec<f32>> = (0..=layers)
         .map(|r| fill(n * widths[r], 0.5 + r as f32))
         .collect();
     let dz: Vec<Vec<f32>> = (0..layers)
         .map(|r| fill(n * widths[r + 1], 1.5 + r as f32))
         .collect();
-    let mut dw: Vec<Vec<f32>> = (0..layers)
+    let dw: Vec<Vec<f32>> = (0..layers)
         .map(|r| vec![0.0; widths[r + 1] * widths[r]])
         .collect();
-    let mut dx: Vec<Vec<f32>> = (0..layers).map(|r| vec![0.0; n * widths[r]]).collect();
+    let dx: Vec<Vec<f32>> = (0..layers).map(|r| vec![0.0; n * widths[r]]).collect();
 
-    let forward = |x: &mut Vec<Vec<f32>>| {
+    let forward = move |widths: &[usize], w: &[Vec<f32>], x: &mut Vec<Vec<f32>>| {
         for r in 0..layers {
             let (i, o) = (widths[r], widths[r + 1]);
             let (lo, hi) = x.split_at_mut(r + 1);
@@ -76,7 +73,12 @@ fn floor(widths: &[usize], n: usize) -> Floor {
             gemm(n, i, o, &lo[r], i, 1, &w[r], 1, i, &mut hi[0]);
         }
     };
-    let backward = |x: &Vec<Vec<f32>>, dw: &mut Vec<Vec<f32>>, dx: &mut Vec<Vec<f32>>| {
+    let backward = move |widths: &[usize],
+                         w: &[Vec<f32>],
+                         x: &[Vec<f32>],
+                         dz: &[Vec<f32>],
+                         dw: &mut [Vec<f32>],
+                         dx: &mut [Vec<f32>]| {
         for r in (0..layers).rev() {
             let (i, o) = (widths[r], widths[r + 1]);
             // dW_r = dZ_r^T X_r: dZ_r is (n, o) row-major, dZ_r^T has strides (1, o).
@@ -87,28 +89,23 @@ fn floor(widths: &[usize], n: usize) -> Floor {
             }
         }
     };
-    let fwd = median_secs(SAMPLES, TARGET_SECS, || {
-        forward(&mut x);
-        x[layers][0]
+    let (wf, mut xf, widths_f) = (w.clone(), x.clone(), widths.clone());
+    let fwd = Box::new(move || {
+        forward(&widths_f, &wf, &mut xf);
+        black_box(xf[layers][0]);
     });
-    let total = median_secs(SAMPLES, TARGET_SECS, || {
-        forward(&mut x);
-        backward(&x, &mut dw, &mut dx);
-        dw[0][0]
+    let (mut x, mut dw, mut dx) = (x, dw, dx);
+    let total = Box::new(move || {
+        forward(&widths, &w, &mut x);
+        backward(&widths, &w, &x, &dz, &mut dw, &mut dx);
+        black_box(dw[0][0]);
     });
-    Floor {
-        forward: fwd,
-        total,
-    }
+    (fwd, total)
 }
 
-struct Step {
-    forward: f64,
-    total: f64,
-}
-
-/// One training step on the tape, everything reused between steps.
-fn step(widths: &[usize], n: usize) -> Step {
+/// One training step on the tape, everything reused between steps: (forward
+/// and loss only, the whole step).
+fn step(widths: &[usize], n: usize) -> (Box<dyn FnMut()>, Box<dyn FnMut()>) {
     let mut mlp = Mlp::<f32>::builder(widths)
         .hidden(Activation::RELU)
         .init(Init::HeUniform)
@@ -119,20 +116,24 @@ fn step(widths: &[usize], n: usize) -> Step {
     let x = fill(n * a0, 0.25);
     let labels: Vec<usize> = (0..n).map(|i| (i * 7) % classes).collect();
     let loss = Loss::CrossEntropy(Reduction::Mean);
+    let lr = 1e-3_f32;
+
+    let (mlp_f, x_f, labels_f) = (mlp.clone(), x.clone(), labels.clone());
+    let mut tape_f = Tape::<f32>::new();
+    let forward = Box::new(move || {
+        tape_f.clear();
+        let xm = tape_f.mat_const(Shape::new(n, a0), &x_f).unwrap();
+        let out = mlp_f.forward(&tape_f, xm).unwrap();
+        black_box(
+            loss.apply(out.output, BatchTargets::Classes(&labels_f))
+                .unwrap()
+                .value(),
+        );
+    });
     let mut tape = Tape::<f32>::new();
     let mut grads = Grads::empty();
     let mut g = vec![0.0_f32; mlp.num_params()];
-    let lr = 1e-3_f32;
-
-    let forward = median_secs(SAMPLES, TARGET_SECS, || {
-        tape.clear();
-        let xm = tape.mat_const(Shape::new(n, a0), &x).unwrap();
-        let out = mlp.forward(&tape, xm).unwrap();
-        loss.apply(out.output, BatchTargets::Classes(&labels))
-            .unwrap()
-            .value()
-    });
-    let total = median_secs(SAMPLES, TARGET_SECS, || {
+    let total = Box::new(move || {
         tape.clear();
         let value = {
             let xm = tape.mat_const(Shape::new(n, a0), black_box(&x)).unwrap();
@@ -147,15 +148,18 @@ fn step(widths: &[usize], n: usize) -> Step {
         for (p, &gi) in mlp.params_mut().iter_mut().zip(&g) {
             *p -= lr * gi;
         }
-        value
+        black_box(value);
     });
-    Step { forward, total }
+    (forward, total)
 }
 
 fn main() {
     let cases: [(&[usize], usize); 2] = [(&[64, 128, 64, 10], 32), (&[784, 512, 512, 10], 256)];
     println!("MLP training step on the tape vs the same matrix products called directly");
-    println!("f32, ReLU hidden layers, softmax cross-entropy (mean), medians of {SAMPLES} samples of ~{TARGET_SECS} s");
+    println!(
+        "f32, ReLU hidden layers, softmax cross-entropy (mean), one thread; {SAMPLES} interleaved rounds of ~{TARGET_SECS} s \
+         per function; times are medians, ratios medians of the per-round ratios"
+    );
     println!();
     println!("  step   = tape.clear + forward + loss + backward_into + gradient_into + SGD update p -= lr g");
     println!("  floor  = Float::gemm only: X W^T per layer; dZ^T X per layer; dZ W per layer but the first");
@@ -183,23 +187,28 @@ fn main() {
         if !filter.iter().all(|f| label.contains(f.as_str())) {
             continue;
         }
-        let s = step(widths, n);
-        let f = floor(widths, n);
-        let name = widths
-            .iter()
-            .map(|w| w.to_string())
-            .collect::<Vec<_>>()
-            .join("-");
+        let (mut step_fwd, mut step_all) = step(widths, n);
+        let (mut floor_fwd, mut floor_all) = floor(widths, n);
+        let t = Interleaved::measure(
+            SAMPLES,
+            TARGET_SECS,
+            &mut [
+                &mut *step_all,
+                &mut *floor_all,
+                &mut *step_fwd,
+                &mut *floor_fwd,
+            ],
+        );
         println!(
             "{:<20} {:>6} {:>12} {:>12} {:>10.2}x {:>12} {:>12} {:>9.2}x",
-            name,
+            label,
             n,
-            fmt_secs(s.total),
-            fmt_secs(f.total),
-            s.total / f.total,
-            fmt_secs(s.forward),
-            fmt_secs(f.forward),
-            s.forward / f.forward
+            fmt_secs(t.median(0)),
+            fmt_secs(t.median(1)),
+            t.ratio(0, 1),
+            fmt_secs(t.median(2)),
+            fmt_secs(t.median(3)),
+            t.ratio(2, 3)
         );
     }
 }

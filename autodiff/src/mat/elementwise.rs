@@ -236,10 +236,16 @@ pub(super) fn map_backward<T: Float>(
     out: &mut Sink<'_, T>,
 ) {
     let (vx, vy) = (st.value(x), &st.data[node.range()]);
-    if let Some(mut gx) = st.grad_of(x, out) {
-        let n = gx.g.len();
-        let (gy, vx, vy) = (&gy[..n], &vx[..n], &vy[..n]);
-        specialize!(op, |o| gx.update(|k| gy[k] * o.deriv(vx[k], vy[k])));
+    if let Some(gx) = st.grad_of(x, out) {
+        let first = gx.is_first();
+        let rows = gx.g.iter_mut().zip(gy).zip(vx).zip(vy);
+        // Written out per case (not through `update`) so that each loop is
+        // specialised and vectorised.
+        specialize!(op, |o| if first {
+            rows.for_each(|(((g, &d), &x), &y)| *g = d * o.deriv(x, y))
+        } else {
+            rows.for_each(|(((g, &d), &x), &y)| *g += d * o.deriv(x, y))
+        });
     }
 }
 

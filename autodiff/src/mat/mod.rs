@@ -95,6 +95,12 @@ pub(crate) struct GradSlot<'g, T> {
 }
 
 impl<T: Float> GradSlot<'_, T> {
+    /// Whether this is the first write (assign rather than add).
+    #[inline]
+    pub(crate) fn is_first(&self) -> bool {
+        self.first
+    }
+
     /// The `beta` of a product into this gradient: 0 on the first write.
     #[inline]
     pub(crate) fn beta(&self) -> T {
@@ -161,8 +167,18 @@ impl<T: Real> MatStore<T> {
     /// Room for `len` more values; returns their offset. Everything before
     /// the offset is earlier nodes' values (`split_at_mut` it to read them).
     pub(crate) fn alloc(&mut self, len: usize) -> usize {
-        let off = self.data.len();
+        let off = self.pad();
         self.data.resize(off + len, T::zero());
+        off
+    }
+
+    /// Pads the arena so that the next value starts on a 64-byte boundary
+    /// relative to the arena (the kernel packs aligned rows faster).
+    pub(crate) fn pad(&mut self) -> usize {
+        const ALIGN: usize = 64;
+        let per = (ALIGN / std::mem::size_of::<T>()).max(1);
+        let off = self.data.len().next_multiple_of(per);
+        self.data.resize(off, T::zero());
         off
     }
 
@@ -287,7 +303,7 @@ impl<T: Float> Tape<T> {
             });
         }
         let mut st = self.mats.borrow_mut();
-        let off = st.data.len();
+        let off = st.pad();
         st.data.extend_from_slice(data);
         Ok(self.record(&mut st, Op::Leaf, off, shape, grad))
     }
