@@ -45,9 +45,12 @@ fn gemm(
     f32::gemm(m, k, n, 1.0, a, rsa, csa, b, rsb, csb, 0.0, c, n, 1);
 }
 
+/// A measured piece of work.
+type Job = Box<dyn FnMut()>;
+
 /// The matrix products of one step, called directly: (forward only,
 /// forward and backward), each owning its buffers.
-fn floor(widths: &[usize], n: usize) -> (Box<dyn FnMut()>, Box<dyn FnMut()>) {
+fn floor(widths: &[usize], n: usize) -> (Job, Job) {
     let widths = widths.to_vec();
     let layers = widths.len() - 1;
     let w: Vec<Vec<f32>> = (0..layers)
@@ -105,7 +108,7 @@ fn floor(widths: &[usize], n: usize) -> (Box<dyn FnMut()>, Box<dyn FnMut()>) {
 
 /// One training step on the tape, everything reused between steps: (forward
 /// and loss only, the whole step).
-fn step(widths: &[usize], n: usize) -> (Box<dyn FnMut()>, Box<dyn FnMut()>) {
+fn step(widths: &[usize], n: usize) -> (Job, Job) {
     let mut mlp = Mlp::<f32>::builder(widths)
         .hidden(Activation::RELU)
         .init(Init::HeUniform)
