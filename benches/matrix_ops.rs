@@ -7,7 +7,8 @@
 mod timing;
 
 use autodiff::{Float, Grads, Shape, Tape};
-use timing::{fmt_secs, median_secs};
+use std::hint::black_box;
+use timing::{fmt_secs, Interleaved};
 
 fn run<T: Float>(n: usize) {
     let a: Vec<T> = (0..n * n)
@@ -17,110 +18,117 @@ fn run<T: Float>(n: usize) {
         .map(|k| T::from_f64(((k % 89) as f64 - 44.0) / 89.0))
         .collect();
     let mut c = vec![T::zero(); n * n];
-    let mut ga = vec![T::zero(); n * n];
-    let mut gb = vec![T::zero(); n * n];
+    let ga = vec![T::zero(); n * n];
+    let gb = vec![T::zero(); n * n];
     let s = Shape::new(n, n);
-    let kernel = median_secs(11, 0.2, || {
-        T::gemm(
-            n,
-            n,
-            n,
-            T::one(),
-            &a,
-            n,
-            1,
-            &b,
-            n,
-            1,
-            T::zero(),
-            &mut c,
-            n,
-            1,
-        );
-        c[0]
-    });
     let mut tape = Tape::<T>::new();
-    let forward = median_secs(11, 0.2, || {
-        tape.clear();
-        let (x, y) = (tape.mat(s, &a).unwrap(), tape.mat(s, &b).unwrap());
-        x.matmul(y).rows()
-    });
-    // Forward and backward: the floor is three products (C = A B,
-    // dA = dC B^T, dB = A^T dC).
-    let floor3 = median_secs(11, 0.2, || {
-        T::gemm(
-            n,
-            n,
-            n,
-            T::one(),
-            &a,
-            n,
-            1,
-            &b,
-            n,
-            1,
-            T::zero(),
-            &mut c,
-            n,
-            1,
-        );
-        T::gemm(
-            n,
-            n,
-            n,
-            T::one(),
-            &c,
-            n,
-            1,
-            &b,
-            1,
-            n,
-            T::zero(),
-            &mut ga,
-            n,
-            1,
-        );
-        T::gemm(
-            n,
-            n,
-            n,
-            T::one(),
-            &a,
-            1,
-            n,
-            &c,
-            n,
-            1,
-            T::zero(),
-            &mut gb,
-            n,
-            1,
-        );
-        gb[0]
-    });
+    let mut tape2 = Tape::<T>::new();
     let mut grads = Grads::empty();
-    let both = median_secs(11, 0.2, || {
-        tape.clear();
-        let (x, y) = (tape.mat(s, &a).unwrap(), tape.mat(s, &b).unwrap());
-        let l = x.matmul(y).sum();
-        tape.backward_into(l, &mut grads);
-        grads[x][0]
-    });
+    let (mut c2, mut ga, mut gb) = (c.clone(), ga, gb);
+    let t = Interleaved::measure(
+        11,
+        0.2,
+        &mut [
+            &mut || {
+                T::gemm(
+                    n,
+                    n,
+                    n,
+                    T::one(),
+                    &a,
+                    n,
+                    1,
+                    &b,
+                    n,
+                    1,
+                    T::zero(),
+                    &mut c,
+                    n,
+                    1,
+                )
+            },
+            &mut || {
+                tape.clear();
+                let (x, y) = (tape.mat(s, &a).unwrap(), tape.mat(s, &b).unwrap());
+                black_box(x.matmul(y).rows());
+            },
+            // Forward and backward: the floor is three products (C = A B,
+            // dA = dC B^T, dB = A^T dC).
+            &mut || {
+                T::gemm(
+                    n,
+                    n,
+                    n,
+                    T::one(),
+                    &a,
+                    n,
+                    1,
+                    &b,
+                    n,
+                    1,
+                    T::zero(),
+                    &mut c2,
+                    n,
+                    1,
+                );
+                T::gemm(
+                    n,
+                    n,
+                    n,
+                    T::one(),
+                    &c2,
+                    n,
+                    1,
+                    &b,
+                    1,
+                    n,
+                    T::zero(),
+                    &mut ga,
+                    n,
+                    1,
+                );
+                T::gemm(
+                    n,
+                    n,
+                    n,
+                    T::one(),
+                    &a,
+                    1,
+                    n,
+                    &c2,
+                    n,
+                    1,
+                    T::zero(),
+                    &mut gb,
+                    n,
+                    1,
+                );
+            },
+            &mut || {
+                tape2.clear();
+                let (x, y) = (tape2.mat(s, &a).unwrap(), tape2.mat(s, &b).unwrap());
+                let l = x.matmul(y).sum();
+                tape2.backward_into(l, &mut grads);
+                black_box(grads[x][0]);
+            },
+        ],
+    );
+    let (kernel, forward, floor3, both) = (t.median(0), t.median(1), t.median(2), t.median(3));
     let gflops = 2.0 * (n as f64).powi(3) / kernel / 1e9;
     println!(
         "{:<4} {n}^3  kernel {:>10} ({gflops:.0} GFLOP/s)  tape forward {:>10}  ratio {:.3}x   | fwd+bwd floor {:>10}  tape {:>10}  ratio {:.3}x",
         std::any::type_name::<T>(),
         fmt_secs(kernel),
         fmt_secs(forward),
-        forward / kernel,
+        t.ratio(1, 0),
         fmt_secs(floor3),
         fmt_secs(both),
-        both / floor3
+        t.ratio(3, 2)
     );
 }
 
 fn main() {
-    println!("matrix products on the tape against matrixmultiply called directly, one thread (medians of 11)");
+    println!("matrix products on the tape against matrixmultiply called directly, one thread (11 interleaved rounds)");
     run::<f32>(512);
     run::<f64>(512);
     run::<f32>(128);
