@@ -32,7 +32,7 @@
 //! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`],
 //!   [`Evaluator`]: function transformations.
 //! - [`gradcheck`](mod@gradcheck): finite-difference checking for users' own
-//!   functions; [`strategies`] (feature `proptest`): random inputs and
+//!   functions; `strategies` (feature `proptest`): random inputs and
 //!   expression graphs for property tests.
 //!
 //! # Conventions

@@ -1,13 +1,13 @@
-//! Matrices on the tape: the [`Mat`] handle and the closed [`Op`] enum of
+//! Matrices on the tape: the [`Mat`] handle and the closed `Op` enum of
 //! matrix nodes.
 //!
 //! Each op lives in one module with its forward computation and its
-//! derivative rule side by side: [`linear`] (matmul, affine map),
-//! [`elementwise`] (zip and map with the rules of [`crate::rules`], scale),
-//! [`reduce`] (sum, mean) and [`loss`] (least squares, softmax
+//! derivative rule side by side: `linear` (matmul, affine map),
+//! `elementwise` (zip and map with the rules of [`crate::rules`], scale),
+//! `reduce` (sum, mean) and `loss` (least squares, softmax
 //! cross-entropy). To add an op: a variant of `Op`, its forward as a method
 //! of `Mat` and its backward as a function in the op's module, and one arm
-//! in [`MatStore::backward_node`] (the `match` is exhaustive, so the
+//! in `MatStore::backward_node` (the `match` is exhaustive, so the
 //! compiler points at it).
 //!
 //! Values live in one arena per tape, gradients in one arena per
