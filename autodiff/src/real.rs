@@ -93,6 +93,9 @@ pub trait Real:
     fn softplus(self) -> Self;
     /// `max(x, 0)` with derivative `at_zero` at exactly 0 (a subgradient in
     /// `[0, 1]`, seed Remark 5.1.10).
+    ///
+    /// # Panics
+    /// On a `Var` or `Dual`, unless `0 <= at_zero <= 1`.
     fn relu_with(self, at_zero: f64) -> Self;
     /// `max(x, 0)` with the PyTorch and JAX subgradient 0 at 0.
     #[inline]

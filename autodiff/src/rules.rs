@@ -12,6 +12,78 @@
 
 use crate::Real;
 
+/// The primitive methods of [`Real`] for a number type that has
+/// `fn unary(self, Unary) -> Self` and `fn binary(self, Binary, Self) ->
+/// Self` ([`Var`](crate::Var) and [`Dual`](crate::Dual)): each method is its
+/// rule here, so neither type lists them twice.
+macro_rules! real_primitives_via_rules {
+    () => {
+        #[inline]
+        fn powi(self, n: i32) -> Self {
+            self.unary($crate::rules::Unary::Powi(n))
+        }
+        #[inline]
+        fn powf(self, e: Self) -> Self {
+            self.binary($crate::rules::Binary::Powf, e)
+        }
+        #[inline]
+        fn exp(self) -> Self {
+            self.unary($crate::rules::Unary::Exp)
+        }
+        #[inline]
+        fn ln(self) -> Self {
+            self.unary($crate::rules::Unary::Ln)
+        }
+        #[inline]
+        fn sqrt(self) -> Self {
+            self.unary($crate::rules::Unary::Sqrt)
+        }
+        #[inline]
+        fn sin(self) -> Self {
+            self.unary($crate::rules::Unary::Sin)
+        }
+        #[inline]
+        fn cos(self) -> Self {
+            self.unary($crate::rules::Unary::Cos)
+        }
+        #[inline]
+        fn tan(self) -> Self {
+            self.unary($crate::rules::Unary::Tan)
+        }
+        #[inline]
+        fn tanh(self) -> Self {
+            self.unary($crate::rules::Unary::Tanh)
+        }
+        #[inline]
+        fn abs(self) -> Self {
+            self.unary($crate::rules::Unary::Abs)
+        }
+        #[inline]
+        fn min(self, o: Self) -> Self {
+            self.binary($crate::rules::Binary::Min, o)
+        }
+        #[inline]
+        fn max(self, o: Self) -> Self {
+            self.binary($crate::rules::Binary::Max, o)
+        }
+        #[inline]
+        fn sigmoid(self) -> Self {
+            self.unary($crate::rules::Unary::Sigmoid)
+        }
+        #[inline]
+        fn softplus(self) -> Self {
+            self.unary($crate::rules::Unary::Softplus)
+        }
+        #[inline]
+        #[track_caller]
+        fn relu_with(self, at_zero: f64) -> Self {
+            $crate::mat::elementwise::check_subgradient(at_zero);
+            self.unary($crate::rules::Unary::Relu { at_zero })
+        }
+    };
+}
+pub(crate) use real_primitives_via_rules;
+
 /// A primitive of one argument.
 #[derive(Clone, Copy, Debug, PartialEq)]
 #[non_exhaustive]

@@ -32,6 +32,16 @@ fn column_ranges<T: Float>(x: &Matrix<T>) -> Vec<(f64, f64)> {
     r
 }
 
+/// A copy of `features`, transformed in place by `f`.
+fn transform_copy<T: Float>(
+    features: &Matrix<T>,
+    f: impl FnOnce(&mut Matrix<T>) -> Result<()>,
+) -> Result<Matrix<T>> {
+    let mut out = features.clone();
+    f(&mut out)?;
+    Ok(out)
+}
+
 /// Applies `f(column, value)` to every entry.
 fn map_columns<T: Float>(x: &mut Matrix<T>, f: impl Fn(usize, T) -> T) {
     let cols = x.cols().max(1);
@@ -137,20 +147,18 @@ impl<T: Float> Standardizer<T> {
         Ok(())
     }
 
-    /// The standardised copy of `features`.
+    /// The transformed copy of `features`.
     ///
     /// # Errors
-    /// As [`Standardizer::transform_in_place`].
+    /// As [`transform_in_place`](Self::transform_in_place).
     pub fn transform(&self, features: &Matrix<T>) -> Result<Matrix<T>> {
-        let mut out = features.clone();
-        self.transform_in_place(&mut out)?;
-        Ok(out)
+        transform_copy(features, |m| self.transform_in_place(m))
     }
 
-    /// The data set with standardised features, targets unchanged.
+    /// The data set with transformed features, targets unchanged.
     ///
     /// # Errors
-    /// As [`Standardizer::transform_in_place`].
+    /// As [`transform_in_place`](Self::transform_in_place).
     pub fn transform_dataset(&self, mut data: Dataset<T>) -> Result<Dataset<T>> {
         self.transform_in_place(data.features_mut())?;
         Ok(data)
@@ -231,20 +239,18 @@ impl<T: Float> MinMaxScaler<T> {
         Ok(())
     }
 
-    /// The scaled copy of `features`.
+    /// The transformed copy of `features`.
     ///
     /// # Errors
-    /// As [`MinMaxScaler::transform_in_place`].
+    /// As [`transform_in_place`](Self::transform_in_place).
     pub fn transform(&self, features: &Matrix<T>) -> Result<Matrix<T>> {
-        let mut out = features.clone();
-        self.transform_in_place(&mut out)?;
-        Ok(out)
+        transform_copy(features, |m| self.transform_in_place(m))
     }
 
-    /// The data set with scaled features, targets unchanged.
+    /// The data set with transformed features, targets unchanged.
     ///
     /// # Errors
-    /// As [`MinMaxScaler::transform_in_place`].
+    /// As [`transform_in_place`](Self::transform_in_place).
     pub fn transform_dataset(&self, mut data: Dataset<T>) -> Result<Dataset<T>> {
         self.transform_in_place(data.features_mut())?;
         Ok(data)
