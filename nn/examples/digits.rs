@@ -89,6 +89,15 @@ fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
     })
 }
 
+/// Four significant digits, in exponent form below 1e-3.
+fn fmt_loss(l: f64) -> String {
+    if l != 0.0 && l.abs() < 1e-3 {
+        format!("{l:.3e}")
+    } else {
+        format!("{l:.4}")
+    }
+}
+
 fn run(args: Args) -> Result<(), String> {
     let data = match &args.data {
         None => digits::<f32>().map_err(|e| e.to_string())?,
@@ -168,37 +177,42 @@ fn run(args: Args) -> Result<(), String> {
     let mut bar: Option<ProgressBar> = None;
     let started = Instant::now();
     let result = trainer.fit(&train, Some(&test), |event| match event {
-            Event::Step { epoch, step, steps, loss } if terminal => {
-                let b = bar.get_or_insert_with(|| {
-                    let b = ProgressBar::new(steps as u64);
-                    b.set_style(
-                        ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}")
-                            .expect("a valid template")
-                            .progress_chars("=> "),
-                    );
-                    b
-                });
-                b.set_prefix(format!("{}", epoch + 1));
-                b.set_position(step as u64 + 1);
-                b.set_message(format!("loss {loss:.4}"));
-            }
-            Event::Epoch(r) => {
-                let line = format!(
-                    "epoch {:>3}/{}  train loss {:.4}  test loss {:.4}  test accuracy {:.2}%  ({:.1} ms)",
-                    r.epoch + 1,
-                    args.epochs,
-                    r.train_loss,
-                    r.test_loss.unwrap_or(f64::NAN),
-                    100.0 * r.test_accuracy.unwrap_or(f64::NAN),
-                    r.seconds * 1e3
+        Event::Step {
+            epoch,
+            step,
+            steps,
+            loss,
+        } if terminal => {
+            let b = bar.get_or_insert_with(|| {
+                let b = ProgressBar::new(steps as u64);
+                b.set_style(
+                    ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}")
+                        .expect("a valid template")
+                        .progress_chars("=> "),
                 );
-                if let Some(b) = bar.take() {
-                    b.finish_and_clear();
-                }
-                println!("{line}");
+                b
+            });
+            b.set_prefix(format!("{}", epoch + 1));
+            b.set_position(step as u64 + 1);
+            b.set_message(format!("loss {}", fmt_loss(loss)));
+        }
+        Event::Epoch(r) => {
+            let line = format!(
+                "epoch {:>3}/{}  train loss {}  test loss {}  test accuracy {:.2}%  ({:.1} ms)",
+                r.epoch + 1,
+                args.epochs,
+                fmt_loss(r.train_loss),
+                fmt_loss(r.test_loss.unwrap_or(f64::NAN)),
+                100.0 * r.test_accuracy.unwrap_or(f64::NAN),
+                r.seconds * 1e3
+            );
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
             }
-            _ => {}
-        });
+            println!("{line}");
+        }
+        _ => {}
+    });
     if let Some(path) = &args.save {
         // Saved even when training stopped on an error: the parameters are
         // those of the last finite step.
