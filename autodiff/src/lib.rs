@@ -70,11 +70,6 @@ pub use real::{all_finite, Float, Real};
 pub use tape::Tape;
 pub use var::Var;
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
-#[doc = include_str!("../../README.md")]
-pub struct ReadmeDoctests;
-
 /// The names most code needs: `use autodiff::prelude::*;`.
 pub mod prelude {
     pub use crate::{Float, Grads, Mat, Matrix, Real, Reduction, Shape, Tape, Var};

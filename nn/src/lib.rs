@@ -39,3 +39,9 @@ pub use mlp::{Forward, Mlp, MlpBuilder, ParamSlot};
 pub use train::{
     evaluate, EarlyStopping, EpochReport, Event, History, Metric, Scalar, TrainConfig, Trainer,
 };
+
+/// The README's examples, compiled and run as doctests (here, where every
+/// crate they use is a dependency).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;
