@@ -173,7 +173,8 @@ impl<T: Real> MatStore<T> {
     }
 
     /// Pads the arena so that the next value starts on a 64-byte boundary
-    /// relative to the arena (the kernel packs aligned rows faster).
+    /// relative to the arena, for the kernel's packing loads (see
+    /// `benches/README.md` for what was measured).
     pub(crate) fn pad(&mut self) -> usize {
         const ALIGN: usize = 64;
         let per = (ALIGN / std::mem::size_of::<T>()).max(1);
