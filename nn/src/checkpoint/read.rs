@@ -1,0 +1,319 @@
+//! Reading: the safetensors file parsed, every tensor checked against the
+//! network, and the values decoded (converting between `F32` and `F64`).
+
+use super::metadata::{encode_activations, Meta};
+use super::{fail, torch_shape, LoadedCheckpoint, StoredDtype, TrainingState, OPTIMIZER_PREFIX};
+use crate::{Mlp, Result};
+use autodiff::Float;
+use safetensors::tensor::Metadata;
+use safetensors::{SafeTensorError, SafeTensors};
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Reads a checkpoint written by [`save_checkpoint`], rebuilding the
+/// network from the architecture in its metadata.
+///
+/// # Errors
+/// [`Error::Checkpoint`] when the file cannot be read or is not a valid
+/// safetensors file, lacks the architecture metadata (e.g. written by
+/// PyTorch: use [`load_into`] with a network built to match), or as
+/// [`load_into`].
+///
+/// [`save_checkpoint`]: super::save_checkpoint
+/// [`Error::Checkpoint`]: crate::Error::Checkpoint
+pub fn load_checkpoint<T: Float>(path: impl AsRef<Path>) -> Result<LoadedCheckpoint<T>> {
+    with_parsed(path.as_ref(), |file| {
+        let (widths, activations) = file.meta.architecture()?.ok_or(
+            "no architecture in the metadata (keys `widths` and `activations`); \
+             build a matching network and use load_into",
+        )?;
+        let (hidden, output) = activations.split_at(activations.len() - 1);
+        let mut model = Mlp::<T>::builder(&widths)
+            .hidden_each(hidden)
+            .output(output[0])
+            .build()
+            .map_err(|e| format!("the architecture in the metadata is invalid: {e}"))?;
+        let state = file.load_into(&mut model)?;
+        Ok(LoadedCheckpoint { model, state })
+    })
+}
+
+/// Reads the network of a checkpoint: [`load_checkpoint`]'s model.
+///
+/// # Errors
+/// As [`load_checkpoint`].
+pub fn load_model<T: Float>(path: impl AsRef<Path>) -> Result<Mlp<T>> {
+    load_checkpoint(path).map(|c| c.model)
+}
+
+/// Reads a checkpoint's parameters into an existing network, which must
+/// match: every parameter tensor present with its shape (weights
+/// `[a_{r+1}, a_r]`, biases `[a_{r+1}]`), no other tensor than those and
+/// the optimizer's, and, when the file records an architecture, the same
+/// widths and activations. Files written by PyTorch (no metadata) load too.
+///
+/// Returns the rest of the checkpoint: optimizer state, progress, metadata.
+///
+/// # Errors
+/// [`Error::Checkpoint`] naming the file and the problem: unreadable file,
+/// corrupt header, unsupported or mixed dtypes, missing or unexpected
+/// tensor, wrong shape (both shapes given), architecture mismatch,
+/// malformed metadata, an `F64` value out of `f32` range. On error `model`
+/// is unchanged.
+///
+/// [`Error::Checkpoint`]: crate::Error::Checkpoint
+pub fn load_into<T: Float>(path: impl AsRef<Path>, model: &mut Mlp<T>) -> Result<TrainingState<T>> {
+    with_parsed(path.as_ref(), |file| {
+        if let Some((widths, activations)) = file.meta.architecture()? {
+            if widths != model.widths() {
+                return Err(format!(
+                    "the file's network has widths {widths:?}, the model {:?}",
+                    model.widths()
+                ));
+            }
+            if activations != model.activations() {
+                return Err(format!(
+                    "the file's network has activations [{}], the model [{}]",
+                    encode_activations(&activations),
+                    encode_activations(model.activations())
+                ));
+            }
+        }
+        file.load_into(model)
+    })
+}
+
+/// Reads and parses the file at `path` and runs `f` on it; any failure,
+/// reading, parsing or in `f`, is an [`Error::Checkpoint`] naming `path`.
+///
+/// [`Error::Checkpoint`]: crate::Error::Checkpoint
+fn with_parsed<R>(
+    path: &Path,
+    f: impl FnOnce(&Parsed<'_>) -> std::result::Result<R, String>,
+) -> Result<R> {
+    let bytes = std::fs::read(path).map_err(|e| fail(path, format!("cannot be read: {e}")))?;
+    Parsed::parse(&bytes)
+        .and_then(|file| f(&file))
+        .map_err(|reason| fail(path, reason))
+}
+
+/// A parsed safetensors file: its tensors and metadata.
+struct Parsed<'b> {
+    tensors: BTreeMap<String, (StoredDtype, Vec<usize>, &'b [u8])>,
+    meta: Meta,
+}
+
+fn header_error(e: SafeTensorError) -> String {
+    match e {
+        SafeTensorError::MetadataIncompleteBuffer => {
+            "the tensor data declared in the header does not end where the file \
+                                                     ends: truncated file or trailing bytes"
+                .to_string()
+        }
+        e => format!("invalid safetensors header: {e}"),
+    }
+}
+
+impl<'b> Parsed<'b> {
+    fn parse(bytes: &'b [u8]) -> std::result::Result<Self, String> {
+        let Some(prefix) = bytes.get(..8) else {
+            return Err(format!(
+                "the file is {} bytes long, too short for the 8-byte header length of a safetensors file",
+                bytes.len()
+            ));
+        };
+        let n = u64::from_le_bytes(prefix.try_into().expect("8 bytes"));
+        let rest = (bytes.len() - 8) as u64;
+        if n > rest {
+            return Err(format!(
+                "the header length is {n} bytes but only {rest} bytes follow it: truncated file or not a safetensors file"
+            ));
+        }
+        let (n, metadata): (usize, Metadata) =
+            SafeTensors::read_metadata(bytes).map_err(header_error)?;
+        let data = &bytes[8 + n..];
+        let mut tensors = BTreeMap::new();
+        for (name, info) in metadata.tensors() {
+            let Some(dtype) = StoredDtype::from_safetensors(info.dtype) else {
+                return Err(format!(
+                    "tensor {name} has dtype {}; checkpoints hold F32 or F64",
+                    info.dtype
+                ));
+            };
+            let (s, e) = info.data_offsets;
+            // `read_metadata` validated the offsets against the file.
+            let raw = data.get(s..e).ok_or_else(|| {
+                format!("tensor {name}: data offsets [{s}, {e}) outside the file")
+            })?;
+            tensors.insert(name, (dtype, info.shape.clone(), raw));
+        }
+        let meta = Meta::new(metadata.metadata().clone().unwrap_or_default())?;
+        Ok(Parsed { tensors, meta })
+    }
+
+    /// The dtype of all tensors, which must agree.
+    fn dtype<T: Float>(&self) -> std::result::Result<StoredDtype, String> {
+        let mut it = self.tensors.iter();
+        let Some((first, &(dtype, ..))) = it.next() else {
+            return Ok(StoredDtype::of::<T>());
+        };
+        match it.find(|(_, t)| t.0 != dtype) {
+            Some((other, t)) => Err(format!(
+                "mixed dtypes: tensor {first} is {dtype} but tensor {other} is {}",
+                t.0
+            )),
+            None => Ok(dtype),
+        }
+    }
+
+    /// Checks every tensor against `model` and copies the parameters in;
+    /// `model` is only written once everything has been checked.
+    fn load_into<T: Float>(
+        &self,
+        model: &mut Mlp<T>,
+    ) -> std::result::Result<TrainingState<T>, String> {
+        let dtype = self.dtype::<T>()?;
+        let mut params = vec![T::zero(); model.num_params()];
+        for (i, (name, slot)) in model.slots().iter().enumerate() {
+            let want = torch_shape(i, slot.shape);
+            let Some((_, shape, raw)) = self.tensors.get(name) else {
+                return Err(format!(
+                    "tensor {name} is missing (the model expects shape {want:?})"
+                ));
+            };
+            if *shape != want {
+                return Err(format!(
+                    "tensor {name} has shape {shape:?} in the file but the model expects {want:?}"
+                ));
+            }
+            params[slot.range()].copy_from_slice(&decode_values::<T>(name, dtype, raw)?);
+        }
+        let names = self.meta.optimizer_names()?;
+        for (name, (_, shape, _)) in &self.tensors {
+            let known = model.slots().contains_key(name)
+                || name
+                    .strip_prefix(OPTIMIZER_PREFIX)
+                    .is_some_and(|b| names.as_ref().is_some_and(|n| n.contains(&b)));
+            if !known {
+                return Err(match (name.starts_with(OPTIMIZER_PREFIX), &names) {
+                    (true, None) => format!("unexpected tensor {name} (shape {shape:?}): the metadata records no optimizer"),
+                    (true, Some(n)) => {
+                        format!("unexpected tensor {name} (shape {shape:?}): the metadata lists optimizer buffers [{}]", n.join(","))
+                    }
+                    _ => format!("unexpected tensor {name} (shape {shape:?}): the model has no such parameter"),
+                });
+            }
+        }
+        let optimizer = match names {
+            None => None,
+            Some(names) => {
+                let mut state = self.meta.optimizer_scalars::<T>()?;
+                state.buffers.reserve_exact(names.len());
+                for b in names {
+                    let tname = format!("{OPTIMIZER_PREFIX}{b}");
+                    let Some((_, shape, raw)) = self.tensors.get(&tname) else {
+                        return Err(format!("tensor {tname} is missing (optimizer buffer {b} is listed in the metadata)"));
+                    };
+                    let n = model.num_params();
+                    if shape.len() != 1 || (shape[0] != n && shape[0] != 0) {
+                        return Err(format!(
+                            "tensor {tname} has shape {shape:?} in the file but the model expects [{n}] (or [0] before the first step)"
+                        ));
+                    }
+                    state
+                        .buffers
+                        .push((b.to_string(), decode_values::<T>(&tname, dtype, raw)?));
+                }
+                Some(state)
+            }
+        };
+        let progress = self.meta.progress()?;
+        let extra = self.meta.extra();
+        model.params_mut().copy_from_slice(&params);
+        Ok(TrainingState {
+            optimizer,
+            progress,
+            extra,
+            dtype,
+        })
+    }
+}
+
+/// The values of tensor `name`, stored as `dtype`, as `T`: bitwise when
+/// `dtype` is `T`'s, widened exactly from `F32` to `f64`, rounded to nearest
+/// from `F64` to `f32` (an error for a finite value beyond `f32`'s range).
+fn decode_values<T: Float>(
+    name: &str,
+    dtype: StoredDtype,
+    raw: &[u8],
+) -> std::result::Result<Vec<T>, String> {
+    // `read_metadata` checked that `raw` holds exactly `shape` values.
+    let boxed: Box<dyn Any> = match dtype {
+        StoredDtype::F32 => Box::new(
+            raw.chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
+                .collect::<Vec<f32>>(),
+        ),
+        StoredDtype::F64 => Box::new(
+            raw.chunks_exact(8)
+                .map(|c| f64::from_le_bytes(c.try_into().expect("8 bytes")))
+                .collect::<Vec<f64>>(),
+        ),
+    };
+    let boxed = match boxed.downcast::<Vec<T>>() {
+        Ok(same) => return Ok(*same),
+        Err(other) => other,
+    };
+    if let Some(v) = boxed.downcast_ref::<Vec<f32>>() {
+        return Ok(v.iter().map(|&x| T::from_f64(f64::from(x))).collect());
+    }
+    let v = boxed.downcast_ref::<Vec<f64>>().expect("F32 or F64");
+    v.iter()
+        .enumerate()
+        .map(|(k, &x)| {
+            let y = T::from_f64(x);
+            if x.is_finite() && !y.is_finite() {
+                Err(format!(
+                    "tensor {name}[{k}] = {x:e} (F64) is beyond the range of f32"
+                ))
+            } else {
+                Ok(y)
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::write::encode_values;
+
+    #[test]
+    fn decoding_f64_into_f32_rounds_to_nearest_and_rejects_overflow() {
+        let raw = encode_values(&[0.1_f64, -2.5]);
+        assert_eq!(
+            decode_values::<f32>("t", StoredDtype::F64, &raw).unwrap(),
+            vec![0.1_f32, -2.5]
+        );
+        let raw = encode_values(&[1.0_f64, 1e300]);
+        assert_eq!(
+            decode_values::<f32>("t", StoredDtype::F64, &raw).unwrap_err(),
+            "tensor t[1] = 1e300 (F64) is beyond the range of f32"
+        );
+        let raw = encode_values(&[f64::INFINITY]);
+        assert_eq!(
+            decode_values::<f32>("t", StoredDtype::F64, &raw).unwrap(),
+            vec![f32::INFINITY]
+        );
+    }
+
+    #[test]
+    fn decoding_the_same_dtype_keeps_nan_payloads() {
+        let nan = f32::from_bits(0x7fa0_0001); // a signalling NaN with a payload
+        let raw = encode_values(&[nan, -0.0_f32]);
+        let back = decode_values::<f32>("t", StoredDtype::F32, &raw).unwrap();
+        assert_eq!(back[0].to_bits(), 0x7fa0_0001);
+        assert_eq!(back[1].to_bits(), (-0.0_f32).to_bits());
+    }
+}
