@@ -1,0 +1,151 @@
+//! The examples as a user runs them: the main job trains and reports, bad
+//! options and unreadable files end with a one-line error and a non-zero
+//! exit (no panic), and a saved run resumes.
+//!
+//! `cargo test` builds the examples next to the test binaries
+//! (`target/<profile>/examples/`); these tests run those binaries.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+fn example(name: &str) -> Command {
+    // target/<profile>/deps/examples-<hash> -> target/<profile>/examples/<name>
+    let exe = std::env::current_exe().expect("test binary path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>")
+        .join("examples");
+    let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        path.exists(),
+        "{} is missing: run the tests with `cargo test --workspace` (which builds the examples)",
+        path.display()
+    );
+    Command::new(path)
+}
+
+fn run(cmd: &mut Command) -> (Output, String, String) {
+    let out = cmd.output().expect("the example runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    (out, stdout, stderr)
+}
+
+fn temp_dir(tag: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("chainrule-examples-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+#[test]
+fn digits_trains_prints_its_configuration_and_reports_test_accuracy() {
+    let (out, stdout, _) = run(example("digits").args(["--epochs", "3", "--seed", "1"]));
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains("network [64, 64, 10]") && stdout.contains("optimizer adam"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("epoch ")).count(),
+        3,
+        "one plain line per epoch off a terminal"
+    );
+    let last = stdout.lines().last().unwrap();
+    assert!(
+        last.starts_with("test accuracy ") && last.contains("training time"),
+        "{last}"
+    );
+}
+
+#[test]
+fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
+    let cases: [(&[&str], &str); 5] = [
+        (&["--lr", "-1"], "must be finite and > 0"),
+        (&["--optimizer", "adagrad"], "unknown optimizer"),
+        (&["--relu-at-zero", "2"], "outside [0, 1]"),
+        (
+            &["--data", "/nonexistent/digits.csv"],
+            "/nonexistent/digits.csv",
+        ),
+        (
+            &["--load", "/nonexistent/model.safetensors"],
+            "/nonexistent/model.safetensors",
+        ),
+    ];
+    for (args, says) in cases {
+        let (out, _, stderr) = run(example("digits").args(args));
+        assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(
+            stderr.trim().lines().count(),
+            1,
+            "{args:?}: one line, got {stderr}"
+        );
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(says),
+            "{args:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // A malformed value is clap's error: non-zero, no panic.
+    let (out, _, stderr) = run(example("digits").args(["--epochs", "abc"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.starts_with("error: invalid value 'abc'") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn digits_saves_a_checkpoint_and_resumes_from_it() {
+    let dir = temp_dir("resume");
+    let path = dir.join("m.safetensors");
+    let p = path.to_str().unwrap();
+    let (out, stdout, _) = run(example("digits").args(["--epochs", "2", "--save", p]));
+    assert!(out.status.success() && path.exists(), "{stdout}");
+    let (out, stdout, stderr) = run(example("digits").args(["--epochs", "3", "--load", p]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("resumed from") && stdout.contains("after epoch 2"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.lines().filter(|l| l.starts_with("epoch ")).count(),
+        1,
+        "only the third epoch runs"
+    );
+    // Another optimizer's state does not load into Adam's place.
+    let (out, _, stderr) =
+        run(example("digits").args(["--epochs", "3", "--load", p, "--optimizer", "sgd"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("cannot be loaded"), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn optimizers_example_compares_every_method_and_draws_the_chart() {
+    let dir = temp_dir("optimizers");
+    let svg = dir.join("o.svg");
+    let (out, stdout, stderr) = run(example("optimizers").args([
+        "--iterations",
+        "200",
+        "--epochs",
+        "3",
+        "--plot",
+        svg.to_str().unwrap(),
+    ]));
+    assert!(out.status.success(), "{stderr}");
+    for m in optim::METHODS {
+        assert_eq!(
+            stdout
+                .lines()
+                .filter(|l| l.starts_with(m) && l[m.len()..].starts_with(' '))
+                .count(),
+            2,
+            "{m} in both tables"
+        );
+    }
+    let chart = std::fs::read_to_string(&svg).unwrap();
+    assert!(chart.starts_with("<svg") && chart.contains("adam_ode"));
+    std::fs::remove_dir_all(&dir).unwrap();
+}
