@@ -130,9 +130,12 @@ fn run<T: 'static + autodiff::Float>(
     );
 }
 
+/// A product: label, (m, k, n), (A transposed, B transposed).
+type Case = (&'static str, (usize, usize, usize), (bool, bool));
+
 fn main() {
     println!("one product, one thread, 11 interleaved rounds; gemm/mm < 1 means the gemm crate is faster");
-    let shapes: [(&str, (usize, usize, usize), (bool, bool)); 8] = [
+    let shapes: [Case; 8] = [
         (
             "small fwd X W^T 32x64 * 64x128",
             (32, 64, 128),
