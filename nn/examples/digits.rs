@@ -10,6 +10,8 @@
 //! cargo run --release -p chainrule-nn --example digits -- --help
 //! ```
 
+#[path = "common/cli.rs"]
+mod cli;
 #[path = "common/plot.rs"]
 mod plot;
 
@@ -274,11 +276,5 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match run(Args::parse()) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    cli::main(run)
 }
