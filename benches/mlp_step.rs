@@ -3,8 +3,8 @@
 //!
 //! The step: `tape.clear()`, forward of the batch on a reused `Tape` (one
 //! affine and one ReLU node per layer), softmax cross-entropy (mean),
-//! `backward_into` a reused `Grads`, `gradient_into` a reused flat buffer,
-//! and a plain SGD update `p -= lr g` on the flat parameters.
+//! `backward_into` a reused `Grads`, and a plain SGD update `p -= lr g` on
+//! the flat parameters with the gradient read in place (`Forward::gradient`).
 //!
 //! The floor: the products alone through `autodiff::Float::gemm`, on
 //! preallocated buffers: forward `Z_r = X_r W_r^T` for every layer;
@@ -135,7 +135,6 @@ fn step(widths: &[usize], n: usize) -> (Job, Job) {
     });
     let mut tape = Tape::<f32>::new();
     let mut grads = Grads::empty();
-    let mut g = vec![0.0_f32; mlp.num_params()];
     let total = Box::new(move || {
         tape.clear();
         let value = {
@@ -145,12 +144,12 @@ fn step(widths: &[usize], n: usize) -> (Job, Job) {
                 .apply(out.output, BatchTargets::Classes(&labels))
                 .unwrap();
             tape.backward_into(l, &mut grads);
-            out.gradient_into(&grads, &mut g).unwrap();
+            // The gradient read in place, as the Trainer does.
+            for (p, &gi) in mlp.params_mut().iter_mut().zip(out.gradient(&grads)) {
+                *p -= lr * gi;
+            }
             l.value()
         };
-        for (p, &gi) in mlp.params_mut().iter_mut().zip(&g) {
-            *p -= lr * gi;
-        }
         black_box(value);
     });
     (forward, total)
@@ -164,7 +163,7 @@ fn main() {
          per function; times are medians, ratios medians of the per-round ratios"
     );
     println!();
-    println!("  step   = tape.clear + forward + loss + backward_into + gradient_into + SGD update p -= lr g");
+    println!("  step   = tape.clear + forward + loss + backward_into + SGD update p -= lr g (gradient read in place)");
     println!("  floor  = Float::gemm only: X W^T per layer; dZ^T X per layer; dZ W per layer but the first");
     println!(
         "  fwd    = tape.clear + forward + loss (no backward)    fwd floor = X W^T per layer only"

@@ -122,6 +122,26 @@ impl<T: crate::Float> std::ops::Index<Mat<'_, T>> for Grads<T> {
 }
 
 impl<T: crate::Float> Grads<T> {
+    /// The gradients of matrices stored back to back (by
+    /// [`Tape::mats_packed`](crate::Tape::mats_packed)) as one slice, or
+    /// `None` if they are not contiguous.
+    ///
+    /// # Panics
+    /// If a handle is from another tape or recording.
+    #[track_caller]
+    pub fn packed(&self, mats: &[Mat<'_, T>]) -> Option<&[T]> {
+        let first = mats.first()?;
+        let mut end = first.offset();
+        for m in mats {
+            self.check(m.tape().id(), m.tape().generation());
+            if m.offset() != end {
+                return None;
+            }
+            end += m.shape().len();
+        }
+        Some(&self.mats[first.offset()..end])
+    }
+
     /// The gradient with respect to `m`, as a matrix of `m`'s shape.
     #[track_caller]
     pub fn matrix(&self, m: Mat<'_, T>) -> Matrix<T> {

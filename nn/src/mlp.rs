@@ -197,6 +197,17 @@ pub struct Forward<'t, T: Float> {
 }
 
 impl<'t, T: Float> Forward<'t, T> {
+    /// The gradients of the parameters, in the layout of [`Mlp::params`],
+    /// read in place from `grads` (no copy).
+    ///
+    /// # Panics
+    /// If `grads` was computed on another tape or recording.
+    pub fn gradient<'g>(&self, grads: &'g Grads<T>) -> &'g [T] {
+        grads
+            .packed(&self.params)
+            .expect("the parameters are recorded back to back")
+    }
+
     /// Copies the gradients of the parameters into `out`, in the layout of
     /// [`Mlp::params`].
     ///
@@ -301,21 +312,29 @@ impl<T: Float> Mlp<T> {
     /// [`Error::NonFiniteParameter`] naming the first one that is not.
     pub fn check_finite(&self) -> Result<()> {
         if autodiff::all_finite(&self.params) {
-            return Ok(());
+            Ok(())
+        } else {
+            Err(self.non_finite(&self.params))
         }
-        if let Some(k) = self.params.iter().position(|v| !v.is_finite()) {
-            let (name, slot) = self
-                .slots
-                .iter()
-                .find(|(_, s)| s.range().contains(&k))
-                .expect("every index is in a slot");
-            return Err(Error::NonFiniteParameter {
-                name: name.clone(),
-                index: k - slot.offset,
-                value: self.params[k].to_f64(),
-            });
+    }
+
+    /// The error naming the first non-finite value of `flat` (laid out as
+    /// [`params`](Self::params)), which must hold one.
+    fn non_finite(&self, flat: &[T]) -> Error {
+        let k = flat
+            .iter()
+            .position(|v| !v.is_finite())
+            .expect("a non-finite value");
+        let (name, slot) = self
+            .slots
+            .iter()
+            .find(|(_, s)| s.range().contains(&k))
+            .expect("every index is in a slot");
+        Error::NonFiniteParameter {
+            name: name.clone(),
+            index: k - slot.offset,
+            value: flat[k].to_f64(),
         }
-        Ok(())
     }
 
     fn check_input(&self, shape: Shape) -> Result<()> {
@@ -337,7 +356,7 @@ impl<T: Float> Mlp<T> {
     /// [`Error::InputWidth`] unless `x` has `a_0` columns;
     /// [`Error::NonFiniteParameter`] if a parameter is NaN or infinite.
     pub fn forward<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>) -> Result<Forward<'t, T>> {
-        self.check_finite()?;
+        // Finiteness is checked while the parameters are copied to the tape.
         self.record(tape, x, &self.params)
     }
 
@@ -367,15 +386,16 @@ impl<T: Float> Mlp<T> {
 
     fn record<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>, flat: &[T]) -> Result<Forward<'t, T>> {
         self.check_input(x.shape())?;
-        let mut params = SmallVec::new();
+        // All parameters in one copy, back to back: their gradients come
+        // back as one slice in the layout of `params` (Forward::gradient).
+        let mut params: SmallVec<[Mat<'t, T>; 16]> = SmallVec::new();
+        let shapes: SmallVec<[Shape; 16]> = self.slots.values().map(|s| s.shape).collect();
+        if !tape.mats_packed(&shapes, flat, &mut params)? {
+            return Err(self.non_finite(flat));
+        }
         let mut h = x;
         for (r, &act) in self.activations.iter().enumerate() {
-            let (ws, bs) = (self.slots[2 * r], self.slots[2 * r + 1]);
-            let w = tape.mat(ws.shape, &flat[ws.range()])?;
-            let b = tape.mat(bs.shape, &flat[bs.range()])?;
-            params.push(w);
-            params.push(b);
-            h = act.apply(h.try_affine(w, Some(b))?);
+            h = act.apply(h.try_affine(params[2 * r], Some(params[2 * r + 1]))?);
         }
         Ok(Forward { output: h, params })
     }

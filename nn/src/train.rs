@@ -148,7 +148,6 @@ pub struct Trainer<T: Scalar> {
     epoch: usize,
     tape: Tape<T>,
     grads: Grads<T>,
-    gradient: Vec<T>,
     shifted: Vec<T>,
     backup: Vec<T>,
     features: Vec<T>,
@@ -167,7 +166,6 @@ impl<T: Scalar> Trainer<T> {
             epoch: 0,
             tape: Tape::new(),
             grads: Grads::empty(),
-            gradient: vec![T::zero(); n],
             shifted: vec![T::zero(); n],
             backup: vec![T::zero(); n],
             features: Vec::new(),
@@ -356,12 +354,12 @@ impl<T: Scalar> Trainer<T> {
             });
         }
         self.tape.backward_into(loss, &mut self.grads);
-        out.gradient_into(&self.grads, &mut self.gradient)?;
+        // The gradient is read in place from the tape's gradient store.
+        let gradient = out.gradient(&self.grads);
         self.backup.copy_from_slice(self.mlp.params());
-        match self.optimizer.step(self.mlp.params_mut(), &self.gradient) {
+        match self.optimizer.step(self.mlp.params_mut(), gradient) {
             Err(optim::Error::NonFiniteGradient { .. }) => {
-                let value = self
-                    .gradient
+                let value = gradient
                     .iter()
                     .map(|&g| Real::to_f64(g))
                     .find(|g| !g.is_finite())

@@ -325,6 +325,57 @@ impl<T: Float> Tape<T> {
         self.leaf(shape, data, false, "Tape::mat_const")
     }
 
+    /// Matrix variables of the given shapes, taken in order from one flat
+    /// buffer and stored back to back (one copy): the parameters of a
+    /// network. Their gradients are then contiguous too, and
+    /// [`Grads::packed`](crate::Grads::packed) reads them as one slice in
+    /// the layout of `data`, with no copy.
+    ///
+    /// ```
+    /// use autodiff::{Shape, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let mut p = Vec::new();
+    /// let finite = tape.mats_packed(&[Shape::new(2, 2), Shape::new(1, 2)], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &mut p)?;
+    /// assert!(finite);
+    /// let (w, b) = (p[0], p[1]);
+    /// let x = tape.mat_const(Shape::new(1, 2), &[1.0, 1.0])?;
+    /// let g = tape.backward(x.affine(w, Some(b)).sum());
+    /// assert_eq!(g.packed(&p), Some(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0][..]));
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// Returns whether every value of `data` is finite (checked on the copy,
+    /// while it is in cache: callers need not check the source first).
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless the shapes hold `data.len()` values.
+    pub fn mats_packed<'t>(
+        &'t self,
+        shapes: &[Shape],
+        data: &[T],
+        out: &mut impl Extend<Mat<'t, T>>,
+    ) -> Result<bool> {
+        let total: usize = shapes.iter().map(|s| s.len()).sum();
+        if total != data.len() {
+            return Err(Error::LengthMismatch {
+                what: "Tape::mats_packed",
+                expected: total,
+                got: data.len(),
+            });
+        }
+        let mut st = self.mats.borrow_mut();
+        let start = st.pad();
+        st.data.extend_from_slice(data);
+        // Checked on the copy, still in cache.
+        let finite = crate::all_finite(&st.data[start..]);
+        let mut off = start;
+        for &shape in shapes {
+            out.extend(Some(self.record(&mut st, Op::Leaf, off, shape, true)));
+            off += shape.len();
+        }
+        Ok(finite)
+    }
+
     /// A matrix variable from a [`Matrix`].
     pub fn matrix(&self, m: &Matrix<T>) -> Mat<'_, T> {
         self.mat(m.shape(), m.as_slice())
