@@ -148,8 +148,11 @@ pub trait Float: Real + Default + Display + Send + Sync + 'static {
 /// ```
 #[allow(clippy::eq_op)] // `x - x` is the point: 0 exactly when `x` is finite
 pub fn all_finite<T: Float>(xs: &[T]) -> bool {
-    let mut acc = [T::zero(); 8];
-    let chunks = xs.chunks_exact(8);
+    // 32 lanes: four independent vector accumulators, so the loop is not
+    // bound by the latency of one chain of additions.
+    const LANES: usize = 32;
+    let mut acc = [T::zero(); LANES];
+    let chunks = xs.chunks_exact(LANES);
     let rest = chunks.remainder();
     for c in chunks {
         for (a, &x) in acc.iter_mut().zip(c) {

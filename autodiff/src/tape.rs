@@ -260,7 +260,7 @@ impl<T: Real> Tape<T> {
             self.id,
             self.generation(),
             stmts.len(),
-            mats.data.len(),
+            mats.used,
             mats.nodes.len(),
         );
         if let Some(t) = y.tape() {

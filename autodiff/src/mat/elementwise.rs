@@ -51,7 +51,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
-        let (below, out) = st.data.split_at_mut(off);
+        let (below, out) = st.split(off, self.shape().len());
         for ((y, &a), &b) in out
             .iter_mut()
             .zip(&below[self.range()])
@@ -102,7 +102,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
-        let (below, out) = st.data.split_at_mut(off);
+        let (below, out) = st.split(off, self.shape().len());
         let xs = &below[self.range()];
         specialize!(op, |o| out
             .iter_mut()
@@ -153,7 +153,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
-        let (below, out) = st.data.split_at_mut(off);
+        let (below, out) = st.split(off, self.shape().len());
         for (y, &x) in out.iter_mut().zip(&below[self.range()]) {
             *y = c * x;
         }

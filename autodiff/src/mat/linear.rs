@@ -29,7 +29,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(m * n);
-        let (below, out) = st.data.split_at_mut(off);
+        let (below, out) = st.split(off, m * n);
         let (va, vb) = (&below[self.range()], &below[other.range()]);
         T::gemm(m, k, n, T::one(), va, k, 1, vb, n, 1, T::zero(), out, n, 1);
         let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
@@ -89,7 +89,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(n * o);
-        let (below, z) = st.data.split_at_mut(off);
+        let (below, z) = st.split(off, n * o);
         let mut beta = T::zero();
         if let Some(b) = b {
             let vb = &below[b.range()];

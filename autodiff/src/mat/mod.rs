@@ -134,7 +134,11 @@ pub(crate) struct MatStore<T> {
     /// tape of a non-`Float` type (dual numbers) has no matrix nodes.
     pub(crate) backward: Option<BackwardFn<T>>,
     pub(crate) nodes: Vec<Node<T>>,
+    /// The values' arena. Only `data[..used]` belongs to this recording;
+    /// the rest holds values of earlier recordings, kept so that a reused
+    /// tape overwrites its arena instead of zeroing it.
     pub(crate) data: Vec<T>,
+    pub(crate) used: usize,
     pub(crate) labels: Vec<u32>,
 }
 
@@ -144,6 +148,7 @@ impl<T> Default for MatStore<T> {
             backward: None,
             nodes: Vec::new(),
             data: Vec::new(),
+            used: 0,
             labels: Vec::new(),
         }
     }
@@ -152,35 +157,45 @@ impl<T> Default for MatStore<T> {
 impl<T> MatStore<T> {
     pub(crate) fn clear(&mut self) {
         self.nodes.clear();
-        self.data.clear();
+        self.used = 0;
         self.labels.clear();
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
         self.nodes.len() * std::mem::size_of::<Node<T>>()
-            + self.data.len() * std::mem::size_of::<T>()
+            + self.used * std::mem::size_of::<T>()
             + self.labels.len() * 4
     }
 }
 
 impl<T: Real> MatStore<T> {
-    /// Room for `len` more values; returns their offset. Everything before
-    /// the offset is earlier nodes' values (`split_at_mut` it to read them).
+    /// Room for `len` more values, starting on a 64-byte boundary relative
+    /// to the arena (for the kernel's packing loads; see
+    /// `benches/README.md` for what was measured); returns their offset.
+    /// The room may hold stale values: every op writes its whole output.
     pub(crate) fn alloc(&mut self, len: usize) -> usize {
-        let off = self.pad();
-        self.data.resize(off + len, T::zero());
+        const ALIGN: usize = 64;
+        let per = (ALIGN / std::mem::size_of::<T>()).max(1);
+        let off = self.used.next_multiple_of(per);
+        self.used = off + len;
+        if self.data.len() < self.used {
+            self.data.resize(self.used, T::zero());
+        }
         off
     }
 
-    /// Pads the arena so that the next value starts on a 64-byte boundary
-    /// relative to the arena, for the kernel's packing loads (see
-    /// `benches/README.md` for what was measured).
-    pub(crate) fn pad(&mut self) -> usize {
-        const ALIGN: usize = 64;
-        let per = (ALIGN / std::mem::size_of::<T>()).max(1);
-        let off = self.data.len().next_multiple_of(per);
-        self.data.resize(off, T::zero());
+    /// Copies `src` into new room; returns its offset.
+    pub(crate) fn push_slice(&mut self, src: &[T]) -> usize {
+        let off = self.alloc(src.len());
+        self.data[off..off + src.len()].copy_from_slice(src);
         off
+    }
+
+    /// The values below `off` (earlier nodes') and the `len` values of the
+    /// room at `off`, to compute a new node from its inputs.
+    pub(crate) fn split(&mut self, off: usize, len: usize) -> (&[T], &mut [T]) {
+        let (below, rest) = self.data.split_at_mut(off);
+        (below, &mut rest[..len])
     }
 
     /// The gradient of the node `i`'s output is complete: pass it to the
@@ -304,8 +319,7 @@ impl<T: Float> Tape<T> {
             });
         }
         let mut st = self.mats.borrow_mut();
-        let off = st.pad();
-        st.data.extend_from_slice(data);
+        let off = st.push_slice(data);
         Ok(self.record(&mut st, Op::Leaf, off, shape, grad))
     }
 
@@ -364,10 +378,9 @@ impl<T: Float> Tape<T> {
             });
         }
         let mut st = self.mats.borrow_mut();
-        let start = st.pad();
-        st.data.extend_from_slice(data);
+        let start = st.push_slice(data);
         // Checked on the copy, still in cache.
-        let finite = crate::all_finite(&st.data[start..]);
+        let finite = crate::all_finite(&st.data[start..start + data.len()]);
         let mut off = start;
         for &shape in shapes {
             out.extend(Some(self.record(&mut st, Op::Leaf, off, shape, true)));
