@@ -5,7 +5,9 @@
 //! `cargo test` builds the examples next to the test binaries
 //! (`target/<profile>/examples/`); these tests run those binaries.
 
-use std::path::PathBuf;
+mod common;
+
+use common::TempDir;
 use std::process::{Command, Output};
 
 fn example(name: &str) -> Command {
@@ -30,12 +32,6 @@ fn run(cmd: &mut Command) -> (Output, String, String) {
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     (out, stdout, stderr)
-}
-
-fn temp_dir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("chainrule-examples-{tag}-{}", std::process::id()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[test]
@@ -98,8 +94,8 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
 
 #[test]
 fn digits_saves_a_checkpoint_and_resumes_from_it() {
-    let dir = temp_dir("resume");
-    let path = dir.join("m.safetensors");
+    let dir = TempDir::new("resume");
+    let path = dir.path("m.safetensors");
     let p = path.to_str().unwrap();
     let (out, stdout, _) = run(example("digits").args(["--epochs", "2", "--save", p]));
     assert!(out.status.success() && path.exists(), "{stdout}");
@@ -119,13 +115,12 @@ fn digits_saves_a_checkpoint_and_resumes_from_it() {
         run(example("digits").args(["--epochs", "3", "--load", p, "--optimizer", "sgd"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("cannot be loaded"), "{stderr}");
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[test]
 fn optimizers_example_compares_every_method_and_draws_the_chart() {
-    let dir = temp_dir("optimizers");
-    let svg = dir.join("o.svg");
+    let dir = TempDir::new("optimizers");
+    let svg = dir.path("o.svg");
     let (out, stdout, stderr) = run(example("optimizers").args([
         "--iterations",
         "200",
@@ -147,5 +142,4 @@ fn optimizers_example_compares_every_method_and_draws_the_chart() {
     }
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.starts_with("<svg") && chart.contains("adam_ode"));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
