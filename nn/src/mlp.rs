@@ -214,20 +214,15 @@ impl<'t, T: Float> Forward<'t, T> {
     /// # Errors
     /// [`Error::LengthMismatch`] unless `out` has one entry per parameter.
     pub fn gradient_into(&self, grads: &Grads<T>, out: &mut [T]) -> Result<()> {
-        let n: usize = self.params.iter().map(|m| m.shape().len()).sum();
-        if out.len() != n {
+        let g = self.gradient(grads);
+        if out.len() != g.len() {
             return Err(Error::LengthMismatch {
                 what: "gradient buffer",
-                expected: n,
+                expected: g.len(),
                 got: out.len(),
             });
         }
-        let mut k = 0;
-        for &m in &self.params {
-            let g = &grads[m];
-            out[k..k + g.len()].copy_from_slice(g);
-            k += g.len();
-        }
+        out.copy_from_slice(g);
         Ok(())
     }
 }
