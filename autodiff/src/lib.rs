@@ -54,6 +54,7 @@ pub mod mat;
 mod matrix;
 mod real;
 pub mod rules;
+mod simd;
 #[cfg(feature = "proptest")]
 pub mod strategies;
 mod tape;

@@ -148,6 +148,12 @@ pub trait Float: Real + Default + Display + Send + Sync + 'static {
 /// ```
 #[allow(clippy::eq_op)] // `x - x` is the point: 0 exactly when `x` is finite
 pub fn all_finite<T: Float>(xs: &[T]) -> bool {
+    crate::simd::vectorized(|| all_finite_lanes(xs))
+}
+
+#[allow(clippy::eq_op)]
+#[inline(always)]
+fn all_finite_lanes<T: Float>(xs: &[T]) -> bool {
     // 32 lanes: four independent vector accumulators, so the loop is not
     // bound by the latency of one chain of additions.
     const LANES: usize = 32;

@@ -104,10 +104,12 @@ impl<'t, T: Float> Mat<'t, T> {
         let off = st.alloc(self.shape().len());
         let (below, out) = st.split(off, self.shape().len());
         let xs = &below[self.range()];
-        specialize!(op, |o| out
-            .iter_mut()
-            .zip(xs)
-            .for_each(|(y, &x)| *y = o.value(x)));
+        crate::simd::vectorized(|| {
+            specialize!(op, |o| out
+                .iter_mut()
+                .zip(xs)
+                .for_each(|(y, &x)| *y = o.value(x)))
+        });
         let grad = self.requires_grad_in(&st);
         tape.record(
             &mut st,
@@ -241,10 +243,12 @@ pub(super) fn map_backward<T: Float>(
         let rows = gx.g.iter_mut().zip(gy).zip(vx).zip(vy);
         // Written out per case (not through `update`) so that each loop is
         // specialised and vectorised.
-        specialize!(op, |o| if first {
-            rows.for_each(|(((g, &d), &x), &y)| *g = d * o.deriv(x, y))
-        } else {
-            rows.for_each(|(((g, &d), &x), &y)| *g += d * o.deriv(x, y))
+        crate::simd::vectorized(|| {
+            specialize!(op, |o| if first {
+                rows.for_each(|(((g, &d), &x), &y)| *g = d * o.deriv(x, y))
+            } else {
+                rows.for_each(|(((g, &d), &x), &y)| *g += d * o.deriv(x, y))
+            })
         });
     }
 }

@@ -247,10 +247,12 @@ pub(super) fn affine_backward<T: Float>(
     }
     if let Some(mut gb) = b.and_then(|b| st.grad_of(b, out)) {
         gb.update(|_| T::zero());
-        for row in gz.chunks_exact(o) {
-            for (g, &d) in gb.g.iter_mut().zip(row) {
-                *g += d;
+        crate::simd::vectorized(|| {
+            for row in gz.chunks_exact(o) {
+                for (g, &d) in gb.g.iter_mut().zip(row) {
+                    *g += d;
+                }
             }
-        }
+        });
     }
 }
