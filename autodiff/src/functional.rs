@@ -199,9 +199,10 @@ impl Evaluator {
         self.tape.vars_into(x, &mut xs);
         let y = f(&xs);
         self.tape.backward_into(y, &mut self.grads);
-        for (g, &xi) in grad.iter_mut().zip(&xs) {
-            *g = self.grads[xi];
-        }
+        // The inputs were recorded first, on a cleared tape: their adjoints
+        // are the first `x.len()` entries of the store.
+        debug_assert_eq!(xs[0].tape().map(|_| xs[0].index()), Some(0));
+        grad.copy_from_slice(&self.grads.scalars[..x.len()]);
         self.inputs = relabel(xs);
         Ok(y.value())
     }

@@ -129,14 +129,36 @@ impl<T: Real> Tape<T> {
         self.push_leaf(x)
     }
 
-    /// New inputs, one per value.
+    /// New inputs, one per value, with consecutive indices.
     pub fn vars(&self, xs: &[T]) -> Vec<Var<'_, T>> {
-        xs.iter().map(|&x| self.var(x)).collect()
+        let mut out = Vec::with_capacity(xs.len());
+        self.vars_into(xs, &mut out);
+        out
     }
 
-    /// Appends new inputs, one per value, to `out`.
+    /// Appends new inputs, one per value, to `out`. Their indices are
+    /// consecutive, so their adjoints are one slice of the gradient store.
     pub fn vars_into<'t>(&'t self, xs: &[T], out: &mut Vec<Var<'t, T>>) {
-        out.extend(xs.iter().map(|&x| self.var(x)));
+        // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
+        // nothing else touches the vector meanwhile.
+        let stmts = unsafe { &mut *self.stmts.get() };
+        let start = stmts.len();
+        if start + xs.len() > u32::MAX as usize {
+            too_long();
+        }
+        // One reservation and one pass per vector instead of a checked push
+        // per leaf.
+        stmts.extend((start..start + xs.len()).map(|i| Stmt {
+            a: i as u32,
+            b: i as u32,
+            da: T::zero(),
+            db: T::zero(),
+        }));
+        out.extend(
+            xs.iter()
+                .enumerate()
+                .map(|(k, &x)| Var::on_tape(x, (start + k) as u32, self)),
+        );
     }
 
     /// The unique identity of this tape (`Var`s carry a reference to it).
