@@ -71,7 +71,7 @@ impl<T: Real> Stmts<T> {
         if need > MAX_STMTS {
             too_long();
         }
-        let cap = need.max(2 * self.capacity()).max(64).min(MAX_STMTS);
+        let cap = need.max(2 * self.capacity()).clamp(64, MAX_STMTS);
         self.first.resize(cap, 0);
         self.da.resize(cap, T::zero());
         self.second.resize(cap, 0);
