@@ -363,15 +363,64 @@ impl<T: Real> Tape<T> {
                 if mark > top {
                     continue; // recorded after y: y does not depend on it
                 }
-                sweep(stmts, adj, mark, hi, &mut k);
+                sweep::<T, true>(stmts, adj, mark, hi, &mut k);
                 hi = mark;
                 if let Some(rule) = mats.backward {
                     rule(&mats, i, &mut grads.mats, adj, &mut grads.written);
                 }
             }
-            sweep(stmts, adj, 0, hi, &mut k);
+            sweep::<T, true>(stmts, adj, 0, hi, &mut k);
         }
         grads.zero_unwritten(mats.nodes.iter().map(|n| n.range()));
+    }
+
+    /// The gradient of `y` with respect to the first `out.len()` statements
+    /// (the inputs, recorded first), into `out`, for [`Evaluator`]: one
+    /// reverse sweep over `adj`, which must be all zero on entry and is all
+    /// zero again on return (each adjoint is reset once used), so no pass
+    /// zeroes the adjoints of the whole tape before the sweep.
+    ///
+    /// Returns `false`, touching nothing, if matrix nodes were recorded
+    /// (their rules need the [`Grads`] store: use `backward_into`).
+    ///
+    /// # Panics
+    /// If `y` was recorded on another tape, or fewer than `out.len()`
+    /// statements were recorded.
+    ///
+    /// [`Evaluator`]: crate::Evaluator
+    #[track_caller]
+    pub(crate) fn leaf_gradient(&self, y: Var<'_, T>, adj: &mut Vec<T>, out: &mut [T]) -> bool {
+        if !self.mats.borrow().nodes.is_empty() {
+            return false;
+        }
+        let stmts = self.stmts_ref();
+        let nl = out.len();
+        assert!(
+            nl <= stmts.n,
+            "leaf_gradient: {nl} leaves, {} statements",
+            stmts.n
+        );
+        if adj.len() < stmts.n {
+            adj.resize(stmts.n, T::zero());
+        }
+        let Some(t) = y.tape() else {
+            out.fill(T::zero());
+            return true;
+        };
+        crate::var::same_tape(t, self);
+        let top = y.index();
+        adj[top] = T::one();
+        let mut k = stmts.m
+            - stmts.first[top + 1..stmts.n]
+                .iter()
+                .filter(|&&f| f & BINARY != 0)
+                .count();
+        let split = nl.min(top + 1);
+        sweep::<T, false>(stmts, adj, split, top + 1, &mut k);
+        sweep::<T, true>(stmts, adj, 0, split, &mut k);
+        out.copy_from_slice(&adj[..nl]);
+        adj[..nl].fill(T::zero());
+        true
     }
 }
 
@@ -401,9 +450,17 @@ impl<T: Real> Tape<T> {
 /// instead of in one pass before, measured slower (about 220 us).
 ///
 /// `k` is the number of binary statements in `0..hi` on entry, and in
-/// `0..lo` on return.
+/// `0..lo` on return. With `KEEP` false, each adjoint of `lo..hi` is set
+/// back to 0 once used instead of keeping the gradient (see
+/// [`Tape::leaf_gradient`]).
 #[inline]
-fn sweep<T: Real>(s: &Stmts<T>, adj: &mut [T], lo: usize, hi: usize, k: &mut usize) {
+fn sweep<T: Real, const KEEP: bool>(
+    s: &Stmts<T>,
+    adj: &mut [T],
+    lo: usize,
+    hi: usize,
+    k: &mut usize,
+) {
     assert!(hi <= s.n && hi <= adj.len() && *k <= s.m);
     let mut carry = T::zero();
     let mut k_ = *k;
@@ -419,7 +476,9 @@ fn sweep<T: Real>(s: &Stmts<T>, adj: &mut [T], lo: usize, hi: usize, k: &mut usi
             let f = *s.first.get_unchecked(i);
             let da = *s.da.get_unchecked(i);
             let g = *adj.get_unchecked(i) + carry;
-            *adj.get_unchecked_mut(i) = g;
+            // Nothing adds to `adj[i]` after this statement (inputs come
+            // before it): without `KEEP` it goes back to 0 for the next call.
+            *adj.get_unchecked_mut(i) = if KEEP { g } else { T::zero() };
             let a = f & !BINARY;
             // `push2` puts an input recorded just before in slot `a`, so
             // the second input never needs carrying.
