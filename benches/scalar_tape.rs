@@ -162,11 +162,14 @@ fn main() {
     let before = tape.memory_bytes();
     let y = rosenbrock(&xs);
     let ops = tape.len() - xs.len();
+    let bytes = tape.memory_bytes() - before;
     println!(
-        "tape memory: {} bytes per scalar op ({} ops recorded for Rosenbrock n = 10000, {} bytes); value {}",
+        "tape memory: {} bytes per unary op, {} per binary op; Rosenbrock n = 10000: {} ops in {} bytes, {:.1} bytes per op; value {}",
+        Tape::<f64>::BYTES_PER_UNARY_OP,
         Tape::<f64>::BYTES_PER_SCALAR_OP,
         ops,
-        tape.memory_bytes() - before,
+        bytes,
+        bytes as f64 / ops as f64,
         y.value()
     );
 }

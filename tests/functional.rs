@@ -63,3 +63,46 @@ fn empty_input_is_a_typed_error() {
     assert!(matches!(e, autodiff::Error::EmptyInput { .. }), "{e}");
     assert!(e.to_string().contains("empty"));
 }
+
+#[test]
+fn evaluator_reused_across_functions_keeps_its_adjoints_clean() {
+    // The Evaluator resets each adjoint once used; a call of another
+    // function, a constant output, an output that is an input itself, and a
+    // function that records matrix nodes (the general sweep) all follow one
+    // another on the same evaluator and must not see each other's values.
+    let mut ev = autodiff::Evaluator::new();
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let mut g = [0.0; 4];
+    for _ in 0..2 {
+        let v = ev.value_and_grad(|x| rosenbrock(x), &x, &mut g).unwrap();
+        assert_eq!(v, rosenbrock(&x));
+        for (a, b) in g.iter().zip(rosenbrock_grad(&x)) {
+            assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+        }
+
+        ev.value_and_grad(|x| x[0] * x[3] + x[1].sin(), &x, &mut g)
+            .unwrap();
+        assert_eq!(g, [0.7, (-1.2_f64).cos(), 0.0, 0.3]);
+
+        ev.value_and_grad(|_| autodiff::Var::constant(5.0), &x, &mut g)
+            .unwrap();
+        assert_eq!(g, [0.0; 4]);
+
+        ev.value_and_grad(|x| x[2], &x, &mut g).unwrap();
+        assert_eq!(g, [0.0, 0.0, 1.0, 0.0]);
+
+        // sum of a 1x2 matrix variable times x[1]: the scalar statements
+        // around a matrix node.
+        ev.value_and_grad(
+            |x| {
+                let tape = x[1].tape().unwrap();
+                let m = tape.mat(autodiff::Shape::new(1, 2), &[1.5, 2.5]).unwrap();
+                m.sum() * x[1]
+            },
+            &x,
+            &mut g,
+        )
+        .unwrap();
+        assert_eq!(g, [0.0, 4.0, 0.0, 0.0]);
+    }
+}

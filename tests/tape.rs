@@ -160,6 +160,9 @@ fn jacobian_of_a_vector_function_matches_hand_derivation() {
 fn scalar_op_costs_at_most_32_bytes_of_tape() {
     const { assert!(Tape::<f64>::BYTES_PER_SCALAR_OP <= 32) };
     assert_eq!(Tape::<f64>::BYTES_PER_SCALAR_OP, 24);
+    // A unary op (or a binary one with a constant side) stores one pair.
+    assert_eq!(Tape::<f64>::BYTES_PER_UNARY_OP, 12);
+    assert_eq!(Tape::<f32>::BYTES_PER_SCALAR_OP, 16);
     let tape = Tape::with_capacity(2048);
     let x = tape.var(1.0);
     let mut y = x;
@@ -168,4 +171,40 @@ fn scalar_op_costs_at_most_32_bytes_of_tape() {
     }
     assert_eq!(tape.len(), 1001);
     assert!(tape.memory_bytes() <= 1002 * 24);
+}
+
+#[test]
+fn backward_from_an_earlier_output_skips_the_binary_statements_after_it() {
+    let tape = Tape::new();
+    let (x, y) = (tape.var(2.0), tape.var(5.0));
+    let f = x * y + x.sin();
+    // Recorded after f: binary and unary statements f does not depend on.
+    let g = (x * y) * (y - x) + (f * x).exp();
+    let gf = tape.backward(f);
+    assert_eq!((gf[x], gf[y]), (5.0 + 2.0_f64.cos(), 2.0));
+    // d/dx [x y (y - x)] = y (y - x) - x y = 5, d/dy = x (y - x) + x y = 16
+    let e = (f.value() * 2.0).exp();
+    let gg = tape.backward(g);
+    let dfdx = 5.0 + 2.0_f64.cos();
+    assert!((gg[x] - (5.0 + e * (dfdx * 2.0 + f.value()))).abs() < 1e-9 * e);
+    assert!((gg[y] - (16.0 + e * 2.0 * 2.0)).abs() < 1e-9 * e);
+}
+
+#[test]
+fn an_infinite_adjoint_does_not_turn_unused_slots_into_nan() {
+    // d/dx exp(x) overflows to infinity; the leaf y (unused by the
+    // overflowing branch) keeps a finite gradient.
+    let tape = Tape::new();
+    let (x, y) = (tape.var(1000.0), tape.var(3.0));
+    let f = x.exp() + y * 2.0;
+    let g = tape.backward(f);
+    assert_eq!(g[x], f64::INFINITY);
+    assert_eq!(g[y], 2.0);
+    // An infinite adjoint reaching a unary statement and a leaf: both
+    // stay infinite (a zero partial for a missing input would add 0 * inf).
+    let t = y.sin();
+    let h = x.exp() * t;
+    let g = tape.backward(h);
+    assert_eq!(g[t], f64::INFINITY);
+    assert_eq!(g[y], f64::NEG_INFINITY); // cos 3 < 0
 }

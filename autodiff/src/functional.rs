@@ -167,6 +167,8 @@ where
 pub struct Evaluator {
     tape: Tape<f64>,
     grads: Grads<f64>,
+    // Scalar adjoints, all zero between calls (see `Tape::leaf_gradient`).
+    adj: Vec<f64>,
     // Always empty between calls: only its allocation is kept.
     inputs: Vec<Var<'static, f64>>,
 }
@@ -198,9 +200,13 @@ impl Evaluator {
         let mut xs = relabel(std::mem::take(&mut self.inputs));
         self.tape.vars_into(x, &mut xs);
         let y = f(&xs);
-        self.tape.backward_into(y, &mut self.grads);
-        for (g, &xi) in grad.iter_mut().zip(&xs) {
-            *g = self.grads[xi];
+        // The inputs were recorded first, on a cleared tape: their adjoints
+        // are the first `x.len()` ones.
+        debug_assert_eq!(xs[0].tape().map(|_| xs[0].index()), Some(0));
+        if !self.tape.leaf_gradient(y, &mut self.adj, grad) {
+            // Matrix nodes were recorded: the general sweep.
+            self.tape.backward_into(y, &mut self.grads);
+            grad.copy_from_slice(&self.grads.scalars[..x.len()]);
         }
         self.inputs = relabel(xs);
         Ok(y.value())

@@ -14,17 +14,89 @@ use crate::{Grads, Real, Var};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// One recorded scalar operation `y = op(a, b)`, as its two (input,
-/// partial) pairs: 24 bytes for `f64`. Unary operations and leaves point
-/// their unused slots at their own index with partial 0 (the sweep restores
-/// the node's own adjoint after its updates); a shared sink index would
-/// chain every unary statement of the sweep through one memory location.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct Stmt<T> {
-    pub(crate) a: u32,
-    pub(crate) b: u32,
-    pub(crate) da: T,
-    pub(crate) db: T,
+/// Set in a statement's first input when it has a second one.
+const BINARY: u32 = 1 << 31;
+
+/// The most scalar statements one recording may hold (the top bit of an
+/// index is the `BINARY` flag).
+const MAX_STMTS: usize = (BINARY - 1) as usize;
+
+/// The recorded scalar operations, as arrays of (input, partial) pairs.
+///
+/// Statement `i` computed `y_i = op(a, b)`: its first input and partial are
+/// `first[i]` and `da[i]`. Only binary statements (flag `BINARY` in
+/// `first[i]`) store a second pair, in `second[k]` and `db[k]`, where `k`
+/// counts the binary statements before `i`; so a unary statement costs 12
+/// bytes for `f64` and a binary one 24. A leaf's first input is its own
+/// index, with partial 0.
+///
+/// The four vectors always have the same length, the capacity, filled in
+/// `0..n` (and `0..m` for the second pair): a push checks `n` against it
+/// once and writes in place.
+struct Stmts<T> {
+    first: Vec<u32>,
+    da: Vec<T>,
+    second: Vec<u32>,
+    db: Vec<T>,
+    /// Statements recorded.
+    n: usize,
+    /// Binary statements recorded (`m <= n`).
+    m: usize,
+}
+
+impl<T: Real> Stmts<T> {
+    fn with_capacity(cap: usize) -> Self {
+        let cap = cap.min(MAX_STMTS);
+        Stmts {
+            first: vec![0; cap],
+            da: vec![T::zero(); cap],
+            second: vec![0; cap],
+            db: vec![T::zero(); cap],
+            n: 0,
+            m: 0,
+        }
+    }
+
+    #[inline(always)]
+    fn capacity(&self) -> usize {
+        self.first.len()
+    }
+
+    /// Makes room for at least `extra` more statements (every vector longer
+    /// than `n + extra - 1` afterwards), or panics past `MAX_STMTS`.
+    #[cold]
+    #[inline(never)]
+    fn grow(&mut self, extra: usize) {
+        let need = self.n + extra;
+        if need > MAX_STMTS {
+            too_long();
+        }
+        let cap = need.max(2 * self.capacity()).clamp(64, MAX_STMTS);
+        self.first.resize(cap, 0);
+        self.da.resize(cap, T::zero());
+        self.second.resize(cap, 0);
+        self.db.resize(cap, T::zero());
+    }
+
+    /// Appends statement `n` with first pair (`a`, `da`) and returns its
+    /// index; `a` may carry the `BINARY` flag, whose second pair the caller
+    /// writes at `m` (in bounds: `m <= n < capacity`).
+    #[inline(always)]
+    fn push_first(&mut self, a: u32, da: T) -> usize {
+        let i = self.n;
+        if i == self.capacity() {
+            self.grow(1);
+        }
+        debug_assert!((a & !BINARY) as usize <= i && i < self.capacity());
+        // SAFETY: `i < capacity` (checked above; `grow` makes every vector
+        // longer than `n` or panics), and `first` and `da` have that length.
+        unsafe {
+            *self.first.get_unchecked_mut(i) = a;
+            *self.da.get_unchecked_mut(i) = da;
+        }
+        self.n = i + 1;
+        i
+    }
 }
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
@@ -55,8 +127,8 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Tape<T: Real = f64> {
     id: u64,
     generation: Cell<u64>,
-    // Appended to through `&self` by every `Var` operation; see `push`.
-    stmts: UnsafeCell<Vec<Stmt<T>>>,
+    // Appended to through `&self` by every `Var` operation; see `stmts_ref`.
+    stmts: UnsafeCell<Stmts<T>>,
     pub(crate) mats: RefCell<MatStore<T>>,
 }
 
@@ -87,7 +159,7 @@ impl<T: Real> Tape<T> {
         Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
             generation: Cell::new(0),
-            stmts: UnsafeCell::new(Vec::with_capacity(n)),
+            stmts: UnsafeCell::new(Stmts::with_capacity(n)),
             mats: RefCell::new(MatStore::default()),
         }
     }
@@ -97,14 +169,15 @@ impl<T: Real> Tape<T> {
     /// [`Grads`] computed before it refuses handles recorded after.
     pub fn clear(&mut self) {
         let stmts = self.stmts.get_mut();
-        stmts.clear();
+        stmts.n = 0;
+        stmts.m = 0;
         self.mats.get_mut().clear();
         self.generation.set(self.generation.get() + 1);
     }
 
     /// The number of scalar operations recorded (leaves included).
     pub fn len(&self) -> usize {
-        self.stmts_ref().len()
+        self.stmts_ref().n
     }
 
     /// Whether nothing has been recorded since creation or the last
@@ -113,14 +186,21 @@ impl<T: Real> Tape<T> {
         self.len() == 0 && self.mats.borrow().nodes.is_empty()
     }
 
-    /// Bytes of tape memory per recorded scalar operation (unary or binary):
-    /// 24 for `f64`, 16 for `f32`.
-    pub const BYTES_PER_SCALAR_OP: usize = std::mem::size_of::<Stmt<T>>();
+    /// Bytes of tape memory per recorded scalar binary operation, the most
+    /// any scalar operation takes: two (u32 index, partial) pairs, 24 for
+    /// `f64` and 16 for `f32`.
+    pub const BYTES_PER_SCALAR_OP: usize = 2 * Self::BYTES_PER_UNARY_OP;
+
+    /// Bytes of tape memory per recorded unary operation (a binary one with
+    /// a constant side included) or input: one (u32 index, partial) pair,
+    /// 12 for `f64` and 8 for `f32`.
+    pub const BYTES_PER_UNARY_OP: usize = 4 + std::mem::size_of::<T>();
 
     /// Bytes of tape memory in use: the scalar statements, the matrix nodes
     /// and the matrix values.
     pub fn memory_bytes(&self) -> usize {
-        self.stmts_ref().len() * Self::BYTES_PER_SCALAR_OP + self.mats.borrow().memory_bytes()
+        let s = self.stmts_ref();
+        (s.n + s.m) * Self::BYTES_PER_UNARY_OP + self.mats.borrow().memory_bytes()
     }
 
     /// A new input (leaf) with value `x`.
@@ -129,14 +209,38 @@ impl<T: Real> Tape<T> {
         self.push_leaf(x)
     }
 
-    /// New inputs, one per value.
+    /// New inputs, one per value, with consecutive indices.
     pub fn vars(&self, xs: &[T]) -> Vec<Var<'_, T>> {
-        xs.iter().map(|&x| self.var(x)).collect()
+        let mut out = Vec::with_capacity(xs.len());
+        self.vars_into(xs, &mut out);
+        out
     }
 
-    /// Appends new inputs, one per value, to `out`.
+    /// Appends new inputs, one per value, to `out`. Their indices are
+    /// consecutive, so their adjoints are one slice of the gradient store.
     pub fn vars_into<'t>(&'t self, xs: &[T], out: &mut Vec<Var<'t, T>>) {
-        out.extend(xs.iter().map(|&x| self.var(x)));
+        // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
+        // nothing else touches the statements meanwhile.
+        let stmts = unsafe { &mut *self.stmts.get() };
+        let start = stmts.n;
+        if start + xs.len() > stmts.capacity() {
+            stmts.grow(xs.len());
+        }
+        // One capacity check and one pass instead of a checked push per leaf.
+        for (i, (f, d)) in stmts.first[start..start + xs.len()]
+            .iter_mut()
+            .zip(&mut stmts.da[start..start + xs.len()])
+            .enumerate()
+        {
+            *f = (start + i) as u32;
+            *d = T::zero();
+        }
+        stmts.n = start + xs.len();
+        out.extend(
+            xs.iter()
+                .enumerate()
+                .map(|(k, &x)| Var::on_tape(x, (start + k) as u32, self)),
+        );
     }
 
     /// The unique identity of this tape (`Var`s carry a reference to it).
@@ -153,84 +257,61 @@ impl<T: Real> Tape<T> {
     /// The index the next scalar statement will get.
     #[inline]
     pub(crate) fn next_index(&self) -> u32 {
-        self.stmts_ref().len() as u32
+        self.stmts_ref().n as u32
     }
 
     #[inline(always)]
-    fn stmts_ref(&self) -> &Vec<Stmt<T>> {
-        // SAFETY: `Tape` is !Sync and no `&mut` to the vector outlives the
-        // body of `push` or `clear` (which holds `&mut self`), none of which
-        // call out to other code while holding it.
+    fn stmts_ref(&self) -> &Stmts<T> {
+        // SAFETY: `Tape` is !Sync and no `&mut` to the statements outlives
+        // the body of a `push*`, `vars_into` or `clear` (which holds
+        // `&mut self`), none of which call out to other code while holding it.
         unsafe { &*self.stmts.get() }
     }
 
     /// Records `y = op(a, b)` with partials `da`, `db`.
     #[inline(always)]
     pub(crate) fn push2(&self, a: u32, da: T, b: u32, db: T, value: T) -> Var<'_, T> {
+        // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
+        // no other reference to the statements is alive during it (`Var`
+        // operations never hold one across a call).
+        let s = unsafe { &mut *self.stmts.get() };
         // The sweep carries only slot `a` to the next statement in a
         // register: put the input recorded just before this one there.
-        self.push_with(
-            |i| {
-                if b + 1 == i {
-                    Stmt {
-                        a: b,
-                        b: a,
-                        da: db,
-                        db: da,
-                    }
-                } else {
-                    Stmt { a, b, da, db }
-                }
-            },
-            value,
-        )
+        let (a, da, b, db) = if b as usize + 1 == s.n {
+            (b, db, a, da)
+        } else {
+            (a, da, b, db)
+        };
+        let i = s.push_first(a | BINARY, da);
+        let k = s.m;
+        debug_assert!(b as usize <= i);
+        // SAFETY: `k = m <= i < capacity` (`push_first` made room for
+        // statement `i`), and `second` and `db` have that length.
+        unsafe {
+            *s.second.get_unchecked_mut(k) = b;
+            *s.db.get_unchecked_mut(k) = db;
+        }
+        s.m = k + 1;
+        Var::on_tape(value, i as u32, self)
     }
 
     /// Records `y = op(a)` with partial `da`.
     #[inline(always)]
     pub(crate) fn push1(&self, a: u32, da: T, value: T) -> Var<'_, T> {
-        self.push_with(
-            |i| Stmt {
-                a,
-                b: i,
-                da,
-                db: T::zero(),
-            },
-            value,
-        )
+        // SAFETY: as in `push2`.
+        let s = unsafe { &mut *self.stmts.get() };
+        let i = s.push_first(a, da);
+        Var::on_tape(value, i as u32, self)
     }
 
     /// Records an input (or a value whose derivative rule lives elsewhere:
     /// the scalar output of a matrix node).
     #[inline(always)]
     pub(crate) fn push_leaf(&self, value: T) -> Var<'_, T> {
-        self.push_with(
-            |i| Stmt {
-                a: i,
-                b: i,
-                da: T::zero(),
-                db: T::zero(),
-            },
-            value,
-        )
-    }
-
-    /// Records the statement `make(own index)` and returns the handle of
-    /// its result.
-    #[inline(always)]
-    fn push_with(&self, make: impl FnOnce(u32) -> Stmt<T>, value: T) -> Var<'_, T> {
-        // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
-        // no other reference to the vector is alive during it (`Var`
-        // operations never hold one across a call).
-        let stmts = unsafe { &mut *self.stmts.get() };
-        let idx = stmts.len();
-        if idx >= u32::MAX as usize {
-            too_long();
-        }
-        let s = make(idx as u32);
-        debug_assert!(s.a as usize <= idx && s.b as usize <= idx);
-        stmts.push(s);
-        Var::on_tape(value, idx as u32, self)
+        // SAFETY: as in `push2`.
+        let s = unsafe { &mut *self.stmts.get() };
+        let i = s.push_first(s.n as u32, T::zero());
+        Var::on_tape(value, i as u32, self)
     }
 
     /// The gradient of the scalar `y` with respect to every value recorded
@@ -259,7 +340,7 @@ impl<T: Real> Tape<T> {
         grads.reset(
             self.id,
             self.generation(),
-            stmts.len(),
+            stmts.n,
             mats.used,
             mats.nodes.len(),
         );
@@ -268,6 +349,12 @@ impl<T: Real> Tape<T> {
             let top = y.index();
             let adj = &mut grads.scalars[..];
             adj[top] = T::one();
+            // The second pairs of the binary statements up to `top`.
+            let mut k = stmts.m
+                - stmts.first[top + 1..stmts.n]
+                    .iter()
+                    .filter(|&&f| f & BINARY != 0)
+                    .count();
             // Statements recorded after a matrix node come before it in the
             // reverse order: sweep them, then the node, then go on below it.
             let mut hi = top + 1;
@@ -276,15 +363,64 @@ impl<T: Real> Tape<T> {
                 if mark > top {
                     continue; // recorded after y: y does not depend on it
                 }
-                sweep(stmts, adj, mark, hi);
+                sweep::<T, true>(stmts, adj, mark, hi, &mut k);
                 hi = mark;
                 if let Some(rule) = mats.backward {
                     rule(&mats, i, &mut grads.mats, adj, &mut grads.written);
                 }
             }
-            sweep(stmts, adj, 0, hi);
+            sweep::<T, true>(stmts, adj, 0, hi, &mut k);
         }
         grads.zero_unwritten(mats.nodes.iter().map(|n| n.range()));
+    }
+
+    /// The gradient of `y` with respect to the first `out.len()` statements
+    /// (the inputs, recorded first), into `out`, for [`Evaluator`]: one
+    /// reverse sweep over `adj`, which must be all zero on entry and is all
+    /// zero again on return (each adjoint is reset once used), so no pass
+    /// zeroes the adjoints of the whole tape before the sweep.
+    ///
+    /// Returns `false`, touching nothing, if matrix nodes were recorded
+    /// (their rules need the [`Grads`] store: use `backward_into`).
+    ///
+    /// # Panics
+    /// If `y` was recorded on another tape, or fewer than `out.len()`
+    /// statements were recorded.
+    ///
+    /// [`Evaluator`]: crate::Evaluator
+    #[track_caller]
+    pub(crate) fn leaf_gradient(&self, y: Var<'_, T>, adj: &mut Vec<T>, out: &mut [T]) -> bool {
+        if !self.mats.borrow().nodes.is_empty() {
+            return false;
+        }
+        let stmts = self.stmts_ref();
+        let nl = out.len();
+        assert!(
+            nl <= stmts.n,
+            "leaf_gradient: {nl} leaves, {} statements",
+            stmts.n
+        );
+        if adj.len() < stmts.n {
+            adj.resize(stmts.n, T::zero());
+        }
+        let Some(t) = y.tape() else {
+            out.fill(T::zero());
+            return true;
+        };
+        crate::var::same_tape(t, self);
+        let top = y.index();
+        adj[top] = T::one();
+        let mut k = stmts.m
+            - stmts.first[top + 1..stmts.n]
+                .iter()
+                .filter(|&&f| f & BINARY != 0)
+                .count();
+        let split = nl.min(top + 1);
+        sweep::<T, false>(stmts, adj, split, top + 1, &mut k);
+        sweep::<T, true>(stmts, adj, 0, split, &mut k);
+        out.copy_from_slice(&adj[..nl]);
+        adj[..nl].fill(T::zero());
+        true
     }
 }
 
@@ -296,35 +432,74 @@ impl<T: Real> Tape<T> {
 /// iteration instead of going through memory: a store followed at once by
 /// a load of the same address would put the store-forwarding latency on
 /// the sweep's critical path. The sums are formed in the same order either
-/// way, so the results are bitwise the same. Measured on Rosenbrock: about
-/// 13% faster than the plain loop, and 20% faster than carrying either slot
-/// (two selects) instead of canonicalising the carried one into slot `a`.
+/// way, so the results are bitwise the same. Measured on Rosenbrock with
+/// the earlier 24-byte statements: about 13% faster than the plain loop,
+/// and 20% faster than carrying either slot (two selects) instead of
+/// canonicalising the carried one into slot `a`.
+///
+/// A leaf (its first input is itself) and a unary statement (no second
+/// pair) skip the missing updates by a branch rather than adding a zero
+/// partial: `0 * g` is NaN for an infinite `g`. Measured against the
+/// zero-partial updates followed by a store restoring `adj[i]`
+/// (`benches/scalar_phases.rs`, n = 10,000): the math-heavy function's
+/// `backward_into` 231-237 us to 214-217 us, Rosenbrock's unchanged
+/// (about 180 us). Reading 12 bytes per unary statement instead of 24
+/// then took Rosenbrock's to 157-164 us, about 1.8 ns per statement with
+/// the zeroing of the adjoints (about 20 us of it: measured by leaving it
+/// out). Zeroing the adjoints block by block as the sweep reaches them,
+/// instead of in one pass before, measured slower (about 220 us).
+///
+/// `k` is the number of binary statements in `0..hi` on entry, and in
+/// `0..lo` on return. With `KEEP` false, each adjoint of `lo..hi` is set
+/// back to 0 once used instead of keeping the gradient (see
+/// [`Tape::leaf_gradient`]).
 #[inline]
-fn sweep<T: Real>(stmts: &[Stmt<T>], adj: &mut [T], lo: usize, hi: usize) {
-    assert!(hi <= stmts.len() && hi <= adj.len());
+fn sweep<T: Real, const KEEP: bool>(
+    s: &Stmts<T>,
+    adj: &mut [T],
+    lo: usize,
+    hi: usize,
+    k: &mut usize,
+) {
+    assert!(hi <= s.n && hi <= adj.len() && *k <= s.m);
     let mut carry = T::zero();
+    let mut k_ = *k;
     for i in (lo..hi).rev() {
-        let s = stmts[i];
-        let prev = (i as u32).wrapping_sub(1);
-        // SAFETY: `push_with` records only inputs with indices up to the
-        // statement's own, so every index used is `<= i < hi <= adj.len()`.
+        let own = i as u32;
+        // SAFETY: `i < hi <= n <= capacity`, the length of `first` and
+        // `da`. `push_first` records only inputs with indices up to the
+        // statement's own, so every adjoint index used is
+        // `<= i < hi <= adj.len()`. `k_` counts the binary statements in
+        // `0..=i` (so it is >= 1 when statement `i` is binary, and the pair
+        // of that statement is `second[k_ - 1]`, `k_ - 1 < m <= capacity`).
         unsafe {
+            let f = *s.first.get_unchecked(i);
+            let da = *s.da.get_unchecked(i);
             let g = *adj.get_unchecked(i) + carry;
-            let (ca, cb) = (s.da * g, s.db * g);
+            // Nothing adds to `adj[i]` after this statement (inputs come
+            // before it): without `KEEP` it goes back to 0 for the next call.
+            *adj.get_unchecked_mut(i) = if KEEP { g } else { T::zero() };
+            let a = f & !BINARY;
             // `push2` puts an input recorded just before in slot `a`, so
-            // `b` never needs carrying.
-            let a_prev = s.a == prev;
-            carry = if a_prev { ca } else { T::zero() };
-            // A contribution carried in the register goes to memory as 0,
-            // at this node's own slot, which is restored below.
-            *adj.get_unchecked_mut(if a_prev { i } else { s.a as usize }) +=
-                if a_prev { T::zero() } else { ca };
-            *adj.get_unchecked_mut(s.b as usize) += cb;
-            // An unused slot pointing here added 0 g, which is NaN for an
-            // infinite g: put the node's own adjoint back.
-            *adj.get_unchecked_mut(i) = g;
+            // the second input never needs carrying.
+            if a == own.wrapping_sub(1) {
+                carry = da * g;
+            } else {
+                carry = T::zero();
+                // A leaf points at itself: nothing to propagate.
+                if a != own {
+                    *adj.get_unchecked_mut(a as usize) += da * g;
+                }
+            }
+            if f & BINARY != 0 {
+                debug_assert!(k_ > 0);
+                k_ -= 1;
+                let b = *s.second.get_unchecked(k_);
+                *adj.get_unchecked_mut(b as usize) += *s.db.get_unchecked(k_) * g;
+            }
         }
     }
+    *k = k_;
     if lo > 0 {
         adj[lo - 1] += carry;
     }
@@ -334,6 +509,6 @@ fn sweep<T: Real>(stmts: &[Stmt<T>], adj: &mut [T], lo: usize, hi: usize) {
 #[inline(never)]
 fn too_long() -> ! {
     panic!(
-        "tape: more than 2^32 - 1 scalar operations recorded; clear the tape between evaluations"
+        "tape: more than 2^31 - 1 scalar operations recorded; clear the tape between evaluations"
     )
 }
