@@ -75,6 +75,11 @@ struct Args {
     /// epoch; training continues up to --epochs.
     #[arg(long)]
     load: Option<PathBuf>,
+    /// Threads for the matrix products (by default the environment
+    /// variable CHAINRULE_NUM_THREADS, else every available core). The
+    /// results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
 }
 
 fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
@@ -101,6 +106,9 @@ fn fmt_loss(l: f64) -> String {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    if let Some(t) = args.threads {
+        autodiff::set_num_threads(t.into());
+    }
     let data = match &args.data {
         None => digits::<f32>().map_err(|e| e.to_string())?,
         Some(p) => {

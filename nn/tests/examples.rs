@@ -84,12 +84,39 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     // A malformed value is clap's error: non-zero, no panic.
-    let (out, _, stderr) = run(example("digits").args(["--epochs", "abc"]));
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr.starts_with("error: invalid value 'abc'") && !stderr.contains("panicked"),
-        "{stderr}"
-    );
+    for (args, bad) in [(["--epochs", "abc"], "abc"), (["--threads", "0"], "0")] {
+        let (out, _, stderr) = run(example("digits").args(args));
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("error: invalid value '{bad}'"))
+                && !stderr.contains("panicked"),
+            "{stderr}"
+        );
+    }
+}
+
+#[test]
+fn digits_reports_the_same_accuracy_and_losses_on_one_and_two_threads() {
+    let lines = |threads: &str| {
+        let (out, stdout, stderr) = run(example("digits").args([
+            "--epochs",
+            "2",
+            "--hidden",
+            "128,128",
+            "--threads",
+            threads,
+        ]));
+        assert!(out.status.success(), "{stderr}");
+        // Everything but the timings.
+        stdout
+            .lines()
+            .filter(|l| l.starts_with("epoch ") || l.starts_with("test accuracy"))
+            .map(|l| l.split(["(", ";"]).next().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let one = lines("1");
+    assert_eq!(one.len(), 3, "{one:?}");
+    assert_eq!(one, lines("2"));
 }
 
 #[test]
