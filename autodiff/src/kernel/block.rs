@@ -105,13 +105,31 @@ unsafe fn store<T: Element, const MR: usize, const NR: usize>(
     csc: usize,
 ) {
     if mr == MR && nr == NR && csc == 1 {
-        for (i, row) in acc.iter().enumerate() {
-            // SAFETY: row i of the full tile, contiguous.
-            let cr = unsafe { c.add(i * rsc) };
-            for (j, &x) in row.iter().enumerate() {
-                // SAFETY: column j < NR of that row.
-                unsafe { update(x, cr.add(j), alpha, beta, first) };
+        // A full tile on contiguous rows: whole rows as arrays, which LLVM
+        // turns into vector loads and stores.
+        for (i, acc) in acc.iter().enumerate() {
+            // SAFETY: row i of the full tile, NR contiguous elements.
+            let row = unsafe { c.add(i * rsc) }.cast::<[T; NR]>();
+            let mut out = [T::ZERO; NR];
+            if !first {
+                // SAFETY: as above.
+                let old = unsafe { row.read_unaligned() };
+                for j in 0..NR {
+                    out[j] = alpha * acc[j] + old[j];
+                }
+            } else if beta == T::ZERO {
+                for j in 0..NR {
+                    out[j] = alpha * acc[j];
+                }
+            } else {
+                // SAFETY: as above.
+                let old = unsafe { row.read_unaligned() };
+                for j in 0..NR {
+                    out[j] = alpha * acc[j] + beta * old[j];
+                }
             }
+            // SAFETY: as above.
+            unsafe { row.write_unaligned(out) };
         }
     } else {
         for (i, row) in acc.iter().enumerate().take(mr) {
