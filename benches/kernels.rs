@@ -177,9 +177,15 @@ fn run<T: 'static + autodiff::Float>(
             .zip(other)
             .map(|(x, y)| (x.to_f64() - y.to_f64()).abs())
             .fold(0.0, f64::max);
-        assert!(err < 1e-3, "{label}: kernel {i} disagrees with ours by {err}");
+        assert!(
+            err < 1e-3,
+            "{label}: kernel {i} disagrees with ours by {err}"
+        );
     }
-    assert!(c[0] == c[3], "{label}: ours differs between 1 and 2 threads");
+    assert!(
+        c[0] == c[3],
+        "{label}: ours differs between 1 and 2 threads"
+    );
     let [c0, c1, c2, c3, c4] = &mut c;
     // Two groups, so that the gemm crate's rayon threads, which spin a
     // while after a call, do not slow the one-thread runs.
@@ -295,9 +301,15 @@ fn main() {
         ("square 512^3", (512, 512, 512), (false, false)),
     ];
     // `cargo bench --bench kernels -- f64` (or `medium`, ...) filters.
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--") && a != "single").collect();
+    let filter: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--") && a != "single")
+        .collect();
     let wanted = |ty: &str, label: &str| {
-        filter.is_empty() || filter.iter().any(|f| ty.contains(f.as_str()) || label.contains(f.as_str()))
+        filter.is_empty()
+            || filter
+                .iter()
+                .any(|f| ty.contains(f.as_str()) || label.contains(f.as_str()))
     };
     for (label, shape, trans) in shapes {
         if wanted("f32", label) {

@@ -23,7 +23,9 @@ fn product<T: Float>(
     let (rsb, csb) = if tb { (1, k) } else { (n, 1) };
     autodiff::set_num_threads(threads);
     let (alpha, beta) = (T::from_f64(0.75), T::from_f64(-0.5));
-    T::gemm(m, k, n, alpha, &a, rsa, csa, &b, rsb, csb, beta, &mut c, n, 1);
+    T::gemm(
+        m, k, n, alpha, &a, rsa, csa, &b, rsb, csb, beta, &mut c, n, 1,
+    );
     c
 }
 

@@ -107,25 +107,26 @@ unsafe fn store<T: Element, const MR: usize, const NR: usize>(
     if mr == MR && nr == NR && csc == 1 {
         // A full tile on contiguous rows: whole rows as arrays, which LLVM
         // turns into vector loads and stores.
+        // No closures here: a closure is not guaranteed to be compiled with
+        // its caller's target features.
         for (i, acc) in acc.iter().enumerate() {
-            // SAFETY: row i of the full tile, NR contiguous elements.
+            // SAFETY: row i < MR of the full tile, NR contiguous elements.
             let row = unsafe { c.add(i * rsc) }.cast::<[T; NR]>();
             let mut out = [T::ZERO; NR];
+            for j in 0..NR {
+                out[j] = alpha * acc[j];
+            }
             if !first {
                 // SAFETY: as above.
                 let old = unsafe { row.read_unaligned() };
                 for j in 0..NR {
-                    out[j] = alpha * acc[j] + old[j];
+                    out[j] = out[j] + old[j];
                 }
-            } else if beta == T::ZERO {
-                for j in 0..NR {
-                    out[j] = alpha * acc[j];
-                }
-            } else {
+            } else if beta != T::ZERO {
                 // SAFETY: as above.
                 let old = unsafe { row.read_unaligned() };
                 for j in 0..NR {
-                    out[j] = alpha * acc[j] + beta * old[j];
+                    out[j] = out[j] + beta * old[j];
                 }
             }
             // SAFETY: as above.

@@ -184,7 +184,12 @@ pub(crate) unsafe fn gemm<T: Element>(p: Problem<T>) {
 /// multiples of 16 (each part then repacks all of `A`, the smaller operand
 /// when `m <= n`), else blocks of whole rows in multiples of 6 (each part
 /// repacks all of `B`). The multiples keep the microkernel's tiles full.
-pub(crate) fn split(m: usize, n: usize, parts: usize, i: usize) -> ((usize, usize), (usize, usize)) {
+pub(crate) fn split(
+    m: usize,
+    n: usize,
+    parts: usize,
+    i: usize,
+) -> ((usize, usize), (usize, usize)) {
     let range = |len: usize, unit: usize| {
         let units = len.div_ceil(unit);
         let per = units.div_ceil(parts);

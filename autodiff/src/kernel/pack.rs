@@ -44,11 +44,9 @@ pub(super) unsafe fn pack<T: Element, const R: usize>(
                 // Steps contiguous (a row-major A, a transposed B): read
                 // each lane along k, write with stride R (inside L1).
                 for p in 0..kc {
-                    let mut row = [T::ZERO; R];
-                    for (l, x) in row.iter_mut().enumerate() {
-                        *x = *s.add(l * ls + p);
+                    for l in 0..R {
+                        *dst.add(p * R + l) = *s.add(l * ls + p);
                     }
-                    dst.add(p * R).cast::<[T; R]>().write_unaligned(row);
                 }
             } else {
                 for p in 0..kc {

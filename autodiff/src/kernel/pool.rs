@@ -60,7 +60,10 @@ pub fn num_threads() -> usize {
 /// If `n` is 0.
 #[track_caller]
 pub fn set_num_threads(n: usize) {
-    assert!(n > 0, "set_num_threads: the thread count must be at least 1");
+    assert!(
+        n > 0,
+        "set_num_threads: the thread count must be at least 1"
+    );
     THREADS.store(n, Ordering::Relaxed);
 }
 

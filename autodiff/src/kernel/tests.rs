@@ -218,8 +218,16 @@ fn every_split_gives_bitwise_the_same_product() {
         let one = product_in_parts::<f32>(shape, 1, true);
         let one64 = product_in_parts::<f64>(shape, 1, false);
         for parts in 2..=4 {
-            assert_eq!(one, product_in_parts::<f32>(shape, parts, true), "{shape:?} {parts}");
-            assert_eq!(one64, product_in_parts::<f64>(shape, parts, false), "{shape:?} {parts}");
+            assert_eq!(
+                one,
+                product_in_parts::<f32>(shape, parts, true),
+                "{shape:?} {parts}"
+            );
+            assert_eq!(
+                one64,
+                product_in_parts::<f64>(shape, parts, false),
+                "{shape:?} {parts}"
+            );
         }
     }
 }
