@@ -117,10 +117,13 @@ pub trait Float: Real + Default + Display + Send + Sync + 'static {
     /// strides, so transposes are passed as swapped strides, never copied.
     /// With `beta = 0`, `C` is not read (a NaN there does not propagate).
     ///
-    /// Runs on our kernel (`kernel`): see its documentation for the
-    /// threads ([`num_threads`](crate::num_threads)) and for what is
-    /// bitwise reproducible (everything, whatever the thread count, on a
-    /// given CPU).
+    /// Runs on the crate's own blocked kernel, allocation-free in steady
+    /// state, split over up to [`num_threads`](crate::num_threads) threads
+    /// when the product is large (`2 m n k >= 2^22` flops). The result is
+    /// bitwise identical whatever the thread count: threads split the rows
+    /// or the columns of `C`, never the sum over `k`. It may differ in the
+    /// last bits between CPUs: on x86-64 with AVX2 and FMA (detected at run
+    /// time) and on aarch64 the multiply-adds are fused, elsewhere not.
     ///
     /// # Panics
     /// If a slice is too short for the dimensions and strides given.

@@ -143,7 +143,10 @@ unsafe fn store<T: Element, const MR: usize, const NR: usize>(
 }
 
 /// One element of [`store`] (a function, not a closure: a closure is not
-/// guaranteed to be compiled with its caller's target features).
+/// guaranteed to be compiled with its caller's target features). The same
+/// operations, in the same order, as the full-tile path of [`store`], so an
+/// element's value does not depend on whether its tile is full (which
+/// changes with the split over threads).
 ///
 /// # Safety
 /// `old` points to an element of `C`.

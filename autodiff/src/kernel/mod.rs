@@ -26,21 +26,32 @@
 //!   threads.
 //!
 //! # Threads and determinism
-//! A product of at least [`PARALLEL_FLOPS`] flops is split over
-//! [`num_threads`] parts, each a block of whole columns of `C` (or of whole
-//! rows when `C` has fewer rows than columns... see [`split`]); the sum
+//! A product of at least [`PARALLEL_FLOPS`] flops (`2 m n k`), with `C`'s
+//! elements at distinct addresses, is split over up to [`num_threads`]
+//! parts (at least `PARALLEL_FLOPS / 2` flops each), run by the calling
+//! thread and the workers of [`pool`]. A part is a block of whole columns
+//! of `C` when `m <= n`, else a block of whole rows ([`split`]); the sum
 //! over `k` is never split. Every element of `C` is computed by the same
-//! sequence of floating-point operations whatever the part it falls in:
-//! the `KC` blocks of `k` are the same for every part, each block's sum is
-//! a chain of multiply-adds from zero in the order of `k`, and the blocks
-//! are added to `C` in order. **Results are therefore bitwise identical for
-//! any thread count**, and also when the pool is busy with another call and
-//! the product runs on the calling thread alone.
+//! sequence of floating-point operations whatever the part it falls in
+//! and whatever the tile shape: the `KC` blocks of `k` are the same for
+//! every part, each block's sum is a chain of multiply-adds from zero in
+//! the order of `k`, and the blocks are added to `C` in order
+//! (`alpha s + beta c` for the first, `alpha s + c` after). **Results are
+//! therefore bitwise identical for any thread count**, and also when the
+//! pool is busy with another thread's product and a call runs all its
+//! parts itself. (Tested: `tests/kernel_threads.rs`, and per split in
+//! this module's tests.)
 //!
-//! They are not identical across CPUs: on x86-64 with AVX2 and FMA the
-//! multiply-adds are fused (one rounding), elsewhere (or without those
-//! features) they are a multiplication and an addition (two roundings).
-//! The choice is made once per process.
+//! They are not identical across CPUs: on x86-64 with AVX2 and FMA, and on
+//! aarch64, the multiply-adds are fused (one rounding); on other CPUs
+//! they are a multiplication and an addition (two roundings). The choice
+//! is made once per process, so it never differs between two calls.
+//!
+//! # Allocation
+//! None per call in steady state: the packing buffers are per thread and
+//! kept (grown the first time a thread packs a larger block), the pool's
+//! job is two pointers under a `Mutex`. A thread's first product and the
+//! first product that needs a new worker allocate.
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
@@ -69,6 +80,23 @@ pub(crate) trait Element:
     /// `self * a + b` with one rounding; called only where the `fma` target
     /// feature is enabled (elsewhere it would be a slow library call).
     fn fused_mul_add(self, a: Self, b: Self) -> Self;
+    /// Copies a 4 x 4 block transposed: `dst[q rd + i] = src[i rs + q]`
+    /// for `i, q < 4` (packing with `k` contiguous). Plain copies by
+    /// default; SSE shuffles for `f32` on x86-64, which LLVM does not find
+    /// by itself.
+    ///
+    /// # Safety
+    /// `src` holds the four rows of four at stride `rs`, `dst` the four at
+    /// stride `rd`; they do not overlap.
+    #[inline(always)]
+    unsafe fn transpose4(src: *const Self, rs: usize, dst: *mut Self, rd: usize) {
+        for q in 0..4 {
+            for i in 0..4 {
+                // SAFETY: the caller's contract.
+                unsafe { *dst.add(q * rd + i) = *src.add(i * rs + q) };
+            }
+        }
+    }
     /// The serial product on the CPU's best instantiation (see [`micro`]).
     ///
     /// # Safety
@@ -82,6 +110,32 @@ impl Element for f32 {
     fn fused_mul_add(self, a: Self, b: Self) -> Self {
         self.mul_add(a, b)
     }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn transpose4(src: *const Self, rs: usize, dst: *mut Self, rd: usize) {
+        // SSE is baseline on x86-64, so these need no runtime check.
+        use std::arch::x86_64::{
+            _mm_loadu_ps, _mm_movehl_ps, _mm_movelh_ps, _mm_storeu_ps, _mm_unpackhi_ps,
+            _mm_unpacklo_ps,
+        };
+        // SAFETY: the caller's contract: four rows of four to read and to
+        // write; unaligned loads and stores.
+        unsafe {
+            let r0 = _mm_loadu_ps(src);
+            let r1 = _mm_loadu_ps(src.add(rs));
+            let r2 = _mm_loadu_ps(src.add(2 * rs));
+            let r3 = _mm_loadu_ps(src.add(3 * rs));
+            // (r0[0] r1[0] r0[1] r1[1]), (r2[0] r3[0] r2[1] r3[1]), ...
+            let t0 = _mm_unpacklo_ps(r0, r1);
+            let t1 = _mm_unpacklo_ps(r2, r3);
+            let t2 = _mm_unpackhi_ps(r0, r1);
+            let t3 = _mm_unpackhi_ps(r2, r3);
+            _mm_storeu_ps(dst, _mm_movelh_ps(t0, t1));
+            _mm_storeu_ps(dst.add(rd), _mm_movehl_ps(t1, t0));
+            _mm_storeu_ps(dst.add(2 * rd), _mm_movelh_ps(t2, t3));
+            _mm_storeu_ps(dst.add(3 * rd), _mm_movehl_ps(t3, t2));
+        }
+    }
     #[inline]
     unsafe fn gemm_serial(p: &Problem<Self>) {
         // SAFETY: forwarded from the caller.
@@ -94,6 +148,24 @@ impl Element for f64 {
     #[inline(always)]
     fn fused_mul_add(self, a: Self, b: Self) -> Self {
         self.mul_add(a, b)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[inline(always)]
+    unsafe fn transpose4(src: *const Self, rs: usize, dst: *mut Self, rd: usize) {
+        // SSE2 is baseline on x86-64. Four 2 x 2 blocks.
+        use std::arch::x86_64::{_mm_loadu_pd, _mm_storeu_pd, _mm_unpackhi_pd, _mm_unpacklo_pd};
+        for i in [0, 2] {
+            for q in [0, 2] {
+                // SAFETY: the caller's contract: rows i, i + 1 and steps
+                // q, q + 1 of the four rows of four.
+                unsafe {
+                    let a = _mm_loadu_pd(src.add(i * rs + q));
+                    let b = _mm_loadu_pd(src.add((i + 1) * rs + q));
+                    _mm_storeu_pd(dst.add(q * rd + i), _mm_unpacklo_pd(a, b));
+                    _mm_storeu_pd(dst.add((q + 1) * rd + i), _mm_unpackhi_pd(a, b));
+                }
+            }
+        }
     }
     #[inline]
     unsafe fn gemm_serial(p: &Problem<Self>) {

@@ -43,7 +43,22 @@ pub(super) unsafe fn pack<T: Element, const R: usize>(
             } else if width == R && ks == 1 {
                 // Steps contiguous (a row-major A, a transposed B): read
                 // each lane along k, write with stride R (inside L1).
-                for p in 0..kc {
+                // 4 x 4 blocks (4 steps of 4 lanes in, 4 packed rows of 4
+                // lanes out, `Element::transpose4`); the lanes past a
+                // multiple of 4 and the last steps one by one.
+                let mut p = 0;
+                while p + 4 <= kc {
+                    for g in (0..R / 4 * 4).step_by(4) {
+                        T::transpose4(s.add(g * ls + p), ls, dst.add(p * R + g), R);
+                    }
+                    for q in p..p + 4 {
+                        for l in R / 4 * 4..R {
+                            *dst.add(q * R + l) = *s.add(l * ls + q);
+                        }
+                    }
+                    p += 4;
+                }
+                for p in p..kc {
                     for l in 0..R {
                         *dst.add(p * R + l) = *s.add(l * ls + p);
                     }

@@ -96,7 +96,12 @@ fn check<T: Float>(
             err = err.max((x.to_f64() - y.to_f64()).abs());
         }
     }
-    (err, eps * (k as f64 + 1.0) * 4.0)
+    // |alpha sum_p a b| <= |alpha| k here (|a|, |b| <= 1), summed with k
+    // roundings, plus the roundings of alpha s + beta c.
+    (
+        err,
+        4.0 * eps * (k as f64 + 2.0) * (alpha.to_f64().abs() + beta.to_f64().abs() + 1.0),
+    )
 }
 
 fn dims() -> impl Strategy<Value = usize> {
