@@ -3,7 +3,9 @@
 //! `KC` steps of `k` per packed block keep a `B` panel (`KC x NR`, 16 KiB
 //! in f32 at NR = 16) in L1 while the microkernel sweeps the `A` panels;
 //! the packed `A` block (`MC x KC`, about 168 KiB) stays in L2; the packed
-//! `B` block (`KC x NC`) in L3. BLIS uses the same sizes on Haswell and Zen.
+//! `B` block (`KC x NC`) in L3. BLIS uses about these sizes on Haswell and
+//! Zen. They are upper bounds: a dimension is cut into the fewest blocks of
+//! equal size ([`even_block`]).
 
 use super::micro::{tile, MulAdd};
 use super::pack::pack;
@@ -20,8 +22,15 @@ const fn mc<T>() -> usize {
     168 * 4 / std::mem::size_of::<T>() / 12 * 12
 }
 
+/// The block size for `len` elements in blocks of at most about `max`: the
+/// fewest blocks, of equal sizes rounded up to a multiple of `unit`.
+fn even_block(len: usize, max: usize, unit: usize) -> usize {
+    let blocks = len.div_ceil(max).max(1);
+    len.div_ceil(blocks).div_ceil(unit) * unit
+}
+
 /// `C <- alpha A B + beta C` on the calling thread, with `MR x NR` tiles
-/// and the multiply-add `M`. `m, n, k > 0`.
+/// and the multiply-add `M`; nothing when `m`, `n` or `k` is 0.
 ///
 /// # Safety
 /// The operands hold `m x k`, `k x n` and `m x n` elements at the strides
@@ -47,22 +56,30 @@ pub(super) unsafe fn gemm_serial<T: Element, M: MulAdd, const MR: usize, const N
         rsc,
         csc,
     } = *p;
-    let mc_max = mc::<T>().min(m.div_ceil(MR) * MR);
-    let kc_max = KC.min(k);
-    let nc_max = NC.min(n.div_ceil(NR) * NR);
+    if m == 0 || n == 0 || k == 0 {
+        return; // an empty part of a split (k = 0 is handled by the caller)
+    }
+    // Blocks of even sizes (784 = 4 x 196 rather than 3 x 256 + 16; 512
+    // rows as 4 x 132 rather than 3 x 168 + 8): no thin last block that
+    // streams a whole packed operand for a few rows or steps. The blocks of
+    // k depend on k alone, so they are the same for every part of a split.
+    let kb = even_block(k, KC, 1);
+    let mb = even_block(m, mc::<T>(), MR);
+    let nb = even_block(n, NC, NR);
+    let (mc_max, kc_max, nc_max) = (mb, kb, nb.div_ceil(NR) * NR);
     // SAFETY: the kernel calls `acquire` nowhere else on this thread until
     // this call returns, so the areas stay valid throughout.
     let (pa, pb) = unsafe { buffer::acquire::<T>(mc_max * kc_max, kc_max * nc_max) };
-    for jc in (0..n).step_by(NC) {
-        let nc = NC.min(n - jc);
-        for pc in (0..k).step_by(KC) {
-            let kc = KC.min(k - pc);
+    for jc in (0..n).step_by(nb) {
+        let nc = nb.min(n - jc);
+        for pc in (0..k).step_by(kb) {
+            let kc = kb.min(k - pc);
             let first = pc == 0;
             // SAFETY: the block of B at (pc, jc) of kc x nc lies inside B;
             // the area holds kc x nc rounded up to NR.
             unsafe { pack::<T, NR>(nc, kc, b.add(pc * rsb + jc * csb), csb, rsb, pb) };
-            for ic in (0..m).step_by(mc::<T>()) {
-                let mc = mc::<T>().min(m - ic);
+            for ic in (0..m).step_by(mb) {
+                let mc = mb.min(m - ic);
                 // SAFETY: the block of A at (ic, pc) lies inside A; the
                 // area holds mc x kc rounded up to MR.
                 unsafe { pack::<T, MR>(mc, kc, a.add(ic * rsa + pc * csa), rsa, csa, pa) };
