@@ -248,3 +248,61 @@ fn the_pool_runs_every_part_exactly_once() {
     }
     assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 50));
 }
+
+/// The baseline instantiation (the one CPUs without AVX2 + FMA run; this
+/// machine dispatches to AVX2) against the naive product, and bitwise
+/// against itself across splits.
+#[test]
+fn baseline_instantiation_matches_the_naive_product() {
+    use super::block::gemm_serial;
+    use super::micro::Separate;
+    for (m, k, n) in [(1, 1, 1), (5, 3, 9), (37, 300, 29), (64, 513, 130)] {
+        for (rsb, csb) in [(n, 1), (1, k)] {
+            let a = values::<f64>(m * k, 3);
+            let b = values::<f64>(k * n, 4);
+            let mut want = vec![0.0; m * n];
+            naive(
+                (m, k, n),
+                1.5,
+                &a,
+                (k, 1),
+                &b,
+                (rsb, csb),
+                0.0,
+                &mut want,
+                (n, 1),
+            );
+            let run = |parts: usize| {
+                let mut c = vec![f64::NAN; m * n];
+                let p = Problem {
+                    m,
+                    k,
+                    n,
+                    alpha: 1.5,
+                    a: a.as_ptr(),
+                    rsa: k,
+                    csa: 1,
+                    b: b.as_ptr(),
+                    rsb,
+                    csb,
+                    beta: 0.0,
+                    c: c.as_mut_ptr(),
+                    rsc: n,
+                    csc: 1,
+                };
+                for i in 0..parts {
+                    let (rows, cols) = split(m, n, parts, i);
+                    // SAFETY: the operands hold the strided matrices; the
+                    // parts lie inside C.
+                    unsafe { gemm_serial::<f64, Separate, 4, 4>(&p.part(rows, cols)) };
+                }
+                c
+            };
+            let one = run(1);
+            for (x, y) in one.iter().zip(&want) {
+                assert!((x - y).abs() <= 1e-12 * k as f64, "{m}x{k}x{n}: {x} vs {y}");
+            }
+            assert_eq!(one, run(3), "{m}x{k}x{n}: split changed the result");
+        }
+    }
+}
