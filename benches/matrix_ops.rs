@@ -128,7 +128,14 @@ fn run<T: Float>(n: usize) {
 }
 
 fn main() {
-    println!("matrix products on the tape against matrixmultiply called directly, one thread (11 interleaved rounds)");
+    // One thread unless CHAINRULE_NUM_THREADS says otherwise.
+    if std::env::var_os("CHAINRULE_NUM_THREADS").is_none() {
+        autodiff::set_num_threads(1);
+    }
+    println!(
+        "matrix products on the tape against the kernel (Float::gemm) called directly, {} thread(s) (11 interleaved rounds)",
+        autodiff::num_threads()
+    );
     run::<f32>(512);
     run::<f64>(512);
     run::<f32>(128);

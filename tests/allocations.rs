@@ -77,13 +77,37 @@ fn reused_tapes_make_no_heap_allocation_in_steady_state() {
     for _ in 0..10 {
         assert_eq!(step(&mut tape, &mut grads), first);
     }
-    // The tape and the gradient store allocate nothing; `matrixmultiply`
-    // allocates one packing buffer per product (here the forward x W^T and
-    // the backward dZ^T x; no dX since x is a constant).
-    let kernel_buffers = 2 * 10;
+    // The tape, the gradient store and the matrix kernel (packing buffers
+    // kept per thread) allocate nothing.
+    assert_eq!(allocations() - before, 0, "matrix steps allocated");
+
+    // A step whose products are large enough to be split over two threads
+    // of the kernel's pool: the first call spawns the worker and grows the
+    // packing buffers of both threads, later ones allocate nothing.
+    autodiff::set_num_threads(2);
+    let (n, i, o) = (256, 300, 200);
+    let xs: Vec<f64> = (0..n * i).map(|k| (k as f64 * 0.1).cos()).collect();
+    let w: Vec<f64> = (0..o * i).map(|k| (k as f64 * 0.3).sin()).collect();
+    let b = vec![0.1; o];
+    let labels: Vec<usize> = (0..n).map(|k| k % o).collect();
+    let step = |tape: &mut Tape<f64>, grads: &mut Grads<f64>| {
+        tape.clear();
+        let xm = tape.mat(Shape::new(n, i), &xs).unwrap();
+        let wm = tape.mat(Shape::new(o, i), &w).unwrap();
+        let bm = tape.mat(Shape::new(1, o), &b).unwrap();
+        let z = xm.affine(wm, Some(bm)).tanh();
+        let loss = z.softmax_cross_entropy(&labels, Reduction::Mean);
+        tape.backward_into(loss, grads);
+        grads[wm][0]
+    };
+    let first = step(&mut tape, &mut grads);
+    let before = allocations();
+    for _ in 0..10 {
+        assert_eq!(step(&mut tape, &mut grads), first);
+    }
     assert_eq!(
         allocations() - before,
-        kernel_buffers,
-        "matrix steps allocated beyond the kernel's packing buffers"
+        0,
+        "matrix steps on two threads allocated"
     );
 }

@@ -31,6 +31,10 @@
 //!   affine map, elementwise, reductions, the losses of (5.1)).
 //! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`],
 //!   [`Evaluator`]: function transformations.
+//! - [`Float::gemm`]: the matrix product every matrix op runs on, the
+//!   crate's own kernel; [`set_num_threads`] / [`num_threads`] (default:
+//!   `CHAINRULE_NUM_THREADS`, else the available cores) set its threads,
+//!   and results are bitwise identical whatever the count.
 //! - [`gradcheck`](mod@gradcheck): finite-difference checking for users' own
 //!   functions; `strategies` (feature `proptest`): random inputs and
 //!   expression graphs for property tests.
@@ -50,6 +54,7 @@ mod error;
 mod functional;
 pub mod gradcheck;
 mod grads;
+mod kernel;
 pub mod mat;
 mod matrix;
 mod real;
@@ -65,6 +70,7 @@ pub use error::{Error, Result};
 pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator};
 pub use gradcheck::{gradcheck, gradcheck_fn, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
+pub use kernel::{num_threads, set_num_threads};
 pub use mat::{Mat, Reduction};
 pub use matrix::{Matrix, Shape};
 pub use real::{all_finite, Float, Real};

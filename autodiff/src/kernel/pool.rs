@@ -1,0 +1,216 @@
+//! The kernel's threads: a setting, and a small persistent pool.
+//!
+//! The workers are plain `std` threads parked on a `Condvar`, spawned the
+//! first time a product needs them and kept for the life of the process.
+//! A call publishes a job (two pointers, no allocation), wakes the workers
+//! and takes parts itself; parts are claimed one at a time under the lock;
+//! the call returns once every part is done. One job runs at a time: a
+//! call that finds the pool busy (another thread's product) runs all its
+//! parts itself, which gives the same result (see the module doc of
+//! `kernel`).
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
+
+/// The environment variable read (once, on first use) for the default
+/// thread count.
+pub const ENV_VAR: &str = "CHAINRULE_NUM_THREADS";
+
+/// The thread count; 0 until first read.
+static THREADS: AtomicUsize = AtomicUsize::new(0);
+
+/// The number of threads the matrix kernel uses (the calling thread
+/// included).
+///
+/// Unless set by [`set_num_threads`], it is read on first use from the
+/// environment variable `CHAINRULE_NUM_THREADS` (a positive integer), and
+/// defaults to [`std::thread::available_parallelism`]. Results do not
+/// depend on it: every element of a product is computed by the same
+/// operations whatever the thread count.
+///
+/// ```
+/// autodiff::set_num_threads(2);
+/// assert_eq!(autodiff::num_threads(), 2);
+/// ```
+pub fn num_threads() -> usize {
+    match THREADS.load(Ordering::Relaxed) {
+        0 => {
+            let n = std::env::var(ENV_VAR)
+                .ok()
+                .and_then(|v| v.trim().parse::<usize>().ok())
+                .filter(|&n| n > 0)
+                .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
+                .unwrap_or(1);
+            // A concurrent `set_num_threads` wins over the default.
+            match THREADS.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed) {
+                Ok(_) => n,
+                Err(set) => set,
+            }
+        }
+        n => n,
+    }
+}
+
+/// Sets the number of threads the matrix kernel uses, for the whole
+/// process (like `torch.set_num_threads`); 1 runs every product on the
+/// calling thread. Workers are spawned when a product first needs them.
+///
+/// # Panics
+/// If `n` is 0.
+#[track_caller]
+pub fn set_num_threads(n: usize) {
+    assert!(
+        n > 0,
+        "set_num_threads: the thread count must be at least 1"
+    );
+    THREADS.store(n, Ordering::Relaxed);
+}
+
+/// A published job: a `&F` erased to a pointer and the function that
+/// calls it.
+#[derive(Clone, Copy)]
+struct Job {
+    data: *const (),
+    call: unsafe fn(*const (), usize),
+}
+
+// SAFETY: `data` points to an `F: Sync`, shared only while the call that
+// published it waits for every part.
+unsafe impl Send for Job {}
+
+struct State {
+    job: Option<Job>,
+    /// The next part to claim, and the number of parts.
+    next: usize,
+    parts: usize,
+    /// Parts not finished yet.
+    pending: usize,
+    panicked: bool,
+    workers: usize,
+}
+
+struct Pool {
+    state: Mutex<State>,
+    wake: Condvar,
+    done: Condvar,
+    /// Held by the call whose job is published.
+    busy: Mutex<()>,
+}
+
+static POOL: Pool = Pool {
+    state: Mutex::new(State {
+        job: None,
+        next: 0,
+        parts: 0,
+        pending: 0,
+        panicked: false,
+        workers: 0,
+    }),
+    wake: Condvar::new(),
+    done: Condvar::new(),
+    busy: Mutex::new(()),
+};
+
+fn lock_state() -> MutexGuard<'static, State> {
+    // The lock is never held while user code runs; a poisoned lock can
+    // only come from a panic in this file, after which the state is still
+    // consistent.
+    POOL.state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Calls `f(i)` for every `i < parts`, on the calling thread and up to
+/// `parts - 1` workers, and returns when all are done. Allocates only when
+/// it spawns a worker.
+///
+/// # Panics
+/// If a part panicked (after every part is done).
+pub(super) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
+    let _busy = match POOL.busy.try_lock() {
+        Ok(g) => g,
+        Err(TryLockError::Poisoned(e)) => e.into_inner(),
+        Err(TryLockError::WouldBlock) => {
+            (0..parts).for_each(f);
+            return;
+        }
+    };
+    /// Calls the erased `&F`.
+    ///
+    /// # Safety
+    /// `data` comes from a live `&F`.
+    unsafe fn call<F: Fn(usize)>(data: *const (), i: usize) {
+        // SAFETY: the caller's contract.
+        unsafe { (*data.cast::<F>())(i) }
+    }
+    let job = Job {
+        data: (f as *const F).cast(),
+        call: call::<F>,
+    };
+    {
+        let mut st = lock_state();
+        while st.workers < parts - 1 {
+            let spawned = std::thread::Builder::new()
+                .name(format!("chainrule-gemm-{}", st.workers + 1))
+                .spawn(worker);
+            if spawned.is_err() {
+                break; // fewer workers: this thread takes more parts
+            }
+            st.workers += 1;
+        }
+        st.job = Some(job);
+        st.next = 0;
+        st.parts = parts;
+        st.pending = parts;
+        st.panicked = false;
+    }
+    POOL.wake.notify_all();
+    let mut st = lock_state();
+    loop {
+        st = take_part(st, job);
+        if st.next >= st.parts {
+            break;
+        }
+    }
+    while st.pending > 0 {
+        st = POOL.done.wait(st).unwrap_or_else(|e| e.into_inner());
+    }
+    // No part runs any more: `f` is no longer referenced once the job is
+    // withdrawn.
+    st.job = None;
+    let panicked = st.panicked;
+    drop(st);
+    if panicked {
+        resume_unwind(Box::new("gemm: a part of the product panicked"));
+    }
+}
+
+/// Claims the next part if any and runs it with the lock released.
+fn take_part(mut st: MutexGuard<'static, State>, job: Job) -> MutexGuard<'static, State> {
+    if st.next >= st.parts {
+        return st;
+    }
+    let i = st.next;
+    st.next += 1;
+    drop(st);
+    // SAFETY: the job is published, so the call that owns `data` is
+    // waiting for this part (`pending` counts it).
+    let ok = catch_unwind(AssertUnwindSafe(|| unsafe { (job.call)(job.data, i) })).is_ok();
+    let mut st = lock_state();
+    st.panicked |= !ok;
+    st.pending -= 1;
+    if st.pending == 0 {
+        POOL.done.notify_all();
+    }
+    st
+}
+
+/// A worker: waits for a job with parts left, takes them, waits again.
+fn worker() {
+    let mut st = lock_state();
+    loop {
+        match st.job {
+            Some(job) if st.next < st.parts => st = take_part(st, job),
+            _ => st = POOL.wake.wait(st).unwrap_or_else(|e| e.into_inner()),
+        }
+    }
+}
