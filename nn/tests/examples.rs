@@ -111,7 +111,7 @@ fn digits_reports_the_same_accuracy_and_losses_on_one_and_two_threads() {
         stdout
             .lines()
             .filter(|l| l.starts_with("epoch ") || l.starts_with("test accuracy"))
-            .map(|l| l.split(["(", ";"]).next().unwrap().to_string())
+            .map(|l| l.split(['(', ';']).next().unwrap().to_string())
             .collect::<Vec<_>>()
     };
     let one = lines("1");
