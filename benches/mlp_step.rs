@@ -192,7 +192,7 @@ fn step<T: Float + nn::Scalar>(widths: &[usize], n: usize) -> (Job, Job) {
             tape.backward_into(l, &mut grads);
             // The gradient read in place, as the Trainer does.
             for (p, &gi) in mlp.params_mut().iter_mut().zip(out.gradient(&grads)) {
-                *p = *p - lr * gi;
+                *p -= lr * gi;
             }
             l.value()
         };
