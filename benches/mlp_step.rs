@@ -190,11 +190,13 @@ fn step<T: Float + nn::Scalar>(widths: &[usize], n: usize) -> (Job, Job) {
                 .apply(out.output, BatchTargets::Classes(&labels))
                 .unwrap();
             tape.backward_into(l, &mut grads);
-            // The gradient read in place, as the Trainer does.
-            for (p, &gi) in mlp.params_mut().iter_mut().zip(out.gradient(&grads)) {
+            // The gradient read in place, as the Trainer does (the handles
+            // borrow the parameters: done with them before the update).
+            let (value, g) = (l.value(), out.gradient(&grads));
+            for (p, &gi) in mlp.params_mut().iter_mut().zip(g) {
                 *p -= lr * gi;
             }
-            l.value()
+            value
         };
         black_box(value);
     });

@@ -366,3 +366,52 @@ fn f32_matrix_path_matches_f64_to_f32_rounding() {
         assert!((a - b).abs() < 1e-6, "{a} vs {b}");
     }
 }
+
+#[test]
+fn borrowed_parameters_give_the_values_and_gradients_of_copied_ones() {
+    let shapes = [Shape::new(3, 4), Shape::new(1, 3), Shape::new(2, 3)];
+    let params: Vec<f64> = (0..21).map(|k| (k as f64 * 0.7).sin()).collect();
+    let x: Vec<f64> = (0..8).map(|k| (k as f64 * 0.3).cos()).collect();
+    let run = |borrowed: bool| {
+        let tape = Tape::<f64>::new();
+        let p = if borrowed {
+            tape.mats_borrowed(&shapes, &params).unwrap()
+        } else {
+            tape.mats_packed(&shapes, &params).unwrap()
+        };
+        assert!(p.all_finite() && p.len() == 3);
+        let xm = tape.mat_const(Shape::new(2, 4), &x).unwrap();
+        let h = xm.affine(p.get(0), Some(p.get(1))).tanh();
+        let z = h.affine(p.get(2), None);
+        let loss = z.least_squares(&[0.5; 4], Reduction::Sum) + p.get(2).sum();
+        let g = tape.backward(loss);
+        (loss.value(), g.packed(p).to_vec(), p.get(0).to_vec())
+    };
+    let (copied, borrowed) = (run(false), run(true));
+    assert_eq!(copied, borrowed);
+    assert_eq!(borrowed.2, params[..12]);
+}
+
+#[test]
+fn a_tape_that_read_borrowed_values_differentiates_later_outputs_after_the_borrow() {
+    let mut tape = Tape::<f64>::new();
+    let shapes = [Shape::new(2, 2)];
+    {
+        let data = vec![1.0, 2.0, f64::NAN, 4.0];
+        let p = tape.mats_borrowed(&shapes, &data).unwrap();
+        assert!(!p.all_finite());
+        // A reduction of the borrowed values, left on the tape.
+        let _ = p.get(0).least_squares(&[0.0; 4], Reduction::Mean);
+    } // `data` is gone; the tape still holds the nodes that read it.
+    let z = tape.var(3.0);
+    let g = tape.backward(z * z); // must not run the reduction's rule
+    assert_eq!(g[z], 6.0);
+    tape.clear();
+    assert!(tape.is_empty());
+}
+
+#[test]
+fn tapes_can_move_between_threads() {
+    fn send<S: Send>(_: &S) {}
+    send(&Tape::<f32>::new());
+}

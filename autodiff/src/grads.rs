@@ -122,24 +122,22 @@ impl<T: crate::Float> std::ops::Index<Mat<'_, T>> for Grads<T> {
 }
 
 impl<T: crate::Float> Grads<T> {
-    /// The gradients of matrices stored back to back (by
-    /// [`Tape::mats_packed`](crate::Tape::mats_packed)) as one slice, or
-    /// `None` if they are not contiguous.
+    /// The gradients of a group of matrices recorded back to back (by
+    /// [`Tape::mats_packed`](crate::Tape::mats_packed) or
+    /// [`Tape::mats_borrowed`](crate::Tape::mats_borrowed)) as one slice,
+    /// in the layout of the group's flat values.
     ///
     /// # Panics
-    /// If a handle is from another tape or recording.
+    /// If the group is from another tape or recording.
     #[track_caller]
-    pub fn packed(&self, mats: &[Mat<'_, T>]) -> Option<&[T]> {
-        let first = mats.first()?;
-        let mut end = first.offset();
-        for m in mats {
-            self.check(m.tape().id(), m.tape().generation());
-            if m.offset() != end {
-                return None;
-            }
-            end += m.shape().len();
-        }
-        Some(&self.mats[first.offset()..end])
+    pub fn packed(&self, p: crate::mat::Packed<'_, T>) -> &[T] {
+        self.check(p.tape().id(), p.tape().generation());
+        let r = p.range();
+        assert!(
+            r.end <= self.mats.len(),
+            "Grads::packed: the group was recorded after these gradients were computed"
+        );
+        &self.mats[r]
     }
 
     /// The gradient with respect to `m`, as a matrix of `m`'s shape.

@@ -71,7 +71,7 @@ pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator};
 pub use gradcheck::{gradcheck, gradcheck_fn, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
 pub use kernel::{num_threads, set_num_threads};
-pub use mat::{Mat, Reduction};
+pub use mat::{Mat, Packed, Reduction};
 pub use matrix::{Matrix, Shape};
 pub use real::{all_finite, Float, Real};
 pub use tape::Tape;

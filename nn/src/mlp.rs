@@ -3,7 +3,7 @@
 
 use crate::init::Sampler;
 use crate::{Activation, Error, Init, Result};
-use autodiff::{Float, Grads, Mat, Matrix, Shape, Tape};
+use autodiff::{Float, Grads, Mat, Matrix, Packed, Shape, Tape};
 use indexmap::IndexMap;
 use smallvec::SmallVec;
 
@@ -188,12 +188,13 @@ enum Hidden {
 
 /// The recording of one forward pass: the output and the parameter handles,
 /// to read the gradients back into a flat buffer.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub struct Forward<'t, T: Float> {
     /// The network's output `f(x)`, one row per sample.
     pub output: Mat<'t, T>,
-    /// `W_0, b_0, W_1, b_1, ...` as recorded.
-    pub params: SmallVec<[Mat<'t, T>; 16]>,
+    /// `W_0, b_0, W_1, b_1, ...` as recorded, read in place from the
+    /// network (so a `Forward` borrows it: take the gradient, then update).
+    pub params: Packed<'t, T>,
 }
 
 impl<'t, T: Float> Forward<'t, T> {
@@ -203,9 +204,7 @@ impl<'t, T: Float> Forward<'t, T> {
     /// # Panics
     /// If `grads` was computed on another tape or recording.
     pub fn gradient<'g>(&self, grads: &'g Grads<T>) -> &'g [T] {
-        grads
-            .packed(&self.params)
-            .expect("the parameters are recorded back to back")
+        grads.packed(self.params)
     }
 
     /// Copies the gradients of the parameters into `out`, in the layout of
@@ -350,8 +349,7 @@ impl<T: Float> Mlp<T> {
     /// # Errors
     /// [`Error::InputWidth`] unless `x` has `a_0` columns;
     /// [`Error::NonFiniteParameter`] if a parameter is NaN or infinite.
-    pub fn forward<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>) -> Result<Forward<'t, T>> {
-        // Finiteness is checked while the parameters are copied to the tape.
+    pub fn forward<'t>(&'t self, tape: &'t Tape<T>, x: Mat<'t, T>) -> Result<Forward<'t, T>> {
         self.record(tape, x, &self.params)
     }
 
@@ -367,7 +365,7 @@ impl<T: Float> Mlp<T> {
         &self,
         tape: &'t Tape<T>,
         x: Mat<'t, T>,
-        params: &[T],
+        params: &'t [T],
     ) -> Result<Forward<'t, T>> {
         if params.len() != self.params.len() {
             return Err(Error::LengthMismatch {
@@ -379,18 +377,24 @@ impl<T: Float> Mlp<T> {
         self.record(tape, x, params)
     }
 
-    fn record<'t>(&self, tape: &'t Tape<T>, x: Mat<'t, T>, flat: &[T]) -> Result<Forward<'t, T>> {
+    fn record<'t>(
+        &self,
+        tape: &'t Tape<T>,
+        x: Mat<'t, T>,
+        flat: &'t [T],
+    ) -> Result<Forward<'t, T>> {
         self.check_input(x.shape())?;
-        // All parameters in one copy, back to back: their gradients come
-        // back as one slice in the layout of `params` (Forward::gradient).
-        let mut params: SmallVec<[Mat<'t, T>; 16]> = SmallVec::new();
+        // The parameters are read in place (no copy), and their gradients
+        // come back as one slice in the layout of `params`
+        // (Forward::gradient).
         let shapes: SmallVec<[Shape; 16]> = self.slots.values().map(|s| s.shape).collect();
-        if !tape.mats_packed(&shapes, flat, &mut params)? {
+        let params = tape.mats_borrowed(&shapes, flat)?;
+        if !params.all_finite() {
             return Err(self.non_finite(flat));
         }
         let mut h = x;
         for (r, &act) in self.activations.iter().enumerate() {
-            h = act.apply(h.try_affine(params[2 * r], Some(params[2 * r + 1]))?);
+            h = act.apply(h.try_affine(params.get(2 * r), Some(params.get(2 * r + 1)))?);
         }
         Ok(Forward { output: h, params })
     }

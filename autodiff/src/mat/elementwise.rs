@@ -52,11 +52,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
         let (below, out) = st.split(off, self.shape().len());
-        for ((y, &a), &b) in out
-            .iter_mut()
-            .zip(&below[self.range()])
-            .zip(&below[other.range()])
-        {
+        for ((y, &a), &b) in out.iter_mut().zip(below.of(self)).zip(below.of(other)) {
             *y = op.value(a, b);
         }
         let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
@@ -103,7 +99,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
         let (below, out) = st.split(off, self.shape().len());
-        let xs = &below[self.range()];
+        let xs = below.of(self);
         crate::simd::vectorized(|| {
             specialize!(op, |o| out
                 .iter_mut()
@@ -156,7 +152,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
         let (below, out) = st.split(off, self.shape().len());
-        for (y, &x) in out.iter_mut().zip(&below[self.range()]) {
+        for (y, &x) in out.iter_mut().zip(below.of(self)) {
             *y = c * x;
         }
         let grad = self.requires_grad_in(&st);

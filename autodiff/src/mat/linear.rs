@@ -30,7 +30,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(m * n);
         let (below, out) = st.split(off, m * n);
-        let (va, vb) = (&below[self.range()], &below[other.range()]);
+        let (va, vb) = (below.of(self), below.of(other));
         T::gemm(m, k, n, T::one(), va, k, 1, vb, n, 1, T::zero(), out, n, 1);
         let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
         Ok(tape.record(
@@ -92,7 +92,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let (below, z) = st.split(off, n * o);
         let mut beta = T::zero();
         if let Some(b) = b {
-            let vb = &below[b.range()];
+            let vb = below.of(b);
             for row in z.chunks_exact_mut(o) {
                 row.copy_from_slice(vb);
             }
@@ -104,10 +104,10 @@ impl<'t, T: Float> Mat<'t, T> {
             i,
             o,
             T::one(),
-            &below[self.range()],
+            below.of(self),
             i,
             1,
-            &below[w.range()],
+            below.of(w),
             1,
             i,
             beta,
@@ -131,10 +131,6 @@ impl<'t, T: Float> Mat<'t, T> {
     #[track_caller]
     pub fn affine(self, w: Mat<'t, T>, b: Option<Mat<'t, T>>) -> Mat<'t, T> {
         or_panic(self.try_affine(w, b))
-    }
-
-    pub(crate) fn range(self) -> std::ops::Range<usize> {
-        self.offset()..self.offset() + self.shape().len()
     }
 
     pub(crate) fn requires_grad_in(self, st: &MatStore<T>) -> bool {

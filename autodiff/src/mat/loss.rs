@@ -53,7 +53,7 @@ impl<'t, T: Float> Mat<'t, T> {
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let toff = st.push_slice(target);
-        let (f, y) = (&st.data[self.range()], &st.data[toff..toff + target.len()]);
+        let (f, y) = (st.value(self.node()), &st.data[toff..toff + target.len()]);
         let half_sq: T =
             f.iter().zip(y).map(|(&f, &y)| (f - y) * (f - y)).sum::<T>() * T::from_f64(0.5);
         let value = half_sq * reduction.factor(shape.rows);
@@ -110,7 +110,7 @@ impl<'t, T: Float> Mat<'t, T> {
         st.labels.extend(labels.iter().map(|&l| l as u32));
         let poff = st.alloc(rows * cols);
         let (below, probs) = st.split(poff, rows * cols);
-        let z = &below[self.range()];
+        let z = below.of(self);
         let mut total = T::zero();
         for ((zr, pr), &label) in z
             .chunks_exact(cols)

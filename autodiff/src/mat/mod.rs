@@ -63,6 +63,9 @@ pub(crate) struct Node<T> {
     pub(crate) op: Op<T>,
     /// Where the value (and, in `Grads`, the gradient) starts in the arena.
     pub(crate) off: usize,
+    /// For a leaf recorded by [`Tape::mats_borrowed`]: where its values
+    /// are instead (the arena keeps room for its gradient's layout only).
+    pub(crate) lent: Lent<T>,
     pub(crate) shape: Shape,
     /// Scalar statements recorded before this node: the later ones come
     /// first in the reverse sweep.
@@ -75,6 +78,47 @@ impl<T> Node<T> {
     #[inline]
     pub(crate) fn range(&self) -> std::ops::Range<usize> {
         self.off..self.off + self.shape.len()
+    }
+
+    /// The node's values: in `data` (the arena), or lent.
+    #[inline]
+    fn values<'a>(&self, data: &'a [T]) -> &'a [T] {
+        match self.lent.0 {
+            None => &data[self.range()],
+            // SAFETY: `Tape::mats_borrowed` stored a pointer to
+            // `shape.len()` values borrowed for the lifetime `'t` of every
+            // handle that depends on this node. Values are read only
+            // through such a handle (which keeps the borrow alive) or by
+            // the backward rule of a node that the output being
+            // differentiated depends on (`MatStore::backward_node` skips
+            // the others), and that output's handle carries `'t` too.
+            Some(p) => unsafe { std::slice::from_raw_parts(p.as_ptr(), self.shape.len()) },
+        }
+    }
+}
+
+/// A pointer to values lent to the tape by [`Tape::mats_borrowed`], or
+/// none (the values are in the arena).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lent<T>(Option<std::ptr::NonNull<T>>);
+
+// SAFETY: the pointer is only read, as a shared `&[T]`, which `T: Sync`
+// allows from any thread; a tape lent values cannot move to another thread
+// while the borrow lives (its handles borrow the tape).
+unsafe impl<T: Sync> Send for Lent<T> {}
+
+/// The values of the nodes recorded before a new one, to compute it from
+/// its inputs (see [`MatStore::split`]).
+pub(crate) struct Below<'a, T> {
+    data: &'a [T],
+    nodes: &'a [Node<T>],
+}
+
+impl<'a, T: Float> Below<'a, T> {
+    /// The values of the input `m`.
+    #[inline]
+    pub(crate) fn of(&self, m: Mat<'_, T>) -> &'a [T] {
+        self.nodes[m.node() as usize].values(self.data)
     }
 }
 
@@ -193,8 +237,12 @@ impl<T: Real> MatStore<T> {
 
     /// The values below `off` (earlier nodes') and the `len` values of the
     /// room at `off`, to compute a new node from its inputs.
-    pub(crate) fn split(&mut self, off: usize, len: usize) -> (&[T], &mut [T]) {
+    pub(crate) fn split(&mut self, off: usize, len: usize) -> (Below<'_, T>, &mut [T]) {
         let (below, rest) = self.data.split_at_mut(off);
+        let below = Below {
+            data: below,
+            nodes: &self.nodes,
+        };
         (below, &mut rest[..len])
     }
 
@@ -207,11 +255,17 @@ impl<T: Real> MatStore<T> {
         T: Float,
     {
         let node = &self.nodes[i];
-        let reduces = matches!(
-            node.op,
-            Op::Sum { .. } | Op::LeastSquares { .. } | Op::SoftmaxCrossEntropy { .. }
-        );
-        if !node.grad || !(reduces || written[i]) {
+        // Only nodes the output depends on: a gradient flowed into them
+        // (matrix-valued) or their scalar has a nonzero adjoint
+        // (reductions). Skipping the others also keeps their rules from
+        // reading values lent by a borrow that may have ended.
+        let reached = match node.op {
+            Op::Sum { out, .. }
+            | Op::LeastSquares { out, .. }
+            | Op::SoftmaxCrossEntropy { out, .. } => adj[out as usize] != T::zero(),
+            _ => written[i],
+        };
+        if !node.grad || !reached {
             return;
         }
         // Inputs were recorded earlier, so their gradients lie below `off`.
@@ -270,7 +324,7 @@ impl<T: Real> MatStore<T> {
     /// The value of node `i`.
     #[inline]
     pub(crate) fn value(&self, i: u32) -> &[T] {
-        &self.data[self.nodes[i as usize].range()]
+        self.nodes[i as usize].values(&self.data)
     }
 }
 
@@ -309,6 +363,79 @@ impl<T: Float> std::fmt::Debug for Mat<'_, T> {
     }
 }
 
+/// Matrices recorded back to back by [`Tape::mats_packed`] or
+/// [`Tape::mats_borrowed`] (a network's parameters): a small `Copy` handle
+/// to the group, whose gradients [`Grads::packed`](crate::Grads::packed)
+/// returns as one slice in the layout of the flat values.
+#[derive(Clone, Copy)]
+pub struct Packed<'t, T: Float> {
+    tape: &'t Tape<T>,
+    first: u32,
+    len: u32,
+    off: usize,
+    values: usize,
+    finite: bool,
+}
+
+impl<T: Float> std::fmt::Debug for Packed<'_, T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Packed({} matrices @ node {})", self.len, self.first)
+    }
+}
+
+impl<'t, T: Float> Packed<'t, T> {
+    /// The number of matrices.
+    pub fn len(&self) -> usize {
+        self.len as usize
+    }
+
+    /// Whether the group holds no matrix.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The `i`-th matrix.
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    #[track_caller]
+    pub fn get(&self, i: usize) -> Mat<'t, T> {
+        assert!(
+            i < self.len(),
+            "Packed::get: index {i} of a group of {} matrices",
+            self.len
+        );
+        let node = self.first + i as u32;
+        let n = &self.tape.mats.borrow().nodes[node as usize];
+        Mat {
+            tape: self.tape,
+            node,
+            off: n.off,
+            shape: n.shape,
+        }
+    }
+
+    /// The matrices, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Mat<'t, T>> + '_ {
+        (0..self.len()).map(|i| self.get(i))
+    }
+
+    /// Whether every value was finite when recorded.
+    pub fn all_finite(&self) -> bool {
+        self.finite
+    }
+
+    /// The tape the group is recorded on.
+    pub fn tape(&self) -> &'t Tape<T> {
+        self.tape
+    }
+
+    /// Where the group's values (and gradients) lie in the arena.
+    pub(crate) fn range(&self) -> std::ops::Range<usize> {
+        self.off..self.off + self.values
+    }
+}
+
 impl<T: Float> Tape<T> {
     fn leaf(&self, shape: Shape, data: &[T], grad: bool, what: &'static str) -> Result<Mat<'_, T>> {
         if data.len() != shape.len() {
@@ -340,53 +467,99 @@ impl<T: Float> Tape<T> {
     }
 
     /// Matrix variables of the given shapes, taken in order from one flat
-    /// buffer and stored back to back (one copy): the parameters of a
-    /// network. Their gradients are then contiguous too, and
+    /// buffer and copied back to back: the parameters of a network. Their
+    /// gradients are then contiguous too, and
     /// [`Grads::packed`](crate::Grads::packed) reads them as one slice in
     /// the layout of `data`, with no copy.
     ///
     /// ```
     /// use autodiff::{Shape, Tape};
     /// let tape = Tape::<f64>::new();
-    /// let mut p = Vec::new();
-    /// let finite = tape.mats_packed(&[Shape::new(2, 2), Shape::new(1, 2)], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0], &mut p)?;
-    /// assert!(finite);
-    /// let (w, b) = (p[0], p[1]);
+    /// let p = tape.mats_packed(&[Shape::new(2, 2), Shape::new(1, 2)], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])?;
+    /// assert!(p.all_finite());
     /// let x = tape.mat_const(Shape::new(1, 2), &[1.0, 1.0])?;
-    /// let g = tape.backward(x.affine(w, Some(b)).sum());
-    /// assert_eq!(g.packed(&p), Some(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0][..]));
+    /// let g = tape.backward(x.affine(p.get(0), Some(p.get(1))).sum());
+    /// assert_eq!(g.packed(p), [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
     /// # Ok::<(), autodiff::Error>(())
     /// ```
     ///
-    /// Returns whether every value of `data` is finite (checked on the copy,
-    /// while it is in cache: callers need not check the source first).
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless the shapes hold `data.len()` values.
+    pub fn mats_packed<'t>(&'t self, shapes: &[Shape], data: &[T]) -> Result<Packed<'t, T>> {
+        self.packed(shapes, data, "Tape::mats_packed", |st, off| {
+            st.data[off..off + data.len()].copy_from_slice(data);
+            crate::all_finite(&st.data[off..off + data.len()]) // in cache
+        })
+    }
+
+    /// [`mats_packed`](Self::mats_packed) without the copy: the tape reads
+    /// the values in place, borrowing `data` for as long as the handles
+    /// live (so it cannot change meanwhile). What a network's forward pass
+    /// uses for its parameters.
+    ///
+    /// ```
+    /// use autodiff::{Shape, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let params = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    /// let p = tape.mats_borrowed(&[Shape::new(2, 2), Shape::new(1, 2)], &params)?;
+    /// let x = tape.mat_const(Shape::new(1, 2), &[1.0, 1.0])?;
+    /// let y = x.affine(p.get(0), Some(p.get(1)));
+    /// assert_eq!(y.to_vec(), [8.0, 13.0]);
+    /// let g = tape.backward(y.sum());
+    /// assert_eq!(g.packed(p), [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] unless the shapes hold `data.len()` values.
-    pub fn mats_packed<'t>(
+    pub fn mats_borrowed<'t>(&'t self, shapes: &[Shape], data: &'t [T]) -> Result<Packed<'t, T>> {
+        let p = self.packed(shapes, data, "Tape::mats_borrowed", |_, _| {
+            crate::all_finite(data)
+        })?;
+        let mut st = self.mats.borrow_mut();
+        let mut rest = data;
+        for node in &mut st.nodes[p.first as usize..] {
+            let (mine, later) = rest.split_at(node.shape.len());
+            node.lent = Lent(Some(std::ptr::NonNull::from(mine).cast()));
+            rest = later;
+        }
+        Ok(p)
+    }
+
+    /// Records leaves of `shapes` over room for `data.len()` values, which
+    /// `fill` fills (or not) and checks for finiteness.
+    fn packed<'t>(
         &'t self,
         shapes: &[Shape],
         data: &[T],
-        out: &mut impl Extend<Mat<'t, T>>,
-    ) -> Result<bool> {
+        what: &'static str,
+        fill: impl FnOnce(&mut MatStore<T>, usize) -> bool,
+    ) -> Result<Packed<'t, T>> {
         let total: usize = shapes.iter().map(|s| s.len()).sum();
         if total != data.len() {
             return Err(Error::LengthMismatch {
-                what: "Tape::mats_packed",
+                what,
                 expected: total,
                 got: data.len(),
             });
         }
         let mut st = self.mats.borrow_mut();
-        let start = st.push_slice(data);
-        // Checked on the copy, still in cache.
-        let finite = crate::all_finite(&st.data[start..start + data.len()]);
+        let start = st.alloc(total);
+        let finite = fill(&mut st, start);
+        let first = st.nodes.len() as u32;
         let mut off = start;
         for &shape in shapes {
-            out.extend(Some(self.record(&mut st, Op::Leaf, off, shape, true)));
+            self.record(&mut st, Op::Leaf, off, shape, true);
             off += shape.len();
         }
-        Ok(finite)
+        Ok(Packed {
+            tape: self,
+            first,
+            len: shapes.len() as u32,
+            off: start,
+            values: total,
+            finite,
+        })
     }
 
     /// A matrix variable from a [`Matrix`].
@@ -416,6 +589,7 @@ impl<T: Float> Tape<T> {
             op,
             off,
             shape,
+            lent: Lent(None),
             mark: self.next_index(),
             grad,
         });
@@ -481,7 +655,7 @@ impl<'t, T: Float> Mat<'t, T> {
     /// Calls `f` on the row-major values, without copying them.
     pub fn with_values<R>(self, f: impl FnOnce(&[T]) -> R) -> R {
         let st = self.tape.mats.borrow();
-        f(&st.data[self.off..self.off + self.shape.len()])
+        f(st.value(self.node))
     }
 
     /// Panics (naming the problem) unless `o` is on the same tape.

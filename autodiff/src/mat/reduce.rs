@@ -7,7 +7,7 @@ impl<'t, T: Float> Mat<'t, T> {
     fn reduce(self, mean: bool) -> Var<'t, T> {
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
-        let s: T = st.data[self.range()].iter().copied().sum();
+        let s: T = st.value(self.node()).iter().copied().sum();
         let y = if mean {
             s / T::from_f64(self.shape().len() as f64)
         } else {
