@@ -37,7 +37,7 @@ impl ParamSlot {
 /// ```
 /// use nn::{Activation, Init, Loss, Mlp, BatchTargets};
 /// use autodiff::{Shape, Tape};
-/// let mlp = Mlp::<f64>::builder(&[4, 8, 3]).hidden(Activation::Tanh).init(Init::GlorotUniform).seed(7).build()?;
+/// let mut mlp = Mlp::<f64>::builder(&[4, 8, 3]).hidden(Activation::Tanh).init(Init::GlorotUniform).seed(7).build()?;
 /// let tape = Tape::new();
 /// let x = tape.mat_const(Shape::new(2, 4), &[0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4])?;
 /// let out = mlp.forward(&tape, x)?;
@@ -46,6 +46,14 @@ impl ParamSlot {
 /// let mut g = vec![0.0; mlp.num_params()];
 /// out.gradient_into(&grads, &mut g)?;
 /// assert_eq!(g.len(), 4 * 8 + 8 + 8 * 3 + 3);
+/// // A step of gradient descent with the gradient read in place. The
+/// // recording reads the parameters in place too (no copy), so it borrows
+/// // them: take what you need from it first, then update.
+/// let (before, g) = (loss.value(), out.gradient(&grads));
+/// for (p, gi) in mlp.params_mut().iter_mut().zip(g) {
+///     *p -= 0.1 * gi;
+/// }
+/// # let _ = before;
 /// # Ok::<(), nn::Error>(())
 /// ```
 #[derive(Clone, Debug, PartialEq)]
@@ -343,8 +351,9 @@ impl<T: Float> Mlp<T> {
 
     /// Records the forward pass of the batch `x` (one sample per row) on
     /// `x`'s tape: one affine node and one activation node per layer. The
-    /// parameters are recorded as variables; `x` may be a constant (no
-    /// input gradient computed) or a variable (seed (5.11)).
+    /// parameters are recorded as variables, read in place (no copy; the
+    /// handles borrow the network until they are dropped); `x` may be a
+    /// constant (no input gradient computed) or a variable (seed (5.11)).
     ///
     /// # Errors
     /// [`Error::InputWidth`] unless `x` has `a_0` columns;
