@@ -164,8 +164,9 @@ fn main() {
     let ops = tape.len() - xs.len();
     let bytes = tape.memory_bytes() - before;
     println!(
-        "tape memory: {} bytes per unary op, {} per binary op; Rosenbrock n = 10000: {} ops in {} bytes, {:.1} bytes per op; value {}",
+        "tape traffic: {} bytes written per unary op, {} per binary op (allocated: {} per op of capacity); Rosenbrock n = 10000: {} ops in {} bytes, {:.1} bytes per op; value {}",
         Tape::<f64>::BYTES_PER_UNARY_OP,
+        Tape::<f64>::BYTES_PER_SCALAR_OP,
         Tape::<f64>::BYTES_PER_SCALAR_OP,
         ops,
         bytes,

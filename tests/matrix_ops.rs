@@ -7,7 +7,7 @@
 
 mod common;
 
-use autodiff::{Error, GradcheckConfig, Mat, Matrix, Reduction, Shape, Tape, Var};
+use autodiff::{Error, Float, GradcheckConfig, Mat, Matrix, Reduction, Shape, Tape, Var};
 use common::fwd::Fwd;
 use proptest::prelude::*;
 
@@ -414,4 +414,72 @@ fn a_tape_that_read_borrowed_values_differentiates_later_outputs_after_the_borro
 fn tapes_can_move_between_threads() {
     fn send<S: Send>(_: &S) {}
     send(&Tape::<f32>::new());
+}
+
+#[test]
+#[should_panic(expected = "spans more than usize::MAX elements")]
+fn gemm_strides_whose_extent_overflows_are_refused_not_wrapped() {
+    let mut big = [7.0_f64; 3];
+    // The last offset of C, 1 * usize::MAX + 1, wraps to 0 in release.
+    f64::gemm(
+        2,
+        1,
+        2,
+        1.0,
+        &[1.0, 1.0],
+        1,
+        0,
+        &[1.0, 1.0],
+        0,
+        1,
+        0.0,
+        &mut big[1..2],
+        usize::MAX,
+        1,
+    );
+}
+
+#[test]
+#[should_panic(expected = "rows * cols overflows usize")]
+fn a_product_whose_shape_overflows_panics_instead_of_wrapping() {
+    let tape = Tape::<f64>::new();
+    let a = tape.mat(Shape::new(274_177, 0), &[]).unwrap();
+    let b = tape.mat(Shape::new(0, 67_280_421_310_721), &[]).unwrap(); // m n = 2^64 + 1
+    let _ = a.matmul(b);
+}
+
+#[test]
+fn gradients_refuse_handles_recorded_after_them() {
+    let mut tape = Tape::<f64>::new();
+    let mut g = autodiff::Grads::empty();
+    let big = tape.mat(Shape::new(8, 8), &[1.0; 64]).unwrap();
+    tape.backward_into(big.sum(), &mut g);
+    tape.clear();
+    let small = tape.mat(Shape::new(1, 1), &[1.0]).unwrap();
+    tape.backward_into(small.sum(), &mut g);
+    assert_eq!(g[small], [1.0]);
+    let later = tape.mat(Shape::new(2, 2), &[1.0; 4]).unwrap();
+    let v = tape.var(1.0);
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g[later].to_vec()));
+    assert!(r.is_err(), "a matrix recorded after the backward pass");
+    let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g[v]));
+    assert!(r.is_err(), "a scalar recorded after the backward pass");
+}
+
+#[test]
+fn empty_layers_and_empty_batches_are_not_panics() {
+    let tape = Tape::<f64>::new();
+    let x = tape.mat_const(Shape::new(3, 2), &[1.0; 6]).unwrap();
+    let w = tape.mat(Shape::new(0, 2), &[]).unwrap();
+    let b = tape.mat(Shape::new(1, 0), &[]).unwrap();
+    let z = x.try_affine(w, Some(b)).unwrap();
+    assert_eq!(z.shape(), Shape::new(3, 0));
+    let g = tape.backward(z.sum());
+    assert!(g[w].is_empty() && g[b].is_empty());
+    let logits = tape.mat(Shape::new(0, 0), &[]).unwrap();
+    let l = logits
+        .try_softmax_cross_entropy(&[], Reduction::Sum)
+        .unwrap();
+    assert_eq!(l.value(), 0.0);
+    let _ = tape.backward(l);
 }

@@ -77,10 +77,13 @@ impl<T: Real> Grads<T> {
         }
     }
 
+    /// Panics unless a handle of tape `id` in `generation` was recorded
+    /// before these gradients were computed (`recorded`: its index is
+    /// below the counts of then).
     #[track_caller]
-    fn check(&self, id: u64, generation: u64) {
+    fn check(&self, id: u64, generation: u64, recorded: bool) {
         assert!(
-            id == self.tape_id && generation == self.generation,
+            id == self.tape_id && generation == self.generation && recorded,
             "Grads: the handle was recorded on another tape, or after these gradients were computed"
         );
     }
@@ -105,7 +108,7 @@ impl<T: Real> std::ops::Index<Var<'_, T>> for Grads<T> {
         match x.tape() {
             None => &self.zero,
             Some(t) => {
-                self.check(t.id(), t.generation());
+                self.check(t.id(), t.generation(), x.index() < self.scalars.len());
                 &self.scalars[x.index()]
             }
         }
@@ -116,7 +119,9 @@ impl<T: crate::Float> std::ops::Index<Mat<'_, T>> for Grads<T> {
     type Output = [T];
     #[track_caller]
     fn index(&self, m: Mat<'_, T>) -> &[T] {
-        self.check(m.tape().id(), m.tape().generation());
+        // `written` has one entry per node recorded then.
+        let recorded = (m.node() as usize) < self.written.len();
+        self.check(m.tape().id(), m.tape().generation(), recorded);
         &self.mats[m.offset()..m.offset() + m.shape().len()]
     }
 }
@@ -131,13 +136,9 @@ impl<T: crate::Float> Grads<T> {
     /// If the group is from another tape or recording.
     #[track_caller]
     pub fn packed(&self, p: crate::mat::Packed<'_, T>) -> &[T] {
-        self.check(p.tape().id(), p.tape().generation());
-        let r = p.range();
-        assert!(
-            r.end <= self.mats.len(),
-            "Grads::packed: the group was recorded after these gradients were computed"
-        );
-        &self.mats[r]
+        let recorded = p.first_node() as usize + p.len() <= self.written.len();
+        self.check(p.tape().id(), p.tape().generation(), recorded);
+        &self.mats[p.range()]
     }
 
     /// The gradient with respect to `m`, as a matrix of `m`'s shape.

@@ -19,8 +19,15 @@ impl Shape {
     }
 
     /// `rows * cols`.
+    ///
+    /// # Panics
+    /// If `rows * cols` overflows `usize` (no such matrix fits in memory).
+    #[track_caller]
     pub const fn len(self) -> usize {
-        self.rows * self.cols
+        match self.rows.checked_mul(self.cols) {
+            Some(n) => n,
+            None => panic!("Shape: rows * cols overflows usize"),
+        }
     }
 
     /// Whether the shape holds no element.
@@ -62,10 +69,11 @@ impl<T: Float> Matrix<T> {
     /// # Errors
     /// [`Error::LengthMismatch`] unless `data.len() == rows * cols`.
     pub fn new(rows: usize, cols: usize, data: Vec<T>) -> Result<Self> {
-        if data.len() != rows * cols {
+        let expected = Shape::new(rows, cols).len();
+        if data.len() != expected {
             return Err(Error::LengthMismatch {
                 what: "Matrix::new",
-                expected: rows * cols,
+                expected,
                 got: data.len(),
             });
         }
@@ -79,7 +87,7 @@ impl<T: Float> Matrix<T> {
     pub fn zeros(rows: usize, cols: usize) -> Self {
         Matrix {
             shape: Shape::new(rows, cols),
-            data: vec![T::zero(); rows * cols],
+            data: vec![T::zero(); Shape::new(rows, cols).len()],
         }
     }
 

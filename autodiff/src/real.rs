@@ -179,16 +179,25 @@ fn all_finite_lanes<T: Float>(xs: &[T]) -> bool {
     acc.iter().all(|&a| a == T::zero())
 }
 
-/// Bounds a strided `rows x cols` operand must fit in.
+/// Bounds a strided `rows x cols` operand must fit in. The last offset is
+/// computed with overflow checks: a wrapped offset would pass the bound and
+/// let the kernel address memory outside the slice.
 #[inline]
 fn check_extent(len: usize, rows: usize, cols: usize, rs: usize, cs: usize, what: &str) {
     if rows > 0 && cols > 0 {
-        let last = (rows - 1) * rs + (cols - 1) * cs;
-        assert!(
-            last < len,
-            "gemm: operand {what} of {rows}x{cols} with strides ({rs}, {cs}) needs {} elements, got {len}",
-            last + 1
-        );
+        let last = (rows - 1)
+            .checked_mul(rs)
+            .and_then(|r| (cols - 1).checked_mul(cs).and_then(|c| r.checked_add(c)));
+        match last {
+            Some(last) if last < len => {}
+            Some(last) => panic!(
+                "gemm: operand {what} of {rows}x{cols} with strides ({rs}, {cs}) needs {} elements, got {len}",
+                last + 1
+            ),
+            None => panic!(
+                "gemm: operand {what} of {rows}x{cols} with strides ({rs}, {cs}) spans more than usize::MAX elements"
+            ),
+        }
     }
 }
 

@@ -26,8 +26,11 @@ const MAX_STMTS: usize = (BINARY - 1) as usize;
 /// Statement `i` computed `y_i = op(a, b)`: its first input and partial are
 /// `first[i]` and `da[i]`. Only binary statements (flag `BINARY` in
 /// `first[i]`) store a second pair, in `second[k]` and `db[k]`, where `k`
-/// counts the binary statements before `i`; so a unary statement costs 12
-/// bytes for `f64` and a binary one 24. A leaf's first input is its own
+/// counts the binary statements before `i`; so recording a unary
+/// statement writes 12 bytes for `f64` and a binary one 24, and the sweep
+/// reads as much back. (The second-pair vectors are allocated as long as
+/// the first ones, since every statement could be binary: the memory held
+/// is 24 bytes per statement of capacity.) A leaf's first input is its own
 /// index, with partial 0.
 ///
 /// The four vectors always have the same length, the capacity, filled in
@@ -186,18 +189,20 @@ impl<T: Real> Tape<T> {
         self.len() == 0 && self.mats.borrow().nodes.is_empty()
     }
 
-    /// Bytes of tape memory per recorded scalar binary operation, the most
-    /// any scalar operation takes: two (u32 index, partial) pairs, 24 for
-    /// `f64` and 16 for `f32`.
+    /// Bytes a recorded scalar binary operation writes to the tape (and the
+    /// sweep reads), the most any scalar operation takes: two (u32 index,
+    /// partial) pairs, 24 for `f64` and 16 for `f32`. Also what the tape
+    /// allocates per statement of capacity.
     pub const BYTES_PER_SCALAR_OP: usize = 2 * Self::BYTES_PER_UNARY_OP;
 
-    /// Bytes of tape memory per recorded unary operation (a binary one with
-    /// a constant side included) or input: one (u32 index, partial) pair,
-    /// 12 for `f64` and 8 for `f32`.
+    /// Bytes a recorded unary operation (a binary one with a constant side
+    /// included) or input writes to the tape (and the sweep reads): one
+    /// (u32 index, partial) pair, 12 for `f64` and 8 for `f32`.
     pub const BYTES_PER_UNARY_OP: usize = 4 + std::mem::size_of::<T>();
 
-    /// Bytes of tape memory in use: the scalar statements, the matrix nodes
-    /// and the matrix values.
+    /// Bytes of tape memory this recording uses: the scalar statements'
+    /// pairs written, the matrix nodes and the matrix values (the
+    /// allocation kept for reuse may be larger).
     pub fn memory_bytes(&self) -> usize {
         let s = self.stmts_ref();
         (s.n + s.m) * Self::BYTES_PER_UNARY_OP + self.mats.borrow().memory_bytes()

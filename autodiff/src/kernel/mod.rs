@@ -203,7 +203,8 @@ impl<T: Element> Problem<T> {
     /// The sub-product on rows `r0..r1` and columns `c0..c1` of `C`.
     ///
     /// # Safety
-    /// The ranges lie inside `m` and `n`.
+    /// The ranges lie inside `m` and `n` and are not empty (so their starts
+    /// are inside the operands).
     unsafe fn part(&self, (r0, r1): (usize, usize), (c0, c1): (usize, usize)) -> Self {
         // SAFETY: the offsets stay inside the operands (ranges inside m, n).
         unsafe {
@@ -235,7 +236,12 @@ pub(crate) unsafe fn gemm<T: Element>(p: Problem<T>) {
         return;
     }
     let threads = num_threads();
-    let flops = 2 * p.m * p.n * p.k;
+    // Saturating: with zero strides the dimensions are not bounded by the
+    // slices' lengths.
+    let flops =
+        p.m.saturating_mul(p.n)
+            .saturating_mul(p.k)
+            .saturating_mul(2);
     if threads < 2 || flops < PARALLEL_FLOPS || !disjoint_rows_and_columns(&p) {
         // SAFETY: as this function's contract.
         unsafe { T::gemm_serial(&p) };
@@ -244,6 +250,10 @@ pub(crate) unsafe fn gemm<T: Element>(p: Problem<T>) {
     let parts = threads.min(flops / (PARALLEL_FLOPS / 2)).max(1);
     let run = |i: usize| {
         let (rows, cols) = split(p.m, p.n, parts, i);
+        if rows.0 == rows.1 || cols.0 == cols.1 {
+            // Nothing to do; and its offsets may lie past the operands.
+            return;
+        }
         // SAFETY: `split` gives ranges inside m and n, disjoint across
         // parts, and the rows and columns of C do not overlap in memory
         // (checked above), so the parts write disjoint elements.

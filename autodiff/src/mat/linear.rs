@@ -28,8 +28,9 @@ impl<'t, T: Float> Mat<'t, T> {
         let (m, k, n) = (a.rows, a.cols, b.cols);
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
-        let off = st.alloc(m * n);
-        let (below, out) = st.split(off, m * n);
+        let len = Shape::new(m, n).len();
+        let off = st.alloc(len);
+        let (below, out) = st.split(off, len);
         let (va, vb) = (below.of(self), below.of(other));
         T::gemm(m, k, n, T::one(), va, k, 1, vb, n, 1, T::zero(), out, n, 1);
         let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
@@ -88,12 +89,14 @@ impl<'t, T: Float> Mat<'t, T> {
         let (n, i, o) = (xs.rows, xs.cols, ws.rows);
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
-        let off = st.alloc(n * o);
-        let (below, z) = st.split(off, n * o);
+        let len = Shape::new(n, o).len();
+        let off = st.alloc(len);
+        let (below, z) = st.split(off, len);
         let mut beta = T::zero();
         if let Some(b) = b {
             let vb = below.of(b);
-            for row in z.chunks_exact_mut(o) {
+            // `max(1)`: with no outputs `z` is empty, and chunks of 0 panic.
+            for row in z.chunks_exact_mut(o.max(1)) {
                 row.copy_from_slice(vb);
             }
             beta = T::one();
@@ -244,7 +247,7 @@ pub(super) fn affine_backward<T: Float>(
     if let Some(mut gb) = b.and_then(|b| st.grad_of(b, out)) {
         gb.update(|_| T::zero());
         crate::simd::vectorized(|| {
-            for row in gz.chunks_exact(o) {
+            for row in gz.chunks_exact(o.max(1)) {
                 for (g, &d) in gb.g.iter_mut().zip(row) {
                     *g += d;
                 }

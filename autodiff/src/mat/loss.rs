@@ -112,9 +112,11 @@ impl<'t, T: Float> Mat<'t, T> {
         let (below, probs) = st.split(poff, rows * cols);
         let z = below.of(self);
         let mut total = T::zero();
+        // `max(1)`: with no classes there are no rows either (a label would
+        // be out of range), and chunks of 0 panic.
         for ((zr, pr), &label) in z
-            .chunks_exact(cols)
-            .zip(probs.chunks_exact_mut(cols))
+            .chunks_exact(cols.max(1))
+            .zip(probs.chunks_exact_mut(cols.max(1)))
             .zip(labels)
         {
             let m = zr.iter().copied().fold(zr[0], Real::max);
@@ -194,7 +196,7 @@ pub(super) fn cross_entropy_backward<T: Float>(
     let labels = &st.labels[labels..labels + rows];
     if let Some(mut gz) = st.grad_of(z, out) {
         gz.update(|k| d * p[k]);
-        for (gr, &label) in gz.g.chunks_exact_mut(cols).zip(labels) {
+        for (gr, &label) in gz.g.chunks_exact_mut(cols.max(1)).zip(labels) {
             gr[label as usize] -= d;
         }
     }

@@ -103,8 +103,10 @@ impl<T> Node<T> {
 pub(crate) struct Lent<T>(Option<std::ptr::NonNull<T>>);
 
 // SAFETY: the pointer is only read, as a shared `&[T]`, which `T: Sync`
-// allows from any thread; a tape lent values cannot move to another thread
-// while the borrow lives (its handles borrow the tape).
+// allows from any thread, and only while the handles that carry the
+// borrow live (see `Node::values`); those handles borrow the tape, so it
+// cannot move to another thread before they are gone, and after that the
+// pointer is never read.
 unsafe impl<T: Sync> Send for Lent<T> {}
 
 /// The values of the nodes recorded before a new one, to compute it from
@@ -258,7 +260,9 @@ impl<T: Real> MatStore<T> {
         // Only nodes the output depends on: a gradient flowed into them
         // (matrix-valued) or their scalar has a nonzero adjoint
         // (reductions). Skipping the others also keeps their rules from
-        // reading values lent by a borrow that may have ended.
+        // reading values lent by a borrow that may have ended. (So a
+        // reduction whose adjoint is exactly 0 passes nothing on, not
+        // 0 * inf = NaN: its inputs get a zero gradient.)
         let reached = match node.op {
             Op::Sum { out, .. }
             | Op::LeastSquares { out, .. }
@@ -430,6 +434,11 @@ impl<'t, T: Float> Packed<'t, T> {
         self.tape
     }
 
+    /// The node of the first matrix.
+    pub(crate) fn first_node(&self) -> u32 {
+        self.first
+    }
+
     /// Where the group's values (and gradients) lie in the arena.
     pub(crate) fn range(&self) -> std::ops::Range<usize> {
         self.off..self.off + self.values
@@ -535,7 +544,10 @@ impl<T: Float> Tape<T> {
         what: &'static str,
         fill: impl FnOnce(&mut MatStore<T>, usize) -> bool,
     ) -> Result<Packed<'t, T>> {
-        let total: usize = shapes.iter().map(|s| s.len()).sum();
+        let total = shapes
+            .iter()
+            .try_fold(0usize, |t, s| t.checked_add(s.len()))
+            .unwrap_or(usize::MAX);
         if total != data.len() {
             return Err(Error::LengthMismatch {
                 what,
