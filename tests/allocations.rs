@@ -110,4 +110,39 @@ fn reused_tapes_make_no_heap_allocation_in_steady_state() {
         0,
         "matrix steps on two threads allocated"
     );
+
+    // Training: a whole epoch's fixed costs (the batch order, the history)
+    // allocate, its steps do not. One epoch of 8 steps and one of 64 steps
+    // allocate the same.
+    autodiff::set_num_threads(1);
+    let small = nn::data::xor::<f32>(64, 0.1, 1).unwrap();
+    let large = nn::data::xor::<f32>(512, 0.1, 2).unwrap();
+    let mlp = nn::Mlp::builder(&[2, 32, 32, 2])
+        .hidden(nn::Activation::RELU)
+        .seed(1)
+        .build()
+        .unwrap();
+    let adam = optim::by_name::<f32>("adam", 1e-3).unwrap();
+    let mut t = nn::Trainer::new(
+        mlp,
+        adam,
+        nn::TrainConfig {
+            epochs: 1,
+            batch_size: 8,
+            ..Default::default()
+        },
+    );
+    let mut epoch = |t: &mut nn::Trainer<f32>, data| {
+        let before = allocations();
+        t.config_mut().epochs = t.epoch() + 1;
+        t.fit(data, None, |_| {}).unwrap();
+        allocations() - before
+    };
+    epoch(&mut t, &large); // warm-up
+    let (eight, sixty_four) = (epoch(&mut t, &small), epoch(&mut t, &large));
+    assert!(eight > 0, "an epoch's fixed costs were counted");
+    assert_eq!(
+        sixty_four, eight,
+        "an epoch of 64 steps allocated more than one of 8 steps"
+    );
 }
