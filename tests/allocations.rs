@@ -132,7 +132,7 @@ fn reused_tapes_make_no_heap_allocation_in_steady_state() {
             ..Default::default()
         },
     );
-    let mut epoch = |t: &mut nn::Trainer<f32>, data| {
+    let epoch = |t: &mut nn::Trainer<f32>, data| {
         let before = allocations();
         t.config_mut().epochs = t.epoch() + 1;
         t.fit(data, None, |_| {}).unwrap();
