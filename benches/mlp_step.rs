@@ -20,30 +20,15 @@ mod timing;
 
 use autodiff::{Float, Grads, Reduction, Shape, Tape};
 use nn::{Activation, BatchTargets, Init, Loss, Mlp};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use timing::{fmt_secs, Interleaved};
 
+#[path = "../tests/common/counting.rs"]
+mod counting;
+
+use counting::{allocations, Counting};
+
 /// Counts heap allocations, to report a step's (the goal is none).
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        unsafe { System.dealloc(p, l) }
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(p, l, n) }
-    }
-}
-
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
@@ -207,9 +192,9 @@ fn step<T: Float + nn::Scalar>(widths: &[usize], n: usize) -> (Job, Job) {
 fn allocations_per_call(f: &mut dyn FnMut()) -> usize {
     f();
     f();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     f();
-    ALLOCATIONS.load(Ordering::Relaxed) - before
+    allocations() - before
 }
 
 /// Measures one case and prints its row.
