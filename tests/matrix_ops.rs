@@ -483,3 +483,24 @@ fn empty_layers_and_empty_batches_are_not_panics() {
     assert_eq!(l.value(), 0.0);
     let _ = tape.backward(l);
 }
+
+#[test]
+fn shapes_too_large_to_exist_are_typed_errors() {
+    let huge = Shape::new(usize::MAX / 2, 3);
+    assert_eq!(huge.checked_len(), None);
+    let e = Matrix::<f64>::new(huge.rows, huge.cols, vec![0.0; 2]).unwrap_err();
+    assert!(matches!(e, Error::ShapeTooLarge { shape, .. } if shape == huge));
+    assert!(
+        e.to_string().contains("more than usize::MAX elements"),
+        "{e}"
+    );
+    let tape = Tape::<f64>::new();
+    assert!(matches!(
+        tape.mat(huge, &[1.0]),
+        Err(Error::ShapeTooLarge { .. })
+    ));
+    assert!(matches!(
+        tape.mats_packed(&[Shape::new(1, 1), huge], &[1.0]),
+        Err(Error::ShapeTooLarge { .. })
+    ));
+}

@@ -28,6 +28,15 @@ pub enum Error {
         /// The number of values given.
         got: usize,
     },
+    /// A shape holds more elements than `usize` can count (no such matrix
+    /// fits in memory).
+    #[error("{what}: a {shape} matrix has more than usize::MAX elements")]
+    ShapeTooLarge {
+        /// What was being built.
+        what: &'static str,
+        /// The shape given.
+        shape: Shape,
+    },
     /// A function of no inputs was given to be differentiated.
     #[error("{what}: the input slice is empty; nothing to differentiate")]
     EmptyInput {

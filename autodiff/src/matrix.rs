@@ -30,6 +30,11 @@ impl Shape {
         }
     }
 
+    /// `rows * cols`, or `None` if it overflows `usize`.
+    pub const fn checked_len(self) -> Option<usize> {
+        self.rows.checked_mul(self.cols)
+    }
+
     /// Whether the shape holds no element.
     pub const fn is_empty(self) -> bool {
         self.len() == 0
@@ -69,7 +74,11 @@ impl<T: Float> Matrix<T> {
     /// # Errors
     /// [`Error::LengthMismatch`] unless `data.len() == rows * cols`.
     pub fn new(rows: usize, cols: usize, data: Vec<T>) -> Result<Self> {
-        let expected = Shape::new(rows, cols).len();
+        let shape = Shape::new(rows, cols);
+        let expected = shape.checked_len().ok_or(Error::ShapeTooLarge {
+            what: "Matrix::new",
+            shape,
+        })?;
         if data.len() != expected {
             return Err(Error::LengthMismatch {
                 what: "Matrix::new",

@@ -447,10 +447,13 @@ impl<'t, T: Float> Packed<'t, T> {
 
 impl<T: Float> Tape<T> {
     fn leaf(&self, shape: Shape, data: &[T], grad: bool, what: &'static str) -> Result<Mat<'_, T>> {
-        if data.len() != shape.len() {
+        let expected = shape
+            .checked_len()
+            .ok_or(Error::ShapeTooLarge { what, shape })?;
+        if data.len() != expected {
             return Err(Error::LengthMismatch {
                 what,
-                expected: shape.len(),
+                expected,
                 got: data.len(),
             });
         }
@@ -544,10 +547,13 @@ impl<T: Float> Tape<T> {
         what: &'static str,
         fill: impl FnOnce(&mut MatStore<T>, usize) -> bool,
     ) -> Result<Packed<'t, T>> {
-        let total = shapes
-            .iter()
-            .try_fold(0usize, |t, s| t.checked_add(s.len()))
-            .unwrap_or(usize::MAX);
+        let mut total = 0usize;
+        for &shape in shapes {
+            total = shape
+                .checked_len()
+                .and_then(|n| total.checked_add(n))
+                .ok_or(Error::ShapeTooLarge { what, shape })?;
+        }
         if total != data.len() {
             return Err(Error::LengthMismatch {
                 what,
