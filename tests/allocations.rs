@@ -35,58 +35,19 @@ fn reused_tapes_make_no_heap_allocation_in_steady_state() {
     assert_eq!(allocations() - before, 0, "scalar evaluations allocated");
 
     // Matrix path: an MLP-like step on a reused tape and gradient store.
-    let (n, i, o) = (8, 5, 3);
-    let xs: Vec<f64> = (0..n * i).map(|k| (k as f64 * 0.1).cos()).collect();
-    let w: Vec<f64> = (0..o * i).map(|k| (k as f64 * 0.3).sin()).collect();
-    let b = vec![0.1; o];
-    let labels: Vec<usize> = (0..n).map(|k| k % o).collect();
-    let mut tape = Tape::<f64>::new();
-    let mut grads = Grads::empty();
-    let step = |tape: &mut Tape<f64>, grads: &mut Grads<f64>| {
-        tape.clear();
-        let xm = tape.mat_const(Shape::new(n, i), &xs).unwrap();
-        let wm = tape.mat(Shape::new(o, i), &w).unwrap();
-        let bm = tape.mat(Shape::new(1, o), &b).unwrap();
-        let z = xm.affine(wm, Some(bm)).tanh();
-        let loss = z.softmax_cross_entropy(&labels, Reduction::Mean);
-        tape.backward_into(loss, grads);
-        grads[wm][0]
-    };
-    let first = step(&mut tape, &mut grads);
-    let before = allocations();
-    for _ in 0..10 {
-        assert_eq!(step(&mut tape, &mut grads), first);
-    }
     // The tape, the gradient store and the matrix kernel (packing buffers
     // kept per thread) allocate nothing.
-    assert_eq!(allocations() - before, 0, "matrix steps allocated");
-
-    // A step whose products are large enough to be split over two threads
-    // of the kernel's pool: the first call spawns the worker and grows the
-    // packing buffers of both threads, later ones allocate nothing.
-    autodiff::set_num_threads(2);
-    let (n, i, o) = (256, 300, 200);
-    let xs: Vec<f64> = (0..n * i).map(|k| (k as f64 * 0.1).cos()).collect();
-    let w: Vec<f64> = (0..o * i).map(|k| (k as f64 * 0.3).sin()).collect();
-    let b = vec![0.1; o];
-    let labels: Vec<usize> = (0..n).map(|k| k % o).collect();
-    let step = |tape: &mut Tape<f64>, grads: &mut Grads<f64>| {
-        tape.clear();
-        let xm = tape.mat(Shape::new(n, i), &xs).unwrap();
-        let wm = tape.mat(Shape::new(o, i), &w).unwrap();
-        let bm = tape.mat(Shape::new(1, o), &b).unwrap();
-        let z = xm.affine(wm, Some(bm)).tanh();
-        let loss = z.softmax_cross_entropy(&labels, Reduction::Mean);
-        tape.backward_into(loss, grads);
-        grads[wm][0]
-    };
-    let first = step(&mut tape, &mut grads);
-    let before = allocations();
-    for _ in 0..10 {
-        assert_eq!(step(&mut tape, &mut grads), first);
-    }
     assert_eq!(
-        allocations() - before,
+        matrix_step_allocations(8, 5, 3, false),
+        0,
+        "matrix steps allocated"
+    );
+    // Products large enough to be split over two threads of the kernel's
+    // pool: the first call spawns the worker and grows the packing buffers
+    // of both threads, later ones allocate nothing.
+    autodiff::set_num_threads(2);
+    assert_eq!(
+        matrix_step_allocations(256, 300, 200, true),
         0,
         "matrix steps on two threads allocated"
     );
@@ -125,4 +86,38 @@ fn reused_tapes_make_no_heap_allocation_in_steady_state() {
         sixty_four, eight,
         "an epoch of 64 steps allocated more than one of 8 steps"
     );
+}
+
+/// The allocations of 10 steps `x (n x i) -> tanh(x W^T + b) -> softmax
+/// cross-entropy -> backward` on a reused tape after one warm-up step (each
+/// step must give the same gradient); `x_grad`: `x` is a variable, so the
+/// backward pass has the product `dZ W` too.
+fn matrix_step_allocations(n: usize, i: usize, o: usize, x_grad: bool) -> usize {
+    let xs: Vec<f64> = (0..n * i).map(|k| (k as f64 * 0.1).cos()).collect();
+    let w: Vec<f64> = (0..o * i).map(|k| (k as f64 * 0.3).sin()).collect();
+    let b = vec![0.1; o];
+    let labels: Vec<usize> = (0..n).map(|k| k % o).collect();
+    let mut tape = Tape::<f64>::new();
+    let mut grads = Grads::empty();
+    let mut step = || {
+        tape.clear();
+        let xm = if x_grad {
+            tape.mat(Shape::new(n, i), &xs)
+        } else {
+            tape.mat_const(Shape::new(n, i), &xs)
+        }
+        .unwrap();
+        let wm = tape.mat(Shape::new(o, i), &w).unwrap();
+        let bm = tape.mat(Shape::new(1, o), &b).unwrap();
+        let z = xm.affine(wm, Some(bm)).tanh();
+        let loss = z.softmax_cross_entropy(&labels, Reduction::Mean);
+        tape.backward_into(loss, &mut grads);
+        grads[wm][0]
+    };
+    let first = step();
+    let before = allocations();
+    for _ in 0..10 {
+        assert_eq!(step(), first);
+    }
+    allocations() - before
 }
