@@ -9,42 +9,10 @@
 mod timing;
 
 use std::hint::black_box;
-use timing::{fmt_secs, Interleaved};
+use timing::{fmt_secs, product as ours, Interleaved};
 
-/// `C = A B` (`A` m x k, `B` k x n given by strides) through our kernel.
-#[allow(clippy::too_many_arguments)]
-fn ours<T: autodiff::Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[T],
-    rsa: usize,
-    csa: usize,
-    b: &[T],
-    rsb: usize,
-    csb: usize,
-    c: &mut [T],
-) {
-    T::gemm(
-        m,
-        k,
-        n,
-        T::one(),
-        a,
-        rsa,
-        csa,
-        b,
-        rsb,
-        csb,
-        T::zero(),
-        c,
-        n,
-        1,
-    );
-}
-
-/// The same through matrixmultiply (one thread: built without its
-/// `threading` feature).
+/// `C = A B` as `timing::product` (our kernel, here `ours`), through
+/// matrixmultiply (one thread: built without its `threading` feature).
 #[allow(clippy::too_many_arguments)]
 fn mm<T: autodiff::Float>(
     m: usize,

@@ -8,7 +8,7 @@ mod timing;
 
 use autodiff::{Float, Grads, Shape, Tape};
 use std::hint::black_box;
-use timing::{fmt_secs, Interleaved};
+use timing::{fmt_secs, product, Interleaved};
 
 fn run<T: Float>(n: usize) {
     let a: Vec<T> = (0..n * n)
@@ -29,24 +29,7 @@ fn run<T: Float>(n: usize) {
         11,
         0.2,
         &mut [
-            &mut || {
-                T::gemm(
-                    n,
-                    n,
-                    n,
-                    T::one(),
-                    &a,
-                    n,
-                    1,
-                    &b,
-                    n,
-                    1,
-                    T::zero(),
-                    &mut c,
-                    n,
-                    1,
-                )
-            },
+            &mut || product(n, n, n, &a, n, 1, &b, n, 1, &mut c),
             &mut || {
                 tape.clear();
                 let (x, y) = (tape.mat(s, &a).unwrap(), tape.mat(s, &b).unwrap());
@@ -55,54 +38,9 @@ fn run<T: Float>(n: usize) {
             // Forward and backward: the floor is three products (C = A B,
             // dA = dC B^T, dB = A^T dC).
             &mut || {
-                T::gemm(
-                    n,
-                    n,
-                    n,
-                    T::one(),
-                    &a,
-                    n,
-                    1,
-                    &b,
-                    n,
-                    1,
-                    T::zero(),
-                    &mut c2,
-                    n,
-                    1,
-                );
-                T::gemm(
-                    n,
-                    n,
-                    n,
-                    T::one(),
-                    &c2,
-                    n,
-                    1,
-                    &b,
-                    1,
-                    n,
-                    T::zero(),
-                    &mut ga,
-                    n,
-                    1,
-                );
-                T::gemm(
-                    n,
-                    n,
-                    n,
-                    T::one(),
-                    &a,
-                    1,
-                    n,
-                    &c2,
-                    n,
-                    1,
-                    T::zero(),
-                    &mut gb,
-                    n,
-                    1,
-                );
+                product(n, n, n, &a, n, 1, &b, n, 1, &mut c2);
+                product(n, n, n, &c2, n, 1, &b, 1, n, &mut ga);
+                product(n, n, n, &a, 1, n, &c2, n, 1, &mut gb);
             },
             &mut || {
                 tape2.clear();

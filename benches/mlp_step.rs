@@ -21,7 +21,7 @@ mod timing;
 use autodiff::{Float, Grads, Reduction, Shape, Tape};
 use nn::{Activation, BatchTargets, Init, Loss, Mlp};
 use std::hint::black_box;
-use timing::{fmt_secs, Interleaved};
+use timing::{fmt_secs, product, Interleaved};
 
 #[path = "../tests/common/counting.rs"]
 mod counting;
@@ -40,38 +40,6 @@ fn fill<T: Float>(n: usize, salt: f64) -> Vec<T> {
     (0..n)
         .map(|i| T::from_f64(((i as f64) * 0.618 + salt).sin()))
         .collect()
-}
-
-/// `C = A B` with `A` `m x k` and `B` `k x n` given by their strides.
-#[allow(clippy::too_many_arguments)]
-fn gemm<T: Float>(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[T],
-    rsa: usize,
-    csa: usize,
-    b: &[T],
-    rsb: usize,
-    csb: usize,
-    c: &mut [T],
-) {
-    T::gemm(
-        m,
-        k,
-        n,
-        T::one(),
-        a,
-        rsa,
-        csa,
-        b,
-        rsb,
-        csb,
-        T::zero(),
-        c,
-        n,
-        1,
-    );
 }
 
 /// A measured piece of work.
@@ -104,7 +72,7 @@ fn floor<T: Float>(widths: &[usize], n: usize) -> (Job, Job) {
             let (i, o) = (widths[r], widths[r + 1]);
             let (lo, hi) = x.split_at_mut(r + 1);
             // Z_r = X_r W_r^T: W_r is (o, i) row-major, so W_r^T has strides (1, i).
-            gemm(n, i, o, &lo[r], i, 1, &w[r], 1, i, &mut hi[0]);
+            product(n, i, o, &lo[r], i, 1, &w[r], 1, i, &mut hi[0]);
         }
     };
     let backward = move |widths: &[usize],
@@ -116,10 +84,10 @@ fn floor<T: Float>(widths: &[usize], n: usize) -> (Job, Job) {
         for r in (0..layers).rev() {
             let (i, o) = (widths[r], widths[r + 1]);
             // dW_r = dZ_r^T X_r: dZ_r is (n, o) row-major, dZ_r^T has strides (1, o).
-            gemm(o, n, i, &dz[r], 1, o, &x[r], i, 1, &mut dw[r]);
+            product(o, n, i, &dz[r], 1, o, &x[r], i, 1, &mut dw[r]);
             if r > 0 {
                 // dX_r = dZ_r W_r.
-                gemm(n, o, i, &dz[r], o, 1, &w[r], i, 1, &mut dx[r]);
+                product(n, o, i, &dz[r], o, 1, &w[r], i, 1, &mut dx[r]);
             }
         }
     };

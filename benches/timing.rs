@@ -1,5 +1,6 @@
-//! Shared timing helpers of the benches: medians of repeated runs, so that
-//! ratios measured in one process are stable on a noisy machine.
+//! Shared helpers of the benches: medians of repeated runs, so that ratios
+//! measured in one process are stable on a noisy machine, and the bare
+//! matrix product the tape is measured against.
 #![allow(dead_code)]
 
 use std::hint::black_box;
@@ -107,4 +108,37 @@ pub fn fmt_secs(s: f64) -> String {
     } else {
         format!("{:.3} ms", s * 1e3)
     }
+}
+
+/// `C = A B` through our kernel (`Float::gemm`), `A` `m x k` and `B`
+/// `k x n` given by their row and column strides, `C` row-major.
+#[allow(clippy::too_many_arguments)]
+pub fn product<T: autodiff::Float>(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[T],
+    rsa: usize,
+    csa: usize,
+    b: &[T],
+    rsb: usize,
+    csb: usize,
+    c: &mut [T],
+) {
+    T::gemm(
+        m,
+        k,
+        n,
+        T::one(),
+        a,
+        rsa,
+        csa,
+        b,
+        rsb,
+        csb,
+        T::zero(),
+        c,
+        n,
+        1,
+    );
 }
