@@ -1,10 +1,14 @@
 //! The kernel's threads: a setting, and a small persistent pool.
 //!
-//! The workers are plain `std` threads parked on a `Condvar`, spawned the
-//! first time a product needs them and kept for the life of the process.
-//! A call publishes a job (two pointers, no allocation), wakes the workers
-//! and takes parts itself; parts are claimed one at a time under the lock;
-//! the call returns once every part is done. One job runs at a time: a
+//! The workers are plain `std` threads, spawned the first time a product
+//! needs them and kept for the life of the process. A call publishes a job
+//! (two pointers, no allocation), wakes the workers and takes parts itself;
+//! parts are claimed one at a time under the lock; the call returns once
+//! every part is done. An idle thread (a worker between jobs, the caller
+//! waiting for the last part) spins for [`SPIN`] before it sleeps on a
+//! `Condvar`, as OpenMP runtimes do: the products of a training step come
+//! a few tens of microseconds apart, and a sleeping thread takes about as
+//! long to wake on a virtual machine. One job runs at a time: a
 //! call that finds the pool busy (another thread's product) runs all its
 //! parts itself, which gives the same result (see the module doc of
 //! `kernel`).
@@ -12,6 +16,7 @@
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, TryLockError};
+use std::time::{Duration, Instant};
 
 /// The environment variable read (once, on first use) for the default
 /// thread count.
@@ -84,8 +89,6 @@ struct State {
     /// The next part to claim, and the number of parts.
     next: usize,
     parts: usize,
-    /// Parts not finished yet.
-    pending: usize,
     panicked: bool,
     workers: usize,
 }
@@ -96,6 +99,11 @@ struct Pool {
     done: Condvar,
     /// Held by the call whose job is published.
     busy: Mutex<()>,
+    /// Parts of the published job not finished yet: outside the lock, so
+    /// that the calling thread can spin on it.
+    pending: AtomicUsize,
+    /// Bumped whenever a job is published: what spinning workers watch.
+    published: AtomicUsize,
 }
 
 static POOL: Pool = Pool {
@@ -103,14 +111,37 @@ static POOL: Pool = Pool {
         job: None,
         next: 0,
         parts: 0,
-        pending: 0,
         panicked: false,
         workers: 0,
     }),
     wake: Condvar::new(),
     done: Condvar::new(),
     busy: Mutex::new(()),
+    pending: AtomicUsize::new(0),
+    published: AtomicUsize::new(0),
 };
+
+/// How long an idle thread spins before it sleeps on a `Condvar`. A
+/// training step calls the kernel every few tens of microseconds; waking a
+/// sleeping thread costs about as much on a virtual machine, and the part
+/// it was to run waits for it.
+const SPIN: Duration = Duration::from_micros(200);
+
+/// Spins until `ready()` or [`SPIN`] has passed; whether `ready()` held.
+fn spin_until(ready: impl Fn() -> bool) -> bool {
+    let start = Instant::now();
+    loop {
+        for _ in 0..64 {
+            if ready() {
+                return true;
+            }
+            std::hint::spin_loop();
+        }
+        if start.elapsed() > SPIN {
+            return ready();
+        }
+    }
+}
 
 fn lock_state() -> MutexGuard<'static, State> {
     // The lock is never held while user code runs; a poisoned lock can
@@ -160,8 +191,9 @@ pub(super) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
         st.job = Some(job);
         st.next = 0;
         st.parts = parts;
-        st.pending = parts;
         st.panicked = false;
+        POOL.pending.store(parts, Ordering::Relaxed);
+        POOL.published.fetch_add(1, Ordering::Relaxed);
     }
     POOL.wake.notify_all();
     let mut st = lock_state();
@@ -171,11 +203,20 @@ pub(super) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
             break;
         }
     }
-    while st.pending > 0 {
-        st = POOL.done.wait(st).unwrap_or_else(|e| e.into_inner());
+    drop(st);
+    let finished = || POOL.pending.load(Ordering::Acquire) == 0;
+    if !spin_until(finished) {
+        st = lock_state();
+        // A part that finishes last notifies under the lock, so it cannot
+        // slip between this check and the wait.
+        while !finished() {
+            st = POOL.done.wait(st).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(st);
     }
     // No part runs any more: `f` is no longer referenced once the job is
     // withdrawn.
+    let mut st = lock_state();
     st.job = None;
     let panicked = st.panicked;
     drop(st);
@@ -197,8 +238,7 @@ fn take_part(mut st: MutexGuard<'static, State>, job: Job) -> MutexGuard<'static
     let ok = catch_unwind(AssertUnwindSafe(|| unsafe { (job.call)(job.data, i) })).is_ok();
     let mut st = lock_state();
     st.panicked |= !ok;
-    st.pending -= 1;
-    if st.pending == 0 {
+    if POOL.pending.fetch_sub(1, Ordering::AcqRel) == 1 {
         POOL.done.notify_all();
     }
     st
@@ -210,7 +250,17 @@ fn worker() {
     loop {
         match st.job {
             Some(job) if st.next < st.parts => st = take_part(st, job),
-            _ => st = POOL.wake.wait(st).unwrap_or_else(|e| e.into_inner()),
+            _ => {
+                // Spin a while for the next job before sleeping.
+                let seen = POOL.published.load(Ordering::Relaxed);
+                drop(st);
+                let published = spin_until(|| POOL.published.load(Ordering::Relaxed) != seen);
+                st = lock_state();
+                let idle = st.job.is_none() || st.next >= st.parts;
+                if !published && idle {
+                    st = POOL.wake.wait(st).unwrap_or_else(|e| e.into_inner());
+                }
+            }
         }
     }
 }
