@@ -57,6 +57,7 @@ mod grads;
 mod kernel;
 pub mod mat;
 mod matrix;
+mod par;
 mod real;
 pub mod rules;
 mod simd;

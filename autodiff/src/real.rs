@@ -156,7 +156,9 @@ pub trait Float: Real + Default + Display + Send + Sync + 'static {
 /// ```
 #[allow(clippy::eq_op)] // `x - x` is the point: 0 exactly when `x` is finite
 pub fn all_finite<T: Float>(xs: &[T]) -> bool {
-    crate::simd::vectorized(|| all_finite_lanes(xs))
+    crate::par::all(xs.len(), |r| {
+        crate::simd::vectorized(|| all_finite_lanes(&xs[r]))
+    })
 }
 
 #[allow(clippy::eq_op)]

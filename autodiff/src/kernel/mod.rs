@@ -65,6 +65,7 @@ mod tests;
 
 use std::ops::{Add, Mul};
 
+pub(crate) use pool::run as run_parts;
 pub use pool::{num_threads, set_num_threads};
 
 /// Products of fewer flops (`2 m n k`) run on the calling thread: waking a

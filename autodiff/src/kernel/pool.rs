@@ -156,7 +156,7 @@ fn lock_state() -> MutexGuard<'static, State> {
 ///
 /// # Panics
 /// If a part panicked (after every part is done).
-pub(super) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
+pub(crate) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
     let _busy = match POOL.busy.try_lock() {
         Ok(g) => g,
         Err(TryLockError::Poisoned(e)) => e.into_inner(),
@@ -221,7 +221,9 @@ pub(super) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
     let panicked = st.panicked;
     drop(st);
     if panicked {
-        resume_unwind(Box::new("gemm: a part of the product panicked"));
+        resume_unwind(Box::new(
+            "chainrule: a part of a parallel product or pass panicked",
+        ));
     }
 }
 

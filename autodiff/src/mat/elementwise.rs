@@ -52,9 +52,14 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
         let (below, out) = st.split(off, self.shape().len());
-        for ((y, &a), &b) in out.iter_mut().zip(below.of(self)).zip(below.of(other)) {
-            *y = op.value(a, b);
-        }
+        let (va, vb) = (below.of(self), below.of(other));
+        let len = va.len();
+        crate::par::chunks_mut(out, 16, len, |start, out| {
+            let span = start..start + out.len();
+            for ((y, &a), &b) in out.iter_mut().zip(&va[span.clone()]).zip(&vb[span]) {
+                *y = op.value(a, b);
+            }
+        });
         let grad = self.requires_grad_in(&st) || other.requires_grad_in(&st);
         Ok(tape.record(
             &mut st,
@@ -100,11 +105,15 @@ impl<'t, T: Float> Mat<'t, T> {
         let off = st.alloc(self.shape().len());
         let (below, out) = st.split(off, self.shape().len());
         let xs = below.of(self);
-        crate::simd::vectorized(|| {
-            specialize!(op, |o| out
-                .iter_mut()
-                .zip(xs)
-                .for_each(|(y, &x)| *y = o.value(x)))
+        let len = xs.len();
+        crate::par::chunks_mut(out, 16, len, |start, out| {
+            let xs = &xs[start..start + out.len()];
+            crate::simd::vectorized(|| {
+                specialize!(op, |o| out
+                    .iter_mut()
+                    .zip(xs)
+                    .for_each(|(y, &x)| *y = o.value(x)))
+            })
         });
         let grad = self.requires_grad_in(&st);
         tape.record(
@@ -236,14 +245,22 @@ pub(super) fn map_backward<T: Float>(
     let (vx, vy) = (st.value(x), &st.data[node.range()]);
     if let Some(gx) = st.grad_of(x, out) {
         let first = gx.is_first();
-        let rows = gx.g.iter_mut().zip(gy).zip(vx).zip(vy);
+        let len = gy.len();
         // Written out per case (not through `update`) so that each loop is
         // specialised and vectorised.
-        crate::simd::vectorized(|| {
-            specialize!(op, |o| if first {
-                rows.for_each(|(((g, &d), &x), &y)| *g = d * o.deriv(x, y))
-            } else {
-                rows.for_each(|(((g, &d), &x), &y)| *g += d * o.deriv(x, y))
+        crate::par::chunks_mut(gx.g, 16, len, |start, g| {
+            let span = start..start + g.len();
+            let rows = g
+                .iter_mut()
+                .zip(&gy[span.clone()])
+                .zip(&vx[span.clone()])
+                .zip(&vy[span]);
+            crate::simd::vectorized(|| {
+                specialize!(op, |o| if first {
+                    rows.for_each(|(((g, &d), &x), &y)| *g = d * o.deriv(x, y))
+                } else {
+                    rows.for_each(|(((g, &d), &x), &y)| *g += d * o.deriv(x, y))
+                })
             })
         });
     }

@@ -96,9 +96,12 @@ impl<'t, T: Float> Mat<'t, T> {
         if let Some(b) = b {
             let vb = below.of(b);
             // `max(1)`: with no outputs `z` is empty, and chunks of 0 panic.
-            for row in z.chunks_exact_mut(o.max(1)) {
-                row.copy_from_slice(vb);
-            }
+            let len = z.len();
+            crate::par::chunks_mut(z, o.max(1), len, |_, rows| {
+                for row in rows.chunks_exact_mut(o.max(1)) {
+                    row.copy_from_slice(vb);
+                }
+            });
             beta = T::one();
         }
         // z = x W^T (+ z): W^T is W with its strides swapped.
@@ -246,12 +249,16 @@ pub(super) fn affine_backward<T: Float>(
     }
     if let Some(mut gb) = b.and_then(|b| st.grad_of(b, out)) {
         gb.update(|_| T::zero());
-        crate::simd::vectorized(|| {
-            for row in gz.chunks_exact(o.max(1)) {
-                for (g, &d) in gb.g.iter_mut().zip(row) {
-                    *g += d;
+        // Split over columns: each sum runs over the rows in order,
+        // whatever the thread count.
+        crate::par::chunks_mut(gb.g, 16, gz.len(), |start, g| {
+            crate::simd::vectorized(|| {
+                for row in gz.chunks_exact(o.max(1)) {
+                    for (g, &d) in g.iter_mut().zip(&row[start..]) {
+                        *g += d;
+                    }
                 }
-            }
+            })
         });
     }
 }

@@ -157,18 +157,24 @@ impl<T: Float> GradSlot<'_, T> {
         }
     }
 
-    /// `g[k] += f(k)` for every `k` (an assignment on the first write).
+    /// `g[k] += f(k)` for every `k` (an assignment on the first write), on
+    /// the kernel's threads when the gradient is long ([`crate::par`]).
     #[inline(always)]
-    pub(crate) fn update(&mut self, mut f: impl FnMut(usize) -> T) {
-        if self.first {
-            for (k, g) in self.g.iter_mut().enumerate() {
-                *g = f(k);
+    pub(crate) fn update(&mut self, f: impl Fn(usize) -> T + Sync) {
+        let first = self.first;
+        let len = self.g.len();
+        crate::par::chunks_mut(self.g, 16, len, |start, chunk| {
+            let ks = start..start + chunk.len();
+            if first {
+                for (k, g) in ks.zip(chunk) {
+                    *g = f(k);
+                }
+            } else {
+                for (k, g) in ks.zip(chunk) {
+                    *g += f(k);
+                }
             }
-        } else {
-            for (k, g) in self.g.iter_mut().enumerate() {
-                *g += f(k);
-            }
-        }
+        });
         self.first = false;
     }
 }
@@ -231,9 +237,12 @@ impl<T: Real> MatStore<T> {
     }
 
     /// Copies `src` into new room; returns its offset.
-    pub(crate) fn push_slice(&mut self, src: &[T]) -> usize {
+    pub(crate) fn push_slice(&mut self, src: &[T]) -> usize
+    where
+        T: Send + Sync,
+    {
         let off = self.alloc(src.len());
-        self.data[off..off + src.len()].copy_from_slice(src);
+        copy(&mut self.data[off..off + src.len()], src);
         off
     }
 
@@ -445,6 +454,14 @@ impl<'t, T: Float> Packed<'t, T> {
     }
 }
 
+/// `dst.copy_from_slice(src)`, on the kernel's threads when long.
+pub(crate) fn copy<T: Copy + Send + Sync>(dst: &mut [T], src: &[T]) {
+    let len = dst.len();
+    crate::par::chunks_mut(dst, 16, len, |start, chunk| {
+        chunk.copy_from_slice(&src[start..start + chunk.len()]);
+    });
+}
+
 impl<T: Float> Tape<T> {
     fn leaf(&self, shape: Shape, data: &[T], grad: bool, what: &'static str) -> Result<Mat<'_, T>> {
         let expected = shape
@@ -499,8 +516,8 @@ impl<T: Float> Tape<T> {
     /// [`Error::LengthMismatch`] unless the shapes hold `data.len()` values.
     pub fn mats_packed<'t>(&'t self, shapes: &[Shape], data: &[T]) -> Result<Packed<'t, T>> {
         self.packed(shapes, data, "Tape::mats_packed", |st, off| {
-            st.data[off..off + data.len()].copy_from_slice(data);
-            crate::all_finite(&st.data[off..off + data.len()]) // in cache
+            copy(&mut st.data[off..off + data.len()], data);
+            crate::all_finite(&st.data[off..off + data.len()])
         })
     }
 

@@ -1,0 +1,120 @@
+//! Long elementwise passes split over the matrix kernel's threads.
+//!
+//! A training step on a wide layer spends a tenth of its time outside the
+//! matrix products: activations, their derivatives, bias rows and sums,
+//! finiteness checks. At one thread that is the price of the pass; with
+//! more threads it would become the larger share of a step whose products
+//! run in parallel, so a long pass is cut into contiguous chunks run by the
+//! kernel's pool ([`crate::num_threads`]). Each element is computed by the
+//! same operations whatever the chunk it falls in, so results do not depend
+//! on the thread count.
+
+use crate::kernel::run_parts;
+
+/// Elements of work per part below which a pass stays on the calling
+/// thread: a part of 32768 `f32` takes some microseconds, as much as
+/// handing it to a spinning worker.
+pub(crate) const MIN_PART: usize = 1 << 15;
+
+/// A `*mut T` that may cross to the pool's threads; each part forms its
+/// own disjoint slice from it.
+struct Shared<T>(*mut T);
+
+impl<T> Shared<T> {
+    /// The pointer (a method, so that closures capture the `Sync` wrapper
+    /// rather than its field).
+    fn ptr(&self) -> *mut T {
+        self.0
+    }
+}
+
+// SAFETY: only used by `chunks_mut`, whose parts write disjoint ranges of
+// a slice borrowed mutably for the whole call.
+unsafe impl<T: Send> Sync for Shared<T> {}
+
+/// The number of parts for `work` elements of work.
+fn parts_for(work: usize) -> usize {
+    if work < 2 * MIN_PART {
+        return 1; // without reading the thread setting
+    }
+    crate::num_threads().min(work / MIN_PART).max(1)
+}
+
+/// Calls `f(start, chunk)` for consecutive chunks of `out` that cover it,
+/// `chunk` being `out[start..start + chunk.len()]`; every chunk but the
+/// last is a multiple of `unit` elements long. The chunks run on the
+/// kernel's threads when `work` (elements touched in all) is large enough,
+/// else `f(0, out)` runs once on the calling thread.
+pub(crate) fn chunks_mut<T, F>(out: &mut [T], unit: usize, work: usize, f: F)
+where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync,
+{
+    let len = out.len();
+    let parts = parts_for(work).min(len / unit.max(1)).max(1);
+    if parts == 1 {
+        f(0, out);
+        return;
+    }
+    let per = len.div_ceil(parts).next_multiple_of(unit.max(1));
+    let base = Shared(out.as_mut_ptr());
+    run_parts(parts, &|i| {
+        let start = (i * per).min(len);
+        let end = ((i + 1) * per).min(len);
+        // SAFETY: `start..end` lies inside `out`, and the ranges of
+        // distinct parts are disjoint; `out` is borrowed mutably until
+        // every part has returned.
+        let chunk = unsafe { std::slice::from_raw_parts_mut(base.ptr().add(start), end - start) };
+        f(start, chunk);
+    });
+}
+
+/// Whether `test` holds for every chunk of `0..len`, the chunks run as in
+/// [`chunks_mut`] (all of them are tested).
+pub(crate) fn all(len: usize, test: impl Fn(std::ops::Range<usize>) -> bool + Sync) -> bool {
+    let parts = parts_for(len);
+    if parts == 1 {
+        return test(0..len);
+    }
+    let per = len.div_ceil(parts);
+    let ok = std::sync::atomic::AtomicBool::new(true);
+    run_parts(parts, &|i| {
+        let range = (i * per).min(len)..((i + 1) * per).min(len);
+        if !test(range) {
+            ok.store(false, std::sync::atomic::Ordering::Relaxed);
+        }
+    });
+    ok.into_inner()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_cover_the_slice_once_in_units_at_any_thread_count() {
+        for threads in [1, 2, 3] {
+            crate::set_num_threads(threads);
+            for len in [0, 1, 100, 3 * MIN_PART + 7, 5 * MIN_PART] {
+                let mut out = vec![0u32; len];
+                chunks_mut(&mut out, 16, len, |start, chunk| {
+                    assert!(start % 16 == 0 || chunk.is_empty());
+                    for (k, x) in chunk.iter_mut().enumerate() {
+                        *x += (start + k) as u32 + 1;
+                    }
+                });
+                assert!(out.iter().enumerate().all(|(k, &x)| x == k as u32 + 1));
+            }
+        }
+    }
+
+    #[test]
+    fn all_tests_every_chunk() {
+        crate::set_num_threads(2);
+        let len = 4 * MIN_PART;
+        for bad in [0, len / 2, len - 1] {
+            assert!(!all(len, |r| !r.contains(&bad)));
+        }
+        assert!(all(len, |_| true));
+    }
+}
