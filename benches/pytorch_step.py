@@ -9,7 +9,8 @@ needs no gradient. Also times one epoch of the digits job's shape
 
 Run (needs `pip install torch`; not part of the test suite):
 
-    python3 benches/pytorch_step.py
+    python3 benches/pytorch_step.py             # every case
+    python3 benches/pytorch_step.py 784 t2      # the cases whose label has every word
 
 Prints the median time of a step over interleaved rounds, per net, dtype
 and thread count.
@@ -87,15 +88,23 @@ def fmt(secs):
 
 
 def main():
+    import sys
+
+    only = sys.argv[1:]  # filters, e.g. `784 float32 t2`
     print(f"PyTorch {torch.__version__}, eager, CPU")
     print(f"{'net':<20} {'batch':>6} {'dtype':>8} {'threads':>8} {'step':>13}")
     for widths, batch in [([64, 128, 64, 10], 32), ([784, 512, 512, 10], 256)]:
         for dtype in [torch.float32, torch.float64]:
             for threads in [1, 2]:
+                name = "-".join(map(str, widths))
+                label = f"{name} {str(dtype)[6:]} t{threads}"
+                if not all(o in label for o in only):
+                    continue
                 torch.set_num_threads(threads)
                 t = median_time(make_step(widths, batch, dtype))
-                name = "-".join(map(str, widths))
                 print(f"{name:<20} {batch:>6} {str(dtype)[6:]:>8} {threads:>8} {fmt(t)}")
+    if only and not all(o in "digits" for o in only):
+        return
     torch.set_num_threads(1)
     t = median_time(make_digits_epoch(torch.float32), target=0.5)
     print(f"digits epoch (64-64-10, Adam, batch 32, 1437 samples, f32, 1 thread): {fmt(t)}")

@@ -342,6 +342,25 @@ fn gradient_flows_only_where_asked() {
 }
 
 #[test]
+fn a_constant_reads_a_zero_gradient_where_a_reused_store_held_a_variables() {
+    // The same shapes on a cleared tape: the constant's room in the reused
+    // store held the variable's gradient on the first pass.
+    let mut tape = Tape::<f64>::new();
+    let mut grads = autodiff::Grads::empty();
+    let data = [1.0, -2.0, 3.0, 4.0];
+    let x = tape.mat(Shape::new(2, 2), &data).unwrap();
+    tape.backward_into(x.sum(), &mut grads);
+    assert_eq!(&grads[x], &[1.0; 4]);
+    tape.clear();
+    let c = tape.mat_const(Shape::new(2, 2), &data).unwrap();
+    let w = tape.mat(Shape::new(2, 2), &data).unwrap();
+    tape.backward_into((c * w).sum(), &mut grads);
+    assert_eq!(&grads[c], &[0.0; 4]);
+    assert_eq!(&grads[w], &data);
+    assert_eq!(grads.matrix(c).as_slice(), &[0.0; 4]);
+}
+
+#[test]
 fn f32_matrix_path_matches_f64_to_f32_rounding() {
     fn loss<T: autodiff::Float>(vals: &[f64]) -> (f64, Vec<f64>) {
         let tape = Tape::<T>::new();

@@ -22,6 +22,10 @@ pub struct Grads<T> {
     /// Per matrix node: whether its gradient slice holds a value yet.
     pub(crate) written: Vec<bool>,
     zero: T,
+    /// Zeros, as long as the longest constant matrix: the gradient read for
+    /// a constant (not written into `mats`, which saves a pass over every
+    /// input batch).
+    zeros: Vec<T>,
 }
 
 impl<T: Real> Default for Grads<T> {
@@ -41,6 +45,7 @@ impl<T: Real> Grads<T> {
             mats: Vec::new(),
             written: Vec::new(),
             zero: T::zero(),
+            zeros: Vec::new(),
         }
     }
 
@@ -68,11 +73,23 @@ impl<T: Real> Grads<T> {
         self.written.resize(n_nodes, false);
     }
 
-    /// Zeroes the gradient of every node in `ranges` that nothing wrote.
-    pub(crate) fn zero_unwritten(&mut self, ranges: impl Iterator<Item = std::ops::Range<usize>>) {
-        for (r, &w) in ranges.zip(&self.written) {
-            if !w {
+    /// Zeroes the gradient of every variable node that nothing wrote, and
+    /// marks it written; `nodes` gives each node's range and whether it is
+    /// a variable. A constant's gradient is read from `zeros` instead
+    /// (grown here if needed).
+    pub(crate) fn zero_unwritten(
+        &mut self,
+        nodes: impl Iterator<Item = (std::ops::Range<usize>, bool)>,
+    ) {
+        for ((r, variable), w) in nodes.zip(&mut self.written) {
+            if *w {
+                continue;
+            }
+            if variable {
                 self.mats[r].fill(T::zero());
+                *w = true;
+            } else if self.zeros.len() < r.len() {
+                self.zeros.resize(r.len(), T::zero());
             }
         }
     }
@@ -122,7 +139,12 @@ impl<T: crate::Float> std::ops::Index<Mat<'_, T>> for Grads<T> {
         // `written` has one entry per node recorded then.
         let recorded = (m.node() as usize) < self.written.len();
         self.check(m.tape().id(), m.tape().generation(), recorded);
-        &self.mats[m.offset()..m.offset() + m.shape().len()]
+        let len = m.shape().len();
+        if self.written[m.node() as usize] {
+            &self.mats[m.offset()..m.offset() + len]
+        } else {
+            &self.zeros[..len] // a constant
+        }
     }
 }
 

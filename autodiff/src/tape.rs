@@ -376,7 +376,7 @@ impl<T: Real> Tape<T> {
             }
             sweep::<T, true>(stmts, adj, 0, hi, &mut k);
         }
-        grads.zero_unwritten(mats.nodes.iter().map(|n| n.range()));
+        grads.zero_unwritten(mats.nodes.iter().map(|n| (n.range(), n.grad)));
     }
 
     /// The gradient of `y` with respect to the first `out.len()` statements
