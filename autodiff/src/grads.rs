@@ -52,8 +52,9 @@ impl<T: Real> Grads<T> {
     /// Readies the store for a tape of `n_scalars` statements and `n_nodes`
     /// matrix nodes whose values take `n_mat` entries, keeping its memory.
     /// Scalar adjoints are zeroed; the matrix arena is not (the first
-    /// contribution to a node assigns, and the nodes nothing reached are
-    /// zeroed by [`zero_unwritten`](Self::zero_unwritten)).
+    /// contribution to a node assigns; the variables nothing reached are
+    /// zeroed by [`zero_unwritten`](Self::zero_unwritten), and constants
+    /// read a shared zero buffer).
     pub(crate) fn reset(
         &mut self,
         tape_id: u64,
@@ -143,7 +144,8 @@ impl<T: crate::Float> std::ops::Index<Mat<'_, T>> for Grads<T> {
         if self.written[m.node() as usize] {
             &self.mats[m.offset()..m.offset() + len]
         } else {
-            &self.zeros[..len] // a constant
+            // A constant: `zero_unwritten` marks every variable written.
+            &self.zeros[..len]
         }
     }
 }

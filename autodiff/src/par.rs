@@ -32,12 +32,12 @@ impl<T> Shared<T> {
 // a slice borrowed mutably for the whole call.
 unsafe impl<T: Send> Sync for Shared<T> {}
 
-/// The number of parts for `work` elements of work.
-fn parts_for(work: usize) -> usize {
+/// The number of parts for `work` elements of work on `threads()` threads.
+fn parts_for(work: usize, threads: impl FnOnce() -> usize) -> usize {
     if work < 2 * MIN_PART {
         return 1; // without reading the thread setting
     }
-    crate::num_threads().min(work / MIN_PART).max(1)
+    threads().min(work / MIN_PART).max(1)
 }
 
 /// Calls `f(start, chunk)` for consecutive chunks of `out` that cover it,
@@ -50,8 +50,22 @@ where
     T: Send,
     F: Fn(usize, &mut [T]) + Sync,
 {
+    chunks_mut_on(crate::num_threads, out, unit, work, f);
+}
+
+/// [`chunks_mut`] on `threads()` threads (the tests' entry).
+fn chunks_mut_on<T, F>(
+    threads: impl FnOnce() -> usize,
+    out: &mut [T],
+    unit: usize,
+    work: usize,
+    f: F,
+) where
+    T: Send,
+    F: Fn(usize, &mut [T]) + Sync,
+{
     let len = out.len();
-    let parts = parts_for(work).min(len / unit.max(1)).max(1);
+    let parts = parts_for(work, threads).min(len / unit.max(1)).max(1);
     if parts == 1 {
         f(0, out);
         return;
@@ -72,7 +86,16 @@ where
 /// Whether `test` holds for every chunk of `0..len`, the chunks run as in
 /// [`chunks_mut`] (all of them are tested).
 pub(crate) fn all(len: usize, test: impl Fn(std::ops::Range<usize>) -> bool + Sync) -> bool {
-    let parts = parts_for(len);
+    all_on(crate::num_threads, len, test)
+}
+
+/// [`all`] on `threads()` threads (the tests' entry).
+fn all_on(
+    threads: impl FnOnce() -> usize,
+    len: usize,
+    test: impl Fn(std::ops::Range<usize>) -> bool + Sync,
+) -> bool {
+    let parts = parts_for(len, threads);
     if parts == 1 {
         return test(0..len);
     }
@@ -94,27 +117,37 @@ mod tests {
     #[test]
     fn chunks_cover_the_slice_once_in_units_at_any_thread_count() {
         for threads in [1, 2, 3] {
-            crate::set_num_threads(threads);
             for len in [0, 1, 100, 3 * MIN_PART + 7, 5 * MIN_PART] {
                 let mut out = vec![0u32; len];
-                chunks_mut(&mut out, 16, len, |start, chunk| {
-                    assert!(start % 16 == 0 || chunk.is_empty());
-                    for (k, x) in chunk.iter_mut().enumerate() {
-                        *x += (start + k) as u32 + 1;
-                    }
-                });
+                let calls = std::sync::atomic::AtomicUsize::new(0);
+                chunks_mut_on(
+                    || threads,
+                    &mut out,
+                    16,
+                    len,
+                    |start, chunk| {
+                        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        assert!(start % 16 == 0 || chunk.is_empty());
+                        for (k, x) in chunk.iter_mut().enumerate() {
+                            *x += (start + k) as u32 + 1;
+                        }
+                    },
+                );
                 assert!(out.iter().enumerate().all(|(k, &x)| x == k as u32 + 1));
+                let parts = if len >= 2 * MIN_PART { threads } else { 1 };
+                assert_eq!(calls.into_inner(), parts, "len {len}, {threads} threads");
             }
         }
     }
 
     #[test]
     fn all_tests_every_chunk() {
-        crate::set_num_threads(2);
         let len = 4 * MIN_PART;
-        for bad in [0, len / 2, len - 1] {
-            assert!(!all(len, |r| !r.contains(&bad)));
+        for threads in [1, 2, 3] {
+            for bad in [0, len / 2, len - 1] {
+                assert!(!all_on(|| threads, len, |r| !r.contains(&bad)));
+            }
+            assert!(all_on(|| threads, len, |_| true));
         }
-        assert!(all(len, |_| true));
     }
 }

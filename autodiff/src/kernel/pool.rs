@@ -8,9 +8,10 @@
 //! waiting for the last part) spins for [`SPIN`] before it sleeps on a
 //! `Condvar`, as OpenMP runtimes do: the products of a training step come
 //! a few tens of microseconds apart, and a sleeping thread takes about as
-//! long to wake on a virtual machine. One job runs at a time: a
-//! call that finds the pool busy (another thread's product) runs all its
-//! parts itself, which gives the same result (see the module doc of
+//! long to wake on a virtual machine. One job runs at a time: a call that
+//! finds the pool busy (another thread's product, or a call made from
+//! inside a part, such as a product inside an elementwise chunk) runs all
+//! its parts itself, which gives the same result (see the module doc of
 //! `kernel`).
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
@@ -181,7 +182,7 @@ pub(crate) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
         let mut st = lock_state();
         while st.workers < parts - 1 {
             let spawned = std::thread::Builder::new()
-                .name(format!("chainrule-gemm-{}", st.workers + 1))
+                .name(format!("chainrule-kernel-{}", st.workers + 1))
                 .spawn(worker);
             if spawned.is_err() {
                 break; // fewer workers: this thread takes more parts

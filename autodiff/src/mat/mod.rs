@@ -260,7 +260,8 @@ impl<T: Real> MatStore<T> {
     /// The gradient of the node `i`'s output is complete: pass it to the
     /// node's inputs. `g` is the gradient arena, `adj` the scalar adjoints,
     /// `written` which nodes' gradients hold a value yet (a node nothing
-    /// flowed into is skipped; its gradient is zeroed at the end).
+    /// flowed into is skipped; a variable's gradient is zeroed at the end,
+    /// a constant's reads as zeros).
     pub(crate) fn backward_node(&self, i: usize, g: &mut [T], adj: &mut [T], written: &mut [bool])
     where
         T: Float,
