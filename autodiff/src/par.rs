@@ -72,7 +72,7 @@ fn chunks_mut_on<T, F>(
     }
     let per = len.div_ceil(parts).next_multiple_of(unit.max(1));
     let base = Shared(out.as_mut_ptr());
-    run_parts(parts, &|i| {
+    run_parts(parts, parts, &|i| {
         let start = (i * per).min(len);
         let end = ((i + 1) * per).min(len);
         // SAFETY: `start..end` lies inside `out`, and the ranges of
@@ -101,7 +101,7 @@ fn all_on(
     }
     let per = len.div_ceil(parts);
     let ok = std::sync::atomic::AtomicBool::new(true);
-    run_parts(parts, &|i| {
+    run_parts(parts, parts, &|i| {
         let range = (i * per).min(len)..((i + 1) * per).min(len);
         if !test(range) {
             ok.store(false, std::sync::atomic::Ordering::Relaxed);

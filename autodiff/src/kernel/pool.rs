@@ -92,6 +92,10 @@ struct State {
     parts: usize,
     panicked: bool,
     workers: usize,
+    /// The published job's number (`published` when it was published) and
+    /// how many more workers may join it.
+    job_id: usize,
+    helpers: usize,
 }
 
 struct Pool {
@@ -114,6 +118,8 @@ static POOL: Pool = Pool {
         parts: 0,
         panicked: false,
         workers: 0,
+        job_id: 0,
+        helpers: 0,
     }),
     wake: Condvar::new(),
     done: Condvar::new(),
@@ -152,12 +158,13 @@ fn lock_state() -> MutexGuard<'static, State> {
 }
 
 /// Calls `f(i)` for every `i < parts`, on the calling thread and up to
-/// `parts - 1` workers, and returns when all are done. Allocates only when
-/// it spawns a worker.
+/// `threads - 1` workers (parts are claimed one at a time, so there may be
+/// more parts than threads), and returns when all are done. Allocates
+/// only when it spawns a worker.
 ///
 /// # Panics
 /// If a part panicked (after every part is done).
-pub(crate) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
+pub(crate) fn run<F: Fn(usize) + Sync>(parts: usize, threads: usize, f: &F) {
     let _busy = match POOL.busy.try_lock() {
         Ok(g) => g,
         Err(TryLockError::Poisoned(e)) => e.into_inner(),
@@ -180,7 +187,10 @@ pub(crate) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
     };
     {
         let mut st = lock_state();
-        while st.workers < parts - 1 {
+        // Workers beyond `helpers` (left from a larger thread setting)
+        // sit this job out.
+        let helpers = threads.min(parts).saturating_sub(1);
+        while st.workers < helpers {
             let spawned = std::thread::Builder::new()
                 .name(format!("chainrule-kernel-{}", st.workers + 1))
                 .spawn(worker);
@@ -193,8 +203,9 @@ pub(crate) fn run<F: Fn(usize) + Sync>(parts: usize, f: &F) {
         st.next = 0;
         st.parts = parts;
         st.panicked = false;
+        st.helpers = helpers;
         POOL.pending.store(parts, Ordering::Relaxed);
-        POOL.published.fetch_add(1, Ordering::Relaxed);
+        st.job_id = POOL.published.fetch_add(1, Ordering::Relaxed) + 1;
     }
     POOL.wake.notify_all();
     let mut st = lock_state();
@@ -249,10 +260,18 @@ fn take_part(mut st: MutexGuard<'static, State>, job: Job) -> MutexGuard<'static
 
 /// A worker: waits for a job with parts left, takes them, waits again.
 fn worker() {
+    // The number of the job this worker joined (0: none yet).
+    let mut joined = 0;
     let mut st = lock_state();
     loop {
         match st.job {
-            Some(job) if st.next < st.parts => st = take_part(st, job),
+            Some(job) if st.next < st.parts && (joined == st.job_id || st.helpers > 0) => {
+                if joined != st.job_id {
+                    st.helpers -= 1;
+                    joined = st.job_id;
+                }
+                st = take_part(st, job);
+            }
             _ => {
                 // Spin a while for the next job before sleeping.
                 let seen = POOL.published.load(Ordering::Relaxed);

@@ -226,7 +226,7 @@ fn every_split_gives_bitwise_the_same_product() {
     for shape in [(37, 600, 301), (301, 300, 37), (64, 513, 130)] {
         let one = product_in_parts::<f32>(shape, 1, true);
         let one64 = product_in_parts::<f64>(shape, 1, false);
-        for parts in 2..=4 {
+        for parts in 2..=9 {
             assert_eq!(
                 one,
                 product_in_parts::<f32>(shape, parts, true),
@@ -242,15 +242,30 @@ fn every_split_gives_bitwise_the_same_product() {
 }
 
 #[test]
-fn the_pool_runs_every_part_exactly_once() {
+fn the_pool_runs_every_part_exactly_once_on_at_most_the_threads_asked() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let hits: Vec<AtomicUsize> = (0..7).map(|_| AtomicUsize::new(0)).collect();
-    for _ in 0..50 {
-        super::pool::run(7, &|i: usize| {
-            hits[i].fetch_add(1, Ordering::Relaxed);
-        });
+    use std::sync::Mutex;
+    // 7 threads first, so that later jobs find idle workers beyond their
+    // thread count.
+    for threads in [7, 2, 1, 3] {
+        let hits: Vec<AtomicUsize> = (0..7).map(|_| AtomicUsize::new(0)).collect();
+        for _ in 0..50 {
+            let ran_on = Mutex::new(Vec::new());
+            super::pool::run(7, threads, &|i: usize| {
+                hits[i].fetch_add(1, Ordering::Relaxed);
+                // Slow enough that idle workers would join if allowed.
+                std::thread::sleep(std::time::Duration::from_micros(200));
+                let mut ran_on = ran_on.lock().unwrap();
+                let me = std::thread::current().id();
+                if !ran_on.contains(&me) {
+                    ran_on.push(me);
+                }
+            });
+            let used = ran_on.into_inner().unwrap().len();
+            assert!(used <= threads, "{used} threads ran parts, {threads} asked");
+        }
+        assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 50));
     }
-    assert!(hits.iter().all(|h| h.load(Ordering::Relaxed) == 50));
 }
 
 /// The baseline instantiation (the one CPUs without AVX2 + FMA run; this
