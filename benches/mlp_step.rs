@@ -35,6 +35,16 @@ static GLOBAL: Counting = Counting;
 const SAMPLES: usize = 11;
 const TARGET_SECS: f64 = 0.25;
 
+/// Rounds and seconds per sample: fewer and shorter with `--quick` (for
+/// `side_by_side.sh`, which alternates many short runs with PyTorch's).
+fn sampling() -> (usize, f64) {
+    if std::env::args().any(|a| a == "--quick") {
+        (5, 0.1)
+    } else {
+        (SAMPLES, TARGET_SECS)
+    }
+}
+
 /// Deterministic values in [-1, 1].
 fn fill<T: Float>(n: usize, salt: f64) -> Vec<T> {
     (0..n)
@@ -170,9 +180,10 @@ fn run<T: Float + nn::Scalar>(label: &str, widths: &[usize], n: usize) {
     let (mut step_fwd, mut step_all) = step::<T>(widths, n);
     let (mut floor_fwd, mut floor_all) = floor::<T>(widths, n);
     let allocs = allocations_per_call(&mut *step_all);
+    let (samples, target) = sampling();
     let t = Interleaved::measure(
-        SAMPLES,
-        TARGET_SECS,
+        samples,
+        target,
         &mut [
             &mut *step_all,
             &mut *floor_all,

@@ -90,7 +90,8 @@ def fmt(secs):
 def main():
     import sys
 
-    only = sys.argv[1:]  # filters, e.g. `784 float32 t2`
+    quick = "--quick" in sys.argv  # fewer, shorter rounds (side_by_side.sh)
+    only = [a for a in sys.argv[1:] if a != "--quick"]  # e.g. `784 float32 t2`
     print(f"PyTorch {torch.__version__}, eager, CPU")
     print(f"{'net':<20} {'batch':>6} {'dtype':>8} {'threads':>8} {'step':>13}")
     for widths, batch in [([64, 128, 64, 10], 32), ([784, 512, 512, 10], 256)]:
@@ -101,7 +102,10 @@ def main():
                 if not all(o in label for o in only):
                     continue
                 torch.set_num_threads(threads)
-                t = median_time(make_step(widths, batch, dtype))
+                if quick:
+                    t = median_time(make_step(widths, batch, dtype), 0.1, 5)
+                else:
+                    t = median_time(make_step(widths, batch, dtype))
                 print(f"{name:<20} {batch:>6} {str(dtype)[6:]:>8} {threads:>8} {fmt(t)}")
     if only and not all(o in "digits" for o in only):
         return
