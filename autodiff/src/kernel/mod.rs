@@ -30,8 +30,7 @@
 //! elements at distinct addresses, is split over up to
 //! [`PARTS_PER_THREAD`] times [`num_threads`] parts (at least
 //! `PARALLEL_FLOPS / 2` flops each), claimed one at a time by the calling
-//! thread and the workers of [`pool`], so a thread slowed by other work
-//! takes fewer of them. A part is a block of whole columns
+//! thread and the workers of [`pool`]. A part is a block of whole columns
 //! of `C` when `m <= n`, else a block of whole rows ([`split`]); the sum
 //! over `k` is never split. Every element of `C` is computed by the same
 //! sequence of floating-point operations whatever the part it falls in
@@ -74,14 +73,17 @@ pub use pool::{num_threads, set_num_threads};
 /// worker costs some microseconds.
 pub const PARALLEL_FLOPS: usize = 1 << 22;
 
-/// Parts per thread of a split product. More parts than threads let a
-/// thread whose core is busy with other work (another process, a virtual
-/// machine's neighbour) take fewer of them, at the price of packing the
-/// shared operand once per part. Measured on the medium MLP step's
-/// products at two threads on a shared 2-core virtual machine, interleaved
-/// in one process: 2, 3 and 4 parts per thread took 0.98-1.00, 0.95-0.99
-/// and 0.94-0.98 of the time of one.
-pub const PARTS_PER_THREAD: usize = 3;
+/// Parts per thread of a split product. More parts than threads would let
+/// a thread whose core is busy with other work (another process, a
+/// virtual machine's neighbour) take fewer of them, at the price of
+/// packing the shared operand once per part. Measured on the medium MLP
+/// step's products at two threads, interleaved in one process: while the
+/// second core was contended (two threads barely faster than one), 2, 3
+/// and 4 parts per thread took 0.98-1.00, 0.95-0.99 and 0.94-0.98 of the
+/// time of one; with the second core free (two threads 1.8x faster than
+/// one), 2 and 3 took 1.00-1.03 and 1.04-1.11. One part per thread, for
+/// the machine that is not shared.
+pub const PARTS_PER_THREAD: usize = 1;
 
 /// The element types of the kernel: `f32` and `f64`.
 pub(crate) trait Element:
