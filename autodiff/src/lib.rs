@@ -34,7 +34,8 @@
 //! - [`Float::gemm`]: the matrix product every matrix op runs on, the
 //!   crate's own kernel; [`set_num_threads`] / [`num_threads`] (default:
 //!   `CHAINRULE_NUM_THREADS`, else the available cores) set its threads,
-//!   and results are bitwise identical whatever the count.
+//!   which also run the long elementwise passes of the matrix ops; results
+//!   are bitwise identical whatever the count.
 //! - [`gradcheck`](mod@gradcheck): finite-difference checking for users' own
 //!   functions; `strategies` (feature `proptest`): random inputs and
 //!   expression graphs for property tests.

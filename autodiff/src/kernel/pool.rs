@@ -27,7 +27,8 @@ pub const ENV_VAR: &str = "CHAINRULE_NUM_THREADS";
 static THREADS: AtomicUsize = AtomicUsize::new(0);
 
 /// The number of threads the matrix kernel uses (the calling thread
-/// included).
+/// included), for the products and for the long elementwise passes of the
+/// matrix ops.
 ///
 /// Unless set by [`set_num_threads`], it is read on first use from the
 /// environment variable `CHAINRULE_NUM_THREADS` (a positive integer), and
@@ -59,8 +60,9 @@ pub fn num_threads() -> usize {
 }
 
 /// Sets the number of threads the matrix kernel uses, for the whole
-/// process (like `torch.set_num_threads`); 1 runs every product on the
-/// calling thread. Workers are spawned when a product first needs them.
+/// process (like `torch.set_num_threads`); 1 runs every product and pass
+/// on the calling thread. Workers are spawned when a job first needs them,
+/// and spin for a moment between jobs before they sleep.
 ///
 /// # Panics
 /// If `n` is 0.
