@@ -17,11 +17,10 @@ so one thread is set by the affinity mask (`taskset`); the argument only
 labels the output. Prints the median time of a step, per net and dtype.
 """
 
-import statistics
 import sys
-import time
 
 import jax
+from py_timing import fmt, median_time
 
 jax.config.update("jax_enable_x64", True)
 
@@ -71,27 +70,6 @@ def make_step(widths, batch, dtype):
     return step
 
 
-def median_time(fn, target=0.25, rounds=11):
-    """Median seconds per call: each round repeats `fn` for ~target s."""
-    for _ in range(3):
-        fn()  # compile and warm up
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    reps = max(1, int(target / once))
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        times.append((time.perf_counter() - t0) / reps)
-    return statistics.median(times)
-
-
-def fmt(secs):
-    return f"{secs * 1e6:9.1f} us" if secs < 1e-3 else f"{secs * 1e3:9.3f} ms"
-
-
 def main():
     threads = sys.argv[1] if len(sys.argv) > 1 else "?"
     only = sys.argv[2:]
@@ -103,7 +81,7 @@ def main():
             label = f"{name} {jnp.dtype(dtype).name}"
             if not all(o in label for o in only):
                 continue
-            t = median_time(make_step(widths, batch, dtype))
+            t = median_time(make_step(widths, batch, dtype), warmup=3)  # compile first
             print(f"{name:<20} {batch:>6} {jnp.dtype(dtype).name:>8} {threads:>8} {fmt(t)}")
 
 

@@ -16,10 +16,8 @@ Prints the median time of a step over interleaved rounds, per net, dtype
 and thread count.
 """
 
-import statistics
-import time
-
 import torch
+from py_timing import fmt, median_time
 
 
 def make_step(widths, batch, dtype):
@@ -65,26 +63,6 @@ def make_digits_epoch(dtype):
             opt.step()
 
     return epoch
-
-
-def median_time(fn, target=0.25, rounds=11):
-    """Median seconds per call: each round repeats `fn` for ~target s."""
-    fn()
-    t0 = time.perf_counter()
-    fn()
-    once = max(time.perf_counter() - t0, 1e-7)
-    reps = max(1, int(target / once))
-    times = []
-    for _ in range(rounds):
-        t0 = time.perf_counter()
-        for _ in range(reps):
-            fn()
-        times.append((time.perf_counter() - t0) / reps)
-    return statistics.median(times)
-
-
-def fmt(secs):
-    return f"{secs * 1e6:9.1f} us" if secs < 1e-3 else f"{secs * 1e3:9.3f} ms"
 
 
 def main():
