@@ -8,28 +8,14 @@
 //!
 //! Run: `cargo bench --bench scalar_phases`.
 
-use autodiff::{Evaluator, Grads, Real, Tape, Var};
+use autodiff::{Evaluator, Grads, Tape, Var};
 use std::hint::black_box;
 use std::time::Instant;
 
-fn rosenbrock<T: Real>(x: &[T]) -> T {
-    let mut s = T::zero();
-    for i in 0..x.len() - 1 {
-        let a = T::one() - x[i];
-        let b = x[i + 1] - x[i] * x[i];
-        s += a * a + T::from_f64(100.0) * b * b;
-    }
-    s
-}
+#[path = "../tests/common/functions.rs"]
+mod functions;
 
-fn heavy<T: Real>(x: &[T]) -> T {
-    let mut s = T::zero();
-    for i in 0..x.len() - 1 {
-        let (a, b) = (x[i], x[i + 1]);
-        s += a.sin() * (T::from_f64(0.1) * b).exp() / (T::one() + a * a) + (a * b).tanh();
-    }
-    s
-}
+use functions::{heavy, rosenbrock};
 
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(|a, b| a.total_cmp(b));

@@ -1,24 +1,17 @@
 //! A tape reused across evaluations allocates nothing in steady state
 //! (a counting global allocator in its own test binary).
 
-use autodiff::{Evaluator, Grads, Real, Reduction, Shape, Tape};
+use autodiff::{Evaluator, Grads, Reduction, Shape, Tape};
 #[path = "common/counting.rs"]
 mod counting;
+#[path = "common/functions.rs"]
+mod functions;
 
 use counting::{allocations, Counting};
+use functions::rosenbrock;
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
-
-fn rosenbrock<T: Real>(x: &[T]) -> T {
-    let mut s = T::zero();
-    for i in 0..x.len() - 1 {
-        let a = T::one() - x[i];
-        let b = x[i + 1] - x[i] * x[i];
-        s += a * a + T::from_f64(100.0) * b * b;
-    }
-    s
-}
 
 // One test function so that no other test thread allocates meanwhile.
 #[test]

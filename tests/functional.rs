@@ -2,26 +2,31 @@
 
 use autodiff::Real;
 
-fn rosenbrock<T: Real>(x: &[T]) -> T {
-    let mut s = T::zero();
-    for i in 0..x.len() - 1 {
-        let a = T::one() - x[i];
-        let b = x[i + 1] - x[i] * x[i];
-        s += a * a + T::from_f64(100.0) * b * b;
-    }
-    s
-}
+#[path = "common/functions.rs"]
+mod functions;
+
+use functions::{heavy, heavy_grad, rosenbrock};
 
 /// d/dx_i of the extended Rosenbrock function, by hand.
 fn rosenbrock_grad(x: &[f64]) -> Vec<f64> {
-    let n = x.len();
-    let mut g = vec![0.0; n];
-    for i in 0..n - 1 {
-        let b = x[i + 1] - x[i] * x[i];
-        g[i] += -2.0 * (1.0 - x[i]) - 400.0 * x[i] * b;
-        g[i + 1] += 200.0 * b;
-    }
+    let mut g = vec![0.0; x.len()];
+    functions::rosenbrock_grad(x, &mut g);
     g
+}
+
+#[test]
+fn grad_of_the_heavy_function_equals_the_benches_hand_written_gradient() {
+    // The scalar bench compares the tape against this hand-written
+    // gradient, so it must be right.
+    let x: Vec<f64> = (0..50).map(|i| (i as f64 * 0.37).sin() * 1.5).collect();
+    let (v, g) = autodiff::value_and_grad(|x| heavy(x), &x).unwrap();
+    let mut hand = vec![0.0; x.len()];
+    let hv = heavy_grad(&x, &mut hand);
+    assert!((v - hv).abs() <= 1e-12 * hv.abs().max(1.0), "{v} vs {hv}");
+    assert_eq!(v, heavy(&x));
+    for (a, b) in g.iter().zip(&hand) {
+        assert!((a - b).abs() <= 1e-12 * b.abs().max(1.0), "{a} vs {b}");
+    }
 }
 
 #[test]
