@@ -48,6 +48,16 @@ struct Stmts<T> {
 }
 
 impl<T: Real> Stmts<T> {
+    /// The binary statements up to and including statement `top`: where
+    /// the sweep down from `top` starts in the second pairs.
+    fn binary_up_to(&self, top: usize) -> usize {
+        self.m
+            - self.first[top + 1..self.n]
+                .iter()
+                .filter(|&&f| f & BINARY != 0)
+                .count()
+    }
+
     fn with_capacity(cap: usize) -> Self {
         let cap = cap.min(MAX_STMTS);
         Stmts {
@@ -354,12 +364,7 @@ impl<T: Real> Tape<T> {
             let top = y.index();
             let adj = &mut grads.scalars[..];
             adj[top] = T::one();
-            // The second pairs of the binary statements up to `top`.
-            let mut k = stmts.m
-                - stmts.first[top + 1..stmts.n]
-                    .iter()
-                    .filter(|&&f| f & BINARY != 0)
-                    .count();
+            let mut k = stmts.binary_up_to(top);
             // Statements recorded after a matrix node come before it in the
             // reverse order: sweep them, then the node, then go on below it.
             let mut hi = top + 1;
@@ -415,11 +420,7 @@ impl<T: Real> Tape<T> {
         crate::var::same_tape(t, self);
         let top = y.index();
         adj[top] = T::one();
-        let mut k = stmts.m
-            - stmts.first[top + 1..stmts.n]
-                .iter()
-                .filter(|&&f| f & BINARY != 0)
-                .count();
+        let mut k = stmts.binary_up_to(top);
         let split = nl.min(top + 1);
         sweep::<T, false>(stmts, adj, split, top + 1, &mut k);
         sweep::<T, true>(stmts, adj, 0, split, &mut k);
