@@ -11,11 +11,12 @@
 
 use crate::kernel::run_parts;
 
-/// Elements of work per part below which a pass stays on the calling
-/// thread. A guess, not a measured optimum: it keeps the small net's
-/// passes (at most 8,192 elements) off the pool, and splits the medium
-/// net's (131,072) in two; the split was measured only there (0.94-0.99x
-/// the step's time at two threads).
+/// Elements of work per part: a pass of fewer than twice as many stays on
+/// the calling thread. A guess, not a measured optimum: it keeps the small
+/// net's passes (at most 17,226 elements, its parameters' finiteness
+/// check) off the pool and splits the medium net's (131,072) in two; the
+/// split was measured only there (0.94-0.99x the step's time at two
+/// threads).
 pub(crate) const MIN_PART: usize = 1 << 15;
 
 /// A `*mut T` that may cross to the pool's threads; each part forms its
