@@ -22,11 +22,12 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn phases(name: &str, f: for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>) {
+fn phases(name: &str, f: for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>, preaccumulate: bool) {
     let n = 10_000;
     let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.1).sin()).collect();
     let mut g = vec![0.0; n];
     let mut tape = Tape::<f64>::new();
+    tape.set_preaccumulate(preaccumulate);
     let mut grads = Grads::empty();
     let mut xs: Vec<Var<'static, f64>> = Vec::with_capacity(n);
     let reps = 50;
@@ -75,8 +76,13 @@ fn phases(name: &str, f: for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>) {
     }
     let m: Vec<f64> = t.into_iter().map(median).collect();
     let total: f64 = m[..4].iter().sum();
+    let mode = if preaccumulate {
+        "preaccumulating"
+    } else {
+        "every op recorded"
+    };
     println!(
-        "{name}: {stmts} statements ({n} leaves), total {:.1} us",
+        "{name}, {mode}: {stmts} statements ({n} leaves), total {:.1} us",
         total * 1e6
     );
     for (k, label) in ["leaves", "record f", "backward_into", "copy gradient"]
@@ -91,7 +97,7 @@ fn phases(name: &str, f: for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>) {
         );
     }
     println!(
-        "  {:<16} {:>9.1} us  {:>5.2} ns/stmt",
+        "  {:<16} {:>9.1} us  {:>5.2} ns/stmt  (always preaccumulating)",
         "Evaluator",
         m[4] * 1e6,
         m[4] * 1e9 / stmts as f64
@@ -119,6 +125,8 @@ fn main() {
         calls_only(args[k + 1].parse().expect("--calls N"));
         return;
     }
-    phases("extended Rosenbrock", |x| rosenbrock(x));
-    phases("sin exp / (1 + x^2) + tanh", |x| heavy(x));
+    for preaccumulate in [true, false] {
+        phases("extended Rosenbrock", |x| rosenbrock(x), preaccumulate);
+        phases("sin exp / (1 + x^2) + tanh", |x| heavy(x), preaccumulate);
+    }
 }

@@ -208,3 +208,80 @@ fn an_infinite_adjoint_does_not_turn_unused_slots_into_nan() {
     assert_eq!(g[t], f64::INFINITY);
     assert_eq!(g[y], f64::NEG_INFINITY); // cos 3 < 0
 }
+
+#[test]
+fn preaccumulating_records_only_operations_of_two_recorded_inputs() {
+    // Extended Rosenbrock's term: 8 operations, 3 of which combine two
+    // nodes (x_{i+1} - x_i^2, the sum of the squares, the running sum).
+    fn rosenbrock<T: Real>(x: &[T]) -> T {
+        let mut s = T::zero();
+        for i in 0..x.len() - 1 {
+            let a = T::one() - x[i];
+            let b = x[i + 1] - x[i] * x[i];
+            s += a * a + T::from_f64(100.0) * b * b;
+        }
+        s
+    }
+    let x: Vec<f64> = (0..6).map(|i| 0.3 * i as f64 - 0.7).collect();
+    let mut lean = Tape::<f64>::new();
+    lean.set_preaccumulate(true);
+    let full = Tape::<f64>::new();
+    let (xl, xf) = (lean.vars(&x), full.vars(&x));
+    let (yl, yf) = (rosenbrock(&xl), rosenbrock(&xf));
+    assert_eq!(yl.value(), yf.value());
+    // The first term's running sum is a constant plus a node: not recorded.
+    assert_eq!(lean.len(), x.len() + 3 * (x.len() - 1) - 1);
+    assert_eq!(full.len(), x.len() + 8 * (x.len() - 1));
+    let (gl, gf) = (lean.backward(yl), full.backward(yf));
+    for (&a, &b) in xl.iter().zip(&xf) {
+        assert!((gl[a] - gf[b]).abs() <= 1e-13 * gf[b].abs().max(1.0));
+    }
+}
+
+#[test]
+fn an_output_that_is_not_a_node_seeds_the_sweep_with_its_derivative() {
+    let mut tape = Tape::<f64>::new();
+    tape.set_preaccumulate(true);
+    let x = tape.var(0.25);
+    let y = (3.0 * x.sin()).exp() - 1.0; // a chain of one-input operations
+    assert!(!y.is_node() && x.is_node());
+    assert_eq!(tape.len(), 1);
+    let g = tape.backward(y);
+    let want = 3.0 * 0.25_f64.cos() * (3.0 * 0.25_f64.sin()).exp();
+    assert!((g[x] - want).abs() < 1e-15);
+    // `x * x` and `x + x` are operations of one recorded input too.
+    let z = x * x + x;
+    assert!(!z.is_node());
+    assert_eq!(tape.backward(z)[x], 2.0 * 0.25 + 1.0);
+}
+
+#[test]
+#[should_panic(expected = "records no gradient for it")]
+fn the_gradient_of_a_value_a_preaccumulating_tape_did_not_record_panics() {
+    let mut tape = Tape::<f64>::new();
+    tape.set_preaccumulate(true);
+    let x = tape.var(0.5);
+    let u = x.exp();
+    let g = tape.backward(u * tape.var(2.0));
+    let _ = g[u];
+}
+
+#[test]
+fn preaccumulation_keeps_infinite_and_nan_derivatives() {
+    let mut tape = Tape::<f64>::new();
+    tape.set_preaccumulate(true);
+    let (x, y) = (tape.var(1000.0), tape.var(3.0));
+    // exp overflows: the chain's derivative is infinite, the other input's
+    // gradient stays finite.
+    let f = x.exp().sin() * 0.0 + y * 2.0;
+    let g = tape.backward(f);
+    assert!(g[x].is_nan()); // 0 * inf, as the full tape gives
+    assert_eq!(g[y], 2.0);
+    let full = Tape::<f64>::new();
+    let (a, b) = (full.var(1000.0), full.var(3.0));
+    assert!(full.backward(a.exp().sin() * 0.0 + b * 2.0)[a].is_nan());
+    // A NaN value propagates as NaN, no panic.
+    let h = (-x).sqrt() * y;
+    let g = tape.backward(h);
+    assert!(h.value().is_nan() && g[x].is_nan() && g[y].is_nan());
+}

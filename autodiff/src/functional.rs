@@ -9,6 +9,14 @@
 
 use crate::{Dual, Error, Grads, Matrix, Result, Tape, Var};
 
+/// The tapes of the helpers, which return gradients with respect to the
+/// inputs only: see [`Tape::set_preaccumulate`].
+fn preaccumulating<T: crate::Real>() -> Tape<T> {
+    let mut tape = Tape::with_capacity(64);
+    tape.set_preaccumulate(true);
+    tape
+}
+
 fn nonempty(x: &[f64], what: &'static str) -> Result<()> {
     if x.is_empty() {
         Err(Error::EmptyInput { what })
@@ -69,7 +77,7 @@ where
     F: for<'t> Fn(&[Var<'t, f64>]) -> Vec<Var<'t, f64>>,
 {
     nonempty(x, "jacobian")?;
-    let tape = Tape::with_capacity(64);
+    let tape = preaccumulating::<f64>();
     let xs = tape.vars(x);
     let ys = f(&xs);
     let mut jac = Matrix::zeros(ys.len(), x.len());
@@ -111,7 +119,7 @@ where
             got: v.len(),
         });
     }
-    let tape = Tape::with_capacity(64);
+    let tape = preaccumulating::<Dual<f64>>();
     let xs: Vec<_> = x
         .iter()
         .zip(v)
@@ -163,7 +171,7 @@ where
 ///     assert_eq!((v, g), (step as f64, [1.0, step as f64]));
 /// }
 /// ```
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Evaluator {
     tape: Tape<f64>,
     grads: Grads<f64>,
@@ -171,6 +179,17 @@ pub struct Evaluator {
     adj: Vec<f64>,
     // Always empty between calls: only its allocation is kept.
     inputs: Vec<Var<'static, f64>>,
+}
+
+impl Default for Evaluator {
+    fn default() -> Self {
+        Evaluator {
+            tape: preaccumulating(),
+            grads: Grads::empty(),
+            adj: Vec::new(),
+            inputs: Vec::new(),
+        }
+    }
 }
 
 impl Evaluator {

@@ -119,6 +119,17 @@ impl<T: Real> Grads<T> {
     }
 }
 
+#[cold]
+#[inline(never)]
+#[track_caller]
+fn not_a_node() -> ! {
+    panic!(
+        "Grads: this Var is the result of an operation of one input on a preaccumulating tape, \
+         which records no gradient for it; record on a Tape with set_preaccumulate(false) \
+         (the default) to differentiate with respect to intermediate values"
+    )
+}
+
 impl<T: Real> std::ops::Index<Var<'_, T>> for Grads<T> {
     type Output = T;
     #[track_caller]
@@ -127,6 +138,9 @@ impl<T: Real> std::ops::Index<Var<'_, T>> for Grads<T> {
             None => &self.zero,
             Some(t) => {
                 self.check(t.id(), t.generation(), x.index() < self.scalars.len());
+                if !x.is_node() {
+                    not_a_node();
+                }
                 &self.scalars[x.index()]
             }
         }

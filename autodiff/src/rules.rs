@@ -261,6 +261,22 @@ impl Binary {
         }
     }
 
+    /// `(y, dy/da, dy/db)`, with the division `a / b` sharing `1 / b`
+    /// between its partials (one division fewer than `deriv_a` and
+    /// `deriv_b` called apart; `-y (1/b)` may differ from `-y / b` in the
+    /// last bit).
+    #[inline(always)]
+    pub fn eval<T: Real>(self, a: T, b: T) -> (T, T, T) {
+        let y = self.value(a, b);
+        match self {
+            Binary::Div => {
+                let r = T::one() / b;
+                (y, r, -(y * r))
+            }
+            _ => (y, self.deriv_a(a, b, y), self.deriv_b(a, b, y)),
+        }
+    }
+
     /// For min and max: whether the result (and so the derivative) is `a`;
     /// ties go to `a`.
     #[inline(always)]

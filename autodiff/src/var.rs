@@ -23,19 +23,36 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// assert_eq!(tape.backward(y * c)[c], 0.0);
 /// ```
 ///
+/// On a [preaccumulating](Tape::set_preaccumulate) tape, the result of an
+/// operation of one recorded input (`x.sin()`, `2.0 * x`, `x * x`) is not
+/// recorded: the `Var` carries its derivative with respect to that input's
+/// node instead, and the next operation of two recorded inputs folds it
+/// into its partials (the chain rule, seed (5.9), applied at recording
+/// time). Such a `Var` has no gradient of its own ([`Var::is_node`]).
+///
 /// # Panics
 /// Combining two `Var`s recorded on different tapes panics.
 #[derive(Clone, Copy)]
 pub struct Var<'t, T: Real = f64> {
     value: T,
+    /// `d value / d node[idx]`: one for a node itself.
+    scale: T,
     idx: u32,
+    /// Whether this is node `idx` itself (always, on a tape recording every
+    /// operation).
+    node: bool,
     tape: Option<&'t Tape<T>>,
 }
 
 impl<T: Real> std::fmt::Debug for Var<'_, T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.tape {
-            Some(_) => write!(f, "Var({:?} @ {})", self.value, self.idx),
+            Some(_) if self.node => write!(f, "Var({:?} @ {})", self.value, self.idx),
+            Some(_) => write!(
+                f,
+                "Var({:?} = {:?} d/d@{})",
+                self.value, self.scale, self.idx
+            ),
             None => write!(f, "Var({:?} const)", self.value),
         }
     }
@@ -66,16 +83,34 @@ impl<'t, T: Real> Var<'t, T> {
     pub fn constant(value: T) -> Self {
         Var {
             value,
+            scale: T::one(),
             idx: 0,
+            node: true,
             tape: None,
         }
     }
 
+    /// Node `idx` of `tape`, whose value is `value`.
     #[inline(always)]
     pub(crate) fn on_tape(value: T, idx: u32, tape: &'t Tape<T>) -> Self {
         Var {
             value,
+            scale: T::one(),
             idx,
+            node: true,
+            tape: Some(tape),
+        }
+    }
+
+    /// A value derived from node `idx` alone, with derivative `scale`
+    /// with respect to it: not recorded (see [`Tape::record1`]).
+    #[inline(always)]
+    pub(crate) fn derived(value: T, scale: T, idx: u32, tape: &'t Tape<T>) -> Self {
+        Var {
+            value,
+            scale,
+            idx,
+            node: false,
             tape: Some(tape),
         }
     }
@@ -98,9 +133,27 @@ impl<'t, T: Real> Var<'t, T> {
         self.tape
     }
 
+    /// Whether this value is a node of its tape, with a gradient of its
+    /// own in [`Grads`](crate::Grads): inputs, constants and results of
+    /// operations of two recorded inputs always are; on a
+    /// [preaccumulating](Tape::set_preaccumulate) tape, results of
+    /// operations of one recorded input are not.
+    #[inline]
+    pub fn is_node(self) -> bool {
+        self.node
+    }
+
+    /// The node this value derives from.
     #[inline(always)]
     pub(crate) fn index(self) -> usize {
         self.idx as usize
+    }
+
+    /// The derivative of this value with respect to node
+    /// [`index`](Self::index) (one for a node).
+    #[inline(always)]
+    pub(crate) fn scale(self) -> T {
+        self.scale
     }
 
     /// Applies an elementwise primitive (see [`Unary`]).
@@ -110,7 +163,7 @@ impl<'t, T: Real> Var<'t, T> {
             None => Var::constant(op.value(self.value)),
             Some(t) => {
                 let (y, d) = op.eval(self.value);
-                t.push1(self.idx, d, y)
+                t.record1(self.idx, d * self.scale, y)
             }
         }
     }
@@ -120,21 +173,27 @@ impl<'t, T: Real> Var<'t, T> {
     #[track_caller]
     pub fn binary(self, op: Binary, o: Self) -> Self {
         let (a, b) = (self.value, o.value);
-        let y = op.value(a, b);
         match (self.tape, o.tape) {
             (Some(t), Some(u)) => {
                 same_tape(t, u);
-                let (da, db) = (op.deriv_a(a, b, y), op.deriv_b(a, b, y));
+                let (y, da, db) = op.eval(a, b);
+                let (da, db) = (da * self.scale, db * o.scale);
                 if self.idx == o.idx {
                     // `x * x`, `x + x`: one partial, one update in the sweep.
-                    t.push1(self.idx, da + db, y)
+                    t.record1(self.idx, da + db, y)
                 } else {
                     t.push2(self.idx, da, o.idx, db, y)
                 }
             }
-            (Some(t), None) => t.push1(self.idx, op.deriv_a(a, b, y), y),
-            (None, Some(u)) => u.push1(o.idx, op.deriv_b(a, b, y), y),
-            (None, None) => Var::constant(y),
+            (Some(t), None) => {
+                let y = op.value(a, b);
+                t.record1(self.idx, op.deriv_a(a, b, y) * self.scale, y)
+            }
+            (None, Some(u)) => {
+                let (y, _, db) = op.eval(a, b);
+                u.record1(o.idx, db * o.scale, y)
+            }
+            (None, None) => Var::constant(op.value(a, b)),
         }
     }
 
@@ -144,7 +203,7 @@ impl<'t, T: Real> Var<'t, T> {
         let y = self.value * c + d;
         match self.tape {
             None => Var::constant(y),
-            Some(t) => t.push1(self.idx, c, y),
+            Some(t) => t.record1(self.idx, c * self.scale, y),
         }
     }
 }
