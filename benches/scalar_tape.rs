@@ -110,21 +110,23 @@ fn main() {
             r.tape_hand
         );
     }
-    // Tape size per recorded op.
-    let tape = Tape::<f64>::with_capacity(1 << 16);
-    let xs = tape.vars(&vec![0.5; 10_000]);
-    let before = tape.memory_bytes();
-    let y = rosenbrock(&xs);
-    let ops = tape.len() - xs.len();
-    let bytes = tape.memory_bytes() - before;
-    println!(
-        "tape traffic: {} bytes written per unary op, {} per binary op (allocated: {} per op of capacity); Rosenbrock n = 10000: {} ops in {} bytes, {:.1} bytes per op; value {}",
-        Tape::<f64>::BYTES_PER_UNARY_OP,
-        Tape::<f64>::BYTES_PER_SCALAR_OP,
-        Tape::<f64>::BYTES_PER_SCALAR_OP,
-        ops,
-        bytes,
-        bytes as f64 / ops as f64,
-        y.value()
-    );
+    // Tape size per recorded op, with every operation recorded and with
+    // the Evaluator's preaccumulation.
+    for preaccumulate in [false, true] {
+        let mut tape = Tape::<f64>::with_capacity(1 << 17);
+        tape.set_preaccumulate(preaccumulate);
+        let xs = tape.vars(&vec![0.5; 10_000]);
+        let before = tape.memory_bytes();
+        let y = rosenbrock(&xs);
+        let stmts = tape.len() - xs.len();
+        let bytes = tape.memory_bytes() - before;
+        println!(
+            "tape, {}: {} bytes per recorded operation; Rosenbrock n = 10000: {} statements in {} bytes (value {})",
+            if preaccumulate { "preaccumulating (the Evaluator's)" } else { "every operation recorded" },
+            Tape::<f64>::BYTES_PER_SCALAR_OP,
+            stmts,
+            bytes,
+            y.value()
+        );
+    }
 }

@@ -14,69 +14,52 @@ use crate::{Grads, Real, Var};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Set in a statement's first input when it has a second one.
-const BINARY: u32 = 1 << 31;
+/// The most scalar statements one recording may hold (indices are `u32`).
+const MAX_STMTS: usize = u32::MAX as usize;
 
-/// The most scalar statements one recording may hold (the top bit of an
-/// index is the `BINARY` flag).
-const MAX_STMTS: usize = (BINARY - 1) as usize;
+/// One recorded scalar operation `y_i = op(a, b)`: its inputs' indices and
+/// the partials `dy_i/da`, `dy_i/db`. An operation of one input has `b = i`
+/// and `db = 0`; an input (leaf) has `a = b = i` and zero partials. The
+/// sweep adds `0 * adj[i]` to `adj[i]` for them and then stores `adj[i]`
+/// back, so even an infinite adjoint leaves no NaN behind, and the loop
+/// has no branch.
+#[derive(Clone, Copy)]
+struct Stmt<T> {
+    a: u32,
+    b: u32,
+    da: T,
+    db: T,
+}
 
-/// The recorded scalar operations, as arrays of (input, partial) pairs.
+/// The recorded scalar operations, in recording order.
 ///
-/// Statement `i` computed `y_i = op(a, b)`: its first input and partial are
-/// `first[i]` and `da[i]`. Only binary statements (flag `BINARY` in
-/// `first[i]`) store a second pair, in `second[k]` and `db[k]`, where `k`
-/// counts the binary statements before `i`; so recording a unary
-/// statement writes 12 bytes for `f64` and a binary one 24, and the sweep
-/// reads as much back. (The second-pair vectors are allocated as long as
-/// the first ones, since every statement could be binary: the memory held
-/// is 24 bytes per statement of capacity.) A leaf's first input is its own
-/// index, with partial 0.
-///
-/// The four vectors always have the same length, the capacity, filled in
-/// `0..n` (and `0..m` for the second pair): a push checks `n` against it
-/// once and writes in place.
+/// `list` always has its full length, the capacity, filled in `0..n`: a
+/// push checks `n` against it once and writes in place.
 struct Stmts<T> {
-    first: Vec<u32>,
-    da: Vec<T>,
-    second: Vec<u32>,
-    db: Vec<T>,
+    list: Vec<Stmt<T>>,
     /// Statements recorded.
     n: usize,
-    /// Binary statements recorded (`m <= n`).
-    m: usize,
 }
 
 impl<T: Real> Stmts<T> {
-    /// The binary statements up to and including statement `top`: where
-    /// the sweep down from `top` starts in the second pairs.
-    fn binary_up_to(&self, top: usize) -> usize {
-        self.m
-            - self.first[top + 1..self.n]
-                .iter()
-                .filter(|&&f| f & BINARY != 0)
-                .count()
-    }
-
     fn with_capacity(cap: usize) -> Self {
-        let cap = cap.min(MAX_STMTS);
         Stmts {
-            first: vec![0; cap],
-            da: vec![T::zero(); cap],
-            second: vec![0; cap],
-            db: vec![T::zero(); cap],
+            list: vec![Self::empty(); cap.min(MAX_STMTS)],
             n: 0,
-            m: 0,
         }
     }
 
-    #[inline(always)]
-    fn capacity(&self) -> usize {
-        self.first.len()
+    fn empty() -> Stmt<T> {
+        Stmt {
+            a: 0,
+            b: 0,
+            da: T::zero(),
+            db: T::zero(),
+        }
     }
 
-    /// Makes room for at least `extra` more statements (every vector longer
-    /// than `n + extra - 1` afterwards), or panics past `MAX_STMTS`.
+    /// Makes room for at least `extra` more statements (`list` longer than
+    /// `n + extra - 1` afterwards), or panics past `MAX_STMTS`.
     #[cold]
     #[inline(never)]
     fn grow(&mut self, extra: usize) {
@@ -84,28 +67,23 @@ impl<T: Real> Stmts<T> {
         if need > MAX_STMTS {
             too_long();
         }
-        let cap = need.max(2 * self.capacity()).clamp(64, MAX_STMTS);
-        self.first.resize(cap, 0);
-        self.da.resize(cap, T::zero());
-        self.second.resize(cap, 0);
-        self.db.resize(cap, T::zero());
+        let cap = need.max(2 * self.list.len()).clamp(64, MAX_STMTS);
+        self.list.resize(cap, Self::empty());
     }
 
-    /// Appends statement `n` with first pair (`a`, `da`) and returns its
-    /// index; `a` may carry the `BINARY` flag, whose second pair the caller
-    /// writes at `m` (in bounds: `m <= n < capacity`).
+    /// Appends statement `n`, built from its own index, and returns it.
     #[inline(always)]
-    fn push_first(&mut self, a: u32, da: T) -> usize {
+    fn push(&mut self, stmt: impl FnOnce(u32) -> Stmt<T>) -> usize {
         let i = self.n;
-        if i == self.capacity() {
+        if i == self.list.len() {
             self.grow(1);
         }
-        debug_assert!((a & !BINARY) as usize <= i && i < self.capacity());
-        // SAFETY: `i < capacity` (checked above; `grow` makes every vector
-        // longer than `n` or panics), and `first` and `da` have that length.
+        let st = stmt(i as u32);
+        debug_assert!(st.a as usize <= i && st.b as usize <= i);
+        // SAFETY: `i < list.len()` (checked above; `grow` makes the list
+        // longer than `n` or panics).
         unsafe {
-            *self.first.get_unchecked_mut(i) = a;
-            *self.da.get_unchecked_mut(i) = da;
+            *self.list.get_unchecked_mut(i) = st;
         }
         self.n = i + 1;
         i
@@ -187,7 +165,6 @@ impl<T: Real> Tape<T> {
     pub fn clear(&mut self) {
         let stmts = self.stmts.get_mut();
         stmts.n = 0;
-        stmts.m = 0;
         self.mats.get_mut().clear();
         self.generation.set(self.generation.get() + 1);
     }
@@ -246,23 +223,17 @@ impl<T: Real> Tape<T> {
         self.len() == 0 && self.mats.borrow().nodes.is_empty()
     }
 
-    /// Bytes a recorded scalar binary operation writes to the tape (and the
-    /// sweep reads), the most any scalar operation takes: two (u32 index,
-    /// partial) pairs, 24 for `f64` and 16 for `f32`. Also what the tape
-    /// allocates per statement of capacity.
-    pub const BYTES_PER_SCALAR_OP: usize = 2 * Self::BYTES_PER_UNARY_OP;
+    /// Bytes a recorded scalar operation (or input) writes to the tape and
+    /// the sweep reads back: two u32 indices and two partials, 24 for `f64`
+    /// and 16 for `f32`. Also what the tape allocates per statement of
+    /// capacity.
+    pub const BYTES_PER_SCALAR_OP: usize = std::mem::size_of::<Stmt<T>>();
 
-    /// Bytes a recorded unary operation (a binary one with a constant side
-    /// included) or input writes to the tape (and the sweep reads): one
-    /// (u32 index, partial) pair, 12 for `f64` and 8 for `f32`.
-    pub const BYTES_PER_UNARY_OP: usize = 4 + std::mem::size_of::<T>();
-
-    /// Bytes of tape memory this recording uses: the scalar statements'
-    /// pairs written, the matrix nodes and the matrix values (the
-    /// allocation kept for reuse may be larger).
+    /// Bytes of tape memory this recording uses: the scalar statements
+    /// written, the matrix nodes and the matrix values (the allocation kept
+    /// for reuse may be larger).
     pub fn memory_bytes(&self) -> usize {
-        let s = self.stmts_ref();
-        (s.n + s.m) * Self::BYTES_PER_UNARY_OP + self.mats.borrow().memory_bytes()
+        self.stmts_ref().n * Self::BYTES_PER_SCALAR_OP + self.mats.borrow().memory_bytes()
     }
 
     /// A new input (leaf) with value `x`.
@@ -285,17 +256,18 @@ impl<T: Real> Tape<T> {
         // nothing else touches the statements meanwhile.
         let stmts = unsafe { &mut *self.stmts.get() };
         let start = stmts.n;
-        if start + xs.len() > stmts.capacity() {
+        if start + xs.len() > stmts.list.len() {
             stmts.grow(xs.len());
         }
         // One capacity check and one pass instead of a checked push per leaf.
-        for (i, (f, d)) in stmts.first[start..start + xs.len()]
-            .iter_mut()
-            .zip(&mut stmts.da[start..start + xs.len()])
-            .enumerate()
-        {
-            *f = (start + i) as u32;
-            *d = T::zero();
+        for (i, st) in stmts.list[start..start + xs.len()].iter_mut().enumerate() {
+            let own = (start + i) as u32;
+            *st = Stmt {
+                a: own,
+                b: own,
+                da: T::zero(),
+                db: T::zero(),
+            };
         }
         stmts.n = start + xs.len();
         out.extend(
@@ -337,23 +309,25 @@ impl<T: Real> Tape<T> {
         // no other reference to the statements is alive during it (`Var`
         // operations never hold one across a call).
         let s = unsafe { &mut *self.stmts.get() };
-        // The sweep carries only slot `a` to the next statement in a
-        // register: put the input recorded just before this one there.
-        let (a, da, b, db) = if b as usize + 1 == s.n {
-            (b, db, a, da)
+        let i = if self.preaccumulate {
+            s.push(|_| Stmt { a, b, da, db })
         } else {
-            (a, da, b, db)
+            // The sweep of a tape recording every operation carries slot
+            // `a` to the next statement in a register: put the input
+            // recorded just before this one there (see `sweep`).
+            s.push(|own| {
+                if b.wrapping_add(1) == own {
+                    Stmt {
+                        a: b,
+                        b: a,
+                        da: db,
+                        db: da,
+                    }
+                } else {
+                    Stmt { a, b, da, db }
+                }
+            })
         };
-        let i = s.push_first(a | BINARY, da);
-        let k = s.m;
-        debug_assert!(b as usize <= i);
-        // SAFETY: `k = m <= i < capacity` (`push_first` made room for
-        // statement `i`), and `second` and `db` have that length.
-        unsafe {
-            *s.second.get_unchecked_mut(k) = b;
-            *s.db.get_unchecked_mut(k) = db;
-        }
-        s.m = k + 1;
         Var::on_tape(value, i as u32, self)
     }
 
@@ -362,7 +336,12 @@ impl<T: Real> Tape<T> {
     pub(crate) fn push1(&self, a: u32, da: T, value: T) -> Var<'_, T> {
         // SAFETY: as in `push2`.
         let s = unsafe { &mut *self.stmts.get() };
-        let i = s.push_first(a, da);
+        let i = s.push(|own| Stmt {
+            a,
+            b: own,
+            da,
+            db: T::zero(),
+        });
         Var::on_tape(value, i as u32, self)
     }
 
@@ -384,8 +363,23 @@ impl<T: Real> Tape<T> {
     pub(crate) fn push_leaf(&self, value: T) -> Var<'_, T> {
         // SAFETY: as in `push2`.
         let s = unsafe { &mut *self.stmts.get() };
-        let i = s.push_first(s.n as u32, T::zero());
+        let i = s.push(|own| Stmt {
+            a: own,
+            b: own,
+            da: T::zero(),
+            db: T::zero(),
+        });
         Var::on_tape(value, i as u32, self)
+    }
+
+    /// [`sweep`] with the carry on a tape recording every operation.
+    #[inline]
+    fn sweep<const KEEP: bool>(&self, s: &Stmts<T>, adj: &mut [T], lo: usize, hi: usize) {
+        if self.preaccumulate {
+            sweep::<T, KEEP, false>(s, adj, lo, hi);
+        } else {
+            sweep::<T, KEEP, true>(s, adj, lo, hi);
+        }
     }
 
     /// The gradient of the scalar `y` with respect to every value recorded
@@ -423,7 +417,6 @@ impl<T: Real> Tape<T> {
             let top = y.index();
             let adj = &mut grads.scalars[..];
             adj[top] = y.scale();
-            let mut k = stmts.binary_up_to(top);
             // Statements recorded after a matrix node come before it in the
             // reverse order: sweep them, then the node, then go on below it.
             let mut hi = top + 1;
@@ -432,13 +425,13 @@ impl<T: Real> Tape<T> {
                 if mark > top {
                     continue; // recorded after y: y does not depend on it
                 }
-                sweep::<T, true>(stmts, adj, mark, hi, &mut k);
+                self.sweep::<true>(stmts, adj, mark, hi);
                 hi = mark;
                 if let Some(rule) = mats.backward {
                     rule(&mats, i, &mut grads.mats, adj, &mut grads.written);
                 }
             }
-            sweep::<T, true>(stmts, adj, 0, hi, &mut k);
+            self.sweep::<true>(stmts, adj, 0, hi);
         }
         grads.zero_unwritten(mats.nodes.iter().map(|n| (n.range(), n.grad)));
     }
@@ -479,10 +472,9 @@ impl<T: Real> Tape<T> {
         crate::var::same_tape(t, self);
         let top = y.index();
         adj[top] = y.scale();
-        let mut k = stmts.binary_up_to(top);
         let split = nl.min(top + 1);
-        sweep::<T, false>(stmts, adj, split, top + 1, &mut k);
-        sweep::<T, true>(stmts, adj, 0, split, &mut k);
+        self.sweep::<false>(stmts, adj, split, top + 1);
+        self.sweep::<true>(stmts, adj, 0, split);
         out.copy_from_slice(&adj[..nl]);
         adj[..nl].fill(T::zero());
         true
@@ -490,82 +482,67 @@ impl<T: Real> Tape<T> {
 }
 
 /// `adj[input] += partial * adj[output]` for the statements `lo..hi` in
-/// reverse order.
+/// reverse order (seed (5.9): the chain rule as a product of Jacobians).
 ///
-/// Most statements feed the one recorded right after them, so the
-/// contribution to `adj[i - 1]` is carried in a register to the next
-/// iteration instead of going through memory: a store followed at once by
-/// a load of the same address would put the store-forwarding latency on
-/// the sweep's critical path. The sums are formed in the same order either
-/// way, so the results are bitwise the same. Measured on Rosenbrock with
-/// the earlier 24-byte statements: about 13% faster than the plain loop,
-/// and 20% faster than carrying either slot (two selects) instead of
-/// canonicalising the carried one into slot `a`.
-///
-/// A leaf (its first input is itself) and a unary statement (no second
-/// pair) skip the missing updates by a branch rather than adding a zero
-/// partial: `0 * g` is NaN for an infinite `g`. Measured against the
-/// zero-partial updates followed by a store restoring `adj[i]`
-/// (`benches/scalar_phases.rs`, n = 10,000): the math-heavy function's
-/// `backward_into` 231-237 us to 214-217 us, Rosenbrock's unchanged
-/// (about 180 us). Reading 12 bytes per unary statement instead of 24
-/// then took Rosenbrock's to 157-164 us, about 1.8 ns per statement with
-/// the zeroing of the adjoints (about 20 us of it: measured by leaving it
-/// out). Zeroing the adjoints block by block as the sweep reaches them,
-/// instead of in one pass before, measured slower (about 220 us).
-///
-/// `k` is the number of binary statements in `0..hi` on entry, and in
-/// `0..lo` on return. With `KEEP` false, each adjoint of `lo..hi` is set
-/// back to 0 once used instead of keeping the gradient (see
+/// Every statement updates two slots and then stores its own adjoint back
+/// (a unary statement's second input and a leaf's inputs are the statement
+/// itself, with zero partials: see [`Stmt`]), so the loop needs no branch
+/// on the kind of statement. With `KEEP` false, each adjoint of `lo..hi` is
+/// set back to 0 once used instead of keeping the gradient (see
 /// [`Tape::leaf_gradient`]).
+///
+/// With `CARRY`, a contribution to `adj[i - 1]` in slot `a` is carried in a
+/// register to the next iteration instead of going through memory (a store
+/// followed at once by a load of the same address puts the
+/// store-forwarding latency on the critical path); `push2` puts an input
+/// recorded just before the statement in slot `a` on a tape recording every
+/// operation, where chains of one-input statements are common. On a
+/// preaccumulating tape most statements have two inputs and the carry pays
+/// less than the branch and the swap cost. Measured (`scalar_phases`,
+/// n = 10,000, alternated runs of the builds), record + sweep: every
+/// operation recorded, Rosenbrock 300 us with the carry, 364 us without (the
+/// earlier layout, separate arrays with 12-byte unary statements: 348 us);
+/// preaccumulating, 156 us without the carry, 171 us with it (earlier
+/// layout: 194 us).
+/// Both loops are correct for any statements; the sums are formed in the
+/// same order either way.
 #[inline]
-fn sweep<T: Real, const KEEP: bool>(
+fn sweep<T: Real, const KEEP: bool, const CARRY: bool>(
     s: &Stmts<T>,
     adj: &mut [T],
     lo: usize,
     hi: usize,
-    k: &mut usize,
 ) {
-    assert!(hi <= s.n && hi <= adj.len() && *k <= s.m);
+    assert!(hi <= s.n && hi <= adj.len());
     let mut carry = T::zero();
-    let mut k_ = *k;
     for i in (lo..hi).rev() {
-        let own = i as u32;
-        // SAFETY: `i < hi <= n <= capacity`, the length of `first` and
-        // `da`. `push_first` records only inputs with indices up to the
-        // statement's own, so every adjoint index used is
-        // `<= i < hi <= adj.len()`. `k_` counts the binary statements in
-        // `0..=i` (so it is >= 1 when statement `i` is binary, and the pair
-        // of that statement is `second[k_ - 1]`, `k_ - 1 < m <= capacity`).
+        // SAFETY: `i < hi <= n <= list.len()`, and `push` records only
+        // inputs with indices up to the statement's own, so every adjoint
+        // index used is `<= i < hi <= adj.len()`.
         unsafe {
-            let f = *s.first.get_unchecked(i);
-            let da = *s.da.get_unchecked(i);
-            let g = *adj.get_unchecked(i) + carry;
+            let st = *s.list.get_unchecked(i);
+            // (Not `+ 0` without the carry: that is an add on the critical
+            // path the compiler may not drop, since -0 + 0 is +0.)
+            let g = if CARRY {
+                *adj.get_unchecked(i) + carry
+            } else {
+                *adj.get_unchecked(i)
+            };
+            if CARRY && st.a as usize + 1 == i {
+                carry = st.da * g;
+            } else {
+                *adj.get_unchecked_mut(st.a as usize) += st.da * g;
+                if CARRY {
+                    carry = T::zero();
+                }
+            }
+            *adj.get_unchecked_mut(st.b as usize) += st.db * g;
             // Nothing adds to `adj[i]` after this statement (inputs come
             // before it): without `KEEP` it goes back to 0 for the next call.
             *adj.get_unchecked_mut(i) = if KEEP { g } else { T::zero() };
-            let a = f & !BINARY;
-            // `push2` puts an input recorded just before in slot `a`, so
-            // the second input never needs carrying.
-            if a == own.wrapping_sub(1) {
-                carry = da * g;
-            } else {
-                carry = T::zero();
-                // A leaf points at itself: nothing to propagate.
-                if a != own {
-                    *adj.get_unchecked_mut(a as usize) += da * g;
-                }
-            }
-            if f & BINARY != 0 {
-                debug_assert!(k_ > 0);
-                k_ -= 1;
-                let b = *s.second.get_unchecked(k_);
-                *adj.get_unchecked_mut(b as usize) += *s.db.get_unchecked(k_) * g;
-            }
         }
     }
-    *k = k_;
-    if lo > 0 {
+    if CARRY && lo > 0 {
         adj[lo - 1] += carry;
     }
 }
