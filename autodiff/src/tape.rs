@@ -472,9 +472,9 @@ impl<T: Real> Tape<T> {
         crate::var::same_tape(t, self);
         let top = y.index();
         adj[top] = y.scale();
+        // The leaves `0..nl` propagate nothing: the sweep stops above them.
         let split = nl.min(top + 1);
         self.sweep::<false>(stmts, adj, split, top + 1);
-        self.sweep::<true>(stmts, adj, 0, split);
         out.copy_from_slice(&adj[..nl]);
         adj[..nl].fill(T::zero());
         true
