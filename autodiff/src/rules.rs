@@ -178,6 +178,15 @@ impl Unary {
     /// `(y, dy/dx)`.
     #[inline(always)]
     pub fn eval<T: Real>(self, x: T) -> (T, T) {
+        // sin and cos need both: one `sin_cos` (one call of glibc's sincos).
+        match self {
+            Unary::Sin => return x.sin_cos(),
+            Unary::Cos => {
+                let (s, c) = x.sin_cos();
+                return (c, -s);
+            }
+            _ => {}
+        }
         let y = self.value(x);
         (y, self.deriv(x, y))
     }
