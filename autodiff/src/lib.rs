@@ -30,7 +30,10 @@
 //!   by scalars, dual numbers and matrices. [`mat`]: matrix ops (matmul,
 //!   affine map, elementwise, reductions, the losses of (5.1)).
 //! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`],
-//!   [`Evaluator`]: function transformations.
+//!   [`Evaluator`]: function transformations. They return gradients with
+//!   respect to the inputs only, so they record on a preaccumulating tape
+//!   ([`Tape::set_preaccumulate`]): operations of one recorded input are
+//!   folded into the next two-input statement instead of recorded.
 //! - [`Float::gemm`]: the matrix product every matrix op runs on, the
 //!   crate's own kernel; [`set_num_threads`] / [`num_threads`] (default:
 //!   `CHAINRULE_NUM_THREADS`, else the available cores) set its threads,
