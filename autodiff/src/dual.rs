@@ -158,5 +158,9 @@ impl<T: Real> Real for Dual<T> {
     fn to_f64(self) -> f64 {
         self.re.to_f64()
     }
+    #[inline]
+    fn is_zero(self) -> bool {
+        self.re.is_zero() && self.eps.is_zero()
+    }
     crate::rules::real_primitives_via_rules!();
 }

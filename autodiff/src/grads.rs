@@ -12,7 +12,9 @@ use crate::{Mat, Matrix, Real, Var};
 ///
 /// # Panics
 /// Indexing with a handle from another tape, or from a recording made after
-/// this store was computed, panics.
+/// this store was computed, panics; so does indexing with a `Var` that a
+/// [preaccumulating](crate::Tape::set_preaccumulate) tape did not record
+/// ([`Var::is_node`] false).
 #[derive(Clone, Debug)]
 pub struct Grads<T> {
     tape_id: u64,
@@ -107,12 +109,18 @@ impl<T: Real> Grads<T> {
     }
 
     /// The gradient with respect to `x`.
+    ///
+    /// # Panics
+    /// As indexing (see [`Grads`]).
     #[track_caller]
     pub fn wrt(&self, x: Var<'_, T>) -> T {
         self[x]
     }
 
     /// The gradients with respect to each of `xs`.
+    ///
+    /// # Panics
+    /// As indexing (see [`Grads`]).
     #[track_caller]
     pub fn wrt_all(&self, xs: &[Var<'_, T>]) -> Vec<T> {
         xs.iter().map(|&x| self[x]).collect()

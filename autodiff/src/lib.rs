@@ -48,7 +48,9 @@
 //!   as PyTorch and JAX); `|x|` has derivative 0 at 0; `min`/`max` send a
 //!   tie's derivative to their first argument.
 //! - A NaN produced inside a function propagates through values and
-//!   gradients; nothing panics on it.
+//!   gradients; nothing panics on it. A value the output does not depend
+//!   on contributes nothing to the gradient, even if its derivative is
+//!   infinite or NaN (`0 * inf` is not formed for it).
 //! - Automatic differentiation applies the chain rule to the operations one
 //!   evaluation actually performed; it is not symbolic differentiation.
 #![warn(missing_docs)]

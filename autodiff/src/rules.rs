@@ -273,14 +273,16 @@ impl Binary {
     /// `(y, dy/da, dy/db)`, with the division `a / b` sharing `1 / b`
     /// between its partials (one division fewer than `deriv_a` and
     /// `deriv_b` called apart; `-y (1/b)` may differ from `-y / b` in the
-    /// last bit).
+    /// last bit). Where `1 / b` overflows (`b` zero or subnormal), `dy/db`
+    /// is `-y / b`, as [`deriv_b`](Self::deriv_b) gives.
     #[inline(always)]
     pub fn eval<T: Real>(self, a: T, b: T) -> (T, T, T) {
         let y = self.value(a, b);
         match self {
             Binary::Div => {
                 let r = T::one() / b;
-                (y, r, -(y * r))
+                let db = if r.is_finite() { -(y * r) } else { -y / b };
+                (y, r, db)
             }
             _ => (y, self.deriv_a(a, b, y), self.deriv_b(a, b, y)),
         }

@@ -190,8 +190,8 @@ impl<'t, T: Real> Var<'t, T> {
                 t.record1(self.idx, op.deriv_a(a, b, y) * self.scale, y)
             }
             (None, Some(u)) => {
-                let (y, _, db) = op.eval(a, b);
-                u.record1(o.idx, db * o.scale, y)
+                let y = op.value(a, b);
+                u.record1(o.idx, op.deriv_b(a, b, y) * o.scale, y)
             }
             (None, None) => Var::constant(op.value(a, b)),
         }
