@@ -22,7 +22,7 @@ const MAX_STMTS: usize = u32::MAX as usize;
 /// and `db = 0`; an input (leaf) has `a = b = i` and zero partials. The
 /// sweep adds `0 * adj[i]` to `adj[i]` for them and then stores `adj[i]`
 /// back, so even an infinite adjoint leaves no NaN behind, and the loop
-/// has no branch.
+/// has no branch on the kind of statement.
 #[derive(Clone, Copy)]
 struct Stmt<T> {
     a: u32,
@@ -499,9 +499,9 @@ impl<T: Real> Tape<T> {
 /// nothing, so an infinite or NaN partial there cannot turn the gradient
 /// into NaN through `0 * inf`; the test costs about nothing on a
 /// preaccumulating tape and about 10% of the sweep with the carry
-/// (`scalar_phases`, alternated runs). With `KEEP` false, each adjoint of `lo..hi` is
-/// set back to 0 once used instead of keeping the gradient (see
-/// [`Tape::leaf_gradient`]).
+/// (`scalar_phases`, alternated runs). With `KEEP` false, each adjoint of
+/// `lo..hi` is set back to 0 once used instead of keeping the gradient
+/// (see [`Tape::leaf_gradient`]).
 ///
 /// With `CARRY`, a contribution to `adj[i - 1]` in slot `a` is carried in a
 /// register to the next iteration instead of going through memory (a store
