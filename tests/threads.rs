@@ -85,10 +85,15 @@ fn tape_ops(threads: usize) -> Vec<u64> {
     let c = tape.mat_const(Shape::new(n, o), &vals(n * o, 0.4)).unwrap();
     let z = x.affine(w, Some(b));
     let h = z.relu() + z.tanh() * c - z.sigmoid().scale(0.5);
-    let loss = h.least_squares(&vals(n * o, 0.5), Reduction::Mean) + h.sum();
+    // Split products, and a square matrix times itself (two products
+    // into one gradient).
+    let v = tape.mat(Shape::new(i, 120), &vals(i * 120, 0.6)).unwrap();
+    let s = tape.mat(Shape::new(200, 200), &vals(200 * 200, 0.7)).unwrap();
+    let products = x.matmul(v).tanh().sum() + s.matmul(s).scale(1e-3).tanh().sum();
+    let loss = h.least_squares(&vals(n * o, 0.5), Reduction::Mean) + h.sum() + products;
     let g = tape.backward(loss);
     let mut bits = vec![loss.value().to_bits()];
-    for m in [x, w, b] {
+    for m in [x, w, b, v, s] {
         bits.extend(g[m].iter().map(|v| v.to_bits()));
     }
     bits
