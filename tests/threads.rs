@@ -88,7 +88,9 @@ fn tape_ops(threads: usize) -> Vec<u64> {
     // Split products, and a square matrix times itself (two products
     // into one gradient).
     let v = tape.mat(Shape::new(i, 120), &vals(i * 120, 0.6)).unwrap();
-    let s = tape.mat(Shape::new(200, 200), &vals(200 * 200, 0.7)).unwrap();
+    let s = tape
+        .mat(Shape::new(200, 200), &vals(200 * 200, 0.7))
+        .unwrap();
     let products = x.matmul(v).tanh().sum() + s.matmul(s).scale(1e-3).tanh().sum();
     let loss = h.least_squares(&vals(n * o, 0.5), Reduction::Mean) + h.sum() + products;
     let g = tape.backward(loss);

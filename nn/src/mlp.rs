@@ -112,9 +112,17 @@ impl<T: Float> MlpBuilder<T> {
     /// # Errors
     /// [`Error::Architecture`] for fewer than two widths, a zero width, a
     /// number of per-layer activations that is not the number of hidden
-    /// layers, or a ReLU subgradient outside `[0, 1]`.
+    /// layers, a ReLU subgradient outside `[0, 1]`, or an
+    /// [`Init::Uniform`] bound that is negative or not finite.
     pub fn build(self) -> Result<Mlp<T>> {
         let w = &self.widths;
+        if let Init::Uniform(a) = self.init {
+            if !(a.is_finite() && a >= 0.0) {
+                return Err(Error::Architecture(format!(
+                    "Init::Uniform({a}): the bound must be finite and >= 0"
+                )));
+            }
+        }
         if w.len() < 2 {
             return Err(Error::Architecture(format!(
                 "a network needs at least an input and an output width, got widths {w:?}"

@@ -619,3 +619,54 @@ fn generators_agree_across_float_types() {
         .all(|(x, y)| (x - y).abs() < 1e-6);
     assert!(close && a.labels() == b.labels());
 }
+
+#[test]
+fn idx_to_matrix_of_inconsistent_dimensions_is_a_typed_error() {
+    let bad = [
+        IdxArray {
+            dims: vec![3, 2],
+            data: IdxData::U8(vec![1, 2]),
+        },
+        IdxArray {
+            dims: vec![],
+            data: IdxData::U8(vec![]),
+        },
+        IdxArray {
+            dims: vec![usize::MAX, 3],
+            data: IdxData::U8(vec![1, 2, 3]),
+        },
+    ];
+    for a in &bad {
+        match data::idx_to_matrix::<f32>(a, "m.idx") {
+            Err(DataError::Idx { path, .. }) => assert_eq!(path, "m.idx"),
+            other => panic!("dims {:?}: expected an Idx error, got {other:?}", a.dims),
+        }
+    }
+}
+
+#[test]
+fn scalers_refuse_to_produce_non_finite_features_and_change_nothing() {
+    // The span of this column overflows f32.
+    let x = Matrix::new(2, 1, vec![-3e38f32, 3e38]).unwrap();
+    let d = Dataset::classification(x.clone(), vec![0, 1], 2).unwrap();
+    let mm = data::MinMaxScaler::fit_dataset(&d).unwrap();
+    assert!(matches!(
+        mm.transform_dataset(d),
+        Err(DataError::NonFinite {
+            row: 1,
+            column: 0,
+            ..
+        })
+    ));
+    let mut m = x.clone();
+    assert!(mm.transform_in_place(&mut m).is_err());
+    assert_eq!(m.as_slice(), x.as_slice(), "nothing changed on error");
+    // A tiny fitted std divides a far value to infinity.
+    let fit = Matrix::new(2, 1, vec![0.0f32, 1e-30]).unwrap();
+    let st = Standardizer::fit(&fit).unwrap();
+    let far = Matrix::new(1, 1, vec![3e38f32]).unwrap();
+    assert!(matches!(
+        st.transform(&far),
+        Err(DataError::NonFinite { .. })
+    ));
+}

@@ -503,3 +503,20 @@ fn input_gradient_matches_central_finite_differences() {
         assert!(report.passed(), "{}: {report}", loss.name());
     }
 }
+
+#[test]
+fn a_uniform_init_bound_that_is_negative_or_not_finite_is_an_architecture_error() {
+    for a in [-0.1, f64::NAN, f64::INFINITY] {
+        let r = Mlp::<f64>::builder(&[2, 2]).init(Init::Uniform(a)).build();
+        assert!(
+            arch_message(r).contains("Init::Uniform"),
+            "bound {a}: a typed error naming the init"
+        );
+    }
+    // 0 is allowed: all-zero weights.
+    let zero = Mlp::<f64>::builder(&[2, 2])
+        .init(Init::Uniform(0.0))
+        .build()
+        .unwrap();
+    assert!(zero.params().iter().all(|&p| p == 0.0));
+}

@@ -14,7 +14,8 @@ pub enum Momentum {
     #[default]
     None,
     /// Heavy-ball momentum `b_t = mu b_{t-1} + (1 - dampening) g_t`, step
-    /// along `b_t`.
+    /// along `b_t`. With `mu = 0` it is plain SGD whatever the dampening
+    /// (PyTorch keeps no buffer then).
     Classic {
         /// Momentum factor `mu` in `[0, 1)`.
         mu: f64,
@@ -146,7 +147,9 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         // PyTorch skips the decay term when lambda = 0 (keeps -0.0 gradients).
         let decayed = move |g: T, w: T| if decay { g + wd * w } else { g };
         let (mu, damp, nesterov) = match self.momentum {
-            Momentum::None => {
+            // PyTorch skips the momentum buffer when mu = 0, whatever the
+            // dampening.
+            Momentum::None | Momentum::Classic { mu: 0.0, .. } => {
                 for (w, &g) in params.iter_mut().zip(grads) {
                     *w -= lr * decayed(g, *w);
                 }
@@ -231,6 +234,22 @@ mod tests {
         // t = 2: b = 0.5 * 2 + 0.5 * 2 = 2, w = -0.2 - 0.2.
         sgd.step(&mut w, &[2.0]).unwrap();
         assert!((w[0] + 0.4).abs() < 1e-15);
+    }
+
+    #[test]
+    fn zero_momentum_with_dampening_is_plain_sgd_as_in_pytorch() {
+        let mut sgd = Sgd::new(0.1)
+            .unwrap()
+            .with_momentum(Momentum::Classic {
+                mu: 0.0,
+                dampening: 0.5,
+            })
+            .unwrap();
+        let mut w = [0.0f64];
+        // PyTorch skips the buffer at momentum 0: two steps of -0.1 * 2.
+        sgd.step(&mut w, &[2.0]).unwrap();
+        sgd.step(&mut w, &[2.0]).unwrap();
+        assert!((w[0] + 0.4).abs() < 1e-15, "{}", w[0]);
     }
 
     #[test]

@@ -291,23 +291,38 @@ pub fn load_idx_images<T: Float>(path: impl AsRef<Path>) -> Result<Matrix<T>> {
 /// An IDX array as a matrix of `dims[0]` rows (see [`load_idx_images`]).
 ///
 /// # Errors
-/// [`DataError::Idx`] for a value not finite in `T`.
+/// [`DataError::Idx`] for an array of no dimension, dimensions whose
+/// product is not the number of values (the fields are public), or a value
+/// not finite in `T`.
 pub fn idx_to_matrix<T: Float>(array: &IdxArray, source_name: &str) -> Result<Matrix<T>> {
-    let n = array.dims[0];
-    let cols = array.dims[1..].iter().product::<usize>();
+    let err = |reason: String| DataError::Idx {
+        path: source_name.to_string(),
+        reason,
+    };
+    let Some((&n, rest)) = array.dims.split_first() else {
+        return Err(err("an array of no dimension is not a matrix".into()));
+    };
+    let cols = rest
+        .iter()
+        .try_fold(1usize, |p, &d| p.checked_mul(d))
+        .filter(|&c| n.checked_mul(c) == Some(array.data.len()));
+    let Some(cols) = cols else {
+        return Err(err(format!(
+            "dimensions {:?} do not multiply to the {} values held",
+            array.dims,
+            array.data.len()
+        )));
+    };
     let data: Vec<T> = (0..array.data.len())
         .map(|i| T::from_f64(array.data.get_f64(i)))
         .collect();
     if let Some(k) = data.iter().position(|x| !x.is_finite()) {
-        return Err(DataError::Idx {
-            path: source_name.to_string(),
-            reason: format!(
-                "element {k} ({}) is not a finite number",
-                array.data.get_f64(k)
-            ),
-        });
+        return Err(err(format!(
+            "element {k} ({}) is not a finite number",
+            array.data.get_f64(k)
+        )));
     }
-    Ok(Matrix::new(n, cols, data).expect("dims multiply to the length"))
+    Matrix::new(n, cols, data).map_err(|e| err(e.to_string()))
 }
 
 /// Class labels from an IDX file of one dimension and an integer type.

@@ -42,12 +42,29 @@ fn transform_copy<T: Float>(
     Ok(out)
 }
 
-/// Applies `f(column, value)` to every entry.
-fn map_columns<T: Float>(x: &mut Matrix<T>, f: impl Fn(usize, T) -> T) {
+/// Applies `f(column, value)` to every entry, or, if a result would not be
+/// finite (a span or a distance from the mean that overflows, a value far
+/// outside the fitted range), changes nothing and returns
+/// [`DataError::NonFinite`] for the first such entry.
+fn map_columns<T: Float>(x: &mut Matrix<T>, f: impl Fn(usize, T) -> T) -> Result<()> {
     let cols = x.cols().max(1);
+    let bad = x
+        .as_slice()
+        .iter()
+        .enumerate()
+        .find(|&(k, &v)| !f(k % cols, v).is_finite());
+    if let Some((k, &v)) = bad {
+        return Err(DataError::NonFinite {
+            what: "scaled features",
+            row: k / cols,
+            column: k % cols,
+            value: f(k % cols, v).to_f64(),
+        });
+    }
     for (k, v) in x.as_mut_slice().iter_mut().enumerate() {
         *v = f(k % cols, *v);
     }
+    Ok(())
 }
 
 /// Standardisation: each feature minus its training mean, divided by its
@@ -133,7 +150,8 @@ impl<T: Float> Standardizer<T> {
     ///
     /// # Errors
     /// [`DataError::LengthMismatch`] if the number of features differs from
-    /// the fitted one.
+    /// the fitted one; [`DataError::NonFinite`], changing nothing, if a
+    /// result would be infinite or NaN.
     pub fn transform_in_place(&self, features: &mut Matrix<T>) -> Result<()> {
         check_width("Standardizer: features", self.mean.len(), features.cols())?;
         map_columns(features, |j, v| {
@@ -143,8 +161,7 @@ impl<T: Float> Standardizer<T> {
             } else {
                 c
             }
-        });
-        Ok(())
+        })
     }
 
     /// The transformed copy of `features`.
@@ -177,8 +194,7 @@ impl<T: Float> Standardizer<T> {
                 T::one()
             };
             v * s + self.mean[j]
-        });
-        Ok(())
+        })
     }
 }
 
@@ -225,7 +241,8 @@ impl<T: Float> MinMaxScaler<T> {
     ///
     /// # Errors
     /// [`DataError::LengthMismatch`] if the number of features differs from
-    /// the fitted one.
+    /// the fitted one; [`DataError::NonFinite`], changing nothing, if a
+    /// result would be infinite or NaN.
     pub fn transform_in_place(&self, features: &mut Matrix<T>) -> Result<()> {
         check_width("MinMaxScaler: features", self.min.len(), features.cols())?;
         map_columns(features, |j, v| {
@@ -235,8 +252,7 @@ impl<T: Float> MinMaxScaler<T> {
             } else {
                 v - self.min[j]
             }
-        });
-        Ok(())
+        })
     }
 
     /// The transformed copy of `features`.
