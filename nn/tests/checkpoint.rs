@@ -842,3 +842,27 @@ fn corrupt_headers_and_truncated_files_are_typed_errors() {
         assert!(r.starts_with(&want), "{what}: {r}");
     }
 }
+
+#[test]
+fn metadata_widths_not_backed_by_the_tensors_are_an_error_before_any_allocation() {
+    let dir = TempDir::new("hugewidths");
+    let meta = |widths: &str| {
+        HashMap::from([
+            ("format".to_string(), "chainrule-checkpoint/1".to_string()),
+            ("widths".to_string(), widths.to_string()),
+            ("activations".to_string(), "identity".to_string()),
+        ])
+    };
+    // Widths whose parameter count overflows, then ones that would need
+    // hundreds of GB: no tensor in the file backs them.
+    for widths in ["3037000500,3037000500", "200000,200000"] {
+        let views: Vec<(String, safetensors::tensor::TensorView)> = Vec::new();
+        let bytes = safetensors::serialize(views, Some(meta(widths))).unwrap();
+        let path = dir.write("w.safetensors", &bytes);
+        let err = load_checkpoint::<f32>(&path).map(|_| ()).unwrap_err();
+        assert!(
+            err.to_string().contains("layers.0.weight is missing"),
+            "{widths}: {err}"
+        );
+    }
+}

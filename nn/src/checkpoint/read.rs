@@ -28,6 +28,9 @@ pub fn load_checkpoint<T: Float>(path: impl AsRef<Path>) -> Result<LoadedCheckpo
             "no architecture in the metadata (keys `widths` and `activations`); \
              build a matching network and use load_into",
         )?;
+        // The widths are checked against the file's tensors before any
+        // network is built: metadata alone must not make us allocate.
+        file.check_layer_shapes(&widths)?;
         let (hidden, output) = activations.split_at(activations.len() - 1);
         let mut model = Mlp::<T>::builder(&widths)
             .hidden_each(hidden)
@@ -150,6 +153,33 @@ impl<'b> Parsed<'b> {
         }
         let meta = Meta::new(metadata.metadata().clone().unwrap_or_default())?;
         Ok(Parsed { tensors, meta })
+    }
+
+    /// Checks that the file holds, for every layer of a network of these
+    /// `widths`, the weight and bias tensors of the shapes they imply
+    /// (`[a_{r+1}, a_r]` and `[a_{r+1}]`).
+    fn check_layer_shapes(&self, widths: &[usize]) -> std::result::Result<(), String> {
+        for (r, pair) in widths.windows(2).enumerate() {
+            for (kind, want) in [("weight", vec![pair[1], pair[0]]), ("bias", vec![pair[1]])] {
+                let name = format!("layers.{}.{kind}", 2 * r);
+                match self.tensors.get(&name) {
+                    Some((_, shape, _)) if *shape == want => {}
+                    Some((_, shape, _)) => {
+                        return Err(format!(
+                            "tensor {name} has shape {shape:?} in the file but the widths \
+                             {widths:?} in its metadata imply {want:?}"
+                        ))
+                    }
+                    None => {
+                        return Err(format!(
+                            "tensor {name} is missing (the widths {widths:?} in the \
+                             metadata imply shape {want:?})"
+                        ))
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The dtype of all tensors, which must agree.
