@@ -176,3 +176,41 @@ fn early_stopping_ends_the_run_and_restores_the_best_parameters() {
     let last = h.epochs.last().unwrap().test_loss.unwrap();
     assert!(last > best, "last epoch {last}, best {best}");
 }
+
+#[test]
+fn batch_loss_is_per_sample_with_a_short_last_batch() {
+    let (train, _) = digits_split();
+    let train = train.select(&(0..33).collect::<Vec<_>>());
+    for reduction in [Reduction::Mean, Reduction::Sum] {
+        let mlp = Mlp::builder(&[64, 8, 10]).seed(1).build().unwrap();
+        let sgd = optim::by_name::<f32>("sgd", 1e-3).unwrap();
+        let mut t = Trainer::new(
+            mlp,
+            sgd,
+            TrainConfig {
+                epochs: 1,
+                batch_size: 32,
+                loss: Loss::CrossEntropy(reduction),
+                ..Default::default()
+            },
+        );
+        let mut losses = Vec::new();
+        let h = t
+            .fit(&train, None, |e| {
+                if let nn::Event::Step { loss, .. } = e {
+                    losses.push(loss)
+                }
+            })
+            .unwrap();
+        assert_eq!(losses.len(), 2, "batches of 32 and 1");
+        let want = match reduction {
+            Reduction::Mean => (losses[0] * 32.0 + losses[1]) / 33.0,
+            Reduction::Sum => losses[0] + losses[1],
+        };
+        let got = h.epochs[0].batch_loss;
+        assert!(
+            (got - want).abs() <= 1e-12 * want.abs(),
+            "{reduction:?}: {got} vs {want}"
+        );
+    }
+}

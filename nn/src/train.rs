@@ -6,7 +6,7 @@
 use crate::checkpoint::{save_checkpoint, Checkpoint, Progress, TrainingState};
 use crate::data::{BatchOrder, Batcher, Dataset, Targets};
 use crate::{BatchTargets, Error, Loss, Mlp, Result};
-use autodiff::{Grads, Real, Shape, Tape};
+use autodiff::{Grads, Real, Reduction, Shape, Tape};
 use optim::{Optimizer, Schedule};
 use std::time::Instant;
 
@@ -77,7 +77,12 @@ impl Default for TrainConfig {
 pub struct EpochReport {
     /// The epoch, from 0.
     pub epoch: usize,
-    /// Mean of the mini-batch losses seen during the epoch.
+    /// The loss of the mini-batches seen during the epoch, over the samples
+    /// they held, in the configured reduction's terms: with `Mean`, the mean
+    /// per sample (each batch's mean weighted by its size, so a short last
+    /// batch counts for what it holds); with `Sum`, the sum over the
+    /// samples. Measured with the parameters of each batch's step, before
+    /// its update.
     pub batch_loss: f64,
     /// The loss on the whole training set at the end of the epoch.
     pub train_loss: f64,
@@ -285,10 +290,16 @@ impl<T: Scalar> Trainer<T> {
             let start = Instant::now();
             let batches = batcher.epoch(epoch as u64);
             let steps = batches.len();
-            let mut loss_sum = 0.0;
+            let (mut loss_sum, mut samples) = (0.0, 0usize);
+            let mean = matches!(
+                self.config.loss,
+                Loss::LeastSquares(Reduction::Mean) | Loss::CrossEntropy(Reduction::Mean)
+            );
             for (step, idx) in batches.enumerate() {
                 let loss = self.step(train, idx, epoch, step)?;
-                loss_sum += loss;
+                // A batch's mean loss times its size is its sum.
+                loss_sum += if mean { loss * idx.len() as f64 } else { loss };
+                samples += idx.len();
                 observe(Event::Step {
                     epoch,
                     step,
@@ -299,8 +310,12 @@ impl<T: Scalar> Trainer<T> {
             let seconds = start.elapsed().as_secs_f64();
             history.train_seconds += seconds;
             self.epoch += 1;
-            let report =
-                self.report(epoch, loss_sum / steps.max(1) as f64, seconds, train, test)?;
+            let batch_loss = if mean {
+                loss_sum / samples.max(1) as f64
+            } else {
+                loss_sum
+            };
+            let report = self.report(epoch, batch_loss, seconds, train, test)?;
             observe(Event::Epoch(&report));
             let stop = self.early_stop(&report, &mut best, &mut since_best);
             history.epochs.push(report);
