@@ -214,3 +214,74 @@ fn batch_loss_is_per_sample_with_a_short_last_batch() {
         );
     }
 }
+
+#[test]
+fn a_step_that_makes_a_parameter_non_finite_rolls_network_and_optimizer_back_together() {
+    let data = noisy_sine::<f32>(16, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 4, 1])
+        .hidden(Activation::Tanh)
+        .seed(1)
+        .build()
+        .unwrap();
+    // A finite loss and gradient, and a step so large that a parameter
+    // overflows f32.
+    let sgd = optim::by_name::<f32>("sgd_momentum", 3e38).unwrap();
+    let mut t = Trainer::new(
+        mlp.clone(),
+        sgd,
+        TrainConfig {
+            epochs: 3,
+            batch_size: 16,
+            loss: Loss::LeastSquares(Reduction::Sum),
+            ..Default::default()
+        },
+    );
+    let err = t.fit(&data, None, |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFinite {
+                what: "parameter after the step",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("start of the epoch"), "{err}");
+    // Epoch 0 failed at its first step: both as before training.
+    assert_eq!(bits(t.mlp().params()), bits(mlp.params()));
+    let state = t.optimizer().state();
+    assert_eq!(state.steps, 0, "the optimizer's step counter rolled back");
+    assert!(
+        state.buffers.iter().all(|(_, b)| b.is_empty()),
+        "no momentum kept"
+    );
+}
+
+#[test]
+fn nesterov_energy_takes_the_loss_at_the_lookahead_point() {
+    let (train, _) = digits_split();
+    let mlp = Mlp::builder(&[64, 16, 10]).seed(1).build().unwrap();
+    let nesterov = optim::by_name::<f32>("nesterov", 0.05).unwrap();
+    let mut t = Trainer::new(
+        mlp,
+        nesterov,
+        TrainConfig {
+            epochs: 1,
+            ..Default::default()
+        },
+    );
+    let h = t.fit(&train, None, |_| {}).unwrap();
+    let reported = h.epochs[0].energy.expect("Nesterov has an energy (5.20)");
+    let mut at = vec![0.0f32; t.mlp().num_params()];
+    assert!(t
+        .optimizer()
+        .gradient_point(t.mlp().params(), &mut at)
+        .unwrap());
+    let mut shifted = t.mlp().clone();
+    shifted.params_mut().copy_from_slice(&at);
+    let (j_lookahead, _) = nn::evaluate(&shifted, t.config().loss, &train).unwrap();
+    assert_eq!(reported, t.optimizer().energy(j_lookahead).unwrap());
+    let j_here = h.epochs[0].train_loss;
+    assert_ne!(reported, t.optimizer().energy(j_here).unwrap());
+}

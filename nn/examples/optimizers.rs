@@ -89,7 +89,13 @@ fn on_rosenbrock(method: &'static str, iterations: usize, tol: f64) -> Result<Ou
             curve.push(((it + 1) as f64, j));
         }
     }
-    let energy = opt.energy(j);
+    // The energy takes J at the gradient point (Nesterov's lookahead).
+    let j_energy = if opt.gradient_point(&w, &mut at).map_err(|e| e.to_string())? {
+        rosenbrock(&at)
+    } else {
+        j
+    };
+    let energy = opt.energy(j_energy);
     Ok(Outcome {
         method,
         lr,

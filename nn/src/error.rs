@@ -50,18 +50,24 @@ pub enum Error {
         /// The number of values given.
         got: usize,
     },
-    /// Training produced a NaN or infinite loss or gradient; the parameters
-    /// of the last finite step are kept.
-    #[error("training diverged at epoch {epoch}, step {step}: the {what} is not finite ({value}); parameters of the last finite step are kept")]
+    /// Training produced a NaN or infinite loss, gradient or parameter.
+    /// The network and the optimizer are left consistent, so that a
+    /// checkpoint saved now resumes correctly: after a non-finite loss or
+    /// gradient, as after the last finite step (the failed step changed
+    /// nothing); after a step that made a parameter non-finite, both are put
+    /// back as they were at the start of the epoch (`kept` says which).
+    #[error("training diverged at epoch {epoch}, step {step}: the {what} is not finite ({value}); {kept}")]
     NonFinite {
         /// The epoch (from 0).
         epoch: usize,
         /// The step within the epoch (from 0).
         step: usize,
-        /// `"loss"` or `"gradient"`.
+        /// `"loss"`, `"gradient"` or `"parameter after the step"`.
         what: &'static str,
         /// The offending value.
         value: f64,
+        /// What the network and the optimizer hold now.
+        kept: &'static str,
     },
     /// A checkpoint could not be written or read.
     #[error("checkpoint {path}: {reason}")]

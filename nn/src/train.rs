@@ -10,6 +10,12 @@ use autodiff::{Grads, Real, Reduction, Shape, Tape};
 use optim::{Optimizer, Schedule};
 use std::time::Instant;
 
+/// `kept` of [`Error::NonFinite`] after a failed step that changed nothing.
+const LAST_STEP: &str = "the network and the optimizer are as after the last finite step";
+/// `kept` of [`Error::NonFinite`] after a step that made a parameter non-finite.
+const EPOCH_START: &str =
+    "the network and the optimizer are back as they were at the start of the epoch";
+
 /// The number types training runs in: `f32` and `f64`.
 pub trait Scalar: autodiff::Float + optim::Float {}
 impl<T: autodiff::Float + optim::Float> Scalar for T {}
@@ -25,6 +31,12 @@ pub enum Metric {
 
 /// Stop when the metric has not improved by `min_delta` for `patience`
 /// epochs, and go back to the best parameters seen.
+///
+/// The best value, its parameters and the count of epochs since live in one
+/// call of [`Trainer::fit`]: they are not in checkpoints, and a run resumed
+/// from one (or a second `fit`) starts watching afresh, so it may stop
+/// later than the uninterrupted run would have. Ignored when `fit` is given
+/// no test set, or for `TestAccuracy` on regression data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EarlyStopping {
     /// The metric watched.
@@ -153,7 +165,9 @@ pub struct Trainer<T: Scalar> {
     epoch: usize,
     tape: Tape<T>,
     grads: Grads<T>,
+    /// Nesterov's lookahead parameters (5.19).
     shifted: Vec<T>,
+    /// The parameters at the start of the epoch (see [`Error::NonFinite`]).
     backup: Vec<T>,
     features: Vec<T>,
     labels: Vec<usize>,
@@ -223,7 +237,8 @@ impl<T: Scalar> Trainer<T> {
 
     /// Saves the network, the optimizer's state and the epoch reached to a
     /// safetensors checkpoint (atomically), from which
-    /// [`restore`](Self::restore) continues bitwise as if never stopped.
+    /// [`restore`](Self::restore) continues bitwise as if never stopped
+    /// (with early stopping, see [`EarlyStopping`] for what is not saved).
     ///
     /// # Errors
     /// [`Error::Checkpoint`] when the file cannot be written (the previous
@@ -289,6 +304,11 @@ impl<T: Scalar> Trainer<T> {
             let epoch = self.epoch;
             let start = Instant::now();
             let batches = batcher.epoch(epoch as u64);
+            // What a step that makes a parameter non-finite rolls back to:
+            // copying the optimizer's state once per epoch rather than per
+            // step (the moments are as large as the parameters).
+            self.backup.copy_from_slice(self.mlp.params());
+            let optimizer_backup = self.optimizer.state();
             let steps = batches.len();
             let (mut loss_sum, mut samples) = (0.0, 0usize);
             let mean = matches!(
@@ -296,7 +316,14 @@ impl<T: Scalar> Trainer<T> {
                 Loss::LeastSquares(Reduction::Mean) | Loss::CrossEntropy(Reduction::Mean)
             );
             for (step, idx) in batches.enumerate() {
-                let loss = self.step(train, idx, epoch, step)?;
+                let loss = match self.step(train, idx, epoch, step) {
+                    Err(e @ Error::NonFinite { kept, .. }) if kept == EPOCH_START => {
+                        self.mlp.params_mut().copy_from_slice(&self.backup);
+                        self.optimizer.load_state(&optimizer_backup)?;
+                        return Err(e);
+                    }
+                    r => r?,
+                };
                 // A batch's mean loss times its size is its sum.
                 loss_sum += if mean { loss * idx.len() as f64 } else { loss };
                 samples += idx.len();
@@ -366,12 +393,12 @@ impl<T: Scalar> Trainer<T> {
                 step,
                 what: "loss",
                 value,
+                kept: LAST_STEP,
             });
         }
         self.tape.backward_into(loss, &mut self.grads);
         // The gradient is read in place from the tape's gradient store.
         let gradient = out.gradient(&self.grads);
-        self.backup.copy_from_slice(self.mlp.params());
         match self.optimizer.step(self.mlp.params_mut(), gradient) {
             Err(optim::Error::NonFiniteGradient { .. }) => {
                 let value = gradient
@@ -384,6 +411,7 @@ impl<T: Scalar> Trainer<T> {
                     step,
                     what: "gradient",
                     value,
+                    kept: LAST_STEP,
                 });
             }
             r => r?,
@@ -396,19 +424,21 @@ impl<T: Scalar> Trainer<T> {
                 .map(|&p| Real::to_f64(p))
                 .find(|p| !p.is_finite());
             let bad = bad.unwrap_or(f64::NAN);
-            self.mlp.params_mut().copy_from_slice(&self.backup);
+            // The optimizer's state has taken the step too: the caller puts
+            // both back as they were at the start of the epoch.
             return Err(Error::NonFinite {
                 epoch,
                 step,
                 what: "parameter after the step",
                 value: bad,
+                kept: EPOCH_START,
             });
         }
         Ok(value)
     }
 
     fn report(
-        &self,
+        &mut self,
         epoch: usize,
         batch_loss: f64,
         seconds: f64,
@@ -430,10 +460,28 @@ impl<T: Scalar> Trainer<T> {
             train_accuracy,
             test_loss,
             test_accuracy,
-            energy: self.optimizer.energy(train_loss),
+            energy: self.energy(train, train_loss)?,
             learning_rate: self.optimizer.learning_rate(),
             seconds,
         })
+    }
+
+    /// The optimizer's energy, given `J` at the parameters: evaluated again
+    /// at the gradient point where the method takes its gradient elsewhere
+    /// (Nesterov's lookahead, (5.19)-(5.20)).
+    fn energy(&mut self, train: &Dataset<T>, j_at_params: f64) -> Result<Option<f64>> {
+        let j = if self
+            .optimizer
+            .gradient_point(self.mlp.params(), &mut self.shifted)?
+        {
+            self.mlp.params_mut().swap_with_slice(&mut self.shifted);
+            let j = evaluate(&self.mlp, self.config.loss, train);
+            self.mlp.params_mut().swap_with_slice(&mut self.shifted);
+            j?.0
+        } else {
+            j_at_params
+        };
+        Ok(self.optimizer.energy(j))
     }
 
     fn early_stop(
