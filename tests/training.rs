@@ -285,3 +285,82 @@ fn nesterov_energy_takes_the_loss_at_the_lookahead_point() {
     let j_here = h.epochs[0].train_loss;
     assert_ne!(reported, t.optimizer().energy(j_here).unwrap());
 }
+
+#[test]
+fn a_loss_that_overflows_on_the_whole_set_after_an_epoch_is_a_typed_stop() {
+    let data = noisy_sine::<f32>(16, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 4, 1])
+        .hidden(Activation::Tanh)
+        .seed(1)
+        .build()
+        .unwrap();
+    // One step of an absurd size: the parameters stay finite (about
+    // 1e20), the squared outputs do not.
+    let sgd = optim::by_name::<f32>("sgd", 1e20).unwrap();
+    let mut t = Trainer::new(
+        mlp,
+        sgd,
+        TrainConfig {
+            epochs: 1,
+            batch_size: 16,
+            loss: Loss::LeastSquares(Reduction::Mean),
+            ..Default::default()
+        },
+    );
+    let err = t.fit(&data, None, |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::NonFinite {
+                what: "loss on the training set",
+                step: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(t.mlp().params().iter().all(|p| p.is_finite()));
+}
+
+#[test]
+fn an_empty_test_set_is_a_typed_error() {
+    let (train, test) = digits::<f32>().unwrap().split(0.0, 7).unwrap();
+    assert_eq!(test.len(), 0);
+    let mut t = trainer(1, 1);
+    assert!(matches!(
+        t.fit(&train, Some(&test), |_| {}),
+        Err(Error::EmptyData { what: "test" })
+    ));
+}
+
+#[test]
+fn restoring_a_checkpoint_of_another_seed_is_refused_and_changes_nothing() {
+    let (train, _) = digits_split();
+    let mut a = trainer(1, 3);
+    a.fit(&train, None, |_| {}).unwrap();
+    let dir = std::env::temp_dir().join(format!("chainrule-seed-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("a.safetensors");
+    a.save_checkpoint(&path).unwrap();
+    let loaded = load_checkpoint::<f32>(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let mut b = trainer(5, 4); // another seed
+    let err = b.restore(&loaded.state).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Resume {
+                what: "seed",
+                checkpoint: 3,
+                trainer: 4
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(b.epoch(), 0);
+    assert_eq!(b.optimizer().steps(), 0);
+    // The same seed resumes.
+    let mut c = trainer(5, 3);
+    c.restore(&loaded.state).unwrap();
+    assert_eq!(c.epoch(), 1);
+}

@@ -60,9 +60,11 @@ pub enum Error {
     NonFinite {
         /// The epoch (from 0).
         epoch: usize,
-        /// The step within the epoch (from 0).
+        /// The step within the epoch (from 0); the number of steps for the
+        /// evaluation after the epoch.
         step: usize,
-        /// `"loss"`, `"gradient"` or `"parameter after the step"`.
+        /// `"loss"`, `"gradient"`, `"parameter after the step"`, `"loss on
+        /// the training set"` or `"loss on the test set"`.
         what: &'static str,
         /// The offending value.
         value: f64,
@@ -76,6 +78,24 @@ pub enum Error {
         path: String,
         /// What went wrong.
         reason: String,
+    },
+    /// A data set given to training or evaluation holds no sample (its loss
+    /// and accuracy would be NaN).
+    #[error("the {what} set holds no sample")]
+    EmptyData {
+        /// `"training"` or `"test"`.
+        what: &'static str,
+    },
+    /// A checkpoint's progress does not fit the trainer it is restored
+    /// into.
+    #[error("cannot resume: the checkpoint's {what} is {checkpoint}, this trainer's is {trainer}")]
+    Resume {
+        /// What differs, e.g. `"seed"`.
+        what: &'static str,
+        /// The checkpoint's value.
+        checkpoint: u64,
+        /// The trainer's value.
+        trainer: u64,
     },
     /// An error of the tape (a shape mismatch, a label out of range).
     #[error(transparent)]

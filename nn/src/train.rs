@@ -263,9 +263,20 @@ impl<T: Scalar> Trainer<T> {
     /// [`load_checkpoint`](crate::checkpoint::load_checkpoint)).
     ///
     /// # Errors
-    /// The optimizer's error when its state does not fit (another method,
-    /// another number of parameters).
+    /// [`Error::Resume`] when the checkpoint's seed is not the trainer's
+    /// (the batch order, and any split made from the seed, would differ);
+    /// the optimizer's error when its state does not fit (another method,
+    /// another number of parameters). On error nothing is changed.
     pub fn restore(&mut self, state: &TrainingState<T>) -> Result<()> {
+        if let Some(p) = state.progress {
+            if p.seed != self.config.seed {
+                return Err(Error::Resume {
+                    what: "seed",
+                    checkpoint: p.seed,
+                    trainer: self.config.seed,
+                });
+            }
+        }
         if let Some(o) = &state.optimizer {
             self.optimizer.load_state(o)?;
         }
@@ -280,15 +291,20 @@ impl<T: Scalar> Trainer<T> {
     /// every step and epoch.
     ///
     /// # Errors
-    /// [`Error::NonFinite`] when a loss or gradient is NaN or infinite (or a
-    /// step would make a parameter so): the parameters of the last finite
-    /// step are kept. Shape and label errors from the data.
+    /// [`Error::EmptyData`] for a test set of no sample; [`Error::NonFinite`]
+    /// when a loss or gradient is NaN or infinite, a step makes a parameter
+    /// so, or the loss on the training or test set after an epoch is (see
+    /// the error for what the trainer then holds). Shape and label errors
+    /// from the data.
     pub fn fit(
         &mut self,
         train: &Dataset<T>,
         test: Option<&Dataset<T>>,
         mut observe: impl FnMut(Event<'_>),
     ) -> Result<History> {
+        if test.is_some_and(|t| t.is_empty()) {
+            return Err(Error::EmptyData { what: "test" });
+        }
         let mut batcher = Batcher::new(train.len(), self.config.batch_size)?
             .order(self.config.order)
             .drop_last(self.config.drop_last)
@@ -342,7 +358,7 @@ impl<T: Scalar> Trainer<T> {
             } else {
                 loss_sum
             };
-            let report = self.report(epoch, batch_loss, seconds, train, test)?;
+            let report = self.report(epoch, steps, batch_loss, seconds, train, test)?;
             observe(Event::Epoch(&report));
             let stop = self.early_stop(&report, &mut best, &mut since_best);
             history.epochs.push(report);
@@ -440,6 +456,7 @@ impl<T: Scalar> Trainer<T> {
     fn report(
         &mut self,
         epoch: usize,
+        steps: usize,
         batch_loss: f64,
         seconds: f64,
         train: &Dataset<T>,
@@ -453,6 +470,21 @@ impl<T: Scalar> Trainer<T> {
             }
             None => (None, None),
         };
+        // Finite parameters can still overflow the loss over a whole set.
+        for (what, l) in [
+            ("loss on the training set", Some(train_loss)),
+            ("loss on the test set", test_loss),
+        ] {
+            if let Some(l) = l.filter(|l| !l.is_finite()) {
+                return Err(Error::NonFinite {
+                    epoch,
+                    step: steps,
+                    what,
+                    value: l,
+                    kept: LAST_STEP,
+                });
+            }
+        }
         Ok(EpochReport {
             epoch,
             batch_loss,
