@@ -30,7 +30,9 @@ pub enum Metric {
 }
 
 /// Stop when the metric has not improved by `min_delta` for `patience`
-/// epochs, and go back to the best parameters seen.
+/// epochs, and go back to the best parameters seen. A run that reaches its
+/// last epoch without stopping keeps its last parameters (as Keras'
+/// `restore_best_weights`).
 ///
 /// The best value, its parameters and the count of epochs since live in one
 /// call of [`Trainer::fit`]: they are not in checkpoints, and a run resumed
