@@ -160,3 +160,33 @@ fn gradcheck_catches_a_wrong_gradient() {
         .unwrap()
         .passed());
 }
+
+#[test]
+fn gradcheck_fails_where_the_difference_quotient_overflows() {
+    // f(x + h) = exp(709.78...) overflows: the estimate is infinite, and so
+    // would be its tolerance; a wrong gradient of 0 must not pass.
+    let f = |x: &[f64]| x[0].exp();
+    let report =
+        autodiff::gradcheck_fn(f, &[0.0], &[709.7825], &GradcheckConfig::default()).unwrap();
+    assert!(!report.passed(), "{report}");
+    assert_eq!(report.worst_coordinate.unwrap().ratio(), f64::INFINITY);
+}
+
+#[test]
+fn gradcheck_names_the_failing_coordinate_with_zero_absolute_tolerance() {
+    // Coordinate 0 matches exactly (0 against 0, tolerance 0); coordinate 1
+    // is wrong: the report's worst is coordinate 1.
+    let f = |x: &[f64]| x[0] * x[0] + x[1];
+    let cfg = GradcheckConfig {
+        atol: 0.0,
+        rtol: 1e-5,
+        directions: 0,
+        ..Default::default()
+    };
+    let report = autodiff::gradcheck_fn(f, &[0.0, 2.0], &[0.0, 1.0], &cfg).unwrap();
+    assert!(!report.passed());
+    assert_eq!(
+        report.worst_coordinate.unwrap().probe,
+        autodiff::gradcheck::Probe::Coordinate(1)
+    );
+}

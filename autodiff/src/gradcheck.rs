@@ -81,19 +81,24 @@ pub struct Comparison {
 }
 
 impl Comparison {
-    /// `error / tolerance`: above 1 fails; NaN counts as infinite.
+    /// `error / tolerance`, how far out of tolerance: above 1 fails. 0 for
+    /// an exact match (also at tolerance 0); infinite for a comparison that
+    /// failed on a NaN or infinite value.
     pub fn ratio(&self) -> f64 {
         let r = self.error / self.tolerance;
-        if r.is_nan() {
-            f64::INFINITY
-        } else {
-            r
+        match (self.passed(), r.is_finite()) {
+            (true, _) if self.error == 0.0 => 0.0,
+            (true, _) => r,
+            (false, true) if r > 1.0 => r,
+            (false, _) => f64::INFINITY,
         }
     }
 
-    /// Whether this comparison is within tolerance (false for NaN).
+    /// Whether this comparison is within tolerance: false when either value
+    /// is NaN or infinite (an overflowing difference quotient, with an
+    /// infinite tolerance, checks nothing).
     pub fn passed(&self) -> bool {
-        self.error <= self.tolerance
+        self.analytic.is_finite() && self.numeric.is_finite() && self.error <= self.tolerance
     }
 }
 

@@ -101,8 +101,11 @@ impl<T: Float> Matrix<T> {
     }
 
     /// The matrix with entries `f(i, j)`.
+    ///
+    /// # Panics
+    /// If `rows * cols` overflows `usize`.
     pub fn from_fn(rows: usize, cols: usize, mut f: impl FnMut(usize, usize) -> T) -> Self {
-        let data = (0..rows * cols)
+        let data = (0..Shape::new(rows, cols).len())
             .map(|k| f(k / cols.max(1), k % cols.max(1)))
             .collect();
         Matrix {

@@ -123,6 +123,10 @@ pub trait Real:
 /// The plain floating-point types, `f32` and `f64`: what matrices on the tape
 /// hold and what the matrix-multiply kernel accepts.
 pub trait Float: Real + Default + Display + Send + Sync + 'static {
+    /// `ln(1 + x)`, accurate also where `1 + x` rounds to 1 (the
+    /// log-sum-exp of the cross-entropy).
+    fn ln_1p(self) -> Self;
+
     /// `C <- alpha A B + beta C` on strided row-major storage: `A` is `m x k`,
     /// `B` is `k x n`, `C` is `m x n`; `rs*`/`cs*` are the row and column
     /// strides, so transposes are passed as swapped strides, never copied.
@@ -327,6 +331,10 @@ macro_rules! impl_float {
         }
 
         impl Float for $t {
+            #[inline]
+            fn ln_1p(self) -> Self {
+                <$t>::ln_1p(self)
+            }
             #[inline]
             fn gemm(
                 m: usize,

@@ -257,8 +257,15 @@ pub fn cross_entropy_value<T: Float>(f: &[T], label: usize) -> T {
         .iter()
         .copied()
         .fold(f[0], |a, b| if b > a { b } else { a });
-    let s: T = f.iter().map(|&v| (v - m).exp()).sum();
-    m + s.ln() - f[label]
+    // ln of the sum as ln_1p of the terms but the (first) maximum's 1.
+    let top = f.iter().position(|&v| v == m);
+    let rest: T = f
+        .iter()
+        .enumerate()
+        .filter(|&(j, _)| Some(j) != top)
+        .map(|(_, &v)| (v - m).exp())
+        .sum();
+    (m - f[label]) + rest.ln_1p()
 }
 
 impl<T: Float> Layers<T> {

@@ -99,7 +99,15 @@ impl<'t, T: Float> Mat<'t, T> {
     }
 
     /// Elementwise `op(self)`.
+    ///
+    /// # Panics
+    /// For [`Unary::Relu`] with a subgradient outside `[0, 1]` (as
+    /// [`relu_with`](Self::relu_with)).
+    #[track_caller]
     pub fn map(self, op: Unary) -> Mat<'t, T> {
+        if let Unary::Relu { at_zero } = op {
+            check_subgradient(at_zero);
+        }
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
@@ -146,7 +154,6 @@ impl<'t, T: Float> Mat<'t, T> {
     /// Unless `0 <= at_zero <= 1`.
     #[track_caller]
     pub fn relu_with(self, at_zero: f64) -> Mat<'t, T> {
-        check_subgradient(at_zero);
         self.map(Unary::Relu { at_zero })
     }
 

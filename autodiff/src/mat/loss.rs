@@ -120,17 +120,26 @@ impl<'t, T: Float> Mat<'t, T> {
             .zip(labels)
         {
             let m = zr.iter().copied().fold(zr[0], Real::max);
-            let mut s = T::zero();
-            for (p, &zi) in pr.iter_mut().zip(zr) {
+            // s = 1 + rest, the 1 from the (first) maximum: ln s is
+            // ln_1p(rest), exact also where 1 + rest rounds to 1.
+            let top = zr.iter().position(|&v| v == m);
+            let mut rest = T::zero();
+            for (j, (p, &zi)) in pr.iter_mut().zip(zr).enumerate() {
                 *p = (zi - m).exp();
-                s += *p;
+                if Some(j) != top {
+                    rest += *p;
+                }
             }
+            let s = T::one() + rest;
             let inv = T::one() / s;
             for p in pr.iter_mut() {
                 *p *= inv;
             }
-            // logsumexp(z) - z_y = m + ln s - z_y
-            total += m + s.ln() - zr[label];
+            // logsumexp(z) - z_y = (m - z_y) + ln s, the difference first,
+            // so a small loss next to large logits is not lost in `m`. (A
+            // NaN logit: no maximum found, ln of the NaN sum.)
+            let ln_s = if top.is_some() { rest.ln_1p() } else { s.ln() };
+            total += (m - zr[label]) + ln_s;
         }
         let value = total * reduction.factor(rows);
         let off = st.alloc(1);

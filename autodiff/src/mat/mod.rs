@@ -689,6 +689,10 @@ impl<'t, T: Float> Mat<'t, T> {
     }
 
     /// Calls `f` on the row-major values, without copying them.
+    ///
+    /// # Panics
+    /// If `f` records on the same tape (the values are borrowed from it
+    /// meanwhile): copy them out with [`to_vec`](Self::to_vec) first.
     pub fn with_values<R>(self, f: impl FnOnce(&[T]) -> R) -> R {
         let st = self.tape.mats.borrow();
         f(st.value(self.node))
