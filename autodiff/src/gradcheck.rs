@@ -15,7 +15,9 @@
 //! ```
 //!
 //! and the report names the worst probe (largest `|a - n| / (atol + rtol
-//! |n|)`), with both values. A NaN anywhere fails the check and is reported.
+//! |n|)`), with both values. A NaN or infinite value on either side fails
+//! the check and is reported (an overflowing difference quotient checks
+//! nothing).
 //! Check away from kinks (ReLU or `|x|` at 0, ties of `min`/`max`): there the
 //! one-sided derivatives differ and no finite difference agrees with both.
 
