@@ -217,25 +217,9 @@ fn batch_loss_is_per_sample_with_a_short_last_batch() {
 
 #[test]
 fn a_step_that_makes_a_parameter_non_finite_rolls_network_and_optimizer_back_together() {
-    let data = noisy_sine::<f32>(16, 0.1, 1).unwrap();
-    let mlp = Mlp::builder(&[1, 4, 1])
-        .hidden(Activation::Tanh)
-        .seed(1)
-        .build()
-        .unwrap();
     // A finite loss and gradient, and a step so large that a parameter
     // overflows f32.
-    let sgd = optim::by_name::<f32>("sgd_momentum", 3e38).unwrap();
-    let mut t = Trainer::new(
-        mlp.clone(),
-        sgd,
-        TrainConfig {
-            epochs: 3,
-            batch_size: 16,
-            loss: Loss::LeastSquares(Reduction::Sum),
-            ..Default::default()
-        },
-    );
+    let (data, mlp, mut t) = sine_trainer("sgd_momentum", 3e38, 3, Reduction::Sum);
     let err = t.fit(&data, None, |_| {}).unwrap_err();
     assert!(
         matches!(
@@ -288,25 +272,9 @@ fn nesterov_energy_takes_the_loss_at_the_lookahead_point() {
 
 #[test]
 fn a_loss_that_overflows_on_the_whole_set_after_an_epoch_is_a_typed_stop() {
-    let data = noisy_sine::<f32>(16, 0.1, 1).unwrap();
-    let mlp = Mlp::builder(&[1, 4, 1])
-        .hidden(Activation::Tanh)
-        .seed(1)
-        .build()
-        .unwrap();
     // One step of an absurd size: the parameters stay finite (about
     // 1e20), the squared outputs do not.
-    let sgd = optim::by_name::<f32>("sgd", 1e20).unwrap();
-    let mut t = Trainer::new(
-        mlp,
-        sgd,
-        TrainConfig {
-            epochs: 1,
-            batch_size: 16,
-            loss: Loss::LeastSquares(Reduction::Mean),
-            ..Default::default()
-        },
-    );
+    let (data, _, mut t) = sine_trainer("sgd", 1e20, 1, Reduction::Mean);
     let err = t.fit(&data, None, |_| {}).unwrap_err();
     assert!(
         matches!(
@@ -363,4 +331,33 @@ fn restoring_a_checkpoint_of_another_seed_is_refused_and_changes_nothing() {
     let mut c = trainer(5, 3);
     c.restore(&loaded.state).unwrap();
     assert_eq!(c.epoch(), 1);
+}
+
+/// A 1-4-1 tanh network on 16 noisy sine samples, one batch per epoch,
+/// least squares, trained by `optimizer` at `lr`: the data, the initial
+/// network and the trainer.
+fn sine_trainer(
+    optimizer: &str,
+    lr: f64,
+    epochs: usize,
+    reduction: Reduction,
+) -> (Dataset<f32>, Mlp<f32>, Trainer<f32>) {
+    let data = noisy_sine::<f32>(16, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 4, 1])
+        .hidden(Activation::Tanh)
+        .seed(1)
+        .build()
+        .unwrap();
+    let opt = optim::by_name::<f32>(optimizer, lr).unwrap();
+    let t = Trainer::new(
+        mlp.clone(),
+        opt,
+        TrainConfig {
+            epochs,
+            batch_size: 16,
+            loss: Loss::LeastSquares(reduction),
+            ..Default::default()
+        },
+    );
+    (data, mlp, t)
 }
