@@ -27,7 +27,7 @@ use std::time::Instant;
 
 /// Train a multilayer perceptron on the handwritten digits.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// The optimizer: one of optim::METHODS (adam, adamw, sgd, sgd_momentum,
     /// sgd_nesterov, gradient_descent, heavy_ball, heavy_ball_symplectic,
@@ -35,12 +35,12 @@ struct Args {
     #[arg(long, default_value = "adam")]
     optimizer: String,
     /// Learning rate (step dt); by default 2e-3 for the Adam family, 0.05
-    /// for the others.
+    /// for the others. With --load, replaces the checkpoint's rate.
     #[arg(long, allow_negative_numbers = true)]
     lr: Option<f64>,
-    /// Number of epochs.
-    #[arg(long, default_value_t = 30)]
-    epochs: usize,
+    /// Number of epochs (with --load: the epoch to train up to).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: u64,
     /// Mini-batch size.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
@@ -51,13 +51,13 @@ struct Args {
     #[arg(long, default_value = "relu")]
     activation: String,
     /// ReLU's subgradient at exactly 0, in [0, 1].
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     relu_at_zero: f64,
     /// Seed of the initialisation, the split and the batch order.
     #[arg(long, default_value_t = 0)]
     seed: u64,
-    /// Fraction of the data held out for testing.
-    #[arg(long, default_value_t = 0.2)]
+    /// Fraction of the data held out for testing, in (0, 1).
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     test_fraction: f64,
     /// A CSV file in the digits format (64 pixels, then the label) instead
     /// of the bundled copy.
@@ -109,6 +109,20 @@ fn run(args: Args) -> Result<(), String> {
     if let Some(t) = args.threads {
         autodiff::set_num_threads(t.into());
     }
+    if !(args.test_fraction > 0.0 && args.test_fraction < 1.0) {
+        return Err(format!(
+            "--test-fraction must lie strictly between 0 and 1, got {}",
+            args.test_fraction
+        ));
+    }
+    // Before any training: a path that cannot be written would otherwise
+    // fail only at the end.
+    for (opt, path) in [("--save", &args.save), ("--plot", &args.plot)] {
+        if let Some(p) = path {
+            cli::check_writable(opt, p)?;
+        }
+    }
+    let epochs = args.epochs as usize;
     let data = match &args.data {
         None => digits::<f32>().map_err(|e| e.to_string())?,
         Some(p) => {
@@ -148,35 +162,56 @@ fn run(args: Args) -> Result<(), String> {
     let lr = args.lr.unwrap_or(if adam_family { 2e-3 } else { 0.05 });
     let optimizer = optim::by_name::<f32>(&args.optimizer, lr).map_err(|e| e.to_string())?;
     let config = TrainConfig {
-        epochs: args.epochs,
+        epochs,
         batch_size: args.batch_size,
         seed: args.seed,
         ..Default::default()
     };
-
-    println!(
-        "chainrule digits: {} train / {} test samples, 64 features, 10 classes",
-        train.len(),
-        test.len()
-    );
-    println!(
-        "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean); \
-         optimizer {} lr {}; {} epochs, batch {}, reshuffled; seed {}",
-        widths,
-        mlp.num_params(),
-        act,
-        args.optimizer,
-        lr,
-        args.epochs,
-        args.batch_size,
-        args.seed
-    );
 
     let mut trainer = Trainer::new(mlp, optimizer, config);
     if let (Some(state), Some(path)) = (&resumed, &args.load) {
         trainer
             .restore(state)
             .map_err(|e| format!("{}: {e}", path.display()))?;
+        if let Some(lr) = args.lr {
+            // The checkpoint's rate was restored with the state: --lr wins.
+            trainer
+                .optimizer_mut()
+                .set_learning_rate(lr)
+                .map_err(|e| e.to_string())?;
+        }
+        if trainer.epoch() >= epochs {
+            return Err(format!(
+                "{} is already at epoch {}: pass --epochs greater than that to train on",
+                path.display(),
+                trainer.epoch()
+            ));
+        }
+    }
+    // What is trained, as it is after --load.
+    let hidden: Vec<String> = trainer.mlp().activations()[..trainer.mlp().activations().len() - 1]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    println!(
+        "chainrule digits: {} train / {} test samples, {} features, 10 classes",
+        train.len(),
+        test.len(),
+        train.n_features()
+    );
+    println!(
+        "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean); \
+         optimizer {} lr {}; {} epochs, batch {}, reshuffled; seed {}",
+        widths,
+        trainer.mlp().num_params(),
+        hidden.join(","),
+        args.optimizer,
+        trainer.optimizer().learning_rate(),
+        epochs,
+        args.batch_size,
+        args.seed
+    );
+    if let Some(path) = &args.load {
         println!(
             "resumed from {} after epoch {}",
             path.display(),
@@ -210,7 +245,7 @@ fn run(args: Args) -> Result<(), String> {
             let line = format!(
                 "epoch {:>3}/{}  train loss {}  test loss {}  test accuracy {:.2}%  ({:.1} ms)",
                 r.epoch + 1,
-                args.epochs,
+                epochs,
                 fmt_loss(r.train_loss),
                 fmt_loss(r.test_loss.unwrap_or(f64::NAN)),
                 100.0 * r.test_accuracy.unwrap_or(f64::NAN),
@@ -223,26 +258,31 @@ fn run(args: Args) -> Result<(), String> {
         }
         _ => {}
     });
+    let wall = started.elapsed().as_secs_f64();
+    // The summary before the save, so that a failed save loses nothing
+    // already computed.
+    if let Some(last) = result
+        .as_ref()
+        .ok()
+        .and_then(|h| h.epochs.last().map(|l| (h, l)))
+    {
+        let (history, last) = last;
+        println!(
+            "test accuracy {:.2}% after epoch {}; training time {:.3} s ({:.2} ms per epoch), {:.3} s with evaluation",
+            100.0 * last.test_accuracy.unwrap_or(f64::NAN),
+            trainer.epoch(),
+            history.train_seconds,
+            1e3 * history.train_seconds / history.epochs.len() as f64,
+            wall
+        );
+    }
     if let Some(path) = &args.save {
-        // Saved even when training stopped on an error: the parameters are
-        // those of the last finite step.
+        // Saved even when training stopped on an error: the network and
+        // the optimizer are consistent (see nn::Error::NonFinite).
         trainer.save_checkpoint(path).map_err(|e| e.to_string())?;
         println!("saved {} (epoch {})", path.display(), trainer.epoch());
     }
     let history = result.map_err(|e| e.to_string())?;
-    let wall = started.elapsed().as_secs_f64();
-    let last = history
-        .epochs
-        .last()
-        .ok_or("no epoch was run (epochs = 0)")?;
-    println!(
-        "test accuracy {:.2}% after epoch {}; training time {:.3} s ({:.2} ms per epoch), {:.3} s with evaluation",
-        100.0 * last.test_accuracy.unwrap_or(f64::NAN),
-        trainer.epoch(),
-        history.train_seconds,
-        1e3 * history.train_seconds / history.epochs.len() as f64,
-        wall
-    );
     if let Some(path) = &args.plot {
         let curve = |f: &dyn Fn(&nn::EpochReport) -> Option<f64>| -> Vec<(f64, f64)> {
             history

@@ -21,17 +21,17 @@ use std::process::ExitCode;
 
 /// Compare the optimizers on Rosenbrock and on a small MLP.
 #[derive(Parser, Debug)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Iterations on the Rosenbrock function.
-    #[arg(long, default_value_t = 20_000)]
-    iterations: usize,
+    #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
+    iterations: u64,
     /// Tolerance on J for "iterations to reach".
     #[arg(long, default_value_t = 1e-6)]
     tol: f64,
     /// Epochs of full-batch training for the MLP.
-    #[arg(long, default_value_t = 300)]
-    epochs: usize,
+    #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    epochs: u64,
     /// Draw J against iterations into this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
@@ -192,9 +192,12 @@ fn table(title: &str, rows: &[Outcome], tol: Option<f64>) {
 }
 
 fn run(args: Args) -> Result<(), String> {
+    if let Some(p) = &args.plot {
+        cli::check_writable("--plot", p)?;
+    }
     let rosen: Vec<Outcome> = optim::METHODS
         .iter()
-        .map(|&m| on_rosenbrock(m, args.iterations, args.tol))
+        .map(|&m| on_rosenbrock(m, args.iterations as usize, args.tol))
         .collect::<Result<_, _>>()?;
     table(
         &format!(
@@ -206,7 +209,7 @@ fn run(args: Args) -> Result<(), String> {
     );
     let mlp: Vec<Outcome> = optim::METHODS
         .iter()
-        .map(|&m| on_mlp(m, args.epochs))
+        .map(|&m| on_mlp(m, args.epochs as usize))
         .collect::<Result<_, _>>()?;
     table(&format!("MLP 2-16-16-2 tanh on two spirals (200 points), {} full-batch epochs, J = mean cross-entropy", args.epochs), &mlp, None);
     if let Some(path) = &args.plot {

@@ -56,7 +56,7 @@ fn digits_trains_prints_its_configuration_and_reports_test_accuracy() {
 
 #[test]
 fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 9] = [
         (&["--lr", "-1"], "must be finite and > 0"),
         (&["--optimizer", "adagrad"], "unknown optimizer"),
         (&["--relu-at-zero", "2"], "outside [0, 1]"),
@@ -68,6 +68,14 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
             &["--load", "/nonexistent/model.safetensors"],
             "/nonexistent/model.safetensors",
         ),
+        // Checked before training, so no work is lost at the end.
+        (
+            &["--save", "/nonexistent/dir/m.safetensors"],
+            "does not exist",
+        ),
+        (&["--plot", "/"], "is a directory"),
+        (&["--test-fraction", "1"], "strictly between 0 and 1"),
+        (&["--test-fraction", "-0.5"], "strictly between 0 and 1"),
     ];
     for (args, says) in cases {
         let (out, _, stderr) = run(example("digits").args(args));
@@ -84,7 +92,11 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
     // A malformed value is clap's error: non-zero, no panic.
-    for (args, bad) in [(["--epochs", "abc"], "abc"), (["--threads", "0"], "0")] {
+    for (args, bad) in [
+        (["--epochs", "abc"], "abc"),
+        (["--threads", "0"], "0"),
+        (["--epochs", "0"], "0"),
+    ] {
         let (out, _, stderr) = run(example("digits").args(args));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
         assert!(
@@ -98,11 +110,15 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
 #[test]
 fn digits_reports_the_same_accuracy_and_losses_on_one_and_two_threads() {
     let lines = |threads: &str| {
+        // Batches of 512 through 512-wide layers: the training step's
+        // products, not only the evaluation's, are split over the threads.
         let (out, stdout, stderr) = run(example("digits").args([
             "--epochs",
             "2",
             "--hidden",
-            "128,128",
+            "512,512",
+            "--batch-size",
+            "512",
             "--threads",
             threads,
         ]));
@@ -137,6 +153,20 @@ fn digits_saves_a_checkpoint_and_resumes_from_it() {
         1,
         "only the third epoch runs"
     );
+    // The resumed third epoch is the uninterrupted run's (timings aside).
+    let (_, straight, _) = run(example("digits").args(["--epochs", "3"]));
+    let third = |s: &str| -> Vec<String> {
+        s.lines()
+            .filter(|l| l.starts_with("epoch   3/"))
+            .map(|l| l.split('(').next().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(third(&stdout).len(), 1, "{stdout}");
+    assert_eq!(third(&stdout), third(&straight));
+    // Nothing left to train at the checkpoint's own epoch.
+    let (out, _, stderr) = run(example("digits").args(["--epochs", "2", "--load", p]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("already at epoch 2"), "{stderr}");
     // Another optimizer's state does not load into Adam's place.
     let (out, _, stderr) =
         run(example("digits").args(["--epochs", "3", "--load", p, "--optimizer", "sgd"]));

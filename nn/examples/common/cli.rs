@@ -5,6 +5,26 @@ use clap::error::ErrorKind;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// Checks, before any work, that `path` (given to `option`) can be
+/// written: not a directory, in a directory that exists.
+pub fn check_writable(option: &str, path: &std::path::Path) -> Result<(), String> {
+    if path.is_dir() {
+        return Err(format!("{option} {}: is a directory", path.display()));
+    }
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => std::path::Path::new("."),
+    };
+    if !parent.is_dir() {
+        return Err(format!(
+            "{option} {}: the directory {} does not exist",
+            path.display(),
+            parent.display()
+        ));
+    }
+    Ok(())
+}
+
 /// Parses the arguments and runs `run`: `--help` and `--version` print and
 /// exit 0; a bad option prints clap's one-line message and exits 2; an
 /// error from `run` prints `error: ...` and exits 1.

@@ -36,7 +36,7 @@ where
     Y: Ranged<ValueType = f64>,
     'b: 'a,
 {
-    let e = |e: &dyn std::fmt::Debug| format!("plot: {e:?}");
+    let e = |e: &dyn std::fmt::Display| format!("plot: {e}");
     for (k, s) in series.iter().enumerate() {
         let color = COLORS[k % COLORS.len()];
         let points: Vec<(f64, f64)> = s
@@ -87,7 +87,7 @@ fn panel(
     if x1 == x0 {
         x1 = x0 + 1.0;
     }
-    let e = |e: &dyn std::fmt::Debug| format!("plot: {e:?}");
+    let e = |e: &dyn std::fmt::Display| format!("plot: {e}");
     let mut chart_builder = ChartBuilder::on(area);
     chart_builder
         .caption(title, ("sans-serif", 18))
@@ -128,11 +128,11 @@ fn panel(
 pub fn svg(path: &Path, panels: &[(&str, &str, &str, Vec<Series>, bool)]) -> Result<(), String> {
     let width = 640 * panels.len() as u32;
     let root = SVGBackend::new(path, (width, 420)).into_drawing_area();
-    root.fill(&WHITE).map_err(|x| format!("plot: {x:?}"))?;
+    root.fill(&WHITE).map_err(|x| format!("plot: {x}"))?;
     let areas = root.split_evenly((1, panels.len()));
     for (area, (title, xd, yd, series, log_y)) in areas.iter().zip(panels) {
         panel(area, title, xd, yd, series, *log_y)?;
     }
     root.present()
-        .map_err(|x| format!("cannot write {}: {x:?}", path.display()))
+        .map_err(|x| format!("cannot write {}: {x}", path.display()))
 }
