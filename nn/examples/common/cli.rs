@@ -29,6 +29,15 @@ pub fn check_writable(option: &str, path: &std::path::Path) -> Result<(), String
 /// exit 0; a bad option prints clap's one-line message and exits 2; an
 /// error from `run` prints `error: ...` and exits 1.
 pub fn main<A: Parser>(run: impl FnOnce(A) -> Result<(), String>) -> ExitCode {
+    // Rust ignores SIGPIPE, so writing to a closed pipe (`digits | head`)
+    // makes println! panic; a command-line tool should end quietly, as C
+    // tools do.
+    #[cfg(unix)]
+    // SAFETY: setting a signal's disposition to its default, before any
+    // other thread exists.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let args = match A::try_parse() {
         Ok(a) => a,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
