@@ -190,3 +190,14 @@ fn gradcheck_names_the_failing_coordinate_with_zero_absolute_tolerance() {
         autodiff::gradcheck::Probe::Coordinate(1)
     );
 }
+
+#[test]
+fn dual_numbers_ignore_infinite_partials_with_respect_to_constants() {
+    use autodiff::{Dual, Real};
+    // sqrt'(0) is infinite, but the constant's tangent is 0: nothing flows.
+    let x = Dual::new(2.0_f64, 1.0);
+    assert_eq!((x + Dual::constant(0.0).sqrt()).eps, 1.0);
+    // d/db a^b = y ln a is NaN for a < 0; a constant exponent takes none.
+    let p = Dual::new(-2.0_f64, 1.0).powf(Dual::from_f64(2.0));
+    assert_eq!((p.re, p.eps), (4.0, -4.0));
+}

@@ -49,7 +49,7 @@ impl<T: Real> Dual<T> {
         let (y, d) = op.eval(self.re);
         Dual {
             re: y,
-            eps: d * self.eps,
+            eps: tangent(d, self.eps),
         }
     }
 
@@ -60,8 +60,19 @@ impl<T: Real> Dual<T> {
         let db = op.deriv_b(self.re, o.re, y);
         Dual {
             re: y,
-            eps: da * self.eps + db * o.eps,
+            eps: tangent(da, self.eps) + tangent(db, o.eps),
         }
+    }
+}
+
+/// `d * eps`, and 0 for a zero tangent (a constant): an infinite or NaN
+/// partial with respect to a constant contributes nothing, as on the tape.
+#[inline(always)]
+fn tangent<T: Real>(d: T, eps: T) -> T {
+    if eps.is_zero() {
+        T::zero()
+    } else {
+        d * eps
     }
 }
 

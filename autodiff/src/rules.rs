@@ -149,7 +149,11 @@ impl Unary {
             Unary::Neg => -T::one(),
             // d/dx x^n = n x^(n-1)
             Unary::Powi(0) => T::zero(),
-            Unary::Powi(n) => T::from_f64(n as f64) * x.powi(n - 1),
+            // (n y / x where n - 1 overflows: n = i32::MIN)
+            Unary::Powi(n) => match n.checked_sub(1) {
+                Some(m) => T::from_f64(n as f64) * x.powi(m),
+                None => T::from_f64(n as f64) * y / x,
+            },
             // d/dx e^x = y
             Unary::Exp => y,
             // d/dx ln x = 1 / x
@@ -236,12 +240,15 @@ impl Binary {
             Binary::Mul => b,
             // d/da (a / b) = 1 / b
             Binary::Div => T::one() / b,
-            // d/da a^b = b a^(b-1) = b y / a, the latter reusing y away from a = 0
+            // d/da a^b = b a^(b-1) = b y / a, the latter reusing y, except
+            // at a = 0 and where y has lost digits (subnormal, below f32's
+            // normal range) or overflowed while the derivative need not.
             Binary::Powf => {
-                if a == T::zero() {
+                let d = b * y / a;
+                if a == T::zero() || !d.is_finite() || y.to_f64().abs() < f32::MIN_POSITIVE as f64 {
                     b * a.powf(b - T::one())
                 } else {
-                    b * y / a
+                    d
                 }
             }
             Binary::Min | Binary::Max => indicator(self.picks_a(a, b)),
@@ -336,6 +343,34 @@ fn step<T: Real>(x: T, at_zero: f64) -> T {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn powf_base_derivative_where_the_value_underflows_or_overflows() {
+        // 2 a at a = 1e-200: y = 1e-400 underflows to 0, b y / a would be 0.
+        let (a, b) = (1e-200_f64, 2.0);
+        let y = Binary::Powf.value(a, b);
+        assert_eq!(Binary::Powf.deriv_a(a, b, y), 2e-200);
+        // A subnormal value: b y / a has lost digits.
+        let a = 1e-160_f64;
+        let y = Binary::Powf.value(a, 2.0);
+        let d = Binary::Powf.deriv_a(a, 2.0, y);
+        assert!((d - 2e-160).abs() <= 1e-15 * 2e-160, "{d}");
+        // y = 1e450 overflows; the derivative 1.5 a^0.5 = 1.5e150 does not.
+        let (a, b) = (1e300_f64, 1.5);
+        let y = Binary::Powf.value(a, b);
+        assert!(y.is_infinite());
+        let d = Binary::Powf.deriv_a(a, b, y);
+        assert!((d - 1.5e150).abs() <= 1e-12 * 1.5e150, "{d}");
+    }
+
+    #[test]
+    fn powi_of_the_most_negative_exponent_has_a_derivative() {
+        let n = i32::MIN;
+        let y = Unary::Powi(n).value(2.0_f64);
+        let d = Unary::Powi(n).deriv(2.0_f64, y);
+        assert_eq!(d, 0.0); // -2^31 * 2^(-2^31 - 1) underflows to -0
+        assert!(d.is_sign_negative());
+    }
 
     #[test]
     fn relu_derivative_at_zero_is_the_chosen_subgradient() {
