@@ -57,17 +57,8 @@ struct Stmts<T> {
 impl<T: Real> Stmts<T> {
     fn with_capacity(cap: usize) -> Self {
         Stmts {
-            list: vec![Self::empty(); cap.min(MAX_STMTS)],
+            list: vec![Stmt::leaf(0); cap.min(MAX_STMTS)],
             n: 0,
-        }
-    }
-
-    fn empty() -> Stmt<T> {
-        Stmt {
-            a: 0,
-            b: 0,
-            da: T::zero(),
-            db: T::zero(),
         }
     }
 
@@ -81,7 +72,8 @@ impl<T: Real> Stmts<T> {
             too_long();
         }
         let cap = need.max(2 * self.list.len()).clamp(64, MAX_STMTS);
-        self.list.resize(cap, Self::empty());
+        // Filler until written: any statement would do.
+        self.list.resize(cap, Stmt::leaf(0));
     }
 
     /// Appends statement `n`, built from its own index, and returns it.
@@ -191,14 +183,17 @@ impl<T: Real> Tape<T> {
     /// recorded inputs; a `Var` that results from a chain of one-input
     /// operations carries the chain's derivative with respect to the node
     /// it started from, and the operation that consumes it multiplies its
-    /// partial by that derivative before recording it. The gradients with
-    /// respect to nodes (inputs included) are the same up to rounding, and
-    /// except where a product of partials overflows or underflows (the
-    /// factors of a chain are multiplied from the input outwards here, from
-    /// the output inwards on the full tape) or is `0 * inf`: on the full
-    /// tape an adjoint of exactly 0 propagates nothing (see `sweep`), here
-    /// a zero partial times an infinite one is NaN at recording; recording and the sweep do less work (on the extended Rosenbrock
-    /// function, 3 statements per term instead of 8). The values that were
+    /// partial by that derivative before recording it. Recording and the
+    /// sweep do less work (on the extended Rosenbrock function, 3
+    /// statements per term instead of 8).
+    ///
+    /// The gradients with respect to nodes (inputs included) are the same
+    /// up to rounding, except where a product of partials overflows or
+    /// underflows (the factors of a chain are multiplied from the input
+    /// outwards here, from the output inwards on the full tape) or is
+    /// `0 * inf`: on the full tape an adjoint of exactly 0 propagates nothing
+    /// (see `sweep`), here a zero partial times an infinite one is NaN at
+    /// recording. The values that were
     /// not recorded have no gradient: indexing [`Grads`] with one
     /// ([`Var::is_node`] false) panics. [`grad`](crate::grad),
     /// [`Evaluator`](crate::Evaluator) and the other functional helpers,

@@ -34,6 +34,13 @@ impl Default for Loss {
 }
 
 impl Loss {
+    /// How the per-sample losses are combined.
+    pub fn reduction(self) -> Reduction {
+        match self {
+            Loss::LeastSquares(r) | Loss::CrossEntropy(r) => r,
+        }
+    }
+
     /// The loss of the network's output `f` (one row per sample) against
     /// `targets`, recorded on `f`'s tape.
     ///

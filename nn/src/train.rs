@@ -329,19 +329,22 @@ impl<T: Scalar> Trainer<T> {
             let optimizer_backup = self.optimizer.state();
             let steps = batches.len();
             let (mut loss_sum, mut samples) = (0.0, 0usize);
-            let mean = matches!(
-                self.config.loss,
-                Loss::LeastSquares(Reduction::Mean) | Loss::CrossEntropy(Reduction::Mean)
-            );
+            let mean = self.config.loss.reduction() == Reduction::Mean;
             for (step, idx) in batches.enumerate() {
-                let loss = match self.step(train, idx, epoch, step) {
-                    Err(e @ Error::NonFinite { kept, .. }) if kept == EPOCH_START => {
-                        self.mlp.params_mut().copy_from_slice(&self.backup);
-                        self.optimizer.load_state(&optimizer_backup)?;
-                        return Err(e);
-                    }
-                    r => r?,
-                };
+                let loss = self.step(train, idx, epoch, step)?;
+                if let Some(value) = self.non_finite_parameter() {
+                    // The optimizer's state has taken the step too: both go
+                    // back as they were at the start of the epoch.
+                    self.mlp.params_mut().copy_from_slice(&self.backup);
+                    self.optimizer.load_state(&optimizer_backup)?;
+                    return Err(Error::NonFinite {
+                        epoch,
+                        step,
+                        what: "parameter after the step",
+                        value,
+                        kept: EPOCH_START,
+                    });
+                }
                 // A batch's mean loss times its size is its sum.
                 loss_sum += if mean { loss * idx.len() as f64 } else { loss };
                 samples += idx.len();
@@ -434,25 +437,16 @@ impl<T: Scalar> Trainer<T> {
             }
             r => r?,
         }
-        if !autodiff::all_finite(self.mlp.params()) {
-            let bad = self
-                .mlp
-                .params()
-                .iter()
-                .map(|&p| Real::to_f64(p))
-                .find(|p| !p.is_finite());
-            let bad = bad.unwrap_or(f64::NAN);
-            // The optimizer's state has taken the step too: the caller puts
-            // both back as they were at the start of the epoch.
-            return Err(Error::NonFinite {
-                epoch,
-                step,
-                what: "parameter after the step",
-                value: bad,
-                kept: EPOCH_START,
-            });
-        }
         Ok(value)
+    }
+
+    /// The first non-finite parameter, if a step made one.
+    fn non_finite_parameter(&self) -> Option<f64> {
+        if autodiff::all_finite(self.mlp.params()) {
+            return None;
+        }
+        let mut bad = self.mlp.params().iter().map(|&p| Real::to_f64(p));
+        Some(bad.find(|p| !p.is_finite()).unwrap_or(f64::NAN))
     }
 
     fn report(
