@@ -8,7 +8,7 @@
 //!
 //! Run: `cargo bench --bench scalar_phases`.
 
-use autodiff::{Evaluator, Grads, Tape, Var};
+use autodiff::{Evaluator, Grads, Preaccumulating, Recording, Tape, Var};
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -22,14 +22,22 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-fn phases(name: &str, f: for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>, preaccumulate: bool) {
+/// A scalar test function on the `Var`s of a tape of mode `M`.
+type ScalarFn<M> = for<'t> fn(&[Var<'t, f64, M>]) -> Var<'t, f64, M>;
+
+/// The phases of `f` recorded on `tape`, and in the same rounds the
+/// Evaluator's call of `ev_f` (the same function on its tape).
+fn phases<M: Recording>(
+    name: &str,
+    mut tape: Tape<f64, M>,
+    f: ScalarFn<M>,
+    ev_f: ScalarFn<Preaccumulating>,
+) {
     let n = 10_000;
     let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.1).sin()).collect();
     let mut g = vec![0.0; n];
-    let mut tape = Tape::<f64>::new();
-    tape.set_preaccumulate(preaccumulate);
     let mut grads = Grads::empty();
-    let mut xs: Vec<Var<'static, f64>> = Vec::with_capacity(n);
+    let mut xs: Vec<Var<'static, f64, M>> = Vec::with_capacity(n);
     let reps = 50;
     let mut t = [const { Vec::new() }; 5];
     let mut ev = Evaluator::new();
@@ -41,7 +49,7 @@ fn phases(name: &str, f: for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>, preaccumul
             // The handle buffer is reused across calls (as the Evaluator
             // does): an empty vector collected into one of another lifetime
             // keeps its allocation.
-            let mut v: Vec<Var<'_, f64>> = std::mem::take(&mut xs)
+            let mut v: Vec<Var<'_, f64, M>> = std::mem::take(&mut xs)
                 .into_iter()
                 .map(|_| unreachable!("empty"))
                 .collect();
@@ -67,7 +75,7 @@ fn phases(name: &str, f: for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>, preaccumul
         }
         let t0 = Instant::now();
         for _ in 0..reps {
-            black_box(ev.value_and_grad(f, black_box(&x), &mut g).unwrap());
+            black_box(ev.value_and_grad(ev_f, black_box(&x), &mut g).unwrap());
         }
         acc[4] = t0.elapsed().as_secs_f64();
         for k in 0..5 {
@@ -76,7 +84,7 @@ fn phases(name: &str, f: for<'t> fn(&[Var<'t, f64>]) -> Var<'t, f64>, preaccumul
     }
     let m: Vec<f64> = t.into_iter().map(median).collect();
     let total: f64 = m[..4].iter().sum();
-    let mode = if preaccumulate {
+    let mode = if tape.preaccumulates() {
         "preaccumulating"
     } else {
         "every op recorded"
@@ -125,8 +133,14 @@ fn main() {
         calls_only(args[k + 1].parse().expect("--calls N"));
         return;
     }
-    for preaccumulate in [true, false] {
-        phases("extended Rosenbrock", |x| rosenbrock(x), preaccumulate);
-        phases("sin exp / (1 + x^2) + tanh", |x| heavy(x), preaccumulate);
-    }
+    let (r, h) = ("extended Rosenbrock", "sin exp / (1 + x^2) + tanh");
+    phases(
+        r,
+        Tape::preaccumulating(),
+        |x| rosenbrock(x),
+        |x| rosenbrock(x),
+    );
+    phases(h, Tape::preaccumulating(), |x| heavy(x), |x| heavy(x));
+    phases(r, Tape::new(), |x| rosenbrock(x), |x| rosenbrock(x));
+    phases(h, Tape::new(), |x| heavy(x), |x| heavy(x));
 }

@@ -7,7 +7,7 @@
 
 mod timing;
 
-use autodiff::{Evaluator, Tape};
+use autodiff::{Evaluator, Recording, Tape};
 use std::hint::black_box;
 use timing::{fmt_secs, Interleaved};
 
@@ -112,21 +112,23 @@ fn main() {
     }
     // Tape size per recorded op, with every operation recorded and with
     // the Evaluator's preaccumulation.
-    for preaccumulate in [false, true] {
-        let mut tape = Tape::<f64>::with_capacity(1 << 17);
-        tape.set_preaccumulate(preaccumulate);
-        let xs = tape.vars(&vec![0.5; 10_000]);
-        let before = tape.memory_bytes();
-        let y = rosenbrock(&xs);
-        let stmts = tape.len() - xs.len();
-        let bytes = tape.memory_bytes() - before;
-        println!(
-            "tape, {}: {} bytes per recorded operation; Rosenbrock n = 10000: {} statements in {} bytes (value {})",
-            if preaccumulate { "preaccumulating (the Evaluator's)" } else { "every operation recorded" },
-            Tape::<f64>::BYTES_PER_SCALAR_OP,
-            stmts,
-            bytes,
-            y.value()
-        );
-    }
+    tape_size(Tape::with_capacity(1 << 17));
+    tape_size(Tape::preaccumulating_with_capacity(1 << 17));
+}
+
+/// Prints the bytes per recorded operation and Rosenbrock's tape size.
+fn tape_size<M: Recording>(tape: Tape<f64, M>) {
+    let xs = tape.vars(&vec![0.5; 10_000]);
+    let before = tape.memory_bytes();
+    let y = rosenbrock(&xs);
+    let stmts = tape.len() - xs.len();
+    let bytes = tape.memory_bytes() - before;
+    println!(
+        "tape, {}: {} bytes per recorded operation; Rosenbrock n = 10000: {} statements in {} bytes (value {})",
+        if tape.preaccumulates() { "preaccumulating (the Evaluator's)" } else { "every operation recorded" },
+        Tape::<f64, M>::BYTES_PER_SCALAR_OP,
+        stmts,
+        bytes,
+        y.value()
+    );
 }

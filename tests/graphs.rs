@@ -44,6 +44,17 @@ fn agree(a: &[f64], b: &[f64], tol: f64, floor: f64) -> Result<(), String> {
     Ok(())
 }
 
+/// The real (`eps` false) or dual parts of the gradients with respect to `xs`.
+fn dual_part<M: autodiff::Recording>(
+    gr: &autodiff::Grads<autodiff::Dual<f64>>,
+    xs: &[autodiff::Var<'_, autodiff::Dual<f64>, M>],
+    eps: bool,
+) -> Vec<f64> {
+    xs.iter()
+        .map(|&xi| if eps { gr[xi].eps } else { gr[xi].re })
+        .collect()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(1000))]
 
@@ -104,22 +115,18 @@ proptest! {
 
     #[test]
     fn preaccumulating_tape_gives_the_gradients_and_hvp_of_the_full_tape(g in expr_graph(N, 10, 30), x in inputs(N), v in inputs(N)) {
-        let mut lean = autodiff::Tape::<autodiff::Dual<f64>>::new();
-        lean.set_preaccumulate(true);
+        let lean = autodiff::Tape::<autodiff::Dual<f64>, _>::preaccumulating();
         let full = autodiff::Tape::<autodiff::Dual<f64>>::new();
-        let seed = |t| x.iter().zip(&v).map(|(&a, &b)| autodiff::Tape::var(t, autodiff::Dual::new(a, b))).collect::<Vec<_>>();
-        let (xl, xf) = (seed(&lean), seed(&full));
+        let duals: Vec<_> = x.iter().zip(&v).map(|(&a, &b)| autodiff::Dual::new(a, b)).collect();
+        let (xl, xf) = (lean.vars(&duals), full.vars(&duals));
         let (yl, yf) = (g.eval(&xl), g.eval(&xf));
         prop_assert_eq!(yl.value(), yf.value());
         prop_assert!(lean.len() <= full.len());
         let (gl, gf) = (lean.backward(yl), full.backward(yf));
-        let part = |gr: &autodiff::Grads<autodiff::Dual<f64>>, xs: &[autodiff::Var<'_, autodiff::Dual<f64>>], eps: bool| -> Vec<f64> {
-            xs.iter().map(|&xi| if eps { gr[xi].eps } else { gr[xi].re }).collect()
-        };
-        let (grad_l, grad_f) = (part(&gl, &xl, false), part(&gf, &xf, false));
+        let (grad_l, grad_f) = (dual_part(&gl, &xl, false), dual_part(&gf, &xf, false));
         prop_assume!(grad_f.iter().all(|d| d.is_finite()));
         prop_assert!(agree(&grad_l, &grad_f, 1e-12, 1e-4).is_ok(), "gradient {:?} vs {:?}", grad_l, grad_f);
-        let (hv_l, hv_f) = (part(&gl, &xl, true), part(&gf, &xf, true));
+        let (hv_l, hv_f) = (dual_part(&gl, &xl, true), dual_part(&gf, &xf, true));
         prop_assume!(hv_f.iter().all(|d| d.is_finite()));
         prop_assert!(agree(&hv_l, &hv_f, 1e-12, 1e-4).is_ok(), "hvp {:?} vs {:?}", hv_l, hv_f);
     }

@@ -1,7 +1,7 @@
 //! The tape's mechanics: fan-out, deep chains, constants, reuse after
 //! `clear`, and misuse across tapes.
 
-use autodiff::{Grads, Real, Shape, Tape, Var};
+use autodiff::{Grads, Real, Recording, Shape, Tape, Var};
 
 #[path = "common/functions.rs"]
 mod functions;
@@ -217,8 +217,7 @@ fn preaccumulating_records_only_operations_of_two_recorded_inputs() {
     // Extended Rosenbrock's term: 8 operations, 3 of which combine two
     // nodes (x_{i+1} - x_i^2, the sum of the squares, the running sum).
     let x: Vec<f64> = (0..6).map(|i| 0.3 * i as f64 - 0.7).collect();
-    let mut lean = Tape::<f64>::new();
-    lean.set_preaccumulate(true);
+    let lean = Tape::<f64, _>::preaccumulating();
     let full = Tape::<f64>::new();
     let (xl, xf) = (lean.vars(&x), full.vars(&x));
     let (yl, yf) = (rosenbrock(&xl), rosenbrock(&xf));
@@ -234,8 +233,7 @@ fn preaccumulating_records_only_operations_of_two_recorded_inputs() {
 
 #[test]
 fn an_output_that_is_not_a_node_seeds_the_sweep_with_its_derivative() {
-    let mut tape = Tape::<f64>::new();
-    tape.set_preaccumulate(true);
+    let tape = Tape::<f64, _>::preaccumulating();
     let x = tape.var(0.25);
     let y = (3.0 * x.sin()).exp() - 1.0; // a chain of one-input operations
     assert!(!y.is_node() && x.is_node());
@@ -252,8 +250,7 @@ fn an_output_that_is_not_a_node_seeds_the_sweep_with_its_derivative() {
 #[test]
 #[should_panic(expected = "records no gradient for it")]
 fn the_gradient_of_a_value_a_preaccumulating_tape_did_not_record_panics() {
-    let mut tape = Tape::<f64>::new();
-    tape.set_preaccumulate(true);
+    let tape = Tape::<f64, _>::preaccumulating();
     let x = tape.var(0.5);
     let u = x.exp();
     let g = tape.backward(u * tape.var(2.0));
@@ -262,8 +259,7 @@ fn the_gradient_of_a_value_a_preaccumulating_tape_did_not_record_panics() {
 
 #[test]
 fn preaccumulation_keeps_infinite_and_nan_derivatives() {
-    let mut tape = Tape::<f64>::new();
-    tape.set_preaccumulate(true);
+    let tape = Tape::<f64, _>::preaccumulating();
     let (x, y) = (tape.var(0.0), tape.var(3.0));
     // sqrt's derivative at 0 is infinite; times the constant 0 the chain's
     // derivative is NaN (0 * inf, formed at recording), while the value is
@@ -282,7 +278,7 @@ fn preaccumulation_keeps_infinite_and_nan_derivatives() {
 #[test]
 fn a_value_the_output_does_not_use_cannot_spoil_the_gradient() {
     // x[1] = 0: the unused quotient's partials are infinite.
-    fn f<'t>(x: &[Var<'t, f64>]) -> Var<'t, f64> {
+    fn f<'t, M: Recording>(x: &[Var<'t, f64, M>]) -> Var<'t, f64, M> {
         let _unused = x[0] / x[1];
         x[0] * x[2]
     }
@@ -303,11 +299,7 @@ fn a_value_the_output_does_not_use_cannot_spoil_the_gradient() {
 
 #[test]
 fn division_by_a_zero_or_subnormal_denominator_keeps_the_rule_of_a_over_b() {
-    for tape in [Tape::<f64>::new(), {
-        let mut t = Tape::new();
-        t.set_preaccumulate(true);
-        t
-    }] {
+    fn check<M: Recording>(tape: Tape<f64, M>) {
         let (a, b) = (tape.var(1e-320), tape.var(1e-310));
         let q = a / b;
         let g = tape.backward(q);
@@ -320,4 +312,6 @@ fn division_by_a_zero_or_subnormal_denominator_keeps_the_rule_of_a_over_b() {
         let r = 1e-320 / b;
         assert_eq!(tape.backward(r)[b], -r.value() / 1e-310);
     }
+    check(Tape::new());
+    check(Tape::preaccumulating());
 }

@@ -5,16 +5,20 @@
 //! Each takes the function as a closure over [`Var`]s; a generic user
 //! function `fn f<T: Real>(x: &[T]) -> T` is passed as `|x| f(x)`, and the
 //! closure is instantiated with the number type each transformation needs
-//! (`Var<f64>` for gradients, `Var<Dual<f64>>` for Hessians).
+//! ([`PVar<f64>`] for gradients, `PVar<Dual<f64>>` for Hessians).
 
+use crate::tape::Preaccumulating;
 use crate::{Dual, Error, Grads, Matrix, Result, Tape, Var};
 
-/// The tapes of the helpers, which return gradients with respect to the
-/// inputs only: see [`Tape::set_preaccumulate`].
-fn preaccumulating<T: crate::Real>() -> Tape<T> {
-    let mut tape = Tape::with_capacity(64);
-    tape.set_preaccumulate(true);
-    tape
+/// The number type the helpers' closures receive: a [`Var`] of a
+/// [preaccumulating](Tape::preaccumulating) tape, since the helpers return
+/// gradients with respect to the inputs only. A generic function
+/// `fn f<T: Real>(x: &[T]) -> T` is passed as `|x| f(x)` and never names it.
+pub type PVar<'t, T = f64> = Var<'t, T, Preaccumulating>;
+
+/// The tapes of the helpers.
+fn preaccumulating<T: crate::Real>() -> Tape<T, Preaccumulating> {
+    Tape::preaccumulating_with_capacity(64)
 }
 
 fn nonempty(x: &[f64], what: &'static str) -> Result<()> {
@@ -38,7 +42,7 @@ fn nonempty(x: &[f64], what: &'static str) -> Result<()> {
 /// [`Error::EmptyInput`] if `x` is empty.
 pub fn value_and_grad<F>(f: F, x: &[f64]) -> Result<(f64, Vec<f64>)>
 where
-    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+    F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
 {
     let mut g = vec![0.0; x.len()];
     let v = Evaluator::new().value_and_grad(f, x, &mut g)?;
@@ -56,7 +60,7 @@ where
 /// [`Error::EmptyInput`] if `x` is empty.
 pub fn grad<F>(f: F, x: &[f64]) -> Result<Vec<f64>>
 where
-    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+    F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
 {
     value_and_grad(f, x).map(|(_, g)| g)
 }
@@ -74,7 +78,7 @@ where
 /// [`Error::EmptyInput`] if `x` is empty.
 pub fn jacobian<F>(f: F, x: &[f64]) -> Result<Matrix<f64>>
 where
-    F: for<'t> Fn(&[Var<'t, f64>]) -> Vec<Var<'t, f64>>,
+    F: for<'t> Fn(&[PVar<'t, f64>]) -> Vec<PVar<'t, f64>>,
 {
     nonempty(x, "jacobian")?;
     let tape = preaccumulating::<f64>();
@@ -109,7 +113,7 @@ where
 /// `v` has the length of `x`.
 pub fn hvp<F>(f: F, x: &[f64], v: &[f64]) -> Result<Vec<f64>>
 where
-    F: for<'t> Fn(&[Var<'t, Dual<f64>>]) -> Var<'t, Dual<f64>>,
+    F: for<'t> Fn(&[PVar<'t, Dual<f64>>]) -> PVar<'t, Dual<f64>>,
 {
     nonempty(x, "hvp")?;
     if v.len() != x.len() {
@@ -141,7 +145,7 @@ where
 /// [`Error::EmptyInput`] if `x` is empty.
 pub fn hessian<F>(f: F, x: &[f64]) -> Result<Matrix<f64>>
 where
-    F: for<'t> Fn(&[Var<'t, Dual<f64>>]) -> Var<'t, Dual<f64>>,
+    F: for<'t> Fn(&[PVar<'t, Dual<f64>>]) -> PVar<'t, Dual<f64>>,
 {
     nonempty(x, "hessian")?;
     let n = x.len();
@@ -173,19 +177,17 @@ where
 /// ```
 #[derive(Debug)]
 pub struct Evaluator {
-    tape: Tape<f64>,
-    grads: Grads<f64>,
+    tape: Tape<f64, Preaccumulating>,
     // Scalar adjoints, all zero between calls (see `Tape::leaf_gradient`).
     adj: Vec<f64>,
     // Always empty between calls: only its allocation is kept.
-    inputs: Vec<Var<'static, f64>>,
+    inputs: Vec<PVar<'static, f64>>,
 }
 
 impl Default for Evaluator {
     fn default() -> Self {
         Evaluator {
             tape: preaccumulating(),
-            grads: Grads::empty(),
             adj: Vec::new(),
             inputs: Vec::new(),
         }
@@ -205,7 +207,7 @@ impl Evaluator {
     /// unless `grad` has the length of `x`.
     pub fn value_and_grad<F>(&mut self, f: F, x: &[f64], grad: &mut [f64]) -> Result<f64>
     where
-        F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+        F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
     {
         nonempty(x, "value_and_grad")?;
         if grad.len() != x.len() {
@@ -222,11 +224,7 @@ impl Evaluator {
         // The inputs were recorded first, on a cleared tape: their adjoints
         // are the first `x.len()` ones.
         debug_assert_eq!(xs[0].tape().map(|_| xs[0].index()), Some(0));
-        if !self.tape.leaf_gradient(y, &mut self.adj, grad) {
-            // Matrix nodes were recorded: the general sweep.
-            self.tape.backward_into(y, &mut self.grads);
-            grad.copy_from_slice(&self.grads.scalars[..x.len()]);
-        }
+        self.tape.leaf_gradient(y, &mut self.adj, grad);
         self.inputs = relabel(xs);
         Ok(y.value())
     }
@@ -238,12 +236,12 @@ impl Evaluator {
 }
 
 /// Empties `v` and hands back its allocation with another lifetime.
-fn relabel<'a, 'b>(mut v: Vec<Var<'a, f64>>) -> Vec<Var<'b, f64>> {
+fn relabel<'a, 'b>(mut v: Vec<PVar<'a, f64>>) -> Vec<PVar<'b, f64>> {
     v.clear();
     let mut v = std::mem::ManuallyDrop::new(v);
     let (ptr, cap) = (v.as_mut_ptr(), v.capacity());
     // SAFETY: the vector is empty, so no `Var<'a>` is reinterpreted; only
     // the allocation moves over, and `Var<'a>` and `Var<'b>` differ only in
     // a lifetime, so they have the same size and alignment.
-    unsafe { Vec::from_raw_parts(ptr.cast::<Var<'b, f64>>(), 0, cap) }
+    unsafe { Vec::from_raw_parts(ptr.cast::<PVar<'b, f64>>(), 0, cap) }
 }

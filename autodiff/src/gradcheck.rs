@@ -21,7 +21,7 @@
 //! Check away from kinks (ReLU or `|x|` at 0, ties of `min`/`max`): there the
 //! one-sided derivatives differ and no finite difference agrees with both.
 
-use crate::{Error, Evaluator, Result, Var};
+use crate::{Error, Evaluator, PVar, Result, Var};
 use rand::{Rng, SeedableRng};
 use std::fmt;
 
@@ -279,12 +279,12 @@ pub fn gradcheck_fn(
 /// [`Error::EmptyInput`] if `x` is empty.
 pub fn gradcheck<F>(f: F, x: &[f64], config: &GradcheckConfig) -> Result<GradcheckReport>
 where
-    F: for<'t> Fn(&[Var<'t, f64>]) -> Var<'t, f64>,
+    F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
 {
     let mut g = vec![0.0; x.len()];
     Evaluator::new().value_and_grad(&f, x, &mut g)?;
     let plain = |p: &[f64]| {
-        let c: Vec<Var<'_, f64>> = p.iter().map(|&v| Var::constant(v)).collect();
+        let c: Vec<PVar<'_, f64>> = p.iter().map(|&v| Var::constant(v)).collect();
         f(&c).value()
     };
     gradcheck_fn(plain, &g, x, config)

@@ -1,6 +1,7 @@
 //! The gradient store: adjoints of every recorded value, apart from the
 //! values themselves.
 
+use crate::tape::Recording;
 use crate::{Mat, Matrix, Real, Var};
 
 /// The gradients of one scalar output with respect to every value recorded
@@ -13,7 +14,7 @@ use crate::{Mat, Matrix, Real, Var};
 /// # Panics
 /// Indexing with a handle from another tape, or from a recording made after
 /// this store was computed, panics; so does indexing with a `Var` that a
-/// [preaccumulating](crate::Tape::set_preaccumulate) tape did not record
+/// [preaccumulating](crate::Tape::preaccumulating) tape did not record
 /// ([`Var::is_node`] false).
 #[derive(Clone, Debug)]
 pub struct Grads<T> {
@@ -113,7 +114,7 @@ impl<T: Real> Grads<T> {
     /// # Panics
     /// As indexing (see [`Grads`]).
     #[track_caller]
-    pub fn wrt(&self, x: Var<'_, T>) -> T {
+    pub fn wrt<M: Recording>(&self, x: Var<'_, T, M>) -> T {
         self[x]
     }
 
@@ -122,7 +123,7 @@ impl<T: Real> Grads<T> {
     /// # Panics
     /// As indexing (see [`Grads`]).
     #[track_caller]
-    pub fn wrt_all(&self, xs: &[Var<'_, T>]) -> Vec<T> {
+    pub fn wrt_all<M: Recording>(&self, xs: &[Var<'_, T, M>]) -> Vec<T> {
         xs.iter().map(|&x| self[x]).collect()
     }
 }
@@ -133,15 +134,15 @@ impl<T: Real> Grads<T> {
 fn not_a_node() -> ! {
     panic!(
         "Grads: this Var is the result of an operation of one input on a preaccumulating tape, \
-         which records no gradient for it; record on a Tape with set_preaccumulate(false) \
-         (the default) to differentiate with respect to intermediate values"
+         which records no gradient for it; record on a Tape::new() tape \
+         to differentiate with respect to intermediate values"
     )
 }
 
-impl<T: Real> std::ops::Index<Var<'_, T>> for Grads<T> {
+impl<T: Real, M: Recording> std::ops::Index<Var<'_, T, M>> for Grads<T> {
     type Output = T;
     #[track_caller]
-    fn index(&self, x: Var<'_, T>) -> &T {
+    fn index(&self, x: Var<'_, T, M>) -> &T {
         match x.tape() {
             None => &self.zero,
             Some(t) => {

@@ -32,7 +32,7 @@
 //! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`],
 //!   [`Evaluator`]: function transformations. They return gradients with
 //!   respect to the inputs only, so they record on a preaccumulating tape
-//!   ([`Tape::set_preaccumulate`]): operations of one recorded input are
+//!   ([`Tape::preaccumulating`]): operations of one recorded input are
 //!   folded into the next two-input statement instead of recorded.
 //! - [`Float::gemm`]: the matrix product every matrix op runs on, the
 //!   crate's own kernel; [`set_num_threads`] / [`num_threads`] (default:
@@ -74,17 +74,17 @@ mod var;
 
 pub use dual::Dual;
 pub use error::{Error, Result};
-pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator};
+pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator, PVar};
 pub use gradcheck::{gradcheck, gradcheck_fn, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
 pub use kernel::{num_threads, set_num_threads};
 pub use mat::{Mat, Packed, Reduction};
 pub use matrix::{Matrix, Shape};
 pub use real::{all_finite, Float, Real};
-pub use tape::Tape;
+pub use tape::{Full, Preaccumulating, Recording, Tape};
 pub use var::Var;
 
 /// The names most code needs: `use autodiff::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Float, Grads, Mat, Matrix, Real, Reduction, Shape, Tape, Var};
+    pub use crate::{Float, Grads, Mat, Matrix, PVar, Real, Reduction, Shape, Tape, Var};
 }

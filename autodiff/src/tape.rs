@@ -12,6 +12,7 @@
 use crate::mat::MatStore;
 use crate::{Grads, Real, Var};
 use std::cell::{Cell, RefCell, UnsafeCell};
+use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The most scalar statements one recording may hold (indices are `u32`).
@@ -97,6 +98,43 @@ impl<T: Real> Stmts<T> {
 
 static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 
+mod sealed {
+    pub trait Sealed {}
+    impl Sealed for super::Full {}
+    impl Sealed for super::Preaccumulating {}
+}
+
+/// How a [`Tape`] records operations of one recorded input, fixed by its
+/// type so that recording carries no run-time test of it: [`Full`] (the
+/// default) or [`Preaccumulating`].
+pub trait Recording: sealed::Sealed + Copy + std::fmt::Debug + 'static {
+    /// Whether operations of one recorded input are folded into the
+    /// resulting [`Var`] instead of recorded.
+    const PREACCUMULATE: bool;
+}
+
+/// Every operation is recorded, so every value has a gradient in
+/// [`Grads`]: the tape of [`Tape::new`], and the one matrix operations
+/// record on.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Full;
+
+/// Operations of one recorded input (`x.sin()`, `2.0 * x`, `x * x`) are
+/// not recorded: the resulting [`Var`] carries its derivative with respect
+/// to the node it came from (*preaccumulation*; see
+/// [`Tape::preaccumulating`]). The tape of [`grad`](crate::grad),
+/// [`Evaluator`](crate::Evaluator) and the other functional helpers.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Preaccumulating;
+
+impl Recording for Full {
+    const PREACCUMULATE: bool = false;
+}
+
+impl Recording for Preaccumulating {
+    const PREACCUMULATE: bool = true;
+}
+
 /// A record of the operations of one evaluation, for reverse-mode
 /// differentiation.
 ///
@@ -120,15 +158,17 @@ static NEXT_TAPE_ID: AtomicU64 = AtomicU64::new(1);
 /// ```
 ///
 /// A tape is not `Sync`: it is recorded from one thread.
-pub struct Tape<T: Real = f64> {
+///
+/// The second type parameter says how operations of one recorded input are
+/// recorded: [`Full`] (the default, [`Tape::new`]) or [`Preaccumulating`]
+/// ([`Tape::preaccumulating`]). Matrix operations record on `Full` tapes.
+pub struct Tape<T: Real = f64, M: Recording = Full> {
     id: u64,
     generation: Cell<u64>,
-    /// Whether operations of one recorded input are folded into the `Var`
-    /// instead of recorded (see [`Tape::set_preaccumulate`]).
-    preaccumulate: bool,
     // Appended to through `&self` by every `Var` operation; see `stmts_ref`.
     stmts: UnsafeCell<Stmts<T>>,
     pub(crate) mats: RefCell<MatStore<T>>,
+    mode: PhantomData<M>,
 }
 
 impl<T: Real> Default for Tape<T> {
@@ -137,10 +177,11 @@ impl<T: Real> Default for Tape<T> {
     }
 }
 
-impl<T: Real> std::fmt::Debug for Tape<T> {
+impl<T: Real, M: Recording> std::fmt::Debug for Tape<T, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tape")
             .field("id", &self.id)
+            .field("preaccumulates", &M::PREACCUMULATE)
             .field("scalar_ops", &self.len())
             .field("matrix_ops", &self.mats.borrow().nodes.len())
             .finish()
@@ -148,19 +189,77 @@ impl<T: Real> std::fmt::Debug for Tape<T> {
 }
 
 impl<T: Real> Tape<T> {
-    /// An empty tape.
+    /// An empty tape recording every operation.
     pub fn new() -> Self {
         Self::with_capacity(0)
     }
 
-    /// An empty tape with room for `n` scalar operations.
+    /// An empty tape recording every operation, with room for `n` scalar
+    /// operations.
     pub fn with_capacity(n: usize) -> Self {
+        Tape::empty(n)
+    }
+}
+
+impl<T: Real> Tape<T, Preaccumulating> {
+    /// An empty preaccumulating tape: operations of one recorded input
+    /// (`x.sin()`, `2.0 * x`, `x * x`, ...) are folded into the resulting
+    /// [`Var`] instead of recorded as statements of their own.
+    ///
+    /// A preaccumulating tape records only inputs and operations of two
+    /// recorded inputs; a `Var` that results from a chain of one-input
+    /// operations carries the chain's derivative with respect to the node
+    /// it started from, and the operation that consumes it multiplies its
+    /// partial by that derivative before recording it (the chain rule, seed
+    /// (5.9), applied at recording time). Recording and the sweep do less
+    /// work (on the extended Rosenbrock function, 3 statements per term
+    /// instead of 8), and the mode is part of the type, so recording tests
+    /// nothing at run time.
+    ///
+    /// The gradients with respect to nodes (inputs included) are the same
+    /// up to rounding, except where a product of partials overflows or
+    /// underflows (the factors of a chain are multiplied from the input
+    /// outwards here, from the output inwards on the full tape) or is
+    /// `0 * inf`: on the full tape an adjoint of exactly 0 propagates nothing
+    /// (see `sweep`), here a zero partial times an infinite one is NaN at
+    /// recording. The values that were not recorded have no gradient:
+    /// indexing [`Grads`] with one ([`Var::is_node`] false) panics.
+    /// [`grad`](crate::grad), [`Evaluator`](crate::Evaluator) and the other
+    /// functional helpers, which return gradients with respect to the
+    /// inputs only, record this way.
+    ///
+    /// ```
+    /// use autodiff::prelude::*;
+    /// let tape = Tape::<f64, _>::preaccumulating();
+    /// let x = tape.var(0.5);
+    /// let y = tape.var(2.0);
+    /// let s = (3.0 * x).sin(); // not recorded
+    /// let f = s * y; // one statement, partials 3 cos(3x) y and sin(3x)
+    /// assert_eq!(tape.len(), 3);
+    /// let g = tape.backward(f);
+    /// assert!((g[x] - 3.0 * 1.5_f64.cos() * 2.0).abs() < 1e-15);
+    /// assert_eq!(g[y], 1.5_f64.sin());
+    /// assert!(!s.is_node());
+    /// ```
+    pub fn preaccumulating() -> Self {
+        Self::preaccumulating_with_capacity(0)
+    }
+
+    /// An empty [preaccumulating](Self::preaccumulating) tape with room for
+    /// `n` scalar operations.
+    pub fn preaccumulating_with_capacity(n: usize) -> Self {
+        Tape::empty(n)
+    }
+}
+
+impl<T: Real, M: Recording> Tape<T, M> {
+    fn empty(n: usize) -> Self {
         Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
             generation: Cell::new(0),
-            preaccumulate: false,
             stmts: UnsafeCell::new(Stmts::with_capacity(n)),
             mats: RefCell::new(MatStore::default()),
+            mode: PhantomData,
         }
     }
 
@@ -174,54 +273,10 @@ impl<T: Real> Tape<T> {
         self.generation.set(self.generation.get() + 1);
     }
 
-    /// Whether to record operations of one recorded input (`x.sin()`,
-    /// `2.0 * x`, `x * x`, ...) as statements of their own (`false`, the
-    /// default: every value has a gradient in [`Grads`]) or to fold them into
-    /// the resulting [`Var`] (`true`: *preaccumulation*).
-    ///
-    /// A preaccumulating tape records only inputs and operations of two
-    /// recorded inputs; a `Var` that results from a chain of one-input
-    /// operations carries the chain's derivative with respect to the node
-    /// it started from, and the operation that consumes it multiplies its
-    /// partial by that derivative before recording it. Recording and the
-    /// sweep do less work (on the extended Rosenbrock function, 3
-    /// statements per term instead of 8).
-    ///
-    /// The gradients with respect to nodes (inputs included) are the same
-    /// up to rounding, except where a product of partials overflows or
-    /// underflows (the factors of a chain are multiplied from the input
-    /// outwards here, from the output inwards on the full tape) or is
-    /// `0 * inf`: on the full tape an adjoint of exactly 0 propagates nothing
-    /// (see `sweep`), here a zero partial times an infinite one is NaN at
-    /// recording. The values that were
-    /// not recorded have no gradient: indexing [`Grads`] with one
-    /// ([`Var::is_node`] false) panics. [`grad`](crate::grad),
-    /// [`Evaluator`](crate::Evaluator) and the other functional helpers,
-    /// which return gradients with respect to the inputs only, record
-    /// this way.
-    ///
-    /// ```
-    /// use autodiff::prelude::*;
-    /// let mut tape = Tape::<f64>::new();
-    /// tape.set_preaccumulate(true);
-    /// let x = tape.var(0.5);
-    /// let y = tape.var(2.0);
-    /// let s = (3.0 * x).sin(); // not recorded
-    /// let f = s * y; // one statement, partials 3 cos(3x) y and sin(3x)
-    /// assert_eq!(tape.len(), 3);
-    /// let g = tape.backward(f);
-    /// assert!((g[x] - 3.0 * 1.5_f64.cos() * 2.0).abs() < 1e-15);
-    /// assert_eq!(g[y], 1.5_f64.sin());
-    /// assert!(!s.is_node());
-    /// ```
-    pub fn set_preaccumulate(&mut self, on: bool) {
-        self.preaccumulate = on;
-    }
-
     /// Whether this tape preaccumulates (see
-    /// [`set_preaccumulate`](Self::set_preaccumulate)).
+    /// [`Tape::preaccumulating`]): `M::PREACCUMULATE`.
     pub fn preaccumulates(&self) -> bool {
-        self.preaccumulate
+        M::PREACCUMULATE
     }
 
     /// The number of scalar operations recorded (leaves included).
@@ -250,12 +305,12 @@ impl<T: Real> Tape<T> {
 
     /// A new input (leaf) with value `x`.
     #[inline]
-    pub fn var(&self, x: T) -> Var<'_, T> {
+    pub fn var(&self, x: T) -> Var<'_, T, M> {
         self.push_leaf(x)
     }
 
     /// New inputs, one per value, with consecutive indices.
-    pub fn vars(&self, xs: &[T]) -> Vec<Var<'_, T>> {
+    pub fn vars(&self, xs: &[T]) -> Vec<Var<'_, T, M>> {
         let mut out = Vec::with_capacity(xs.len());
         self.vars_into(xs, &mut out);
         out
@@ -263,7 +318,7 @@ impl<T: Real> Tape<T> {
 
     /// Appends new inputs, one per value, to `out`. Their indices are
     /// consecutive, so their adjoints are one slice of the gradient store.
-    pub fn vars_into<'t>(&'t self, xs: &[T], out: &mut Vec<Var<'t, T>>) {
+    pub fn vars_into<'t>(&'t self, xs: &[T], out: &mut Vec<Var<'t, T, M>>) {
         // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
         // nothing else touches the statements meanwhile.
         let stmts = unsafe { &mut *self.stmts.get() };
@@ -310,12 +365,12 @@ impl<T: Real> Tape<T> {
 
     /// Records `y = op(a, b)` with partials `da`, `db`.
     #[inline(always)]
-    pub(crate) fn push2(&self, a: u32, da: T, b: u32, db: T, value: T) -> Var<'_, T> {
+    pub(crate) fn push2(&self, a: u32, da: T, b: u32, db: T, value: T) -> Var<'_, T, M> {
         // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
         // no other reference to the statements is alive during it (`Var`
         // operations never hold one across a call).
         let s = unsafe { &mut *self.stmts.get() };
-        let i = if self.preaccumulate {
+        let i = if M::PREACCUMULATE {
             s.push(|_| Stmt { a, b, da, db })
         } else {
             // The sweep of a tape recording every operation carries slot
@@ -339,7 +394,7 @@ impl<T: Real> Tape<T> {
 
     /// Records `y = op(a)` with partial `da`.
     #[inline(always)]
-    pub(crate) fn push1(&self, a: u32, da: T, value: T) -> Var<'_, T> {
+    pub(crate) fn push1(&self, a: u32, da: T, value: T) -> Var<'_, T, M> {
         // SAFETY: as in `push2`.
         let s = unsafe { &mut *self.stmts.get() };
         let i = s.push(|own| Stmt {
@@ -355,8 +410,8 @@ impl<T: Real> Tape<T> {
     /// with derivative `da` with respect to it: recorded as a statement, or
     /// on a preaccumulating tape carried by the returned `Var`.
     #[inline(always)]
-    pub(crate) fn record1(&self, a: u32, da: T, value: T) -> Var<'_, T> {
-        if self.preaccumulate {
+    pub(crate) fn record1(&self, a: u32, da: T, value: T) -> Var<'_, T, M> {
+        if M::PREACCUMULATE {
             Var::derived(value, da, a, self)
         } else {
             self.push1(a, da, value)
@@ -366,7 +421,7 @@ impl<T: Real> Tape<T> {
     /// Records an input (or a value whose derivative rule lives elsewhere:
     /// the scalar output of a matrix node).
     #[inline(always)]
-    pub(crate) fn push_leaf(&self, value: T) -> Var<'_, T> {
+    pub(crate) fn push_leaf(&self, value: T) -> Var<'_, T, M> {
         // SAFETY: as in `push2`.
         let s = unsafe { &mut *self.stmts.get() };
         let i = s.push(Stmt::leaf);
@@ -376,7 +431,7 @@ impl<T: Real> Tape<T> {
     /// [`sweep`] with the carry on a tape recording every operation.
     #[inline]
     fn sweep<const KEEP: bool>(&self, s: &Stmts<T>, adj: &mut [T], lo: usize, hi: usize) {
-        if self.preaccumulate {
+        if M::PREACCUMULATE {
             sweep::<T, KEEP, false>(s, adj, lo, hi);
         } else {
             sweep::<T, KEEP, true>(s, adj, lo, hi);
@@ -391,7 +446,7 @@ impl<T: Real> Tape<T> {
     /// # Panics
     /// If `y` was recorded on another tape.
     #[track_caller]
-    pub fn backward(&self, y: Var<'_, T>) -> Grads<T> {
+    pub fn backward(&self, y: Var<'_, T, M>) -> Grads<T> {
         let mut g = Grads::empty();
         self.backward_into(y, &mut g);
         g
@@ -403,7 +458,7 @@ impl<T: Real> Tape<T> {
     /// # Panics
     /// If `y` was recorded on another tape.
     #[track_caller]
-    pub fn backward_into(&self, y: Var<'_, T>, grads: &mut Grads<T>) {
+    pub fn backward_into(&self, y: Var<'_, T, M>, grads: &mut Grads<T>) {
         let stmts = self.stmts_ref();
         let mats = self.mats.borrow();
         grads.reset(
@@ -443,8 +498,8 @@ impl<T: Real> Tape<T> {
     /// zero again on return (each adjoint is reset once used), so no pass
     /// zeroes the adjoints of the whole tape before the sweep.
     ///
-    /// Returns `false`, touching nothing, if matrix nodes were recorded
-    /// (their rules need the [`Grads`] store: use `backward_into`).
+    /// Matrix operations record on [`Full`] tapes only, so a
+    /// preaccumulating tape has no matrix node to sweep.
     ///
     /// # Panics
     /// If `y` was recorded on another tape, or fewer than `out.len()`
@@ -452,10 +507,11 @@ impl<T: Real> Tape<T> {
     ///
     /// [`Evaluator`]: crate::Evaluator
     #[track_caller]
-    pub(crate) fn leaf_gradient(&self, y: Var<'_, T>, adj: &mut Vec<T>, out: &mut [T]) -> bool {
-        if !self.mats.borrow().nodes.is_empty() {
-            return false;
-        }
+    pub(crate) fn leaf_gradient(&self, y: Var<'_, T, M>, adj: &mut Vec<T>, out: &mut [T]) {
+        assert!(
+            self.mats.borrow().nodes.is_empty(),
+            "leaf_gradient: matrix nodes need backward_into"
+        );
         let stmts = self.stmts_ref();
         let nl = out.len();
         assert!(
@@ -468,7 +524,7 @@ impl<T: Real> Tape<T> {
         }
         let Some(t) = y.tape() else {
             out.fill(T::zero());
-            return true;
+            return;
         };
         crate::var::same_tape(t, self);
         let top = y.index();
@@ -478,7 +534,6 @@ impl<T: Real> Tape<T> {
         self.sweep::<false>(stmts, adj, split, top + 1);
         out.copy_from_slice(&adj[..nl]);
         adj[..nl].fill(T::zero());
-        true
     }
 }
 

@@ -1,6 +1,7 @@
 //! `Var`, the scalar handle, and its operators.
 
 use crate::rules::{Binary, Unary};
+use crate::tape::{Full, Recording};
 use crate::{Real, Tape};
 use std::cmp::Ordering;
 use std::iter::Sum;
@@ -23,17 +24,21 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// assert_eq!(tape.backward(y * c)[c], 0.0);
 /// ```
 ///
-/// On a [preaccumulating](Tape::set_preaccumulate) tape, the result of an
+/// On a [preaccumulating](Tape::preaccumulating) tape, the result of an
 /// operation of one recorded input (`x.sin()`, `2.0 * x`, `x * x`) is not
 /// recorded: the `Var` carries its derivative with respect to that input's
 /// node instead, and the next operation of two recorded inputs folds it
 /// into its partials (the chain rule, seed (5.9), applied at recording
 /// time). Such a `Var` has no gradient of its own ([`Var::is_node`]).
 ///
+/// The type parameter `M` is the tape's [`Recording`] mode: [`Full`] for a
+/// tape of [`Tape::new`], [`Preaccumulating`](crate::Preaccumulating) for
+/// the functional helpers' tapes.
+///
 /// # Panics
 /// Combining two `Var`s recorded on different tapes panics.
 #[derive(Clone, Copy)]
-pub struct Var<'t, T: Real = f64> {
+pub struct Var<'t, T: Real = f64, M: Recording = Full> {
     value: T,
     /// `d value / d node[idx]`: one for a node itself.
     scale: T,
@@ -41,10 +46,10 @@ pub struct Var<'t, T: Real = f64> {
     /// Whether this is node `idx` itself (always, on a tape recording every
     /// operation).
     node: bool,
-    tape: Option<&'t Tape<T>>,
+    tape: Option<&'t Tape<T, M>>,
 }
 
-impl<T: Real> std::fmt::Debug for Var<'_, T> {
+impl<T: Real, M: Recording> std::fmt::Debug for Var<'_, T, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.tape {
             Some(_) if self.node => write!(f, "Var({:?} @ {})", self.value, self.idx),
@@ -71,13 +76,13 @@ fn different_tapes() -> ! {
 /// Panics unless `a` and `b` are the same tape.
 #[inline(always)]
 #[track_caller]
-pub(crate) fn same_tape<T: Real>(a: &Tape<T>, b: &Tape<T>) {
+pub(crate) fn same_tape<T: Real, M: Recording>(a: &Tape<T, M>, b: &Tape<T, M>) {
     if !std::ptr::eq(a, b) {
         different_tapes();
     }
 }
 
-impl<'t, T: Real> Var<'t, T> {
+impl<'t, T: Real, M: Recording> Var<'t, T, M> {
     /// A constant: recorded on no tape, zero gradient.
     #[inline]
     pub fn constant(value: T) -> Self {
@@ -92,7 +97,7 @@ impl<'t, T: Real> Var<'t, T> {
 
     /// Node `idx` of `tape`, whose value is `value`.
     #[inline(always)]
-    pub(crate) fn on_tape(value: T, idx: u32, tape: &'t Tape<T>) -> Self {
+    pub(crate) fn on_tape(value: T, idx: u32, tape: &'t Tape<T, M>) -> Self {
         Var {
             value,
             scale: T::one(),
@@ -105,7 +110,7 @@ impl<'t, T: Real> Var<'t, T> {
     /// A value derived from node `idx` alone, with derivative `scale`
     /// with respect to it: not recorded (see [`Tape::record1`]).
     #[inline(always)]
-    pub(crate) fn derived(value: T, scale: T, idx: u32, tape: &'t Tape<T>) -> Self {
+    pub(crate) fn derived(value: T, scale: T, idx: u32, tape: &'t Tape<T, M>) -> Self {
         Var {
             value,
             scale,
@@ -129,18 +134,18 @@ impl<'t, T: Real> Var<'t, T> {
 
     /// The tape this was recorded on, if any.
     #[inline]
-    pub fn tape(self) -> Option<&'t Tape<T>> {
+    pub fn tape(self) -> Option<&'t Tape<T, M>> {
         self.tape
     }
 
     /// Whether this value is a node of its tape, with a gradient of its
     /// own in [`Grads`](crate::Grads): inputs, constants and results of
     /// operations of two recorded inputs always are; on a
-    /// [preaccumulating](Tape::set_preaccumulate) tape, results of
+    /// [preaccumulating](Tape::preaccumulating) tape, results of
     /// operations of one recorded input are not.
     #[inline]
     pub fn is_node(self) -> bool {
-        self.node
+        !M::PREACCUMULATE || self.node
     }
 
     /// The node this value derives from.
@@ -153,7 +158,11 @@ impl<'t, T: Real> Var<'t, T> {
     /// [`index`](Self::index) (one for a node).
     #[inline(always)]
     pub(crate) fn scale(self) -> T {
-        self.scale
+        if M::PREACCUMULATE {
+            self.scale
+        } else {
+            T::one()
+        }
     }
 
     /// Applies an elementwise primitive (see [`Unary`]).
@@ -163,7 +172,7 @@ impl<'t, T: Real> Var<'t, T> {
             None => Var::constant(op.value(self.value)),
             Some(t) => {
                 let (y, d) = op.eval(self.value);
-                t.record1(self.idx, d * self.scale, y)
+                t.record1(self.idx, d * self.scale(), y)
             }
         }
     }
@@ -177,7 +186,7 @@ impl<'t, T: Real> Var<'t, T> {
             (Some(t), Some(u)) => {
                 same_tape(t, u);
                 let (y, da, db) = op.eval(a, b);
-                let (da, db) = (da * self.scale, db * o.scale);
+                let (da, db) = (da * self.scale(), db * o.scale());
                 if self.idx == o.idx {
                     // `x * x`, `x + x`: one partial, one update in the sweep.
                     t.record1(self.idx, da + db, y)
@@ -187,11 +196,11 @@ impl<'t, T: Real> Var<'t, T> {
             }
             (Some(t), None) => {
                 let y = op.value(a, b);
-                t.record1(self.idx, op.deriv_a(a, b, y) * self.scale, y)
+                t.record1(self.idx, op.deriv_a(a, b, y) * self.scale(), y)
             }
             (None, Some(u)) => {
                 let y = op.value(a, b);
-                u.record1(o.idx, op.deriv_b(a, b, y) * o.scale, y)
+                u.record1(o.idx, op.deriv_b(a, b, y) * o.scale(), y)
             }
             (None, None) => Var::constant(op.value(a, b)),
         }
@@ -203,19 +212,19 @@ impl<'t, T: Real> Var<'t, T> {
         let y = self.value * c + d;
         match self.tape {
             None => Var::constant(y),
-            Some(t) => t.record1(self.idx, c * self.scale, y),
+            Some(t) => t.record1(self.idx, c * self.scale(), y),
         }
     }
 }
 
-impl<T: Real> PartialEq for Var<'_, T> {
+impl<T: Real, M: Recording> PartialEq for Var<'_, T, M> {
     #[inline]
     fn eq(&self, o: &Self) -> bool {
         self.value == o.value
     }
 }
 
-impl<T: Real> PartialOrd for Var<'_, T> {
+impl<T: Real, M: Recording> PartialOrd for Var<'_, T, M> {
     #[inline]
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         self.value.partial_cmp(&o.value)
@@ -225,7 +234,7 @@ impl<T: Real> PartialOrd for Var<'_, T> {
 // Var (op) Var, Var (op) T, and the compound assignments.
 macro_rules! var_ops {
     ($($tr:ident $m:ident $atr:ident $am:ident $op:ident),*) => {$(
-        impl<'t, T: Real> $tr for Var<'t, T> {
+        impl<'t, T: Real, M: Recording> $tr for Var<'t, T, M> {
             type Output = Self;
             #[inline(always)]
             #[track_caller]
@@ -233,14 +242,14 @@ macro_rules! var_ops {
                 self.binary(Binary::$op, o)
             }
         }
-        impl<'t, T: Real> $atr for Var<'t, T> {
+        impl<'t, T: Real, M: Recording> $atr for Var<'t, T, M> {
             #[inline(always)]
             #[track_caller]
             fn $am(&mut self, o: Self) {
                 *self = self.binary(Binary::$op, o);
             }
         }
-        impl<'t, T: Real> $atr<T> for Var<'t, T> {
+        impl<'t, T: Real, M: Recording> $atr<T> for Var<'t, T, M> {
             #[inline(always)]
             fn $am(&mut self, o: T) {
                 *self = $tr::$m(*self, o);
@@ -252,28 +261,28 @@ var_ops!(Add add AddAssign add_assign Add, Sub sub SubAssign sub_assign Sub,
          Mul mul MulAssign mul_assign Mul, Div div DivAssign div_assign Div);
 
 // With a constant, each is one statement of one input.
-impl<'t, T: Real> Add<T> for Var<'t, T> {
+impl<'t, T: Real, M: Recording> Add<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn add(self, c: T) -> Self {
         self.affine_const(T::one(), c)
     }
 }
-impl<'t, T: Real> Sub<T> for Var<'t, T> {
+impl<'t, T: Real, M: Recording> Sub<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn sub(self, c: T) -> Self {
         self.affine_const(T::one(), -c)
     }
 }
-impl<'t, T: Real> Mul<T> for Var<'t, T> {
+impl<'t, T: Real, M: Recording> Mul<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn mul(self, c: T) -> Self {
         self.affine_const(c, T::zero())
     }
 }
-impl<'t, T: Real> Div<T> for Var<'t, T> {
+impl<'t, T: Real, M: Recording> Div<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn div(self, c: T) -> Self {
@@ -284,31 +293,31 @@ impl<'t, T: Real> Div<T> for Var<'t, T> {
 // Constant on the left: `2.0 * x`, `1.0 - x`, for the plain float types.
 macro_rules! float_lhs_ops {
     ($($f:ty),*) => {$(
-        impl<'t> Add<Var<'t, $f>> for $f {
-            type Output = Var<'t, $f>;
+        impl<'t, M: Recording> Add<Var<'t, $f, M>> for $f {
+            type Output = Var<'t, $f, M>;
             #[inline(always)]
-            fn add(self, x: Var<'t, $f>) -> Var<'t, $f> {
+            fn add(self, x: Var<'t, $f, M>) -> Var<'t, $f, M> {
                 x + self
             }
         }
-        impl<'t> Sub<Var<'t, $f>> for $f {
-            type Output = Var<'t, $f>;
+        impl<'t, M: Recording> Sub<Var<'t, $f, M>> for $f {
+            type Output = Var<'t, $f, M>;
             #[inline(always)]
-            fn sub(self, x: Var<'t, $f>) -> Var<'t, $f> {
+            fn sub(self, x: Var<'t, $f, M>) -> Var<'t, $f, M> {
                 x.affine_const(-1.0, self)
             }
         }
-        impl<'t> Mul<Var<'t, $f>> for $f {
-            type Output = Var<'t, $f>;
+        impl<'t, M: Recording> Mul<Var<'t, $f, M>> for $f {
+            type Output = Var<'t, $f, M>;
             #[inline(always)]
-            fn mul(self, x: Var<'t, $f>) -> Var<'t, $f> {
+            fn mul(self, x: Var<'t, $f, M>) -> Var<'t, $f, M> {
                 x * self
             }
         }
-        impl<'t> Div<Var<'t, $f>> for $f {
-            type Output = Var<'t, $f>;
+        impl<'t, M: Recording> Div<Var<'t, $f, M>> for $f {
+            type Output = Var<'t, $f, M>;
             #[inline(always)]
-            fn div(self, x: Var<'t, $f>) -> Var<'t, $f> {
+            fn div(self, x: Var<'t, $f, M>) -> Var<'t, $f, M> {
                 Var::constant(self).binary(Binary::Div, x)
             }
         }
@@ -316,7 +325,7 @@ macro_rules! float_lhs_ops {
 }
 float_lhs_ops!(f32, f64);
 
-impl<'t, T: Real> Neg for Var<'t, T> {
+impl<'t, T: Real, M: Recording> Neg for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn neg(self) -> Self {
@@ -324,13 +333,13 @@ impl<'t, T: Real> Neg for Var<'t, T> {
     }
 }
 
-impl<'t, T: Real> Sum for Var<'t, T> {
+impl<'t, T: Real, M: Recording> Sum for Var<'t, T, M> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Var::constant(T::zero()), |a, b| a + b)
     }
 }
 
-impl<'t, T: Real> Real for Var<'t, T> {
+impl<'t, T: Real, M: Recording> Real for Var<'t, T, M> {
     #[inline]
     fn from_f64(c: f64) -> Self {
         Var::constant(T::from_f64(c))
