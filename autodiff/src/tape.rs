@@ -53,6 +53,10 @@ struct Stmts<T> {
     list: Vec<Stmt<T>>,
     /// Statements recorded.
     n: usize,
+    /// The first `leaves` statements are inputs recorded by
+    /// [`Tape::vars_into`] on an empty tape. Their statements (a leaf's
+    /// propagates nothing) are not written, and no sweep goes below them.
+    leaves: usize,
 }
 
 impl<T: Real> Stmts<T> {
@@ -60,6 +64,7 @@ impl<T: Real> Stmts<T> {
         Stmts {
             list: vec![Stmt::leaf(0); cap.min(MAX_STMTS)],
             n: 0,
+            leaves: 0,
         }
     }
 
@@ -269,6 +274,7 @@ impl<T: Real, M: Recording> Tape<T, M> {
     pub fn clear(&mut self) {
         let stmts = self.stmts.get_mut();
         stmts.n = 0;
+        stmts.leaves = 0;
         self.mats.get_mut().clear();
         self.generation.set(self.generation.get() + 1);
     }
@@ -326,9 +332,16 @@ impl<T: Real, M: Recording> Tape<T, M> {
         if start + xs.len() > stmts.list.len() {
             stmts.grow(xs.len());
         }
-        // One capacity check and one pass instead of a checked push per leaf.
-        for (i, st) in stmts.list[start..start + xs.len()].iter_mut().enumerate() {
-            *st = Stmt::leaf((start + i) as u32);
+        if start == stmts.leaves {
+            // Inputs recorded first: their statements are never read (see
+            // `Stmts::leaves`), so they are not written.
+            stmts.leaves += xs.len();
+        } else {
+            // One capacity check and one pass instead of a checked push per
+            // leaf.
+            for (i, st) in stmts.list[start..start + xs.len()].iter_mut().enumerate() {
+                *st = Stmt::leaf((start + i) as u32);
+            }
         }
         stmts.n = start + xs.len();
         out.extend(
@@ -576,38 +589,51 @@ fn sweep<T: Real, const KEEP: bool, const CARRY: bool>(
     hi: usize,
 ) {
     assert!(hi <= s.n && hi <= adj.len());
+    // The inputs recorded first propagate nothing, and their statements
+    // were not written: stop above them.
+    let lo = lo.max(s.leaves);
     let mut carry = T::zero();
-    for i in (lo..hi).rev() {
-        // SAFETY: `i < hi <= n <= list.len()`, and `push` records only
-        // inputs with indices up to the statement's own, so every adjoint
-        // index used is `<= i < hi <= adj.len()`.
-        unsafe {
-            let st = *s.list.get_unchecked(i);
-            // (Not `+ 0` without the carry: that is an add on the critical
-            // path the compiler may not drop, since -0 + 0 is +0.)
-            let g = if CARRY {
-                *adj.get_unchecked(i) + carry
-            } else {
-                *adj.get_unchecked(i)
-            };
-            if CARRY {
-                carry = T::zero();
-            }
-            // A statement nothing reached (recorded for another output, or
-            // unused) has nothing to propagate: skipping it keeps an
-            // infinite or NaN partial there from adding 0 * inf = NaN.
-            if !g.is_zero() {
-                if CARRY && st.a as usize + 1 == i {
-                    carry = st.da * g;
-                } else {
-                    *adj.get_unchecked_mut(st.a as usize) += st.da * g;
-                }
-                *adj.get_unchecked_mut(st.b as usize) += st.db * g;
-            }
-            // Nothing adds to `adj[i]` after this statement (inputs come
-            // before it): without `KEEP` it goes back to 0 for the next call.
-            *adj.get_unchecked_mut(i) = if KEEP { g } else { T::zero() };
+    // Statement `i`.
+    // SAFETY (of the calls below): `i < hi <= n <= list.len()`, and `push`
+    // records only inputs with indices up to the statement's own, so every
+    // adjoint index used is `<= i < hi <= adj.len()`.
+    let step = |i: usize, adj: &mut [T], carry: &mut T| unsafe {
+        let st = *s.list.get_unchecked(i);
+        // (Not `+ 0` without the carry: that is an add on the critical
+        // path the compiler may not drop, since -0 + 0 is +0.)
+        let g = if CARRY {
+            *adj.get_unchecked(i) + *carry
+        } else {
+            *adj.get_unchecked(i)
+        };
+        if CARRY {
+            *carry = T::zero();
         }
+        // A statement nothing reached (recorded for another output, or
+        // unused) has nothing to propagate: skipping it keeps an
+        // infinite or NaN partial there from adding 0 * inf = NaN.
+        if !g.is_zero() {
+            if CARRY && st.a as usize + 1 == i {
+                *carry = st.da * g;
+            } else {
+                *adj.get_unchecked_mut(st.a as usize) += st.da * g;
+            }
+            *adj.get_unchecked_mut(st.b as usize) += st.db * g;
+        }
+        // Nothing adds to `adj[i]` after this statement (inputs come
+        // before it): without `KEEP` it goes back to 0 for the next call.
+        *adj.get_unchecked_mut(i) = if KEEP { g } else { T::zero() };
+    };
+    // Two statements per iteration: less loop overhead (6% of the sweep
+    // in an isolated A/B); the order of the statements is unchanged.
+    let mut i = hi;
+    while i >= lo + 2 {
+        step(i - 1, adj, &mut carry);
+        step(i - 2, adj, &mut carry);
+        i -= 2;
+    }
+    if i > lo {
+        step(i - 1, adj, &mut carry);
     }
     if CARRY && lo > 0 {
         adj[lo - 1] += carry;
