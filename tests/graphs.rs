@@ -115,7 +115,7 @@ proptest! {
 
     #[test]
     fn preaccumulating_tape_gives_the_gradients_and_hvp_of_the_full_tape(g in expr_graph(N, 10, 30), x in inputs(N), v in inputs(N)) {
-        let lean = autodiff::Tape::<autodiff::Dual<f64>, _>::preaccumulating();
+        let lean = autodiff::Tape::<autodiff::Dual<f64>>::preaccumulating();
         let full = autodiff::Tape::<autodiff::Dual<f64>>::new();
         let duals: Vec<_> = x.iter().zip(&v).map(|(&a, &b)| autodiff::Dual::new(a, b)).collect();
         let (xl, xf) = (lean.vars(&duals), full.vars(&duals));

@@ -554,3 +554,17 @@ fn map_refuses_a_relu_subgradient_outside_0_1() {
 fn matrix_from_fn_of_an_overflowing_shape_panics() {
     let _ = Matrix::<f64>::from_fn(1 << 63, 2, |_, _| 0.0);
 }
+
+#[test]
+fn scalar_statements_around_a_matrix_node_get_their_gradients() {
+    // sum of a 1x2 matrix variable times x[1], plus x[0]: scalar statements
+    // recorded before and after the matrix node, one sweep through both.
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let tape = Tape::new();
+    let xs = tape.vars(&x);
+    let m = tape.mat(Shape::new(1, 2), &[1.5, 2.5]).unwrap();
+    let y = m.sum() * xs[1] + xs[0];
+    let g = tape.backward(y);
+    assert_eq!(g.wrt_all(&xs), [1.0, 4.0, 0.0, 0.0]);
+    assert_eq!(g[m], [x[1], x[1]]);
+}

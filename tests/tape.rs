@@ -217,8 +217,9 @@ fn preaccumulating_records_only_operations_of_two_recorded_inputs() {
     // Extended Rosenbrock's term: 8 operations, 3 of which combine two
     // nodes (x_{i+1} - x_i^2, the sum of the squares, the running sum).
     let x: Vec<f64> = (0..6).map(|i| 0.3 * i as f64 - 0.7).collect();
-    let lean = Tape::<f64, _>::preaccumulating();
+    let lean = Tape::<f64>::preaccumulating();
     let full = Tape::<f64>::new();
+    assert!(lean.preaccumulates() && !full.preaccumulates());
     let (xl, xf) = (lean.vars(&x), full.vars(&x));
     let (yl, yf) = (rosenbrock(&xl), rosenbrock(&xf));
     assert_eq!(yl.value(), yf.value());
@@ -233,7 +234,7 @@ fn preaccumulating_records_only_operations_of_two_recorded_inputs() {
 
 #[test]
 fn an_output_that_is_not_a_node_seeds_the_sweep_with_its_derivative() {
-    let tape = Tape::<f64, _>::preaccumulating();
+    let tape = Tape::<f64>::preaccumulating();
     let x = tape.var(0.25);
     let y = (3.0 * x.sin()).exp() - 1.0; // a chain of one-input operations
     assert!(!y.is_node() && x.is_node());
@@ -250,7 +251,7 @@ fn an_output_that_is_not_a_node_seeds_the_sweep_with_its_derivative() {
 #[test]
 #[should_panic(expected = "records no gradient for it")]
 fn the_gradient_of_a_value_a_preaccumulating_tape_did_not_record_panics() {
-    let tape = Tape::<f64, _>::preaccumulating();
+    let tape = Tape::<f64>::preaccumulating();
     let x = tape.var(0.5);
     let u = x.exp();
     let g = tape.backward(u * tape.var(2.0));
@@ -259,7 +260,7 @@ fn the_gradient_of_a_value_a_preaccumulating_tape_did_not_record_panics() {
 
 #[test]
 fn preaccumulation_keeps_infinite_and_nan_derivatives() {
-    let tape = Tape::<f64, _>::preaccumulating();
+    let tape = Tape::<f64>::preaccumulating();
     let (x, y) = (tape.var(0.0), tape.var(3.0));
     // sqrt's derivative at 0 is infinite; times the constant 0 the chain's
     // derivative is NaN (0 * inf, formed at recording), while the value is
@@ -334,7 +335,7 @@ fn inputs_recorded_first_over_an_earlier_recording_have_exact_gradients() {
         let x = tape.vars(&[1.0; 16]);
         let mut y = x[3] * x[3];
         for &xi in &x {
-            y = y + xi;
+            y += xi;
         }
         let g = tape.backward(y);
         let want: Vec<f64> = (0..16).map(|i| if i == 3 { 3.0 } else { 1.0 }).collect();

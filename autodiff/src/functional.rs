@@ -17,7 +17,7 @@ use crate::{Dual, Error, Grads, Matrix, Result, Tape, Var};
 pub type PVar<'t, T = f64> = Var<'t, T, Preaccumulating>;
 
 /// The tapes of the helpers.
-fn preaccumulating<T: crate::Real>() -> Tape<T, Preaccumulating> {
+fn preaccumulating<T: crate::TapeValue>() -> Tape<T, Preaccumulating> {
     Tape::preaccumulating_with_capacity(64)
 }
 
@@ -162,9 +162,13 @@ where
     Ok(h)
 }
 
-/// A tape, its gradient store and its input buffer, kept across calls: the
-/// allocation-free way to differentiate the same function many times (an
-/// optimisation loop).
+/// A preaccumulating tape, its adjoint buffer and its input buffer, kept
+/// across calls: the allocation-free way to differentiate the same function
+/// many times (an optimisation loop).
+///
+/// Its closures, like those of the other helpers, receive [`PVar`]s and
+/// cannot record matrix operations (those record on a [`Tape::new`] tape;
+/// differentiate such functions with [`Tape::backward`]).
 ///
 /// ```
 /// let mut ev = autodiff::Evaluator::new();

@@ -114,7 +114,10 @@ impl<T: Real> Grads<T> {
     /// # Panics
     /// As indexing (see [`Grads`]).
     #[track_caller]
-    pub fn wrt<M: Recording>(&self, x: Var<'_, T, M>) -> T {
+    pub fn wrt<M: Recording>(&self, x: Var<'_, T, M>) -> T
+    where
+        T: crate::TapeValue,
+    {
         self[x]
     }
 
@@ -123,7 +126,10 @@ impl<T: Real> Grads<T> {
     /// # Panics
     /// As indexing (see [`Grads`]).
     #[track_caller]
-    pub fn wrt_all<M: Recording>(&self, xs: &[Var<'_, T, M>]) -> Vec<T> {
+    pub fn wrt_all<M: Recording>(&self, xs: &[Var<'_, T, M>]) -> Vec<T>
+    where
+        T: crate::TapeValue,
+    {
         xs.iter().map(|&x| self[x]).collect()
     }
 }
@@ -139,7 +145,7 @@ fn not_a_node() -> ! {
     )
 }
 
-impl<T: Real, M: Recording> std::ops::Index<Var<'_, T, M>> for Grads<T> {
+impl<T: crate::TapeValue, M: Recording> std::ops::Index<Var<'_, T, M>> for Grads<T> {
     type Output = T;
     #[track_caller]
     fn index(&self, x: Var<'_, T, M>) -> &T {

@@ -33,7 +33,11 @@
 //!   [`Evaluator`]: function transformations. They return gradients with
 //!   respect to the inputs only, so they record on a preaccumulating tape
 //!   ([`Tape::preaccumulating`]): operations of one recorded input are
-//!   folded into the next two-input statement instead of recorded.
+//!   folded into the next two-input statement instead of recorded. Their
+//!   closures receive [`PVar`]s, the `Var`s of such a tape; a generic
+//!   function is passed as `|x| f(x)` and never names the type. The
+//!   recording mode is a type parameter of [`Tape`] and [`Var`]
+//!   ([`Recording`]), so recording tests nothing at run time.
 //! - [`Float::gemm`]: the matrix product every matrix op runs on, the
 //!   crate's own kernel; [`set_num_threads`] / [`num_threads`] (default:
 //!   `CHAINRULE_NUM_THREADS`, else the available cores) set its threads,
@@ -80,11 +84,13 @@ pub use grads::Grads;
 pub use kernel::{num_threads, set_num_threads};
 pub use mat::{Mat, Packed, Reduction};
 pub use matrix::{Matrix, Shape};
-pub use real::{all_finite, Float, Real};
+pub use real::{all_finite, Float, Real, TapeValue};
 pub use tape::{Full, Preaccumulating, Recording, Tape};
 pub use var::Var;
 
 /// The names most code needs: `use autodiff::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Float, Grads, Mat, Matrix, PVar, Real, Reduction, Shape, Tape, Var};
+    pub use crate::{
+        Float, Grads, Mat, Matrix, PVar, Real, Recording, Reduction, Shape, Tape, Var,
+    };
 }

@@ -4,7 +4,8 @@
 //! [`Var`](crate::Var), so a function written once as
 //! `fn f<T: Real>(x: &[T]) -> T` runs fast on plain floats and is
 //! differentiated on the tape. [`Float`] adds what the matrix path needs and
-//! is implemented only by `f32` and `f64`.
+//! is implemented only by `f32` and `f64`. [`TapeValue`] marks the types a
+//! tape records (`f32`, `f64`, [`Dual`](crate::Dual)).
 
 use std::fmt::{Debug, Display};
 use std::iter::Sum;
@@ -120,9 +121,32 @@ pub trait Real:
     }
 }
 
+/// A number type a [`Tape`](crate::Tape) can record: `f32`, `f64` and
+/// [`Dual`](crate::Dual) numbers of them.
+///
+/// User code never needs this bound; it is written against [`Real`], which
+/// any type may implement (the tests have their own forward-mode numbers).
+///
+/// # Safety
+/// The tape calls the type's operations and methods (arithmetic, [`Real`],
+/// `Clone`) while it holds its list of statements, during recording and
+/// during the reverse sweep. An implementation must therefore never record
+/// on, clear or sweep a `Tape` from inside them: doing so would alias that
+/// list. Plain arithmetic on values, as `f32`, `f64` and `Dual` do, is
+/// fine.
+pub unsafe trait TapeValue: Real {}
+
+// SAFETY: primitive arithmetic; it touches no tape.
+unsafe impl TapeValue for f32 {}
+// SAFETY: as for `f32`.
+unsafe impl TapeValue for f64 {}
+// SAFETY: `Dual`'s operations are arithmetic on its two parts, which are
+// `TapeValue`s themselves.
+unsafe impl<T: TapeValue> TapeValue for crate::Dual<T> {}
+
 /// The plain floating-point types, `f32` and `f64`: what matrices on the tape
 /// hold and what the matrix-multiply kernel accepts.
-pub trait Float: Real + Default + Display + Send + Sync + 'static {
+pub trait Float: TapeValue + Default + Display + Send + Sync + 'static {
     /// `ln(1 + x)`, accurate also where `1 + x` rounds to 1 (the
     /// log-sum-exp of the cross-entropy).
     fn ln_1p(self) -> Self;

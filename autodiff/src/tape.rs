@@ -10,7 +10,7 @@
 //! statements by recording order.
 
 use crate::mat::MatStore;
-use crate::{Grads, Real, Var};
+use crate::{Grads, TapeValue, Var};
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -32,7 +32,7 @@ struct Stmt<T> {
     db: T,
 }
 
-impl<T: Real> Stmt<T> {
+impl<T: TapeValue> Stmt<T> {
     /// The statement of input (leaf) `own`.
     #[inline(always)]
     fn leaf(own: u32) -> Self {
@@ -59,7 +59,7 @@ struct Stmts<T> {
     leaves: usize,
 }
 
-impl<T: Real> Stmts<T> {
+impl<T: TapeValue> Stmts<T> {
     fn with_capacity(cap: usize) -> Self {
         Stmts {
             list: vec![Stmt::leaf(0); cap.min(MAX_STMTS)],
@@ -112,7 +112,23 @@ mod sealed {
 /// How a [`Tape`] records operations of one recorded input, fixed by its
 /// type so that recording carries no run-time test of it: [`Full`] (the
 /// default) or [`Preaccumulating`].
-pub trait Recording: sealed::Sealed + Copy + std::fmt::Debug + 'static {
+///
+/// Most code is generic over [`Real`](crate::Real) and never names the
+/// mode. A function written for `Var`s themselves takes it as a parameter
+/// to serve both kinds of tape:
+///
+/// ```
+/// use autodiff::prelude::*;
+/// fn f<'t, M: Recording>(x: &[Var<'t, f64, M>]) -> Var<'t, f64, M> {
+///     x[0] * x[1].exp()
+/// }
+/// let tape = Tape::new();
+/// let x = tape.vars(&[2.0, 0.0]);
+/// let y = f(&x);
+/// assert_eq!(tape.backward(y)[x[0]], 1.0);
+/// assert_eq!(autodiff::grad(f, &[2.0, 0.0]).unwrap(), vec![1.0, 2.0]);
+/// ```
+pub trait Recording: sealed::Sealed + Copy + std::fmt::Debug + Send + Sync + 'static {
     /// Whether operations of one recorded input are folded into the
     /// resulting [`Var`] instead of recorded.
     const PREACCUMULATE: bool;
@@ -167,7 +183,7 @@ impl Recording for Preaccumulating {
 /// The second type parameter says how operations of one recorded input are
 /// recorded: [`Full`] (the default, [`Tape::new`]) or [`Preaccumulating`]
 /// ([`Tape::preaccumulating`]). Matrix operations record on `Full` tapes.
-pub struct Tape<T: Real = f64, M: Recording = Full> {
+pub struct Tape<T: TapeValue = f64, M: Recording = Full> {
     id: u64,
     generation: Cell<u64>,
     // Appended to through `&self` by every `Var` operation; see `stmts_ref`.
@@ -176,13 +192,13 @@ pub struct Tape<T: Real = f64, M: Recording = Full> {
     mode: PhantomData<M>,
 }
 
-impl<T: Real> Default for Tape<T> {
+impl<T: TapeValue> Default for Tape<T> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<T: Real, M: Recording> std::fmt::Debug for Tape<T, M> {
+impl<T: TapeValue, M: Recording> std::fmt::Debug for Tape<T, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Tape")
             .field("id", &self.id)
@@ -193,7 +209,7 @@ impl<T: Real, M: Recording> std::fmt::Debug for Tape<T, M> {
     }
 }
 
-impl<T: Real> Tape<T> {
+impl<T: TapeValue> Tape<T> {
     /// An empty tape recording every operation.
     pub fn new() -> Self {
         Self::with_capacity(0)
@@ -204,9 +220,7 @@ impl<T: Real> Tape<T> {
     pub fn with_capacity(n: usize) -> Self {
         Tape::empty(n)
     }
-}
 
-impl<T: Real> Tape<T, Preaccumulating> {
     /// An empty preaccumulating tape: operations of one recorded input
     /// (`x.sin()`, `2.0 * x`, `x * x`, ...) are folded into the resulting
     /// [`Var`] instead of recorded as statements of their own.
@@ -235,7 +249,7 @@ impl<T: Real> Tape<T, Preaccumulating> {
     ///
     /// ```
     /// use autodiff::prelude::*;
-    /// let tape = Tape::<f64, _>::preaccumulating();
+    /// let tape = Tape::<f64>::preaccumulating();
     /// let x = tape.var(0.5);
     /// let y = tape.var(2.0);
     /// let s = (3.0 * x).sin(); // not recorded
@@ -246,18 +260,18 @@ impl<T: Real> Tape<T, Preaccumulating> {
     /// assert_eq!(g[y], 1.5_f64.sin());
     /// assert!(!s.is_node());
     /// ```
-    pub fn preaccumulating() -> Self {
+    pub fn preaccumulating() -> Tape<T, Preaccumulating> {
         Self::preaccumulating_with_capacity(0)
     }
 
     /// An empty [preaccumulating](Self::preaccumulating) tape with room for
     /// `n` scalar operations.
-    pub fn preaccumulating_with_capacity(n: usize) -> Self {
+    pub fn preaccumulating_with_capacity(n: usize) -> Tape<T, Preaccumulating> {
         Tape::empty(n)
     }
 }
 
-impl<T: Real, M: Recording> Tape<T, M> {
+impl<T: TapeValue, M: Recording> Tape<T, M> {
     fn empty(n: usize) -> Self {
         Tape {
             id: NEXT_TAPE_ID.fetch_add(1, Ordering::Relaxed),
@@ -370,9 +384,12 @@ impl<T: Real, M: Recording> Tape<T, M> {
 
     #[inline(always)]
     fn stmts_ref(&self) -> &Stmts<T> {
-        // SAFETY: `Tape` is !Sync and no `&mut` to the statements outlives
+        // SAFETY: `Tape` is !Sync, and no `&mut` to the statements outlives
         // the body of a `push*`, `vars_into` or `clear` (which holds
-        // `&mut self`), none of which call out to other code while holding it.
+        // `&mut self`). The only other code that runs while a reference to
+        // the statements is held (here, or during a sweep) is `T`'s
+        // arithmetic and methods, and `T: TapeValue` promises they never
+        // touch a tape (see its safety contract).
         unsafe { &*self.stmts.get() }
     }
 
@@ -381,7 +398,8 @@ impl<T: Real, M: Recording> Tape<T, M> {
     pub(crate) fn push2(&self, a: u32, da: T, b: u32, db: T, value: T) -> Var<'_, T, M> {
         // SAFETY: see `stmts_ref`; the `&mut` lives for this block only and
         // no other reference to the statements is alive during it (`Var`
-        // operations never hold one across a call).
+        // operations never hold one across a call, and `T`'s code run here,
+        // in `grow`, touches no tape: `T: TapeValue`).
         let s = unsafe { &mut *self.stmts.get() };
         let i = if M::PREACCUMULATE {
             s.push(|_| Stmt { a, b, da, db })
@@ -504,7 +522,9 @@ impl<T: Real, M: Recording> Tape<T, M> {
         }
         grads.zero_unwritten(mats.nodes.iter().map(|n| (n.range(), n.grad)));
     }
+}
 
+impl<T: TapeValue> Tape<T, Preaccumulating> {
     /// The gradient of `y` with respect to the first `out.len()` statements
     /// (the inputs, recorded first), into `out`, for [`Evaluator`]: one
     /// reverse sweep over `adj`, which must be all zero on entry and is all
@@ -520,11 +540,12 @@ impl<T: Real, M: Recording> Tape<T, M> {
     ///
     /// [`Evaluator`]: crate::Evaluator
     #[track_caller]
-    pub(crate) fn leaf_gradient(&self, y: Var<'_, T, M>, adj: &mut Vec<T>, out: &mut [T]) {
-        assert!(
-            self.mats.borrow().nodes.is_empty(),
-            "leaf_gradient: matrix nodes need backward_into"
-        );
+    pub(crate) fn leaf_gradient(
+        &self,
+        y: Var<'_, T, Preaccumulating>,
+        adj: &mut Vec<T>,
+        out: &mut [T],
+    ) {
         let stmts = self.stmts_ref();
         let nl = out.len();
         assert!(
@@ -582,7 +603,7 @@ impl<T: Real, M: Recording> Tape<T, M> {
 /// Both loops are correct for any statements; the sums are formed in the
 /// same order either way.
 #[inline]
-fn sweep<T: Real, const KEEP: bool, const CARRY: bool>(
+fn sweep<T: TapeValue, const KEEP: bool, const CARRY: bool>(
     s: &Stmts<T>,
     adj: &mut [T],
     lo: usize,

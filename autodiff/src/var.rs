@@ -2,7 +2,7 @@
 
 use crate::rules::{Binary, Unary};
 use crate::tape::{Full, Recording};
-use crate::{Real, Tape};
+use crate::{Real, Tape, TapeValue};
 use std::cmp::Ordering;
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
@@ -38,7 +38,7 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// # Panics
 /// Combining two `Var`s recorded on different tapes panics.
 #[derive(Clone, Copy)]
-pub struct Var<'t, T: Real = f64, M: Recording = Full> {
+pub struct Var<'t, T: TapeValue = f64, M: Recording = Full> {
     value: T,
     /// `d value / d node[idx]`: one for a node itself.
     scale: T,
@@ -49,7 +49,7 @@ pub struct Var<'t, T: Real = f64, M: Recording = Full> {
     tape: Option<&'t Tape<T, M>>,
 }
 
-impl<T: Real, M: Recording> std::fmt::Debug for Var<'_, T, M> {
+impl<T: TapeValue, M: Recording> std::fmt::Debug for Var<'_, T, M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.tape {
             Some(_) if self.node => write!(f, "Var({:?} @ {})", self.value, self.idx),
@@ -76,14 +76,20 @@ fn different_tapes() -> ! {
 /// Panics unless `a` and `b` are the same tape.
 #[inline(always)]
 #[track_caller]
-pub(crate) fn same_tape<T: Real, M: Recording>(a: &Tape<T, M>, b: &Tape<T, M>) {
+pub(crate) fn same_tape<T: TapeValue, M: Recording>(a: &Tape<T, M>, b: &Tape<T, M>) {
     if !std::ptr::eq(a, b) {
         different_tapes();
     }
 }
 
-impl<'t, T: Real, M: Recording> Var<'t, T, M> {
+impl<'t, T: TapeValue, M: Recording> Var<'t, T, M> {
     /// A constant: recorded on no tape, zero gradient.
+    ///
+    /// Its recording mode `M` comes from where it is used; alone, name it:
+    /// `Var::<f64>::constant(3.0)` (a [`Full`] tape's) or
+    /// `PVar::constant(3.0)` (the helpers').
+    ///
+    /// [`PVar`]: crate::PVar
     #[inline]
     pub fn constant(value: T) -> Self {
         Var {
@@ -217,14 +223,14 @@ impl<'t, T: Real, M: Recording> Var<'t, T, M> {
     }
 }
 
-impl<T: Real, M: Recording> PartialEq for Var<'_, T, M> {
+impl<T: TapeValue, M: Recording> PartialEq for Var<'_, T, M> {
     #[inline]
     fn eq(&self, o: &Self) -> bool {
         self.value == o.value
     }
 }
 
-impl<T: Real, M: Recording> PartialOrd for Var<'_, T, M> {
+impl<T: TapeValue, M: Recording> PartialOrd for Var<'_, T, M> {
     #[inline]
     fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
         self.value.partial_cmp(&o.value)
@@ -234,7 +240,7 @@ impl<T: Real, M: Recording> PartialOrd for Var<'_, T, M> {
 // Var (op) Var, Var (op) T, and the compound assignments.
 macro_rules! var_ops {
     ($($tr:ident $m:ident $atr:ident $am:ident $op:ident),*) => {$(
-        impl<'t, T: Real, M: Recording> $tr for Var<'t, T, M> {
+        impl<'t, T: TapeValue, M: Recording> $tr for Var<'t, T, M> {
             type Output = Self;
             #[inline(always)]
             #[track_caller]
@@ -242,14 +248,14 @@ macro_rules! var_ops {
                 self.binary(Binary::$op, o)
             }
         }
-        impl<'t, T: Real, M: Recording> $atr for Var<'t, T, M> {
+        impl<'t, T: TapeValue, M: Recording> $atr for Var<'t, T, M> {
             #[inline(always)]
             #[track_caller]
             fn $am(&mut self, o: Self) {
                 *self = self.binary(Binary::$op, o);
             }
         }
-        impl<'t, T: Real, M: Recording> $atr<T> for Var<'t, T, M> {
+        impl<'t, T: TapeValue, M: Recording> $atr<T> for Var<'t, T, M> {
             #[inline(always)]
             fn $am(&mut self, o: T) {
                 *self = $tr::$m(*self, o);
@@ -261,28 +267,28 @@ var_ops!(Add add AddAssign add_assign Add, Sub sub SubAssign sub_assign Sub,
          Mul mul MulAssign mul_assign Mul, Div div DivAssign div_assign Div);
 
 // With a constant, each is one statement of one input.
-impl<'t, T: Real, M: Recording> Add<T> for Var<'t, T, M> {
+impl<'t, T: TapeValue, M: Recording> Add<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn add(self, c: T) -> Self {
         self.affine_const(T::one(), c)
     }
 }
-impl<'t, T: Real, M: Recording> Sub<T> for Var<'t, T, M> {
+impl<'t, T: TapeValue, M: Recording> Sub<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn sub(self, c: T) -> Self {
         self.affine_const(T::one(), -c)
     }
 }
-impl<'t, T: Real, M: Recording> Mul<T> for Var<'t, T, M> {
+impl<'t, T: TapeValue, M: Recording> Mul<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn mul(self, c: T) -> Self {
         self.affine_const(c, T::zero())
     }
 }
-impl<'t, T: Real, M: Recording> Div<T> for Var<'t, T, M> {
+impl<'t, T: TapeValue, M: Recording> Div<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn div(self, c: T) -> Self {
@@ -325,7 +331,7 @@ macro_rules! float_lhs_ops {
 }
 float_lhs_ops!(f32, f64);
 
-impl<'t, T: Real, M: Recording> Neg for Var<'t, T, M> {
+impl<'t, T: TapeValue, M: Recording> Neg for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn neg(self) -> Self {
@@ -333,13 +339,13 @@ impl<'t, T: Real, M: Recording> Neg for Var<'t, T, M> {
     }
 }
 
-impl<'t, T: Real, M: Recording> Sum for Var<'t, T, M> {
+impl<'t, T: TapeValue, M: Recording> Sum for Var<'t, T, M> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Var::constant(T::zero()), |a, b| a + b)
     }
 }
 
-impl<'t, T: Real, M: Recording> Real for Var<'t, T, M> {
+impl<'t, T: TapeValue, M: Recording> Real for Var<'t, T, M> {
     #[inline]
     fn from_f64(c: f64) -> Self {
         Var::constant(T::from_f64(c))
