@@ -340,19 +340,77 @@ fn inputs_recorded_first_over_an_earlier_recording_have_exact_gradients() {
         let g = tape.backward(y);
         let want: Vec<f64> = (0..16).map(|i| if i == 3 { 3.0 } else { 1.0 }).collect();
         assert_eq!(g.wrt_all(&x), want);
-        // And through the Evaluator's sweep, which resets as it goes.
-        let mut ev = autodiff::Evaluator::new();
-        let mut gr = [0.0; 3];
-        ev.value_and_grad(
-            |x| (x[0] * x[1]).sin() * x[2] * x[2],
-            &[0.5, 1.5, 2.0],
-            &mut gr,
-        )
-        .unwrap();
-        ev.value_and_grad(|x| x[0] + x[1] + x[2], &[0.5, 1.5, 2.0], &mut gr)
-            .unwrap();
-        assert_eq!(gr, [1.0; 3]);
     }
     check(Tape::new());
     check(Tape::preaccumulating());
+}
+
+#[test]
+fn clear_forgets_the_inputs_recorded_first() {
+    fn check<M: Recording>(mut tape: Tape<f64, M>) {
+        {
+            let x = tape.vars(&[1.0; 4]);
+            let _ = tape.backward(x[0] * x[1]);
+        }
+        tape.clear();
+        // Recorded by `var` (written statements), below the 4 of before.
+        let a = tape.var(2.0);
+        let b = tape.var(3.0);
+        let g = tape.backward(a * b);
+        assert_eq!((g[a], g[b]), (3.0, 2.0));
+    }
+    check(Tape::new());
+    check(Tape::preaccumulating());
+}
+
+#[test]
+fn evaluator_resets_the_adjoints_of_inputs_the_function_records() {
+    // The function records an input of its own right after the
+    // evaluator's (counted among the unwritten leaves) on one branch.
+    fn f<'t>(x: &[autodiff::PVar<'t, f64>]) -> autodiff::PVar<'t, f64> {
+        if x[0].value() > 0.0 {
+            let c = x[0].tape().unwrap().vars(&[2.0])[0];
+            x[0] * c
+        } else {
+            let a = x[0] * x[1];
+            a * x[0]
+        }
+    }
+    let mut ev = autodiff::Evaluator::new();
+    let mut g = [0.0; 2];
+    ev.value_and_grad(f, &[3.0, 1.0], &mut g).unwrap();
+    assert_eq!(g, [2.0, 0.0]);
+    ev.value_and_grad(f, &[-1.0, 5.0], &mut g).unwrap();
+    assert_eq!(g, [-10.0, 1.0]);
+}
+
+#[test]
+fn inputs_around_a_matrix_node_over_an_earlier_recording() {
+    use autodiff::Shape;
+    let mut tape = Tape::<f64>::new();
+    {
+        let x = tape.vars(&[0.5, 1.5]);
+        let mut y = x[0] * x[1];
+        for _ in 0..20 {
+            y = y * x[0] + x[1].sin() * y;
+        }
+        let _ = tape.backward(y);
+    }
+    tape.clear();
+    let a = tape.vars(&[1.0; 2]);
+    // A matrix node between two batches of inputs: its mark (2) lies
+    // inside the unwritten inputs (0..16), so the sweep segment above it
+    // starts below them.
+    let m = tape.mat(Shape::new(1, 2), &[1.0, 2.0]).unwrap();
+    let b = tape.vars(&[1.0; 14]);
+    let mut y = m.sum() * a[0];
+    for &xi in a.iter().chain(&b) {
+        y += xi;
+    }
+    let g = tape.backward(y);
+    let mut want = vec![1.0; 16];
+    want[0] = 4.0;
+    let got: Vec<f64> = g.wrt_all(&a).into_iter().chain(g.wrt_all(&b)).collect();
+    assert_eq!(got, want);
+    assert_eq!(g[m], [1.0, 1.0]);
 }

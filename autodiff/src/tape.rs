@@ -47,15 +47,20 @@ impl<T: TapeValue> Stmt<T> {
 
 /// The recorded scalar operations, in recording order.
 ///
-/// `list` always has its full length, the capacity, filled in `0..n`: a
-/// push checks `n` against it once and writes in place.
+/// `list` always has its full length, the capacity: a push checks `n`
+/// against it once and writes in place. This recording's statements are
+/// `leaves..n`; `0..leaves` holds filler or an earlier recording's. Every
+/// element, written in this recording or not, has inputs `a, b` no larger
+/// than its own index, so reading any of them stays in bounds.
 struct Stmts<T> {
     list: Vec<Stmt<T>>,
     /// Statements recorded.
     n: usize,
     /// The first `leaves` statements are inputs recorded by
-    /// [`Tape::vars_into`] on an empty tape. Their statements (a leaf's
-    /// propagates nothing) are not written, and no sweep goes below them.
+    /// [`Tape::vars_into`] while the tape held no other scalar statement
+    /// (matrix nodes may come before or between the batches). Their
+    /// statements (a leaf's propagates nothing) are not written, and no
+    /// sweep goes below them.
     leaves: usize,
 }
 
@@ -317,7 +322,7 @@ impl<T: TapeValue, M: Recording> Tape<T, M> {
     pub const BYTES_PER_SCALAR_OP: usize = std::mem::size_of::<Stmt<T>>();
 
     /// Bytes of tape memory this recording uses: the scalar statements
-    /// written, the matrix nodes and the matrix values (the allocation kept
+    /// (inputs included, written or not), the matrix nodes and the matrix values (the allocation kept
     /// for reuse may be larger).
     pub fn memory_bytes(&self) -> usize {
         self.stmts_ref().n * Self::BYTES_PER_SCALAR_OP + self.mats.borrow().memory_bytes()
@@ -567,12 +572,17 @@ impl<T: TapeValue> Tape<T, Preaccumulating> {
         let split = nl.min(top + 1);
         self.sweep::<false>(stmts, adj, split, top + 1);
         out.copy_from_slice(&adj[..nl]);
-        adj[..nl].fill(T::zero());
+        // Inputs `f` recorded right after these (`Var::tape`, then
+        // `Tape::vars`) count among the unwritten leaves too, and the sweep
+        // stops above them: reset their adjoints here as well.
+        adj[..nl.max(stmts.leaves)].fill(T::zero());
     }
 }
 
-/// `adj[input] += partial * adj[output]` for the statements `lo..hi` in
-/// reverse order (seed (5.9): the chain rule as a product of Jacobians).
+/// `adj[input] += partial * adj[output]` for the statements
+/// `max(lo, leaves)..hi` in reverse order (seed (5.9): the chain rule as a
+/// product of Jacobians; the inputs recorded first propagate nothing, and
+/// their statements were not written: see `Stmts::leaves`).
 ///
 /// Every statement updates two slots and then stores its own adjoint back
 /// (a unary statement's second input and a leaf's inputs are the statement
@@ -584,7 +594,7 @@ impl<T: TapeValue> Tape<T, Preaccumulating> {
 /// into NaN through `0 * inf`; the test costs about nothing on a
 /// preaccumulating tape and about 10% of the sweep with the carry
 /// (`scalar_phases`, alternated runs). With `KEEP` false, each adjoint of
-/// `lo..hi` is set back to 0 once used instead of keeping the gradient
+/// `max(lo, leaves)..hi` is set back to 0 once used instead of keeping the gradient
 /// (see [`Tape::leaf_gradient`]).
 ///
 /// With `CARRY`, a contribution to `adj[i - 1]` in slot `a` is carried in a
