@@ -56,7 +56,9 @@ fn dual_part<M: autodiff::Recording>(
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(1000))]
+    // The hvp test rejects about half its cases (kinks near x): room for
+    // that without proptest's default limit of 1024 rejects ending the run.
+    #![proptest_config(ProptestConfig { cases: 1000, max_global_rejects: 20_000, ..ProptestConfig::default() })]
 
     #[test]
     fn tape_gradient_equals_forward_mode_gradient_on_random_graphs(g in expr_graph(N, 10, 30), x in inputs(N)) {
@@ -93,16 +95,29 @@ proptest! {
             let p: Vec<f64> = x.iter().zip(&v).map(|(a, b)| a + sign * h * b).collect();
             prop_assume!(g.is_well_conditioned(&p, 1e-3));
         }
-        let (coarse, fine) = (central(h), central(h / 2.0));
-        let scale = fine.iter().fold(1e-2_f64, |m, v| m.max(v.abs()));
-        for i in 0..hv.len() {
-            let extrapolated = (4.0 * fine[i] - coarse[i]) / 3.0;
-            let fd_error = (fine[i] - coarse[i]).abs();
-            prop_assert!(
-                (hv[i] - extrapolated).abs() <= 1e-6 * scale + fd_error,
-                "entry {}: hvp {} vs extrapolated differences {} (their error estimate {}); {} nodes, depth {}",
-                i, hv[i], extrapolated, fd_error, g.len(), g.depth
-            );
+        let check = |h: f64| -> Result<(), String> {
+            let (coarse, fine) = (central(h), central(h / 2.0));
+            let scale = fine.iter().fold(1e-2_f64, |m, v| m.max(v.abs()));
+            for i in 0..hv.len() {
+                let extrapolated = (4.0 * fine[i] - coarse[i]) / 3.0;
+                let fd_error = (fine[i] - coarse[i]).abs();
+                if (hv[i] - extrapolated).abs() > 1e-6 * scale + fd_error {
+                    return Err(format!(
+                        "h {h}, entry {i}: hvp {} vs extrapolated differences {extrapolated} (their error estimate {fd_error})",
+                        hv[i]
+                    ));
+                }
+            }
+            Ok(())
+        };
+        // Where the graph's higher derivatives are huge, one step size's
+        // error estimate can be fooled (seeds 41 and 63 of 150: the hvp
+        // agreed with forward-over-forward dual numbers to 1e-15 and with
+        // differences at h = 1e-6 to 1e-8); a smaller step is the second
+        // opinion.
+        if let Err(coarse) = check(h) {
+            let fine = check(h / 10.0);
+            prop_assert!(fine.is_ok(), "{coarse}; {}; {} nodes, depth {}", fine.unwrap_err(), g.len(), g.depth);
         }
         // The hvp's primal is the gradient: the dual tape agrees with the plain one.
         let grad = autodiff::grad(|x| g.eval(x), &x).unwrap();
@@ -110,7 +125,10 @@ proptest! {
         let xs: Vec<_> = x.iter().zip(&v).map(|(&a, &b)| tape.var(autodiff::Dual::new(a, b))).collect();
         let gd = tape.backward(g.eval(&xs));
         let primal: Vec<f64> = xs.iter().map(|&xi| gd[xi].re).collect();
-        prop_assert!(agree(&primal, &grad, 1e-12, 1e-4).is_ok());
+        // (Recorded on a full tape against the helpers' preaccumulating one:
+        // products of partials in another order, so a cancelling gradient
+        // differs by more than a few ulps of its own size.)
+        prop_assert!(agree(&primal, &grad, 1e-10, 1e-4).is_ok());
     }
 
     #[test]
@@ -125,10 +143,13 @@ proptest! {
         let (gl, gf) = (lean.backward(yl), full.backward(yf));
         let (grad_l, grad_f) = (dual_part(&gl, &xl, false), dual_part(&gf, &xf, false));
         prop_assume!(grad_f.iter().all(|d| d.is_finite()));
-        prop_assert!(agree(&grad_l, &grad_f, 1e-12, 1e-4).is_ok(), "gradient {:?} vs {:?}", grad_l, grad_f);
+        // Products of partials in another order (from the inputs outwards
+        // here): a gradient that cancels to well below the scale floor
+        // differs by more than 1e-12 of it (seed 94: 1.4e-11 relative).
+        prop_assert!(agree(&grad_l, &grad_f, 1e-10, 1e-4).is_ok(), "gradient {:?} vs {:?}", grad_l, grad_f);
         let (hv_l, hv_f) = (dual_part(&gl, &xl, true), dual_part(&gf, &xf, true));
         prop_assume!(hv_f.iter().all(|d| d.is_finite()));
-        prop_assert!(agree(&hv_l, &hv_f, 1e-12, 1e-4).is_ok(), "hvp {:?} vs {:?}", hv_l, hv_f);
+        prop_assert!(agree(&hv_l, &hv_f, 1e-10, 1e-4).is_ok(), "hvp {:?} vs {:?}", hv_l, hv_f);
     }
 
     #[test]
@@ -207,4 +228,79 @@ fn dual_numbers_ignore_infinite_partials_with_respect_to_constants() {
     // d/db a^b = y ln a is NaN for a < 0; a constant exponent takes none.
     let p = Dual::new(-2.0_f64, 1.0).powf(Dual::from_f64(2.0));
     assert_eq!((p.re, p.eps), (4.0, -4.0));
+}
+
+#[test]
+fn audit_gradcheck_fails_where_the_value_itself_is_not_finite() {
+    // sin(x)/x at 0: the value is 0/0 = NaN, its neighbours are finite and
+    // symmetric, and the analytic 0 matches every probe.
+    let f = |x: &[f64]| x[0].sin() / x[0];
+    let report = autodiff::gradcheck_fn(f, &[0.0], &[0.0], &GradcheckConfig::default()).unwrap();
+    assert!(report.value.is_nan());
+    assert_eq!(report.failures, 0);
+    assert!(!report.passed(), "{report}");
+}
+
+#[test]
+fn audit_gradcheck_tolerance_is_relative_to_the_numeric_estimate() {
+    let cfg = GradcheckConfig {
+        atol: 0.0,
+        rtol: 0.5,
+        directions: 0,
+        ..Default::default()
+    };
+    // f = x has derivative 1; a claimed 1.9 is 0.9 off: within 0.5 |1.9|,
+    // not within 0.5 |1|.
+    let report = autodiff::gradcheck_fn(|x| x[0], &[1.9], &[1.0], &cfg).unwrap();
+    assert!(!report.passed(), "{report}");
+    let w = report.worst_coordinate.unwrap();
+    assert_eq!(w.tolerance, 0.5 * w.numeric.abs());
+}
+
+#[test]
+fn audit_gradcheck_worst_is_the_largest_ratio_of_either_kind() {
+    use autodiff::gradcheck::{Comparison, GradcheckReport, Probe};
+    let c = Comparison {
+        probe: Probe::Coordinate(0),
+        analytic: 1.0,
+        numeric: 1.0,
+        error: 5e-7,
+        tolerance: 1e-6,
+    };
+    let d = Comparison {
+        probe: Probe::Direction(2),
+        analytic: 1.1,
+        numeric: 1.0,
+        error: 0.1,
+        tolerance: 1e-6,
+    };
+    let report = GradcheckReport {
+        value: 0.0,
+        probes: 2,
+        failures: 1,
+        worst_coordinate: Some(c),
+        worst_direction: Some(d),
+    };
+    assert_eq!(report.worst(), Some(d));
+    assert!(
+        report.to_string().contains("random direction 2"),
+        "{report}"
+    );
+}
+
+#[test]
+fn audit_gradcheck_makes_one_probe_per_coordinate_and_per_direction() {
+    let f = |x: &[f64]| x[0] * x[1];
+    let cfg = GradcheckConfig {
+        per_coordinate: false,
+        directions: 1,
+        ..Default::default()
+    };
+    // The gradient at (1, 2) is (2, 1); a single random direction sees 0 is wrong.
+    let r = autodiff::gradcheck_fn(f, &[0.0, 0.0], &[1.0, 2.0], &cfg).unwrap();
+    assert_eq!(r.probes, 1);
+    assert!(!r.passed(), "{r}");
+    let r =
+        autodiff::gradcheck_fn(f, &[2.0, 1.0], &[1.0, 2.0], &GradcheckConfig::default()).unwrap();
+    assert_eq!(r.probes, 2 + 4);
 }

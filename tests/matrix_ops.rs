@@ -568,3 +568,22 @@ fn scalar_statements_around_a_matrix_node_get_their_gradients() {
     assert_eq!(g.wrt_all(&xs), [1.0, 4.0, 0.0, 0.0]);
     assert_eq!(g[m], [x[1], x[1]]);
 }
+
+#[test]
+fn audit_a_matrix_read_by_a_map_and_by_a_later_op_gets_both_gradients() {
+    let x = Matrix::from_fn(2, 3, |i, j| 0.4 * i as f64 - 0.3 * j as f64 + 0.1);
+    let tape = Tape::new();
+    let m = tape.matrix(&x);
+    // m.sum() is recorded after the map, so its gradient reaches m first in
+    // the sweep: the map's contribution must add to it.
+    let y = m.tanh().sum() + m.sum();
+    let g = tape.backward(y);
+    for (k, &v) in x.as_slice().iter().enumerate() {
+        let want = 2.0 - v.tanh() * v.tanh();
+        assert!(
+            common::close(g[m][k], want, 1e-14),
+            "entry {k}: {} vs {want}",
+            g[m][k]
+        );
+    }
+}

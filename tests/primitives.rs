@@ -223,3 +223,14 @@ fn f32_tape_matches_f64_tape_to_f32_rounding() {
     assert!(close(g32[a32] as f64, g64[a64], 1e-5));
     assert!(close(g32[b32] as f64, g64[b64], 1e-5));
 }
+
+#[test]
+fn audit_f32_powf_base_derivative_where_the_value_is_subnormal_in_f32() {
+    // y = a^2 = 1e-44 is subnormal in f32: b y / a has lost most digits.
+    let tape = Tape::<f32>::new();
+    let (a, b) = (tape.var(1e-22_f32), tape.var(2.0_f32));
+    let y = a.powf(b);
+    assert!(y.value() > 0.0 && y.value() < f32::MIN_POSITIVE);
+    let g = tape.backward(y)[a];
+    assert!((g - 2e-22).abs() <= 1e-6 * 2e-22, "{g}");
+}

@@ -414,3 +414,26 @@ fn inputs_around_a_matrix_node_over_an_earlier_recording() {
     assert_eq!(got, want);
     assert_eq!(g[m], [1.0, 1.0]);
 }
+
+#[test]
+fn audit_inputs_recorded_after_other_statements_over_an_earlier_recording_have_exact_gradients() {
+    let mut tape = autodiff::Tape::new();
+    {
+        // Leaves statements with nonzero partials in slots 2.. of the tape.
+        let x = tape.vars(&[1.0, 2.0]);
+        let _ = autodiff::Real::sin(x[0] * x[1]) * x[0];
+    }
+    tape.clear();
+    let a = tape.var(3.0);
+    let s = autodiff::Real::sin(a);
+    // Slot 2, not recorded first: over the earlier recording's x0 * x1.
+    let b = tape.vars(&[5.0])[0];
+    let y = s * b;
+    let g = tape.backward(y);
+    assert!(
+        (g[a] - 5.0 * 3.0_f64.cos()).abs() <= 1e-15 * 5.0,
+        "{}",
+        g[a]
+    );
+    assert_eq!(g[b], 3.0_f64.sin());
+}

@@ -866,3 +866,26 @@ fn metadata_widths_not_backed_by_the_tensors_are_an_error_before_any_allocation(
         );
     }
 }
+
+#[test]
+fn audit_metadata_widths_contradicted_by_the_tensor_shapes_are_an_error_before_any_allocation() {
+    let dir = TempDir::new("hugewidths-shape");
+    let path = dir.path("w.safetensors");
+    // Tensors of the right names but tiny shapes, and widths whose parameter
+    // count overflows.
+    write_foreign(
+        &path,
+        &[("layers.0.weight", F, &[1, 1]), ("layers.0.bias", F, &[1])],
+        Some(&[
+            ("format", FORMAT),
+            ("widths", "3037000500,3037000500"),
+            ("activations", "identity"),
+        ]),
+    );
+    let err = load_checkpoint::<f32>(&path).map(|_| ()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("tensor layers.0.weight has shape [1, 1] in the file but the widths"),
+        "{err}"
+    );
+}
