@@ -231,7 +231,7 @@ fn dual_numbers_ignore_infinite_partials_with_respect_to_constants() {
 }
 
 #[test]
-fn audit_gradcheck_fails_where_the_value_itself_is_not_finite() {
+fn gradcheck_fails_where_the_value_itself_is_not_finite() {
     // sin(x)/x at 0: the value is 0/0 = NaN, its neighbours are finite and
     // symmetric, and the analytic 0 matches every probe.
     let f = |x: &[f64]| x[0].sin() / x[0];
@@ -242,7 +242,7 @@ fn audit_gradcheck_fails_where_the_value_itself_is_not_finite() {
 }
 
 #[test]
-fn audit_gradcheck_tolerance_is_relative_to_the_numeric_estimate() {
+fn gradcheck_tolerance_is_relative_to_the_numeric_estimate() {
     let cfg = GradcheckConfig {
         atol: 0.0,
         rtol: 0.5,
@@ -258,7 +258,7 @@ fn audit_gradcheck_tolerance_is_relative_to_the_numeric_estimate() {
 }
 
 #[test]
-fn audit_gradcheck_worst_is_the_largest_ratio_of_either_kind() {
+fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
     use autodiff::gradcheck::{Comparison, GradcheckReport, Probe};
     let c = Comparison {
         probe: Probe::Coordinate(0),
@@ -289,7 +289,7 @@ fn audit_gradcheck_worst_is_the_largest_ratio_of_either_kind() {
 }
 
 #[test]
-fn audit_gradcheck_makes_one_probe_per_coordinate_and_per_direction() {
+fn gradcheck_makes_one_probe_per_coordinate_and_per_direction() {
     let f = |x: &[f64]| x[0] * x[1];
     let cfg = GradcheckConfig {
         per_coordinate: false,

@@ -570,7 +570,7 @@ fn scalar_statements_around_a_matrix_node_get_their_gradients() {
 }
 
 #[test]
-fn audit_a_matrix_read_by_a_map_and_by_a_later_op_gets_both_gradients() {
+fn a_matrix_read_by_a_map_and_by_a_later_op_gets_both_gradients() {
     let x = Matrix::from_fn(2, 3, |i, j| 0.4 * i as f64 - 0.3 * j as f64 + 0.1);
     let tape = Tape::new();
     let m = tape.matrix(&x);

@@ -225,7 +225,7 @@ fn f32_tape_matches_f64_tape_to_f32_rounding() {
 }
 
 #[test]
-fn audit_f32_powf_base_derivative_where_the_value_is_subnormal_in_f32() {
+fn f32_powf_base_derivative_where_the_value_is_subnormal_in_f32() {
     // y = a^2 = 1e-44 is subnormal in f32: b y / a has lost most digits.
     let tape = Tape::<f32>::new();
     let (a, b) = (tape.var(1e-22_f32), tape.var(2.0_f32));

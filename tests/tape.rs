@@ -416,7 +416,7 @@ fn inputs_around_a_matrix_node_over_an_earlier_recording() {
 }
 
 #[test]
-fn audit_inputs_recorded_after_other_statements_over_an_earlier_recording_have_exact_gradients() {
+fn inputs_recorded_after_other_statements_over_an_earlier_recording_have_exact_gradients() {
     let mut tape = autodiff::Tape::new();
     {
         // Leaves statements with nonzero partials in slots 2.. of the tape.

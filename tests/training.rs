@@ -364,9 +364,22 @@ fn sine_trainer(
     (data, mlp, t)
 }
 
+/// Asserts that the network `t` holds has test loss `want` (to 1e-6).
+#[track_caller]
+fn assert_test_loss(t: &Trainer<f32>, test: &Dataset<f32>, want: f64) {
+    let (now, _) = nn::evaluate(t.mlp(), t.config().loss, test).unwrap();
+    assert!(
+        (now - want).abs() <= 1e-6 * want.max(1.0),
+        "the network's test loss is {now}, expected {want}"
+    );
+}
+
 /// The run of `early_stopping_ends_the_run_and_restores_the_best_parameters`
 /// with early stopping `es` and `epochs` epochs.
-fn audit_es_run(epochs: usize, es: EarlyStopping) -> (nn::History, Trainer<f32>, Dataset<f32>) {
+fn early_stopping_run(
+    epochs: usize,
+    es: EarlyStopping,
+) -> (nn::History, Trainer<f32>, Dataset<f32>) {
     let (train, test) = digits_split();
     let t = trainer(epochs, 2);
     let mut t2 = Trainer::new(
@@ -383,13 +396,13 @@ fn audit_es_run(epochs: usize, es: EarlyStopping) -> (nn::History, Trainer<f32>,
 }
 
 #[test]
-fn audit_early_stopping_stops_exactly_patience_epochs_after_the_best() {
+fn early_stopping_stops_exactly_patience_epochs_after_the_best() {
     let es = EarlyStopping {
         metric: Metric::TestLoss,
         patience: 3,
         min_delta: 0.0,
     };
-    let (h, _, _) = audit_es_run(200, es);
+    let (h, _, _) = early_stopping_run(200, es);
     assert!(h.stopped_early);
     let losses: Vec<f64> = h.epochs.iter().map(|r| r.test_loss.unwrap()).collect();
     let best = (0..losses.len()).fold(0, |b, i| if losses[i] < losses[b] { i } else { b });
@@ -397,17 +410,17 @@ fn audit_early_stopping_stops_exactly_patience_epochs_after_the_best() {
 }
 
 #[test]
-fn audit_a_run_that_ends_without_stopping_keeps_its_last_parameters() {
+fn a_run_that_ends_without_stopping_keeps_its_last_parameters() {
     let es = EarlyStopping {
         metric: Metric::TestLoss,
         patience: 3,
         min_delta: 0.0,
     };
-    let (full, _, _) = audit_es_run(200, es);
+    let (full, _, _) = early_stopping_run(200, es);
     assert!(full.stopped_early);
     // One epoch fewer: the same epochs, ending one short of the stop, on an
     // epoch worse than the best.
-    let (h, t, test) = audit_es_run(full.epochs.len() - 1, es);
+    let (h, t, test) = early_stopping_run(full.epochs.len() - 1, es);
     assert!(!h.stopped_early);
     let last = h.epochs.last().unwrap().test_loss.unwrap();
     let best = h
@@ -416,15 +429,11 @@ fn audit_a_run_that_ends_without_stopping_keeps_its_last_parameters() {
         .map(|r| r.test_loss.unwrap())
         .fold(f64::INFINITY, f64::min);
     assert!(last > best);
-    let (now, _) = nn::evaluate(t.mlp(), t.config().loss, &test).unwrap();
-    assert!(
-        (now - last).abs() <= 1e-6 * last.max(1.0),
-        "kept {now}, last {last}, best {best}"
-    );
+    assert_test_loss(&t, &test, last);
 }
 
 #[test]
-fn audit_early_stopping_min_delta_is_the_smallest_improvement_that_counts() {
+fn early_stopping_min_delta_is_the_smallest_improvement_that_counts() {
     // No epoch can improve the test loss by 1e9: the first is the best, the
     // run stops `patience` epochs later and goes back to it.
     let es = EarlyStopping {
@@ -432,19 +441,15 @@ fn audit_early_stopping_min_delta_is_the_smallest_improvement_that_counts() {
         patience: 2,
         min_delta: 1e9,
     };
-    let (h, t, test) = audit_es_run(10, es);
+    let (h, t, test) = early_stopping_run(10, es);
     assert!(h.stopped_early);
     assert_eq!(h.epochs.len(), 1 + es.patience);
     let first = h.epochs[0].test_loss.unwrap();
-    let (now, _) = nn::evaluate(t.mlp(), t.config().loss, &test).unwrap();
-    assert!(
-        (now - first).abs() <= 1e-6 * first.max(1.0),
-        "restored {now}, first {first}"
-    );
+    assert_test_loss(&t, &test, first);
 }
 
 #[test]
-fn audit_an_infinite_loss_with_a_finite_gradient_stops_before_the_step() {
+fn an_infinite_loss_with_a_finite_gradient_stops_before_the_step() {
     // f32 least squares against targets of 1e20: the loss 0.5 |f - y|^2
     // overflows f32, its gradient f - y does not.
     let x = autodiff::Matrix::new(4, 1, vec![0.1f32, 0.2, 0.3, 0.4]).unwrap();

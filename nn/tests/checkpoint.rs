@@ -868,7 +868,7 @@ fn metadata_widths_not_backed_by_the_tensors_are_an_error_before_any_allocation(
 }
 
 #[test]
-fn audit_metadata_widths_contradicted_by_the_tensor_shapes_are_an_error_before_any_allocation() {
+fn metadata_widths_contradicted_by_the_tensor_shapes_are_an_error_before_any_allocation() {
     let dir = TempDir::new("hugewidths-shape");
     let path = dir.path("w.safetensors");
     // Tensors of the right names but tiny shapes, and widths whose parameter
