@@ -145,38 +145,26 @@ fn divergence_stops_with_a_typed_error_and_keeps_finite_parameters() {
 
 #[test]
 fn early_stopping_ends_the_run_and_restores_the_best_parameters() {
-    let (train, test) = digits_split();
-    let t = trainer(200, 2);
     let es = EarlyStopping {
         metric: Metric::TestLoss,
         patience: 3,
         min_delta: 0.0,
     };
-    let mut t2 = Trainer::new(
-        t.mlp().clone(),
-        optim::by_name::<f32>("adam", 2e-2).unwrap(),
-        TrainConfig {
-            epochs: 200,
-            early_stopping: Some(es),
-            ..t.config().clone()
-        },
-    );
-    let h = t2.fit(&train, Some(&test), |_| {}).unwrap();
+    let (h, t, test) = early_stopping_run(200, es);
     assert!(h.stopped_early && h.epochs.len() < 200);
-    let best = h
-        .epochs
-        .iter()
-        .map(|r| r.test_loss.unwrap())
-        .fold(f64::INFINITY, f64::min);
-    let (now, _) = nn::evaluate(t2.mlp(), t2.config().loss, &test).unwrap();
-    assert!(
-        (now - best).abs() <= 1e-6 * best.max(1.0),
-        "restored {now}, best {best}"
-    );
+    let losses: Vec<f64> = h.epochs.iter().map(|r| r.test_loss.unwrap()).collect();
+    let best = (0..losses.len()).fold(0, |b, i| if losses[i] < losses[b] { i } else { b });
+    // It stops exactly `patience` epochs after the best one.
+    assert_eq!(h.epochs.len(), best + 1 + es.patience, "{losses:?}");
+    assert_test_loss(&t, &test, losses[best]);
     // The run ended on epochs worse than the best one, so restoring it
     // changed the parameters.
-    let last = h.epochs.last().unwrap().test_loss.unwrap();
-    assert!(last > best, "last epoch {last}, best {best}");
+    let last = *losses.last().unwrap();
+    assert!(
+        last > losses[best],
+        "last epoch {last}, best {}",
+        losses[best]
+    );
 }
 
 #[test]
@@ -374,39 +362,24 @@ fn assert_test_loss(t: &Trainer<f32>, test: &Dataset<f32>, want: f64) {
     );
 }
 
-/// The run of `early_stopping_ends_the_run_and_restores_the_best_parameters`
-/// with early stopping `es` and `epochs` epochs.
+/// A run of [`trainer`]'s network and data split with Adam at 2e-2 (fast
+/// enough to overfit) and early stopping `es`.
 fn early_stopping_run(
     epochs: usize,
     es: EarlyStopping,
 ) -> (nn::History, Trainer<f32>, Dataset<f32>) {
     let (train, test) = digits_split();
     let t = trainer(epochs, 2);
-    let mut t2 = Trainer::new(
+    let mut t = Trainer::new(
         t.mlp().clone(),
         optim::by_name::<f32>("adam", 2e-2).unwrap(),
         TrainConfig {
-            epochs,
             early_stopping: Some(es),
             ..t.config().clone()
         },
     );
-    let h = t2.fit(&train, Some(&test), |_| {}).unwrap();
-    (h, t2, test)
-}
-
-#[test]
-fn early_stopping_stops_exactly_patience_epochs_after_the_best() {
-    let es = EarlyStopping {
-        metric: Metric::TestLoss,
-        patience: 3,
-        min_delta: 0.0,
-    };
-    let (h, _, _) = early_stopping_run(200, es);
-    assert!(h.stopped_early);
-    let losses: Vec<f64> = h.epochs.iter().map(|r| r.test_loss.unwrap()).collect();
-    let best = (0..losses.len()).fold(0, |b, i| if losses[i] < losses[b] { i } else { b });
-    assert_eq!(h.epochs.len(), best + 1 + es.patience, "{losses:?}");
+    let h = t.fit(&train, Some(&test), |_| {}).unwrap();
+    (h, t, test)
 }
 
 #[test]
