@@ -50,11 +50,17 @@
 //! # Conventions
 //! - ReLU's derivative at exactly 0 is a parameter in `[0, 1]` (default 0,
 //!   as PyTorch and JAX); `|x|` has derivative 0 at 0; `min`/`max` send a
-//!   tie's derivative to their first argument.
-//! - A NaN produced inside a function propagates through values and
-//!   gradients; nothing panics on it. A value the output does not depend
-//!   on contributes nothing to the gradient, even if its derivative is
-//!   infinite or NaN (`0 * inf` is not formed for it).
+//!   tie's derivative to their first argument, and return a NaN argument
+//!   (sending the derivative to it).
+//! - A NaN produced inside a function propagates through the values;
+//!   nothing panics on it. The gradient is the chain rule over each
+//!   primitive's derivative at the values computed, so it is NaN only where
+//!   a derivative is: `ln x` at `x = -1` is NaN with the finite derivative
+//!   `1/x = -1` (as in PyTorch and JAX), and the derivative of `relu` or
+//!   `|x|` at a NaN is 0. Check the value (or use
+//!   [`gradcheck`](mod@gradcheck), which fails on a NaN). A value the
+//!   output does not depend on contributes nothing to the gradient, even if
+//!   its derivative is infinite or NaN (`0 * inf` is not formed for it).
 //! - Automatic differentiation applies the chain rule to the operations one
 //!   evaluation actually performed; it is not symbolic differentiation.
 #![warn(missing_docs)]

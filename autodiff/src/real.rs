@@ -65,7 +65,8 @@ pub trait Real:
     }
     /// `self^n` for an integer `n`.
     fn powi(self, n: i32) -> Self;
-    /// `self^e`; defined for `self > 0` (and `self = 0` with `e > 0`).
+    /// `self^e`; defined for `self > 0` (and `self = 0` with `e >= 0`;
+    /// `x^0` is 1 with derivative 0 everywhere).
     fn powf(self, e: Self) -> Self;
     /// `e^self`.
     fn exp(self) -> Self;
@@ -88,9 +89,13 @@ pub trait Real:
     fn tanh(self) -> Self;
     /// Absolute value; its derivative at 0 is taken to be 0.
     fn abs(self) -> Self;
-    /// The smaller of the two; on a tie the derivative goes to `self`.
+    /// The smaller of the two; on a tie the derivative goes to `self`. A
+    /// NaN argument is the result (`self` if both are), and the derivative
+    /// goes to it.
     fn min(self, other: Self) -> Self;
-    /// The larger of the two; on a tie the derivative goes to `self`.
+    /// The larger of the two; on a tie the derivative goes to `self`. A
+    /// NaN argument is the result (`self` if both are), and the derivative
+    /// goes to it.
     fn max(self, other: Self) -> Self;
     /// The logistic function `1 / (1 + e^-x)`, the seed's S, computed without
     /// overflow for large `|x|`.

@@ -210,9 +210,11 @@ pub enum Binary {
     Div,
     /// `a^b`, for `a > 0` (or `a = 0`, `b > 0`)
     Powf,
-    /// `min(a, b)`; a tie sends the derivative to `a`
+    /// `min(a, b)`; a tie sends the derivative to `a`, a NaN argument is
+    /// the result (`a` if both are) and gets the derivative
     Min,
-    /// `max(a, b)`; a tie sends the derivative to `a`
+    /// `max(a, b)`; a tie sends the derivative to `a`, a NaN argument is
+    /// the result (`a` if both are) and gets the derivative
     Max,
 }
 
@@ -243,9 +245,16 @@ impl Binary {
             // d/da a^b = b a^(b-1) = b y / a, the latter reusing y, except
             // at a = 0 and where y has lost digits (subnormal, below f32's
             // normal range) or overflowed while the derivative need not.
+            // a^0 is the constant 1: derivative 0, also at a = 0 (where
+            // b a^(b-1) would be 0 * inf), as PyTorch and JAX have it.
             Binary::Powf => {
                 let d = b * y / a;
-                if a == T::zero() || !d.is_finite() || y.to_f64().abs() < f32::MIN_POSITIVE as f64 {
+                if b == T::zero() {
+                    T::zero()
+                } else if a == T::zero()
+                    || !d.is_finite()
+                    || y.to_f64().abs() < f32::MIN_POSITIVE as f64
+                {
                     b * a.powf(b - T::one())
                 } else {
                     d
@@ -295,14 +304,16 @@ impl Binary {
         }
     }
 
-    /// For min and max: whether the result (and so the derivative) is `a`;
-    /// ties go to `a`.
+    /// For min and max: whether the result (and so the derivative) is `a`,
+    /// by the rule `Real::min` and `Real::max` of `f32` and `f64` choose
+    /// their value with: `a` on a tie or when `a` is NaN, `b` when only `b`
+    /// is NaN (the NaN argument, so the derivative follows the value).
     #[inline(always)]
     fn picks_a<T: Real>(self, a: T, b: T) -> bool {
+        let a_nan = a.partial_cmp(&a).is_none();
         match self {
-            // Written so that a NaN (incomparable) also picks `a`.
-            Binary::Max => b.partial_cmp(&a) != Some(std::cmp::Ordering::Greater),
-            _ => b.partial_cmp(&a) != Some(std::cmp::Ordering::Less),
+            Binary::Max => a >= b || a_nan,
+            _ => a <= b || a_nan,
         }
     }
 }
@@ -396,6 +407,32 @@ mod tests {
             ),
             (0.0, 1.0)
         );
+    }
+
+    #[test]
+    fn min_max_send_the_derivative_to_the_argument_whose_value_they_return() {
+        let nan = f64::NAN;
+        for op in [Binary::Min, Binary::Max] {
+            for (a, b, to_a) in [(nan, 1.0, true), (1.0, nan, false), (nan, nan, true)] {
+                let y = op.value(a, b);
+                assert!(y.is_nan(), "{op:?}({a}, {b}) = {y}");
+                let (da, db) = (op.deriv_a(a, b, y), op.deriv_b(a, b, y));
+                assert_eq!(
+                    (da, db),
+                    if to_a { (1.0, 0.0) } else { (0.0, 1.0) },
+                    "{op:?}({a}, {b})"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn powf_of_exponent_zero_has_derivative_zero_at_every_base() {
+        for a in [0.0_f64, 2.0, 1e-300] {
+            let y = Binary::Powf.value(a, 0.0);
+            assert_eq!(y, 1.0);
+            assert_eq!(Binary::Powf.deriv_a(a, 0.0, y), 0.0, "at {a}");
+        }
     }
 
     #[test]
