@@ -304,3 +304,74 @@ fn gradcheck_makes_one_probe_per_coordinate_and_per_direction() {
         autodiff::gradcheck_fn(f, &[2.0, 1.0], &[1.0, 2.0], &GradcheckConfig::default()).unwrap();
     assert_eq!(r.probes, 2 + 4);
 }
+
+#[test]
+fn gradcheck_directions_step_each_coordinate_on_its_own_scale() {
+    // One large coordinate must not coarsen the step along the others: with
+    // a step of 1e-6 * 3e4 along x1, sin's curvature alone put the
+    // directional estimate out of tolerance.
+    let f = |x: &[f64]| x[1].sin() + x[0] * 1e-3;
+    for x0 in [3e4, 1e5, 1e8] {
+        let x = [x0, 0.5];
+        let g = [1e-3, 0.5_f64.cos()];
+        let dirs = GradcheckConfig {
+            per_coordinate: false,
+            directions: 16,
+            ..Default::default()
+        };
+        let r = autodiff::gradcheck_fn(f, &g, &x, &dirs).unwrap();
+        assert!(r.passed(), "at x0 = {x0}: {r}");
+        // A wrong second coordinate is still seen along the directions
+        // while it is not drowned by the first coordinate's share of the
+        // directional derivative (g_0 x_0 = 1e5 at x0 = 1e8: then only the
+        // per-coordinate probe sees it, which the default config runs).
+        let wrong = [g[0], g[1] + 1e-2];
+        if x0 <= 1e5 {
+            let r = autodiff::gradcheck_fn(f, &wrong, &x, &dirs).unwrap();
+            assert!(!r.passed(), "at x0 = {x0}: {r}");
+        }
+        let r = autodiff::gradcheck_fn(f, &wrong, &x, &GradcheckConfig::default()).unwrap();
+        assert!(!r.passed(), "at x0 = {x0}: {r}");
+    }
+}
+
+#[test]
+fn gradcheck_refuses_a_configuration_that_checks_nothing() {
+    let f = |x: &[f64]| x[0];
+    let none = GradcheckConfig {
+        per_coordinate: false,
+        directions: 0,
+        ..Default::default()
+    };
+    let bad_step = GradcheckConfig {
+        step: 0.0,
+        ..Default::default()
+    };
+    let nan_tol = GradcheckConfig {
+        rtol: f64::NAN,
+        ..Default::default()
+    };
+    let neg_tol = GradcheckConfig {
+        atol: -1.0,
+        ..Default::default()
+    };
+    for cfg in [none, bad_step, nan_tol, neg_tol] {
+        let e = autodiff::gradcheck_fn(f, &[100.0], &[1.0], &cfg).unwrap_err();
+        assert!(
+            matches!(e, autodiff::Error::OutOfRange { .. }),
+            "{cfg:?}: {e}"
+        );
+    }
+}
+
+#[test]
+fn gradcheck_report_names_the_worst_coordinate_even_when_a_direction_is_worse() {
+    // Coordinate 1 is wrong; a random direction may be further out of
+    // tolerance, but the report still says which coordinate to look at.
+    let f = |x: &[f64]| x[0] * x[1];
+    let r =
+        autodiff::gradcheck_fn(f, &[2.0, 1.5], &[1.0, 2.0], &GradcheckConfig::default()).unwrap();
+    let text = r.to_string();
+    assert!(text.contains("worst coordinate 1"), "{text}");
+    assert!(text.contains("random direction"), "{text}");
+}

@@ -4,8 +4,12 @@
 //! Two probes, both in `f64`:
 //! - per coordinate: `(f(x + h_i e_i) - f(x - h_i e_i)) / (2 h_i)` against
 //!   `g_i`, with `h_i = h max(1, |x_i|)`;
-//! - along random unit directions `u` (seeded): the same quotient along `u`
-//!   against `<g, u>`, which catches errors that cancel in no coordinate.
+//! - along random directions (seeded), which catch errors that cancel in
+//!   no coordinate: for a random unit vector `u`, the direction `d` with
+//!   `d_i = max(1, |x_i|) u_i` (each coordinate stepped by its own scale, as
+//!   in the per-coordinate probe, so that one large coordinate does not
+//!   make the step along the others coarse), and
+//!   `(f(x + h d) - f(x - h d)) / (2 h)` against `<g, d>`.
 //!
 //! Each analytic value `a` is compared with its numerical estimate `n` by
 //! the mixed tolerance
@@ -29,7 +33,10 @@ use std::fmt;
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct GradcheckConfig {
     /// Relative finite-difference step `h` (default `1e-6`; the central
-    /// quotient's error is `O(h^2)` plus rounding `O(eps |f| / h)`).
+    /// quotient's error is `O(h^2)` plus rounding `O(eps |f| / h)`: where
+    /// `|f|` is large the rounding alone can exceed `atol`, so scale `f` or
+    /// loosen the tolerances; near the edge of `f`'s domain, such as `ln`
+    /// at `1e-7`, a step of `h max(1, |x_i|)` may leave it and give NaN).
     pub step: f64,
     /// Absolute tolerance (default `1e-6`).
     pub atol: f64,
@@ -38,10 +45,36 @@ pub struct GradcheckConfig {
     /// Number of random directions probed (default 4).
     pub directions: usize,
     /// Whether every coordinate is probed (default true; costs `2 n`
-    /// evaluations).
+    /// evaluations). With no coordinates and no directions nothing would
+    /// be checked: that configuration is an error.
     pub per_coordinate: bool,
     /// Seed of the random directions.
     pub seed: u64,
+}
+
+impl GradcheckConfig {
+    /// An error unless this configuration makes at least one probe with a
+    /// positive finite step and non-negative tolerances.
+    fn validate(&self) -> Result<()> {
+        let bad = |what, value, range| Err(Error::OutOfRange { what, value, range });
+        if !self.per_coordinate && self.directions == 0 {
+            return bad(
+                "gradcheck: number of probes (per_coordinate false, directions)",
+                0.0,
+                "at least 1: a check with no probes checks nothing",
+            );
+        }
+        if !(self.step > 0.0 && self.step.is_finite()) {
+            return bad("gradcheck: step", self.step, "(0, inf)");
+        }
+        if self.atol.is_nan() || self.atol < 0.0 {
+            return bad("gradcheck: atol", self.atol, "[0, inf]");
+        }
+        if self.rtol.is_nan() || self.rtol < 0.0 {
+            return bad("gradcheck: rtol", self.rtol, "[0, inf]");
+        }
+        Ok(())
+    }
 }
 
 impl Default for GradcheckConfig {
@@ -150,14 +183,24 @@ impl fmt::Display for GradcheckReport {
             "gradcheck {verdict}: {} of {} probes out of tolerance, f(x) = {}",
             self.failures, self.probes, self.value
         )?;
-        if let Some(w) = self.worst() {
+        // The worst coordinate first (it says where to look), then the
+        // worst direction.
+        for w in [self.worst_coordinate, self.worst_direction]
+            .into_iter()
+            .flatten()
+        {
             let at = match w.probe {
                 Probe::Coordinate(i) => format!("coordinate {i}"),
                 Probe::Direction(k) => format!("random direction {k}"),
             };
+            let verdict = if w.passed() {
+                "within tolerance"
+            } else {
+                "out of tolerance"
+            };
             write!(
                 f,
-                "; worst at {at}: analytic {:e}, numeric {:e}, |difference| {:e} against tolerance {:e}",
+                "; worst {at}: analytic {:e}, numeric {:e}, |difference| {:e} against tolerance {:e} ({verdict})",
                 w.analytic, w.numeric, w.error, w.tolerance
             )?;
         }
@@ -182,7 +225,9 @@ impl fmt::Display for GradcheckReport {
 ///
 /// # Errors
 /// [`Error::EmptyInput`] if `x` is empty; [`Error::LengthMismatch`] unless
-/// `grad` has the length of `x`.
+/// `grad` has the length of `x`; [`Error::OutOfRange`] for a configuration
+/// that checks nothing or cannot check (no probes; a step that is not
+/// positive and finite; a negative or NaN tolerance).
 pub fn gradcheck_fn(
     f: impl Fn(&[f64]) -> f64,
     grad: &[f64],
@@ -199,6 +244,7 @@ pub fn gradcheck_fn(
             got: grad.len(),
         });
     }
+    config.validate()?;
     let mut report = GradcheckReport {
         value: f(x),
         probes: 0,
@@ -237,8 +283,7 @@ pub fn gradcheck_fn(
         }
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
-    let scale = x.iter().fold(1.0_f64, |m, v| m.max(v.abs()));
-    let h = config.step * scale;
+    let h = config.step;
     let mut u = vec![0.0; x.len()];
     for k in 0..config.directions {
         for ui in u.iter_mut() {
@@ -250,7 +295,10 @@ pub fn gradcheck_fn(
             .sum::<f64>()
             .sqrt()
             .max(f64::MIN_POSITIVE);
-        u.iter_mut().for_each(|v| *v /= norm);
+        // d_i = max(1, |x_i|) u_i: each coordinate on its own scale.
+        for (d, &xi) in u.iter_mut().zip(x) {
+            *d = *d / norm * xi.abs().max(1.0);
+        }
         let analytic: f64 = grad.iter().zip(&u).map(|(g, u)| g * u).sum();
         for ((p, &xi), &ui) in xp.iter_mut().zip(x).zip(&u) {
             *p = xi + h * ui;
