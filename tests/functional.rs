@@ -110,3 +110,74 @@ fn the_evaluator_records_only_operations_of_two_recorded_inputs() {
     let per_op = autodiff::Tape::<f64>::BYTES_PER_SCALAR_OP;
     assert_eq!(ev.tape_bytes(), (6 + 3 * 5 - 1) * per_op);
 }
+
+#[test]
+fn one_closure_with_literals_serves_grad_hvp_and_hessian() {
+    // The same literal-mixing closure text for the f64 tape of `grad` and
+    // the dual-number tape of `hvp` and `hessian`.
+    let x = [0.7, -1.3];
+    let g = autodiff::grad(|x| 2.0 * x[0] * x[0] * x[1] + x[1] / 4.0 - 1.0, &x).unwrap();
+    assert_eq!(g, vec![4.0 * x[0] * x[1], 2.0 * x[0] * x[0] + 0.25]);
+    let h = autodiff::hessian(|x| 2.0 * x[0] * x[0] * x[1] + x[1] / 4.0 - 1.0, &x).unwrap();
+    let want = [[4.0 * x[1], 4.0 * x[0]], [4.0 * x[0], 0.0]];
+    for (i, row) in want.iter().enumerate() {
+        for (j, &w) in row.iter().enumerate() {
+            assert!((h[(i, j)] - w).abs() < 1e-14, "H[{i}][{j}] = {}", h[(i, j)]);
+        }
+    }
+    let hv = autodiff::hvp(
+        |x| {
+            let mut s = 1.0 - x[0];
+            s *= 3.0;
+            s += 0.5;
+            s -= 2.0 / x[1];
+            s / 2.0 * x[0]
+        },
+        &x,
+        &[1.0, 0.0],
+    )
+    .unwrap();
+    // f = (3 (1 - a) + 0.5 - 2 / b) a / 2: f_aa = -3, f_ab = 1 / b^2.
+    assert!(
+        (hv[0] + 3.0).abs() < 1e-14 && (hv[1] - 1.0 / (x[1] * x[1])).abs() < 1e-14,
+        "{hv:?}"
+    );
+}
+
+#[test]
+fn an_evaluator_moves_to_another_thread() {
+    fn send<S: Send>(s: S) -> S {
+        s
+    }
+    let mut ev = send(autodiff::Evaluator::new());
+    let mut g = [0.0; 2];
+    ev.value_and_grad(|x| x[0] * x[1], &[2.0, 3.0], &mut g)
+        .unwrap();
+    let g = std::thread::spawn(move || {
+        let mut g = [0.0; 2];
+        ev.value_and_grad(|x| x[0] * x[1].sin(), &[2.0, 0.0], &mut g)
+            .unwrap();
+        g
+    })
+    .join()
+    .unwrap();
+    assert_eq!(g, [0.0, 2.0]);
+}
+
+#[test]
+fn min_and_max_differentiate_the_argument_whose_value_they_return() {
+    // max(b, ln a) at a = -1: ln a is NaN, the value is NaN, and the
+    // derivative goes to the ln branch (d/da ln a = 1/a = -1), not to b.
+    let (v, g) = autodiff::value_and_grad(|x| x[1].max(x[0].ln()), &[-1.0, 2.0]).unwrap();
+    assert!(v.is_nan());
+    assert_eq!(g, vec![-1.0, 0.0]);
+    let (v, g) = autodiff::value_and_grad(|x| x[0].min(x[1]), &[1.0, f64::NAN]).unwrap();
+    assert!(v.is_nan());
+    assert_eq!(g, vec![0.0, 1.0]);
+}
+
+#[test]
+fn powf_with_exponent_zero_has_zero_derivative_at_base_zero() {
+    let g = autodiff::grad(|x| x[0].powf(x[1]), &[0.0, 0.0]).unwrap();
+    assert_eq!(g, vec![0.0, 0.0]);
+}

@@ -185,15 +185,28 @@ pub struct Evaluator {
     // Scalar adjoints, all zero between calls (see `Tape::leaf_gradient`).
     adj: Vec<f64>,
     // Always empty between calls: only its allocation is kept.
-    inputs: Vec<PVar<'static, f64>>,
+    inputs: InputBuffer,
 }
+
+/// The allocation of the `Evaluator`'s input handles, kept between calls.
+///
+/// A `PVar` holds a `&Tape`, and `Tape` is not `Sync`, so a vector of them
+/// is not `Send`; this one is empty whenever an `Evaluator` can be moved
+/// (between calls), so it holds no reference, and moving it to another
+/// thread moves only memory.
+#[derive(Debug, Default)]
+struct InputBuffer(Vec<PVar<'static, f64>>);
+
+// SAFETY: see `InputBuffer`: the vector is empty outside
+// `Evaluator::value_and_grad`, which holds `&mut self` while it is not.
+unsafe impl Send for InputBuffer {}
 
 impl Default for Evaluator {
     fn default() -> Self {
         Evaluator {
             tape: preaccumulating(),
             adj: Vec::new(),
-            inputs: Vec::new(),
+            inputs: InputBuffer::default(),
         }
     }
 }
@@ -222,14 +235,14 @@ impl Evaluator {
             });
         }
         self.tape.clear();
-        let mut xs = relabel(std::mem::take(&mut self.inputs));
+        let mut xs = relabel(std::mem::take(&mut self.inputs.0));
         self.tape.vars_into(x, &mut xs);
         let y = f(&xs);
         // The inputs were recorded first, on a cleared tape: their adjoints
         // are the first `x.len()` ones.
         debug_assert_eq!(xs[0].tape().map(|_| xs[0].index()), Some(0));
         self.tape.leaf_gradient(y, &mut self.adj, grad);
-        self.inputs = relabel(xs);
+        self.inputs.0 = relabel(xs);
         Ok(y.value())
     }
 

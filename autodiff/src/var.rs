@@ -2,7 +2,7 @@
 
 use crate::rules::{Binary, Unary};
 use crate::tape::{Full, Recording};
-use crate::{Real, Tape, TapeValue};
+use crate::{Dual, Real, Tape, TapeValue};
 use std::cmp::Ordering;
 use std::iter::Sum;
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
@@ -330,6 +330,97 @@ macro_rules! float_lhs_ops {
     )*};
 }
 float_lhs_ops!(f32, f64);
+
+// Plain literals on the tapes of dual numbers (`hvp`, `hessian`), so that a
+// closure written for `grad` (`2.0 * x[0] + x[1] * 3.0`) compiles for them
+// too: the literal is a constant dual number.
+macro_rules! dual_literal_ops {
+    ($($f:ty),*) => {$(
+        impl<'t, M: Recording> Add<$f> for Var<'t, Dual<$f>, M> {
+            type Output = Self;
+            #[inline(always)]
+            fn add(self, c: $f) -> Self {
+                self + Dual::constant(c)
+            }
+        }
+        impl<'t, M: Recording> Sub<$f> for Var<'t, Dual<$f>, M> {
+            type Output = Self;
+            #[inline(always)]
+            fn sub(self, c: $f) -> Self {
+                self - Dual::constant(c)
+            }
+        }
+        impl<'t, M: Recording> Mul<$f> for Var<'t, Dual<$f>, M> {
+            type Output = Self;
+            #[inline(always)]
+            fn mul(self, c: $f) -> Self {
+                self * Dual::constant(c)
+            }
+        }
+        impl<'t, M: Recording> Div<$f> for Var<'t, Dual<$f>, M> {
+            type Output = Self;
+            #[inline(always)]
+            #[track_caller]
+            fn div(self, c: $f) -> Self {
+                self / Dual::constant(c)
+            }
+        }
+        impl<'t, M: Recording> Add<Var<'t, Dual<$f>, M>> for $f {
+            type Output = Var<'t, Dual<$f>, M>;
+            #[inline(always)]
+            fn add(self, x: Var<'t, Dual<$f>, M>) -> Var<'t, Dual<$f>, M> {
+                x + Dual::constant(self)
+            }
+        }
+        impl<'t, M: Recording> Sub<Var<'t, Dual<$f>, M>> for $f {
+            type Output = Var<'t, Dual<$f>, M>;
+            #[inline(always)]
+            fn sub(self, x: Var<'t, Dual<$f>, M>) -> Var<'t, Dual<$f>, M> {
+                x.affine_const(-Dual::<$f>::one(), Dual::constant(self))
+            }
+        }
+        impl<'t, M: Recording> Mul<Var<'t, Dual<$f>, M>> for $f {
+            type Output = Var<'t, Dual<$f>, M>;
+            #[inline(always)]
+            fn mul(self, x: Var<'t, Dual<$f>, M>) -> Var<'t, Dual<$f>, M> {
+                x * Dual::constant(self)
+            }
+        }
+        impl<'t, M: Recording> Div<Var<'t, Dual<$f>, M>> for $f {
+            type Output = Var<'t, Dual<$f>, M>;
+            #[inline(always)]
+            #[track_caller]
+            fn div(self, x: Var<'t, Dual<$f>, M>) -> Var<'t, Dual<$f>, M> {
+                Var::constant(Dual::constant(self)).binary(Binary::Div, x)
+            }
+        }
+        impl<'t, M: Recording> AddAssign<$f> for Var<'t, Dual<$f>, M> {
+            #[inline(always)]
+            fn add_assign(&mut self, c: $f) {
+                *self = *self + c;
+            }
+        }
+        impl<'t, M: Recording> SubAssign<$f> for Var<'t, Dual<$f>, M> {
+            #[inline(always)]
+            fn sub_assign(&mut self, c: $f) {
+                *self = *self - c;
+            }
+        }
+        impl<'t, M: Recording> MulAssign<$f> for Var<'t, Dual<$f>, M> {
+            #[inline(always)]
+            fn mul_assign(&mut self, c: $f) {
+                *self = *self * c;
+            }
+        }
+        impl<'t, M: Recording> DivAssign<$f> for Var<'t, Dual<$f>, M> {
+            #[inline(always)]
+            fn div_assign(&mut self, c: $f) {
+                *self = *self / c;
+            }
+        }
+    )*};
+}
+dual_literal_ops!(f32, f64);
 
 impl<'t, T: TapeValue, M: Recording> Neg for Var<'t, T, M> {
     type Output = Self;
