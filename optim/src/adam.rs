@@ -3,7 +3,8 @@
 
 use crate::adam_ode::RelaxationTimes;
 use crate::optimizer::{
-    check_step, decay_rate, ensure_len, export_state, non_negative, positive, take_buffers,
+    check_step, decay_rate, ensure_len, export_state, non_negative, positive, step_size,
+    take_buffers,
 };
 use crate::{Float, Optimizer, OptimizerState, Result};
 
@@ -80,7 +81,7 @@ impl<T: Float> AdamCore<T> {
 
     fn load_state(&mut self, name: &'static str, state: &OptimizerState<T>) -> Result<()> {
         let [m, v] = take_buffers(name, state, ["m", "v"])?;
-        self.alpha = positive(name, "alpha", state.learning_rate)?;
+        self.alpha = step_size(name, "alpha", state.learning_rate)?;
         (self.m, self.v) = (m, v);
         self.steps = state.steps;
         Ok(())
@@ -195,7 +196,7 @@ macro_rules! forward_adam_core {
             self.core.alpha
         }
         fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
-            self.core.alpha = positive(Self::NAME, "alpha", lr)?;
+            self.core.alpha = step_size(Self::NAME, "alpha", lr)?;
             Ok(())
         }
         fn state(&self) -> OptimizerState<T> {

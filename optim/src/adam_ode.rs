@@ -1,7 +1,7 @@
 //! The seed's ODE form of Adam (5.23), its discretisation (5.25), and the
 //! relaxation-time condition of Lemma 5.2.6 / Remark 5.2.7.
 
-use crate::optimizer::{check_step, ensure_len, export_state, positive, take_buffers};
+use crate::optimizer::{check_step, ensure_len, export_state, positive, step_size, take_buffers};
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
 /// Relative tolerance of [`RelaxationTimes::satisfies_energy_condition`].
@@ -114,7 +114,7 @@ impl<T: Float> AdamOde<T> {
             eps1: positive(Self::NAME, "eps1", eps1)?,
             eps2: positive(Self::NAME, "eps2", eps2)?,
         };
-        let dt = Self::check_dt(times, dt)?;
+        let dt = Self::check_dt(times, positive(Self::NAME, "dt", dt)?)?;
         Ok(Self {
             dt,
             times,
@@ -140,8 +140,10 @@ impl<T: Float> AdamOde<T> {
         Self::new(alpha, times.eps1, times.eps2, d0)
     }
 
+    /// `dt` if it is a step size (see [`step_size`]) within the relaxation
+    /// times.
     fn check_dt(times: RelaxationTimes, dt: f64) -> Result<f64> {
-        let dt = positive(Self::NAME, "dt", dt)?;
+        let dt = step_size(Self::NAME, "dt", dt)?;
         if dt <= times.eps1 && dt < times.eps2 {
             Ok(dt)
         } else {

@@ -1,6 +1,6 @@
 //! Steepest descent (5.2).
 
-use crate::optimizer::{check_step, export_state, positive, take_buffers};
+use crate::optimizer::{check_step, export_state, positive, step_size, take_buffers};
 use crate::{Float, Optimizer, OptimizerState, Result};
 
 /// Steepest gradient descent, the explicit Euler scheme for the gradient
@@ -72,7 +72,7 @@ impl<T: Float> Optimizer<T> for GradientDescent {
     }
 
     fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
-        self.dt = positive(Self::NAME, "dt", lr)?;
+        self.dt = step_size(Self::NAME, "dt", lr)?;
         Ok(())
     }
 

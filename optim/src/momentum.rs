@@ -5,7 +5,8 @@
 
 use crate::float::norm_squared;
 use crate::optimizer::{
-    check_state_len, check_step, ensure_len, export_state, non_negative, positive, take_buffers,
+    check_state_len, check_step, ensure_len, export_state, non_negative, positive, step_size,
+    take_buffers,
 };
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
@@ -97,7 +98,7 @@ impl<T: Float> SecondOrder<T> {
     }
 
     pub(crate) fn set_dt(&mut self, name: &'static str, dt: f64) -> Result<()> {
-        self.dt = positive(name, "dt", dt)?;
+        self.dt = step_size(name, "dt", dt)?;
         Ok(())
     }
 

@@ -81,11 +81,14 @@ pub trait Optimizer<T: Float> {
     /// for Adam and SGD).
     fn learning_rate(&self) -> f64;
 
-    /// Replaces the step size, e.g. from a [`crate::Schedule`].
+    /// Replaces the step size, e.g. from a [`crate::Schedule`]. Zero is
+    /// admitted (a schedule annealed to its end): the next steps then leave
+    /// the parameters where they are, while the method's state (moments,
+    /// velocity, step count) goes on as its update says for a step of 0.
     ///
     /// # Errors
-    /// [`Error::InvalidHyperparameter`] when `lr` is not admissible (not
-    /// finite and positive, or incompatible with the other hyperparameters).
+    /// [`Error::InvalidHyperparameter`] when `lr` is not admissible (negative
+    /// or not finite, or incompatible with the other hyperparameters).
     fn set_learning_rate(&mut self, lr: f64) -> Result<()>;
 
     /// The method's Lyapunov function at the current state, given `j`, the
@@ -258,6 +261,25 @@ pub(crate) fn export_state<T: Float>(
 }
 
 /// `x` finite and `> 0`.
+/// A step size set on an existing optimizer (a schedule's, a checkpoint's):
+/// finite and `>= 0`. Zero is admitted, as in PyTorch: a schedule may
+/// anneal to it (cosine to `min_lr = 0`, an exponential decay that
+/// underflows), and a step of size 0 leaves the parameters where they are.
+/// Constructors ask for `> 0` ([`positive`]): a method built with step 0
+/// is a mistake.
+pub(crate) fn step_size(optimizer: &'static str, parameter: &'static str, x: f64) -> Result<f64> {
+    if x.is_finite() && x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(Error::InvalidHyperparameter {
+            optimizer,
+            parameter,
+            expected: "finite and >= 0",
+            got: x,
+        })
+    }
+}
+
 pub(crate) fn positive(optimizer: &'static str, parameter: &'static str, x: f64) -> Result<f64> {
     if x.is_finite() && x > 0.0 {
         Ok(x)

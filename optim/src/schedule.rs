@@ -151,7 +151,9 @@ impl Schedule {
     }
 
     /// The learning rate of step `t` (0 for the first step). Always `> 0`
-    /// except for a cosine decay to `min_lr = 0`, which reaches 0 at its end.
+    /// except for a cosine decay to `min_lr = 0`, which reaches 0 at its end,
+    /// and an exponential or step decay once it underflows; every optimizer
+    /// accepts 0 (see [`Optimizer::set_learning_rate`]).
     pub fn learning_rate(&self, t: u64) -> f64 {
         if t < self.warmup {
             return self.lr * (t + 1) as f64 / self.warmup as f64;
@@ -173,9 +175,8 @@ impl Schedule {
     /// depends on the step counter, it resumes exactly from a checkpoint.
     ///
     /// # Errors
-    /// The optimizer's [`Optimizer::set_learning_rate`] error, e.g. when the
-    /// rate underflows to 0 or breaks a constraint such as
-    /// [`crate::AdamOde`]'s `dt <= eps1`.
+    /// The optimizer's [`Optimizer::set_learning_rate`] error, when the rate
+    /// breaks a constraint such as [`crate::AdamOde`]'s `dt <= eps1`.
     pub fn apply<T: Float, O: Optimizer<T> + ?Sized>(&self, opt: &mut O) -> Result<()> {
         opt.set_learning_rate(self.learning_rate(opt.steps()))
     }
@@ -184,6 +185,38 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_method_takes_a_schedule_annealed_to_zero_and_then_stands_still() {
+        // Cosine to 0 over 3 steps (PyTorch's CosineAnnealingLR default
+        // eta_min), and an exponential decay that underflows.
+        let schedules = [
+            Schedule::cosine(1e-2, 3, 0.0).unwrap(),
+            Schedule::exponential(1e-2, 1e-200).unwrap(),
+        ];
+        for s in schedules {
+            for name in crate::METHODS {
+                let mut opt = crate::by_name::<f64>(name, 1e-2).unwrap();
+                let mut w = [1.0, -2.0];
+                for _ in 0..3 {
+                    s.apply(opt.as_mut()).unwrap();
+                    let g = [w[0], 2.0 * w[1]];
+                    opt.step(&mut w, &g).unwrap();
+                }
+                s.apply(opt.as_mut()).unwrap();
+                assert_eq!(opt.learning_rate(), 0.0, "{name}");
+                let before = w;
+                let g = [w[0], 2.0 * w[1]];
+                opt.step(&mut w, &g).unwrap();
+                assert_eq!(w, before, "{name}: a step of size 0 moved the parameters");
+                // A checkpoint taken there loads.
+                let state = opt.state();
+                let mut fresh = crate::by_name::<f64>(name, 1e-2).unwrap();
+                fresh.load_state(&state).unwrap();
+                assert_eq!(fresh.learning_rate(), 0.0, "{name}");
+            }
+        }
+    }
 
     #[test]
     fn step_decay_drops_by_gamma_every_period() {

@@ -1,7 +1,7 @@
 //! Stochastic gradient descent as PyTorch's `torch.optim.SGD` computes it.
 
 use crate::optimizer::{
-    check_step, decay_rate, export_state, non_negative, positive, take_buffers,
+    check_step, decay_rate, export_state, non_negative, positive, step_size, take_buffers,
 };
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
@@ -192,7 +192,7 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     }
 
     fn set_learning_rate(&mut self, lr: f64) -> Result<()> {
-        self.lr = positive(Self::NAME, "lr", lr)?;
+        self.lr = step_size(Self::NAME, "lr", lr)?;
         Ok(())
     }
 

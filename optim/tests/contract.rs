@@ -327,11 +327,12 @@ fn every_method_follows_a_learning_rate_schedule() {
     every_method(follows_a_schedule, follows_a_schedule);
 }
 
-/// Non-positive or non-finite step sizes are typed errors at construction
-/// and in `set_learning_rate`, which then keeps the old rate.
+/// Negative or non-finite step sizes are typed errors in
+/// `set_learning_rate`, which then keeps the old rate (0 is a schedule's
+/// end: admitted, see `schedule.rs`).
 fn rejects_bad_learning_rates<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
     let lr = opt.learning_rate();
-    for bad in [0.0, -0.1, f64::NAN, f64::INFINITY] {
+    for bad in [-0.1, -f64::MIN_POSITIVE, f64::NAN, f64::INFINITY] {
         assert!(
             matches!(
                 opt.set_learning_rate(bad),
@@ -345,7 +346,7 @@ fn rejects_bad_learning_rates<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
 }
 
 #[test]
-fn every_method_rejects_non_positive_learning_rates() {
+fn every_method_rejects_negative_learning_rates_and_constructors_also_zero() {
     every_method(rejects_bad_learning_rates, rejects_bad_learning_rates);
     for dt in [0.0, -1.0, f64::NAN] {
         assert!(GradientDescent::new(dt).is_err());
