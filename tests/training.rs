@@ -462,3 +462,43 @@ fn an_infinite_loss_with_a_finite_gradient_stops_before_the_step() {
         "no step was taken"
     );
 }
+
+#[test]
+fn a_diverged_run_keeps_the_epochs_it_completed_in_its_history() {
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 8, 1])
+        .hidden(Activation::Tanh)
+        .seed(1)
+        .build()
+        .unwrap();
+    // Gradient descent whose step grows by 0.01 every step (a warm-up that
+    // never ends): sound for some epochs of 4 steps, then the loss
+    // overflows.
+    let gd = optim::by_name::<f64>("gradient_descent", 1e-2).unwrap();
+    let mut t = Trainer::new(
+        mlp,
+        gd,
+        TrainConfig {
+            epochs: 100_000,
+            batch_size: 16,
+            loss: Loss::LeastSquares(Reduction::Mean),
+            schedule: Some(optim::Schedule::constant(1e3).unwrap().with_warmup(100_000)),
+            ..Default::default()
+        },
+    );
+    let e = t.fit(&data, None, |_| {}).unwrap_err();
+    let Error::NonFinite { epoch, .. } = e else {
+        panic!("expected a non-finite stop, got {e}")
+    };
+    assert!(epoch >= 2, "diverged in the first epochs: {e}");
+    let h = t.history();
+    assert_eq!(h.epochs.len(), epoch, "{e}");
+    for (k, r) in h.epochs.iter().enumerate() {
+        assert_eq!(r.epoch, k);
+        assert!(r.train_loss.is_finite());
+    }
+    // The next call starts a history of its own.
+    t.config_mut().epochs = t.epoch();
+    assert!(t.fit(&data, None, |_| {}).unwrap().epochs.is_empty());
+    assert!(t.history().epochs.is_empty());
+}

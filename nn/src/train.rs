@@ -133,8 +133,9 @@ pub enum Event<'a> {
     Epoch(&'a EpochReport),
 }
 
-/// The outcome of [`Trainer::fit`].
-#[derive(Clone, Debug, PartialEq)]
+/// The outcome of [`Trainer::fit`] (also kept by the trainer, see
+/// [`Trainer::history`]).
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct History {
     /// One report per epoch run.
     pub epochs: Vec<EpochReport>,
@@ -174,6 +175,8 @@ pub struct Trainer<T: Scalar> {
     features: Vec<T>,
     labels: Vec<usize>,
     values: Vec<T>,
+    /// The epochs of the last (or current) call of `fit`.
+    history: History,
 }
 
 impl<T: Scalar> Trainer<T> {
@@ -192,7 +195,15 @@ impl<T: Scalar> Trainer<T> {
             features: Vec::new(),
             labels: Vec::new(),
             values: Vec::new(),
+            history: History::default(),
         }
+    }
+
+    /// The epochs the last call of [`fit`](Self::fit) completed, also when
+    /// it returned an error (a diverged run's curves up to the failure, for
+    /// a plot or a log); empty before the first call.
+    pub fn history(&self) -> &History {
+        &self.history
     }
 
     /// The network.
@@ -311,11 +322,7 @@ impl<T: Scalar> Trainer<T> {
             .order(self.config.order)
             .drop_last(self.config.drop_last)
             .seed(self.config.seed);
-        let mut history = History {
-            epochs: Vec::new(),
-            stopped_early: false,
-            train_seconds: 0.0,
-        };
+        self.history = History::default();
         let mut best: Option<(f64, Vec<T>)> = None;
         let mut since_best = 0;
         while self.epoch < self.config.epochs {
@@ -356,7 +363,7 @@ impl<T: Scalar> Trainer<T> {
                 });
             }
             let seconds = start.elapsed().as_secs_f64();
-            history.train_seconds += seconds;
+            self.history.train_seconds += seconds;
             self.epoch += 1;
             let batch_loss = if mean {
                 loss_sum / samples.max(1) as f64
@@ -366,16 +373,16 @@ impl<T: Scalar> Trainer<T> {
             let report = self.report(epoch, steps, batch_loss, seconds, train, test)?;
             observe(Event::Epoch(&report));
             let stop = self.early_stop(&report, &mut best, &mut since_best);
-            history.epochs.push(report);
+            self.history.epochs.push(report);
             if stop {
-                history.stopped_early = true;
+                self.history.stopped_early = true;
                 break;
             }
         }
-        if let Some((_, params)) = best.filter(|_| history.stopped_early) {
+        if let Some((_, params)) = best.filter(|_| self.history.stopped_early) {
             self.mlp.params_mut().copy_from_slice(&params);
         }
-        Ok(history)
+        Ok(self.history.clone())
     }
 
     /// One optimizer step on the mini-batch `idx`; returns its loss.
