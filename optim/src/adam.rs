@@ -3,8 +3,8 @@
 
 use crate::adam_ode::RelaxationTimes;
 use crate::optimizer::{
-    check_step, decay_rate, ensure_len, export_state, non_negative, positive, step_size,
-    take_buffers,
+    check_state_values, check_step, decay_rate, ensure_len, export_state, non_negative, positive,
+    step_size, take_buffers,
 };
 use crate::{Float, Optimizer, OptimizerState, Result};
 
@@ -81,6 +81,8 @@ impl<T: Float> AdamCore<T> {
 
     fn load_state(&mut self, name: &'static str, state: &OptimizerState<T>) -> Result<()> {
         let [m, v] = take_buffers(name, state, ["m", "v"])?;
+        // A second moment is a mean of squares.
+        check_state_values(name, "v", &v, "finite and >= 0", |v| v >= 0.0)?;
         self.alpha = step_size(name, "alpha", state.learning_rate)?;
         (self.m, self.v) = (m, v);
         self.steps = state.steps;

@@ -1,7 +1,9 @@
 //! The seed's ODE form of Adam (5.23), its discretisation (5.25), and the
 //! relaxation-time condition of Lemma 5.2.6 / Remark 5.2.7.
 
-use crate::optimizer::{check_step, ensure_len, export_state, positive, step_size, take_buffers};
+use crate::optimizer::{
+    check_state_values, check_step, ensure_len, export_state, positive, step_size, take_buffers,
+};
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
 /// Relative tolerance of [`RelaxationTimes::satisfies_energy_condition`].
@@ -237,6 +239,9 @@ impl<T: Float> Optimizer<T> for AdamOde<T> {
 
     fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()> {
         let [z, d] = take_buffers(Self::NAME, state, ["z", "d"])?;
+        // The step divides by sqrt(D), which the scheme keeps > 0 (D^0 > 0,
+        // dt < eps2).
+        check_state_values(Self::NAME, "d", &d, "finite and > 0", |d| d > 0.0)?;
         self.set_learning_rate(state.learning_rate)?;
         (self.z, self.d) = (z, d);
         self.steps = state.steps;

@@ -58,6 +58,23 @@ pub enum Error {
         /// The optimizer named in the state.
         got: String,
     },
+    /// A state buffer holds a value the method cannot continue from (NaN or
+    /// infinite; a negative second moment).
+    #[error(
+        "{optimizer}: state buffer {entry:?} holds {value} at index {index}, expected {expected}"
+    )]
+    InvalidState {
+        /// The optimizer loading the state.
+        optimizer: &'static str,
+        /// The buffer.
+        entry: String,
+        /// The first offending index.
+        index: usize,
+        /// The value found there.
+        value: f64,
+        /// What the buffer's values must be, in words.
+        expected: &'static str,
+    },
     /// A checkpoint lacks a state buffer the optimizer needs.
     #[error("{optimizer}: state buffer {entry:?} is missing")]
     MissingState {

@@ -237,9 +237,36 @@ pub(crate) fn take_buffers<T: Float, const N: usize>(
                 });
             }
         }
+        check_state_values(optimizer, name, buf, "finite", |v| v.is_finite())?;
         *slot = buf.to_vec();
     }
     Ok(out)
+}
+
+/// [`Error::InvalidState`] at the first value of buffer `name` that is not
+/// `ok`.
+pub(crate) fn check_state_values<T: Float>(
+    optimizer: &'static str,
+    name: &str,
+    buf: &[T],
+    expected: &'static str,
+    ok: impl Fn(f64) -> bool,
+) -> Result<()> {
+    match buf
+        .iter()
+        .map(|v| v.to_f64())
+        .enumerate()
+        .find(|&(_, v)| !ok(v))
+    {
+        Some((index, value)) => Err(Error::InvalidState {
+            optimizer,
+            entry: name.to_string(),
+            index,
+            value,
+            expected,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Named state buffers for [`Optimizer::state`].

@@ -294,12 +294,36 @@ fn rejects_bad_checkpoints<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
             })
         ));
     }
+    // (Buffers a method keeps empty, e.g. SGD's without momentum, hold
+    // nothing to corrupt.)
+    for k in (0..good.buffers.len()).filter(|&k| !good.buffers[k].1.is_empty()) {
+        let mut nan = good.clone();
+        nan.buffers[k].1[1] = T::from_f64(f64::NAN);
+        assert!(
+            matches!(opt.load_state(&nan), Err(Error::InvalidState { index: 1, .. })),
+            "{}: NaN in {}",
+            opt.name(),
+            good.buffers[k].0
+        );
+    }
+    // Second moments are means of squares: a negative one is a corrupt file.
+    for (name, moment) in [("adam", "v"), ("adamw", "v"), ("adam_ode", "d")] {
+        if opt.name() == name {
+            let k = good.buffers.iter().position(|(n, _)| n == moment).unwrap();
+            let mut negative = good.clone();
+            negative.buffers[k].1[2] = T::from_f64(-1e-3);
+            assert!(
+                matches!(opt.load_state(&negative), Err(Error::InvalidState { index: 2, .. })),
+                "{name}"
+            );
+        }
+    }
     assert_eq!(opt.state(), before, "{}", opt.name());
     opt.load_state(&good).unwrap();
 }
 
 #[test]
-fn every_method_rejects_foreign_missing_unknown_or_ragged_checkpoints_untouched() {
+fn every_method_rejects_foreign_missing_unknown_ragged_or_corrupt_checkpoints_untouched() {
     every_method(rejects_bad_checkpoints, rejects_bad_checkpoints);
 }
 
