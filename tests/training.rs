@@ -502,3 +502,161 @@ fn a_diverged_run_keeps_the_epochs_it_completed_in_its_history() {
     assert!(t.fit(&data, None, |_| {}).unwrap().epochs.is_empty());
     assert!(t.history().epochs.is_empty());
 }
+
+fn sine_net_trainer(epochs: usize, config: TrainConfig) -> Trainer<f64> {
+    let mlp = Mlp::builder(&[1, 8, 1])
+        .hidden(Activation::Tanh)
+        .seed(1)
+        .build()
+        .unwrap();
+    let adam = optim::by_name::<f64>("adam", 1e-2).unwrap();
+    Trainer::new(
+        mlp,
+        adam,
+        TrainConfig {
+            epochs,
+            batch_size: 16,
+            loss: Loss::LeastSquares(Reduction::Mean),
+            ..config
+        },
+    )
+}
+
+#[test]
+fn empty_training_or_evaluation_data_is_a_typed_error_not_a_nan() {
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let empty = data.select(&[]);
+    let mut t = sine_net_trainer(2, TrainConfig::default());
+    let e = t.fit(&empty, Some(&data), |_| {}).unwrap_err();
+    assert!(matches!(e, Error::EmptyData { what: "training" }), "{e}");
+    let e = nn::evaluate(t.mlp(), Loss::LeastSquares(Reduction::Mean), &empty).unwrap_err();
+    assert!(matches!(e, Error::EmptyData { .. }), "{e}");
+    let e = t.mlp().accuracy(&[], &[]).unwrap_err();
+    assert!(matches!(e, Error::EmptyData { .. }), "{e}");
+}
+
+#[test]
+fn evaluating_data_of_another_width_names_the_input_width() {
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    // Two features per sample where the network takes one: predict alone
+    // would read the 64 x 2 values as 128 samples.
+    let wide = Dataset::regression(
+        autodiff::Matrix::new(32, 2, data.features().as_slice().to_vec()).unwrap(),
+        autodiff::Matrix::new(32, 1, vec![0.0; 32]).unwrap(),
+    )
+    .unwrap();
+    let t = sine_net_trainer(1, TrainConfig::default());
+    let e = nn::evaluate(t.mlp(), Loss::LeastSquares(Reduction::Mean), &wide).unwrap_err();
+    assert!(matches!(e, Error::InputWidth { expected: 1, .. }), "{e}");
+}
+
+#[test]
+fn restoring_an_optimizer_state_for_another_network_size_is_refused_untouched() {
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mut small = sine_net_trainer(1, TrainConfig::default());
+    small.fit(&data, None, |_| {}).unwrap();
+    let state = nn::checkpoint::TrainingState {
+        optimizer: Some(small.optimizer().state()),
+        progress: None,
+        extra: Default::default(),
+        dtype: nn::checkpoint::StoredDtype::of::<f64>(),
+    };
+    let mlp = Mlp::builder(&[1, 20, 1]).seed(1).build().unwrap();
+    let adam = optim::by_name::<f64>("adam", 1e-2).unwrap();
+    let mut big = Trainer::new(mlp, adam, TrainConfig::default());
+    let before = big.optimizer().state();
+    let e = big.restore(&state).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Resume {
+                checkpoint: 25,
+                trainer: 61,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(big.optimizer().state(), before);
+}
+
+#[test]
+fn early_stopping_refuses_a_negative_or_nan_min_delta() {
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    for min_delta in [f64::NAN, -1e-3, f64::INFINITY] {
+        let mut t = sine_net_trainer(
+            3,
+            TrainConfig {
+                early_stopping: Some(EarlyStopping {
+                    metric: Metric::TestLoss,
+                    patience: 2,
+                    min_delta,
+                }),
+                ..Default::default()
+            },
+        );
+        let e = t.fit(&data, Some(&data), |_| {}).unwrap_err();
+        assert!(matches!(e, Error::Config { .. }), "{min_delta}: {e}");
+        assert_eq!(t.epoch(), 0);
+    }
+}
+
+#[test]
+fn a_cosine_schedule_annealed_to_zero_trains_to_its_end() {
+    // PyTorch's CosineAnnealingLR default (eta_min = 0), over fewer steps
+    // than the run takes: the last steps have rate 0 and change nothing.
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mut t = sine_net_trainer(
+        4,
+        TrainConfig {
+            schedule: Some(optim::Schedule::cosine(1e-2, 8, 0.0).unwrap()),
+            ..Default::default()
+        },
+    );
+    t.config_mut().epochs = 2;
+    t.fit(&data, None, |_| {}).unwrap();
+    let at_zero = t.mlp().params().to_vec();
+    t.config_mut().epochs = 4;
+    let h = t.fit(&data, None, |_| {}).unwrap();
+    assert_eq!(h.epochs.last().unwrap().learning_rate, 0.0);
+    assert_eq!(t.mlp().params(), &at_zero[..]);
+}
+
+#[test]
+fn a_schedule_the_optimizer_refuses_stops_training_with_its_epoch_and_step() {
+    // AdamOde needs dt <= eps1 = 1e-3 / (1 - 0.9) = 1e-2; the warm-up of a
+    // schedule peaking at 0.05 passes it during the second epoch.
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 8, 1]).seed(1).build().unwrap();
+    let ode = optim::by_name::<f64>("adam_ode", 1e-3).unwrap();
+    let mut t = Trainer::new(
+        mlp,
+        ode,
+        TrainConfig {
+            epochs: 3,
+            batch_size: 16,
+            loss: Loss::LeastSquares(Reduction::Mean),
+            schedule: Some(optim::Schedule::constant(0.05).unwrap().with_warmup(20)),
+            ..Default::default()
+        },
+    );
+    let e = t.fit(&data, None, |_| {}).unwrap_err();
+    match &e {
+        Error::Step {
+            epoch,
+            step,
+            source,
+        } => {
+            // Step t has rate 0.05 (t + 1) / 20 > 1e-2 from t = 4: the
+            // first step of the second epoch.
+            assert_eq!((*epoch, *step), (1, 0), "{e}");
+            assert!(matches!(source, optim::Error::InvalidHyperparameter { .. }));
+        }
+        e => panic!("expected the optimizer's refusal, got {e}"),
+    }
+    assert!(
+        e.to_string()
+            .contains("epoch 2 (counting from 1), after 0 steps"),
+        "{e}"
+    );
+}

@@ -56,11 +56,15 @@ pub enum Error {
     /// gradient, as after the last finite step (the failed step changed
     /// nothing); after a step that made a parameter non-finite, both are put
     /// back as they were at the start of the epoch (`kept` says which).
-    #[error("training diverged at epoch {epoch}, step {step}: the {what} is not finite ({value}); {kept}")]
+    ///
+    /// The message counts epochs from 1, as progress output does; the
+    /// fields count from 0.
+    #[error("training diverged in epoch {} (counting from 1), after {step} steps of it: the {what} is not finite ({value}); {kept}", .epoch + 1)]
     NonFinite {
         /// The epoch (from 0).
         epoch: usize,
-        /// The step within the epoch (from 0); the number of steps for the
+        /// The step within the epoch (from 0), which is the number of steps
+        /// of the epoch completed before it; the number of steps for the
         /// evaluation after the epoch.
         step: usize,
         /// `"loss"`, `"gradient"`, `"parameter after the step"`, `"loss on
@@ -83,8 +87,29 @@ pub enum Error {
     /// and accuracy would be NaN).
     #[error("the {what} set holds no sample")]
     EmptyData {
-        /// `"training"` or `"test"`.
+        /// `"training"`, `"test"` or `"evaluation"`.
         what: &'static str,
+    },
+    /// The optimizer refused a step of training (e.g. a learning rate a
+    /// schedule set that breaks the method's constraints).
+    #[error("training stopped in epoch {} (counting from 1), after {step} steps of it: {source}", .epoch + 1)]
+    Step {
+        /// The epoch (from 0).
+        epoch: usize,
+        /// The step within the epoch (from 0).
+        step: usize,
+        /// The optimizer's error.
+        source: optim::Error,
+    },
+    /// A setting of [`TrainConfig`](crate::TrainConfig) is out of its range.
+    #[error("training configuration: {what} is {got}, expected {expected}")]
+    Config {
+        /// The setting.
+        what: &'static str,
+        /// Its value.
+        got: f64,
+        /// Its range, in words.
+        expected: &'static str,
     },
     /// A checkpoint's progress does not fit the trainer it is restored
     /// into.

@@ -487,7 +487,8 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Errors
     /// As [`predict`](Self::predict); [`Error::Targets`] unless there is one
-    /// label per row.
+    /// label per row; [`Error::EmptyData`] for no row (the fraction would
+    /// be NaN).
     pub fn accuracy(&self, x: &[T], labels: &[usize]) -> Result<f64> {
         let pred = self.classify(x)?;
         if pred.len() != labels.len() {
@@ -498,7 +499,7 @@ impl<T: Float> Mlp<T> {
             )));
         }
         if pred.is_empty() {
-            return Ok(f64::NAN);
+            return Err(Error::EmptyData { what: "evaluation" });
         }
         Ok(pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / pred.len() as f64)
     }

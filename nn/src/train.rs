@@ -45,7 +45,8 @@ pub struct EarlyStopping {
     pub metric: Metric,
     /// Epochs without improvement before stopping.
     pub patience: usize,
-    /// The smallest change that counts as an improvement.
+    /// The smallest change that counts as an improvement: finite and
+    /// `>= 0` (checked by [`Trainer::fit`]).
     pub min_delta: f64,
 }
 
@@ -278,8 +279,10 @@ impl<T: Scalar> Trainer<T> {
     /// # Errors
     /// [`Error::Resume`] when the checkpoint's seed is not the trainer's
     /// (the batch order, and any split made from the seed, would differ);
-    /// the optimizer's error when its state does not fit (another method,
-    /// another number of parameters). On error nothing is changed.
+    /// [`Error::Resume`] when the optimizer's state is for another number
+    /// of parameters than the network's; the optimizer's error when its
+    /// state does not fit otherwise (another method, a corrupt value). On
+    /// error nothing is changed.
     pub fn restore(&mut self, state: &TrainingState<T>) -> Result<()> {
         if let Some(p) = state.progress {
             if p.seed != self.config.seed {
@@ -289,6 +292,19 @@ impl<T: Scalar> Trainer<T> {
                     trainer: self.config.seed,
                 });
             }
+        }
+        let n = self.mlp.num_params();
+        let buffers = state.optimizer.iter().flat_map(|o| &o.buffers);
+        // (A buffer is empty before the method's first step.)
+        if let Some((_, b)) = buffers
+            .into_iter()
+            .find(|(_, b)| !b.is_empty() && b.len() != n)
+        {
+            return Err(Error::Resume {
+                what: "optimizer state's number of parameters",
+                checkpoint: b.len() as u64,
+                trainer: n as u64,
+            });
         }
         if let Some(o) = &state.optimizer {
             self.optimizer.load_state(o)?;
@@ -303,26 +319,44 @@ impl<T: Scalar> Trainer<T> {
     /// `train`, evaluating on `test` after each, and calls `observe` after
     /// every step and epoch.
     ///
+    /// Whatever it returns, [`history`](Self::history) holds the epochs
+    /// this call completed.
+    ///
     /// # Errors
-    /// [`Error::EmptyData`] for a test set of no sample; [`Error::NonFinite`]
-    /// when a loss or gradient is NaN or infinite, a step makes a parameter
-    /// so, or the loss on the training or test set after an epoch is (see
-    /// the error for what the trainer then holds). Shape and label errors
-    /// from the data.
+    /// [`Error::EmptyData`] for a training or test set of no sample;
+    /// [`Error::Config`] for an early stopping `min_delta` that is negative
+    /// or not finite; [`Error::NonFinite`] when a loss or gradient is NaN or
+    /// infinite, a step makes a parameter so, or the loss on the training
+    /// or test set after an epoch is (see the error for what the trainer
+    /// then holds); [`Error::Step`] when the optimizer refuses a step (a
+    /// scheduled rate it cannot take). Shape and label errors from the
+    /// data.
     pub fn fit(
         &mut self,
         train: &Dataset<T>,
         test: Option<&Dataset<T>>,
         mut observe: impl FnMut(Event<'_>),
     ) -> Result<History> {
+        self.history = History::default();
+        if train.is_empty() {
+            return Err(Error::EmptyData { what: "training" });
+        }
         if test.is_some_and(|t| t.is_empty()) {
             return Err(Error::EmptyData { what: "test" });
+        }
+        if let Some(es) = self.config.early_stopping {
+            if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
+                return Err(Error::Config {
+                    what: "early_stopping.min_delta",
+                    got: es.min_delta,
+                    expected: "finite and >= 0",
+                });
+            }
         }
         let mut batcher = Batcher::new(train.len(), self.config.batch_size)?
             .order(self.config.order)
             .drop_last(self.config.drop_last)
             .seed(self.config.seed);
-        self.history = History::default();
         let mut best: Option<(f64, Vec<T>)> = None;
         let mut since_best = 0;
         while self.epoch < self.config.epochs {
@@ -387,8 +421,13 @@ impl<T: Scalar> Trainer<T> {
 
     /// One optimizer step on the mini-batch `idx`; returns its loss.
     fn step(&mut self, data: &Dataset<T>, idx: &[usize], epoch: usize, step: usize) -> Result<f64> {
+        let refused = |source| Error::Step {
+            epoch,
+            step,
+            source,
+        };
         if let Some(s) = &self.config.schedule {
-            s.apply(self.optimizer.as_mut())?;
+            s.apply(self.optimizer.as_mut()).map_err(refused)?;
         }
         let targets = match data.targets() {
             Targets::Classes { .. } => {
@@ -403,7 +442,8 @@ impl<T: Scalar> Trainer<T> {
         // Nesterov (5.19) takes the gradient at a shifted point.
         let shifted = self
             .optimizer
-            .gradient_point(self.mlp.params(), &mut self.shifted)?;
+            .gradient_point(self.mlp.params(), &mut self.shifted)
+            .map_err(refused)?;
         self.tape.clear();
         let x = self
             .tape
@@ -442,7 +482,7 @@ impl<T: Scalar> Trainer<T> {
                     kept: LAST_STEP,
                 });
             }
-            r => r?,
+            r => r.map_err(refused)?,
         }
         Ok(value)
     }
@@ -549,12 +589,23 @@ impl<T: Scalar> Trainer<T> {
 /// accuracy of `mlp` on a whole data set.
 ///
 /// # Errors
-/// Shape and label errors.
+/// [`Error::EmptyData`] for a data set of no sample (its loss and accuracy
+/// would be NaN); [`Error::InputWidth`] unless its samples have the
+/// network's input width; label errors.
 pub fn evaluate<T: Scalar>(
     mlp: &Mlp<T>,
     loss: Loss,
     data: &Dataset<T>,
 ) -> Result<(f64, Option<f64>)> {
+    if data.is_empty() {
+        return Err(Error::EmptyData { what: "evaluation" });
+    }
+    if data.n_features() != mlp.widths()[0] {
+        return Err(Error::InputWidth {
+            expected: mlp.widths()[0],
+            got: Shape::new(data.len(), data.n_features()),
+        });
+    }
     let x = data.features().as_slice();
     let out = mlp.predict(x)?;
     match data.targets() {
