@@ -6,6 +6,7 @@ use crate::{Mlp, Result};
 use autodiff::Float;
 use safetensors::tensor::TensorView;
 use std::any::Any;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -97,7 +98,54 @@ fn encode_checkpoint<T: Float>(c: &Checkpoint<'_, T>) -> std::result::Result<Vec
                 .map_err(|e| format!("tensor {name}: {e}"))
         })
         .collect::<std::result::Result<Vec<_>, _>>()?;
-    safetensors::serialize(views, Some(meta)).map_err(|e| format!("cannot be serialised: {e}"))
+    let bytes = safetensors::serialize(views, Some(meta))
+        .map_err(|e| format!("cannot be serialised: {e}"))?;
+    sorted_header(bytes)
+}
+
+/// The safetensors file `bytes` with its header's keys (tensor names and
+/// metadata keys) in sorted order: the same checkpoint is then the same
+/// bytes, which users hashing artefacts expect (safetensors writes its
+/// metadata in `HashMap` order, which changes between runs). The data
+/// offsets are unchanged, so the tensor data is copied as it is.
+fn sorted_header(bytes: Vec<u8>) -> std::result::Result<Vec<u8>, String> {
+    use serde_json::Value;
+    let bad = |e: serde_json::Error| format!("cannot be serialised: header: {e}");
+    let n = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")) as usize)
+        .filter(|&n| 8 + n <= bytes.len())
+        .ok_or("cannot be serialised: safetensors wrote no header")?;
+    let header: BTreeMap<String, Value> = serde_json::from_slice(&bytes[8..8 + n]).map_err(bad)?;
+    let mut out = String::from("{");
+    for (k, v) in &header {
+        if out.len() > 1 {
+            out.push(',');
+        }
+        out.push_str(&serde_json::to_string(k).map_err(bad)?);
+        out.push(':');
+        // An object's key order is serde_json's choice (sorted, or kept
+        // as parsed with its `preserve_order` feature): the metadata map,
+        // the one whose order varies, goes through a BTreeMap.
+        let v = if k == "__metadata__" {
+            let m: BTreeMap<String, String> = serde_json::from_value(v.clone()).map_err(bad)?;
+            serde_json::to_string(&m)
+        } else {
+            serde_json::to_string(v)
+        };
+        out.push_str(&v.map_err(bad)?);
+    }
+    out.push('}');
+    // safetensors pads the header with spaces to a multiple of 8 bytes, so
+    // that the data that follows stays aligned.
+    while out.len() % 8 != 0 {
+        out.push(' ');
+    }
+    let mut file = Vec::with_capacity(8 + out.len() + bytes.len() - 8 - n);
+    file.extend_from_slice(&(out.len() as u64).to_le_bytes());
+    file.extend_from_slice(out.as_bytes());
+    file.extend_from_slice(&bytes[8 + n..]);
+    Ok(file)
 }
 
 /// `<path>.tmp-<pid>`, in the same directory as `path`.
@@ -160,6 +208,44 @@ mod tests {
             std::env::temp_dir().join(format!("chainrule-ckpt-unit-{}-{tag}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
         d
+    }
+
+    #[test]
+    fn the_same_checkpoint_is_the_same_bytes_and_reads_back() {
+        let mlp = crate::Mlp::<f32>::builder(&[3, 4, 2])
+            .seed(2)
+            .build()
+            .unwrap();
+        let mut opt = optim::Adam::<f32>::default();
+        let g = vec![0.5f32; mlp.num_params()];
+        let mut w = mlp.params().to_vec();
+        optim::Optimizer::step(&mut opt, &mut w, &g).unwrap();
+        let state = optim::Optimizer::state(&opt);
+        let encode = || {
+            let mut c = Checkpoint::new(&mlp)
+                .optimizer(&state)
+                .progress(super::super::Progress {
+                    epoch: 3,
+                    step: 7,
+                    seed: 11,
+                });
+            for k in 0..12 {
+                c = c.extra(format!("key{k}"), format!("value \"{k}\"\n"));
+            }
+            encode_checkpoint(&c).unwrap()
+        };
+        let first = encode();
+        // Each HashMap gets its own random order: twenty encodings would
+        // not all agree by chance with a dozen and more metadata keys.
+        for _ in 0..20 {
+            assert!(encode() == first, "two encodings of one checkpoint differ");
+        }
+        let (n, header) = safetensors::SafeTensors::read_metadata(&first).unwrap();
+        assert_eq!((8 + n) % 8, 0, "the data starts 8-byte aligned");
+        let meta = header.metadata().as_ref().unwrap();
+        assert_eq!(meta["extra.key3"], "value \"3\"\n");
+        let tensors = safetensors::SafeTensors::deserialize(&first).unwrap();
+        assert_eq!(tensors.len(), 4 + 2);
     }
 
     #[test]
