@@ -28,6 +28,36 @@ fn row_ids(d: &Dataset<f64>) -> Vec<usize> {
 // ---- CSV ----
 
 #[test]
+fn csv_with_a_byte_order_mark_reads_its_first_cell() {
+    let dir = TempDir::new("bom");
+    let path = dir.write("bom.csv", "\u{feff}12,3,1\n4,5,0\n".as_bytes());
+    let d = load_csv::<f64>(&path, &CsvOptions::default()).unwrap();
+    assert_eq!(d.features().as_slice(), &[12.0, 3.0, 4.0, 5.0]);
+}
+
+#[test]
+fn csv_number_that_overflows_f32_says_so() {
+    let dir = TempDir::new("overflow");
+    let path = dir.write("big.csv", b"1,2,0\n1e40,4,1\n");
+    let e = load_csv::<f32>(&path, &CsvOptions::default()).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            DataError::Overflow {
+                line: 2,
+                column: 1,
+                ty: "f32",
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("overflows f32"), "{e}");
+    // Read as f64 it is an ordinary number.
+    assert!(load_csv::<f64>(&path, &CsvOptions::default()).is_ok());
+}
+
+#[test]
 fn csv_bad_cell_error_names_file_line_and_column() {
     let dir = TempDir::new("badcell");
     let path = dir.write("bad.csv", b"1,2,0\n3,4,1\n5,x7,1\n");
@@ -534,15 +564,19 @@ fn idx_label_above_9_is_rejected_by_load_mnist() {
     let lp = dir.write("labels", &lb);
     let e = load_mnist::<f64>(&ip, &lp).unwrap_err();
     assert!(
-        matches!(
-            e,
-            DataError::LabelOutOfRange {
-                row: 1,
-                label: 10,
-                classes: 10
-            }
-        ),
+        matches!(e, DataError::Idx { ref path, ref reason } if path.ends_with("labels") && reason.contains("label 1 is 10")),
         "{e:?}"
+    );
+}
+
+#[test]
+fn load_mnist_with_the_two_files_swapped_names_the_images_file() {
+    let dir = TempDir::new("swapped");
+    let (ip, lp) = mnist_like(&dir, 2, 2);
+    let e = load_mnist::<f64>(&lp, &ip).unwrap_err();
+    assert!(
+        matches!(e, DataError::Idx { ref path, ref reason } if path.ends_with("labels-idx1-ubyte") && reason.contains("a labels file?")),
+        "{e}"
     );
 }
 

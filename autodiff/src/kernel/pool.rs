@@ -31,8 +31,9 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 /// matrix ops.
 ///
 /// Unless set by [`set_num_threads`], it is read on first use from the
-/// environment variable `CHAINRULE_NUM_THREADS` (a positive integer), and
-/// defaults to [`std::thread::available_parallelism`]. Results do not
+/// environment variable `CHAINRULE_NUM_THREADS` (a positive integer; any
+/// other value is ignored with a warning on standard error), and defaults
+/// to [`std::thread::available_parallelism`]. Results do not
 /// depend on it: every element of a product is computed by the same
 /// operations whatever the thread count.
 ///
@@ -43,12 +44,23 @@ static THREADS: AtomicUsize = AtomicUsize::new(0);
 pub fn num_threads() -> usize {
     match THREADS.load(Ordering::Relaxed) {
         0 => {
-            let n = std::env::var(ENV_VAR)
-                .ok()
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .filter(|&n| n > 0)
-                .or_else(|| std::thread::available_parallelism().ok().map(|n| n.get()))
-                .unwrap_or(1);
+            let cores = || {
+                std::thread::available_parallelism()
+                    .ok()
+                    .map_or(1, |n| n.get())
+            };
+            let n = match std::env::var(ENV_VAR) {
+                Ok(v) => threads_from_env(&v).unwrap_or_else(|| {
+                    // Once per process (this branch runs until the count
+                    // is stored): a setting that is ignored is said so.
+                    let n = cores();
+                    eprintln!(
+                        "chainrule: {ENV_VAR}={v:?} is not a positive integer; using {n} threads"
+                    );
+                    n
+                }),
+                Err(_) => cores(),
+            };
             // A concurrent `set_num_threads` wins over the default.
             match THREADS.compare_exchange(0, n, Ordering::Relaxed, Ordering::Relaxed) {
                 Ok(_) => n,
@@ -57,6 +69,12 @@ pub fn num_threads() -> usize {
         }
         n => n,
     }
+}
+
+/// The thread count `CHAINRULE_NUM_THREADS` asks for, if it is a positive
+/// integer (surrounding spaces allowed).
+fn threads_from_env(v: &str) -> Option<usize> {
+    v.trim().parse::<usize>().ok().filter(|&n| n > 0)
 }
 
 /// Sets the number of threads the matrix kernel uses, for the whole
@@ -285,6 +303,20 @@ fn worker() {
                     st = POOL.wake.wait(st).unwrap_or_else(|e| e.into_inner());
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod env_tests {
+    use super::threads_from_env;
+
+    #[test]
+    fn only_a_positive_integer_sets_the_thread_count() {
+        assert_eq!(threads_from_env("3"), Some(3));
+        assert_eq!(threads_from_env(" 2\n"), Some(2));
+        for bad in ["0", "", "abc", "-1", "2.5", "two"] {
+            assert_eq!(threads_from_env(bad), None, "{bad:?}");
         }
     }
 }

@@ -158,7 +158,12 @@ pub fn read_csv<T: Float>(
             break;
         }
         line_no += 1;
-        let text = line.trim_end_matches(['\n', '\r']);
+        let mut text = line.trim_end_matches(['\n', '\r']);
+        if line_no == 1 {
+            // A UTF-8 byte order mark (as spreadsheet programs write) is not
+            // part of the first field.
+            text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        }
         if text.trim().is_empty() {
             continue;
         }
@@ -213,10 +218,28 @@ pub fn read_csv<T: Float>(
                         }
                         labels.push(label);
                     }
-                    TargetKind::Values => values.push(parse_value::<T>(field).ok_or_else(bad)?),
+                    TargetKind::Values => values.push(parse_value::<T>(field).map_err(|o| {
+                        o.map_or_else(bad, |(ty, max)| DataError::Overflow {
+                            path: path(),
+                            line: line_no,
+                            column: j + 1,
+                            text: field.to_string(),
+                            ty,
+                            max,
+                        })
+                    })?),
                 }
             } else {
-                features.push(parse_value::<T>(field).ok_or_else(bad)?);
+                features.push(parse_value::<T>(field).map_err(|o| {
+                    o.map_or_else(bad, |(ty, max)| DataError::Overflow {
+                        path: path(),
+                        line: line_no,
+                        column: j + 1,
+                        text: field.to_string(),
+                        ty,
+                        max,
+                    })
+                })?);
             }
         }
         rows += 1;
@@ -274,10 +297,24 @@ fn resolve_label(
     }
 }
 
-/// A finite number, rounded to `T`.
-fn parse_value<T: Float>(field: &str) -> Option<T> {
-    let v = T::from_f64(field.parse::<f64>().ok()?);
-    v.is_finite().then_some(v)
+/// A finite number, rounded to `T`; the error is `Some((T's name, T's
+/// largest value))` for a number finite in `f64` that overflows `T`.
+fn parse_value<T: Float>(field: &str) -> Result<T, Option<(&'static str, f64)>> {
+    let x = field.parse::<f64>().map_err(|_| None)?;
+    let v = T::from_f64(x);
+    if v.is_finite() {
+        Ok(v)
+    } else if x.is_finite() {
+        // (Float is f32 or f64.)
+        let max = if std::mem::size_of::<T>() == 4 {
+            f32::MAX as f64
+        } else {
+            f64::MAX
+        };
+        Err(Some((std::any::type_name::<T>(), max)))
+    } else {
+        Err(None)
+    }
 }
 
 /// An integer `>= 0`, written as such (`7`) or as an integral float (`7.0`).
@@ -408,7 +445,7 @@ mod tests {
         assert!(
             matches!(
                 e,
-                DataError::BadValue {
+                DataError::Overflow {
                     line: 1,
                     column: 1,
                     ..

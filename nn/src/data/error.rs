@@ -35,6 +35,23 @@ pub enum DataError {
         /// The cell's text, trimmed.
         text: String,
     },
+    /// A cell holds a finite number too large for the element type (e.g.
+    /// `1e40` read as `f32`).
+    #[error("{path}:{line}:{column}: {text:?} is finite but overflows {ty} (largest {max:e})")]
+    Overflow {
+        /// The file (or source name).
+        path: String,
+        /// The 1-based line.
+        line: usize,
+        /// The 1-based column (field number).
+        column: usize,
+        /// The cell's text, trimmed.
+        text: String,
+        /// The element type, `"f32"` or `"f64"`.
+        ty: &'static str,
+        /// Its largest finite value.
+        max: f64,
+    },
     /// A row has a different number of fields from the first row.
     #[error("{path}:{line}: expected {expected} fields (as in the first row), got {got}")]
     Ragged {

@@ -378,16 +378,40 @@ pub fn idx_to_labels(array: &IdxArray, source_name: &str) -> Result<Vec<usize>> 
 /// [`Dataset::classification`].
 ///
 /// # Errors
-/// As [`load_idx_images`] and [`load_idx_labels`];
-/// [`DataError::CountMismatch`] if the files hold different numbers of
-/// items; [`DataError::LabelOutOfRange`] for a label above 9.
+/// As [`load_idx_images`] and [`load_idx_labels`]; [`DataError::Idx`] for
+/// an images file that is not `n x rows x cols` (the two files swapped, say)
+/// or a label above 9, naming the file; [`DataError::CountMismatch`] if the
+/// files hold different numbers of items.
 pub fn load_mnist<T: Float>(
     images_path: impl AsRef<Path>,
     labels_path: impl AsRef<Path>,
 ) -> Result<Dataset<T>> {
     let (ip, lp) = (images_path.as_ref(), labels_path.as_ref());
-    let mut images = load_idx_images::<T>(ip)?;
+    let raw = load_idx(ip)?;
+    if raw.dims.len() != 3 {
+        return Err(DataError::Idx {
+            path: ip.display().to_string(),
+            reason: format!(
+                "MNIST images have 3 dimensions (n x rows x cols), found dimensions {:?}{}",
+                raw.dims,
+                if raw.dims.len() == 1 {
+                    " (a labels file?)"
+                } else {
+                    ""
+                }
+            ),
+        });
+    }
+    let mut images = idx_to_matrix::<T>(&raw, &ip.display().to_string())?;
     let labels = load_idx_labels(lp)?;
+    if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= 10) {
+        return Err(DataError::Idx {
+            path: lp.display().to_string(),
+            reason: format!(
+                "label {i} is {l}, out of range for MNIST's 10 classes (expected 0..10)"
+            ),
+        });
+    }
     if images.rows() != labels.len() {
         return Err(DataError::CountMismatch {
             images_path: ip.display().to_string(),
