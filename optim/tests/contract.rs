@@ -300,7 +300,10 @@ fn rejects_bad_checkpoints<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
         let mut nan = good.clone();
         nan.buffers[k].1[1] = T::from_f64(f64::NAN);
         assert!(
-            matches!(opt.load_state(&nan), Err(Error::InvalidState { index: 1, .. })),
+            matches!(
+                opt.load_state(&nan),
+                Err(Error::InvalidState { index: 1, .. })
+            ),
             "{}: NaN in {}",
             opt.name(),
             good.buffers[k].0
@@ -313,7 +316,10 @@ fn rejects_bad_checkpoints<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
             let mut negative = good.clone();
             negative.buffers[k].1[2] = T::from_f64(-1e-3);
             assert!(
-                matches!(opt.load_state(&negative), Err(Error::InvalidState { index: 2, .. })),
+                matches!(
+                    opt.load_state(&negative),
+                    Err(Error::InvalidState { index: 2, .. })
+                ),
                 "{name}"
             );
         }
