@@ -468,6 +468,48 @@ impl<T: Float> Mlp<T> {
         )?)
     }
 
+    /// The class probabilities of each row of `x`: the softmax of the
+    /// network's outputs (the logits that [`Loss::CrossEntropy`] takes; as
+    /// `torch.softmax(model(x), dim=1)`), computed stably (each row's
+    /// maximum subtracted first). Each row sums to 1 up to rounding.
+    ///
+    /// ```
+    /// use nn::{Activation, Mlp};
+    /// let mlp = Mlp::<f64>::builder(&[2, 4, 3]).hidden(Activation::Tanh).seed(0).build()?;
+    /// let p = mlp.predict_proba(&[0.5, -1.0, 2.0, 0.0])?;
+    /// assert_eq!((p.rows(), p.cols()), (2, 3));
+    /// for i in 0..2 {
+    ///     assert!((p.row(i).iter().sum::<f64>() - 1.0).abs() < 1e-12);
+    /// }
+    /// assert_eq!(mlp.classify(&[0.5, -1.0])?[0], {
+    ///     let r = p.row(0);
+    ///     (0..3).fold(0, |b, j| if r[j] > r[b] { j } else { b })
+    /// });
+    /// # Ok::<(), nn::Error>(())
+    /// ```
+    ///
+    /// [`Loss::CrossEntropy`]: crate::Loss::CrossEntropy
+    ///
+    /// # Errors
+    /// As [`predict`](Self::predict).
+    pub fn predict_proba(&self, x: &[T]) -> Result<Matrix<T>> {
+        let mut out = self.predict(x)?;
+        let cols = out.cols();
+        for row in out.as_mut_slice().chunks_mut(cols) {
+            let m = row
+                .iter()
+                .copied()
+                .fold(row[0], |a, b| if b > a { b } else { a });
+            let mut s = T::zero();
+            for v in row.iter_mut() {
+                *v = (*v - m).exp();
+                s += *v;
+            }
+            row.iter_mut().for_each(|v| *v /= s);
+        }
+        Ok(out)
+    }
+
     /// The predicted class of each row of `x`: the index of the largest
     /// output (the first on a tie).
     ///

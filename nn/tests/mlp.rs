@@ -520,3 +520,23 @@ fn a_uniform_init_bound_that_is_negative_or_not_finite_is_an_architecture_error(
         .unwrap();
     assert!(zero.params().iter().all(|&p| p == 0.0));
 }
+
+#[test]
+fn predict_proba_is_the_softmax_of_the_outputs_and_stays_finite_for_huge_logits() {
+    let mut mlp = Mlp::<f64>::builder(&[3, 5, 4]).seed(3).build().unwrap();
+    let x = [0.3, -1.2, 2.0, 1.0, 0.0, -0.5];
+    let p = mlp.predict_proba(&x).unwrap();
+    let out = mlp.predict(&x).unwrap();
+    for i in 0..2 {
+        let want = nn::jacobian_chain::softmax(out.row(i));
+        for (a, b) in p.row(i).iter().zip(&want) {
+            assert!((a - b).abs() < 1e-15, "{a} vs {b}");
+        }
+    }
+    // Output biases of 1e4 would overflow exp without the shift.
+    let n = mlp.num_params();
+    mlp.params_mut()[n - 4..].copy_from_slice(&[1e4, 0.0, -1e4, 1e4]);
+    let p = mlp.predict_proba(&x).unwrap();
+    assert!(p.as_slice().iter().all(|v| v.is_finite()));
+    assert!((p.row(0)[0] + p.row(0)[3] - 1.0).abs() < 1e-12);
+}
