@@ -587,3 +587,166 @@ fn a_matrix_read_by_a_map_and_by_a_later_op_gets_both_gradients() {
         );
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(48))]
+
+    #[test]
+    fn transpose_gradient_is_the_transposed_output_gradient((m, n, _) in dims(), x in mat(6, 6), r in mat(6, 6)) {
+        let (x, r) = (block(&x, m, n), block(&r, n, m));
+        // L = sum R x^T: dx[i][j] = R[j][i]. And the value is x transposed.
+        let tape = Tape::new();
+        let t = tape.matrix(&x).t().value();
+        prop_assert_eq!(t.shape(), Shape::new(n, m));
+        for i in 0..m {
+            for j in 0..n {
+                prop_assert_eq!(t[(j, i)], x[(i, j)]);
+            }
+        }
+        let dx: Vec<f64> = (0..m * n).map(|p| r[(p % n, p / n)]).collect();
+        let build = hr(move |v| weighted(v[0].t(), &r));
+        check(&[x], &build, &[dx])?;
+    }
+
+    #[test]
+    fn broadcast_gradient_sums_over_the_copies(
+        (m, n, _) in dims(), row in mat(1, 6), col in mat(6, 1), one in mat(1, 1), r in mat(6, 6)
+    ) {
+        let (row, col, r) = (block(&row, 1, n), block(&col, m, 1), block(&r, m, n));
+        let shape = Shape::new(m, n);
+        // L = sum R (row + col) * one: d row_j = one sum_i R_ij, d col_i = one sum_j R_ij,
+        // d one = sum R (row + col).
+        let s = one[(0, 0)];
+        let drow: Vec<f64> = (0..n).map(|j| s * (0..m).map(|i| r[(i, j)]).sum::<f64>()).collect();
+        let dcol: Vec<f64> = (0..m).map(|i| s * (0..n).map(|j| r[(i, j)]).sum::<f64>()).collect();
+        let done = vec![(0..m * n).map(|p| r[(p / n, p % n)] * (row[(0, p % n)] + col[(p / n, 0)])).sum::<f64>()];
+        let build = hr(move |v| {
+            let y = (v[0].broadcast_to(shape) + v[1].broadcast_to(shape)) * v[2].broadcast_to(shape);
+            weighted(y, &r)
+        });
+        check(&[row, col, one], &build, &[drow, dcol, done])?;
+    }
+
+    #[test]
+    fn axis_sums_and_means_pass_each_output_gradient_to_its_row_or_column(
+        (m, n, _) in dims(), x in mat(6, 6), rr in mat(1, 6), rc in mat(6, 1)
+    ) {
+        let (x, rr, rc) = (block(&x, m, n), block(&rr, 1, n), block(&rc, m, 1));
+        use autodiff::Axis;
+        // L = sum rr sum_rows(x) + sum rc mean_cols(x):
+        // dx[i][j] = rr[j] + rc[i] / n.
+        let dx: Vec<f64> = (0..m * n).map(|p| rr[(0, p % n)] + rc[(p / n, 0)] / n as f64).collect();
+        let tape = Tape::new();
+        let v = tape.matrix(&x);
+        let (s, mu) = (v.sum_axis(Axis::Rows).value(), v.mean_axis(Axis::Cols).value());
+        for j in 0..n {
+            prop_assert!((s[(0, j)] - (0..m).map(|i| x[(i, j)]).sum::<f64>()).abs() < 1e-12);
+        }
+        for i in 0..m {
+            prop_assert!((mu[(i, 0)] - (0..n).map(|j| x[(i, j)]).sum::<f64>() / n as f64).abs() < 1e-12);
+        }
+        let build = hr(move |v| weighted(v[0].sum_axis(Axis::Rows), &rr) + weighted(v[0].mean_axis(Axis::Cols), &rc));
+        check(&[x], &build, &[dx])?;
+    }
+
+    #[test]
+    fn softmax_and_log_softmax_gradients_are_their_jacobians(
+        (m, n, _) in dims(), z in mat(6, 6), r in mat(6, 6)
+    ) {
+        let (z, r) = (block(&z, m, n), block(&r, m, n));
+        // p = softmax(z) per row: for L = sum R p, dz = p (R - <R, p>);
+        // for L = sum R ln p, dz = R - p sum R.
+        let p = Matrix::from_fn(m, n, |i, j| {
+            let s: f64 = (0..n).map(|k| z[(i, k)].exp()).sum();
+            z[(i, j)].exp() / s
+        });
+        let dsoft: Vec<f64> = (0..m * n).map(|q| {
+            let (i, j) = (q / n, q % n);
+            let dot: f64 = (0..n).map(|k| r[(i, k)] * p[(i, k)]).sum();
+            p[(i, j)] * (r[(i, j)] - dot)
+        }).collect();
+        let dlog: Vec<f64> = (0..m * n).map(|q| {
+            let (i, j) = (q / n, q % n);
+            r[(i, j)] - p[(i, j)] * (0..n).map(|k| r[(i, k)]).sum::<f64>()
+        }).collect();
+        let tape = Tape::new();
+        let (sv, lv) = (tape.matrix(&z).softmax().value(), tape.matrix(&z).log_softmax().value());
+        for q in 0..m * n {
+            let (i, j) = (q / n, q % n);
+            prop_assert!((sv[(i, j)] - p[(i, j)]).abs() < 1e-14);
+            prop_assert!((lv[(i, j)] - p[(i, j)].ln()).abs() < 1e-13);
+        }
+        let r2 = r.clone();
+        check(std::slice::from_ref(&z), &hr(move |v| weighted(v[0].softmax(), &r)), &[dsoft])?;
+        check(std::slice::from_ref(&z), &hr(move |v| weighted(v[0].log_softmax(), &r2)), &[dlog])?;
+    }
+
+    #[test]
+    fn entries_and_matrices_of_scalars_pass_gradients_both_ways(x in mat(2, 3), a in -2.0..2.0_f64, b in -2.0..2.0_f64) {
+        // L = x[1][2] * x[0][0] + sum([[a, a b, 3]] * x[1]) with scalar
+        // inputs a, b: the gradients reach both the matrix and the scalars.
+        let tape = Tape::new();
+        let xm = tape.matrix(&x);
+        let (va, vb) = (tape.var(a), tape.var(b));
+        let k = Var::constant(3.0);
+        let s = tape.mat_from_vars(Shape::new(1, 3), &[va, va * vb, k]).unwrap();
+        let row1 = tape.mat_const(Shape::new(1, 3), &[x[(1, 0)], x[(1, 1)], x[(1, 2)]]).unwrap();
+        let l = xm.get(1, 2) * xm.get(0, 0) + (s * row1).sum();
+        let g = tape.backward(l);
+        let mut dx = vec![0.0; 6];
+        dx[5] = x[(0, 0)];
+        dx[0] = x[(1, 2)];
+        prop_assert_eq!(g[xm].to_vec(), dx);
+        prop_assert!((g[va] - (x[(1, 0)] + b * x[(1, 1)])).abs() < 1e-14);
+        prop_assert!((g[vb] - a * x[(1, 1)]).abs() < 1e-14);
+        prop_assert!((l.value() - (x[(1, 2)] * x[(0, 0)] + a * x[(1, 0)] + a * b * x[(1, 1)] + 3.0 * x[(1, 2)])).abs() < 1e-13);
+    }
+}
+
+#[test]
+fn broadcast_and_from_vars_refuse_what_does_not_fit() {
+    let tape = Tape::<f64>::new();
+    let x = tape.mat(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let e = x.try_broadcast_to(Shape::new(4, 3)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::ShapeMismatch {
+                op: "broadcast_to",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let v = tape.var(1.0);
+    let e = tape
+        .mat_from_vars(Shape::new(2, 2), &[v, v, v])
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::LengthMismatch {
+                expected: 4,
+                got: 3,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "Mat::get: entry (2, 0) is outside a (2, 3) matrix")]
+fn an_entry_outside_the_shape_panics_naming_it() {
+    let tape = Tape::<f64>::new();
+    let x = tape.mat(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let _ = x.get(2, 0);
+}
+
+#[test]
+#[should_panic(expected = "recorded on one Tape was combined with one from another Tape")]
+fn a_var_of_another_tape_in_a_matrix_of_scalars_panics() {
+    let (t1, t2) = (Tape::<f64>::new(), Tape::<f64>::new());
+    let v = t2.var(1.0);
+    let _ = t1.mat_from_vars(Shape::new(1, 1), &[v]);
+}

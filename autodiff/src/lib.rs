@@ -28,7 +28,9 @@
 //!   inputs included (seed (5.11)).
 //! - [`rules`]: every elementwise primitive with its derivative rule, shared
 //!   by scalars, dual numbers and matrices. [`mat`]: matrix ops (matmul,
-//!   affine map, elementwise, reductions, the losses of (5.1)).
+//!   affine map, elementwise, transpose, broadcast, sums and means over
+//!   everything or one [`Axis`], row-wise softmax and log-softmax, entries
+//!   as scalars and matrices of scalars, the losses of (5.1)).
 //! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`],
 //!   [`Evaluator`]: function transformations. They return gradients with
 //!   respect to the inputs only, so they record on a preaccumulating tape
@@ -88,7 +90,7 @@ pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator, PV
 pub use gradcheck::{gradcheck, gradcheck_fn, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
 pub use kernel::{num_threads, set_num_threads};
-pub use mat::{Mat, Packed, Reduction};
+pub use mat::{Axis, Mat, Packed, Reduction};
 pub use matrix::{Matrix, Shape};
 pub use real::{all_finite, Float, Real, TapeValue};
 pub use tape::{Full, Preaccumulating, Recording, Tape};
@@ -97,6 +99,6 @@ pub use var::Var;
 /// The names most code needs: `use autodiff::prelude::*;`.
 pub mod prelude {
     pub use crate::{
-        Float, Grads, Mat, Matrix, PVar, Real, Recording, Reduction, Shape, Tape, Var,
+        Axis, Float, Grads, Mat, Matrix, PVar, Real, Recording, Reduction, Shape, Tape, Var,
     };
 }

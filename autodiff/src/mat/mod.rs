@@ -4,8 +4,10 @@
 //! Each op lives in one module with its forward computation and its
 //! derivative rule side by side: `linear` (matmul, affine map),
 //! `elementwise` (zip and map with the rules of [`crate::rules`], scale),
-//! `reduce` (sum, mean) and `loss` (least squares, softmax
-//! cross-entropy). To add an op: a variant of `Op`, its forward as a method
+//! `layout` (transpose, broadcast), `reduce` (sum, mean, over everything
+//! or one axis), `softmax` (row-wise softmax and log-softmax), `gather`
+//! (a matrix of scalar `Var`s, an entry as a `Var`) and `loss` (least
+//! squares, softmax cross-entropy). To add an op: a variant of `Op`, its forward as a method
 //! of `Mat` and its backward as a function in the op's module, and one arm
 //! in `MatStore::backward_node` (the `match` is exhaustive, so the
 //! compiler points at it).
@@ -15,11 +17,15 @@
 //! across [`Tape::clear`](crate::Tape::clear).
 
 pub(crate) mod elementwise;
+pub(crate) mod gather;
+pub(crate) mod layout;
 pub(crate) mod linear;
 pub(crate) mod loss;
 pub(crate) mod reduce;
+pub(crate) mod softmax;
 
 pub use loss::Reduction;
+pub use reduce::Axis;
 
 use crate::rules::{Binary, Unary};
 use crate::{Error, Float, Matrix, Real, Result, Shape, Tape, Var};
@@ -41,6 +47,19 @@ pub(crate) enum Op<T> {
     Scale { x: u32, c: T },
     /// sum (or mean) of all entries, into the scalar statement `out`
     Sum { x: u32, out: u32, mean: bool },
+    /// `x^T`
+    Transpose { x: u32 },
+    /// `x` repeated to the node's shape
+    Broadcast { x: u32 },
+    /// sums (or means) over one axis, kept as size 1
+    SumAxis { x: u32, axis: Axis, mean: bool },
+    /// row-wise softmax (or its logarithm)
+    Softmax { x: u32, log: bool },
+    /// entry `index` (row-major) of `x`, into the scalar statement `out`
+    Element { x: u32, index: usize, out: u32 },
+    /// the scalar statements listed at `labels[start..]` (`u32::MAX` for a
+    /// constant), as a matrix
+    FromVars { start: usize },
     /// `0.5 |f - y|^2` with `y` stored at `target`
     LeastSquares {
         f: u32,
@@ -191,6 +210,8 @@ pub(crate) struct MatStore<T> {
     /// tape overwrites its arena instead of zeroing it.
     pub(crate) data: Vec<T>,
     pub(crate) used: usize,
+    /// Side data of `u32`s: cross-entropy labels, the scalar statements of
+    /// `FromVars`.
     pub(crate) labels: Vec<u32>,
 }
 
@@ -275,6 +296,7 @@ impl<T: Real> MatStore<T> {
         // 0 * inf = NaN: its inputs get a zero gradient.)
         let reached = match node.op {
             Op::Sum { out, .. }
+            | Op::Element { out, .. }
             | Op::LeastSquares { out, .. }
             | Op::SoftmaxCrossEntropy { out, .. } => adj[out as usize] != T::zero(),
             _ => written[i],
@@ -296,6 +318,16 @@ impl<T: Real> MatStore<T> {
             Op::Sum { x, out: o, mean } => {
                 reduce::sum_backward(self, x, mean, adj[o as usize], out)
             }
+            Op::Transpose { x } => layout::transpose_backward(self, x, gy, out),
+            Op::Broadcast { x } => layout::broadcast_backward(self, x, node.shape, gy, out),
+            Op::SumAxis { x, axis, mean } => {
+                reduce::sum_axis_backward(self, x, axis, mean, gy, out)
+            }
+            Op::Softmax { x, log } => softmax::softmax_backward(self, node, x, log, gy, out),
+            Op::Element { x, index, out: o } => {
+                gather::element_backward(self, x, index, adj[o as usize], out)
+            }
+            Op::FromVars { start } => gather::from_vars_backward(self, start, gy, adj),
             Op::LeastSquares {
                 f,
                 target,

@@ -60,3 +60,108 @@ pub(super) fn sum_backward<T: Float>(
         gx.update(|_| d);
     }
 }
+
+/// Which dimension a reduction runs over, keeping it as size 1 (PyTorch's
+/// `dim` with `keepdim=True`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Axis {
+    /// Over the rows, down each column: `rows x cols` to `1 x cols`
+    /// (PyTorch's `dim=0`).
+    Rows,
+    /// Over the columns, along each row: `rows x cols` to `rows x 1`
+    /// (PyTorch's `dim=1`).
+    Cols,
+}
+
+impl<'t, T: Float> Mat<'t, T> {
+    fn reduce_axis(self, axis: Axis, mean: bool) -> Mat<'t, T> {
+        let (r, c) = (self.rows(), self.cols());
+        let shape = match axis {
+            Axis::Rows => Shape::new(1, c),
+            Axis::Cols => Shape::new(r, 1),
+        };
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let off = st.alloc(shape.len());
+        let (below, out) = st.split(off, shape.len());
+        let v = below.of(self);
+        out.fill(T::zero());
+        for (i, row) in v.chunks(c.max(1)).enumerate() {
+            match axis {
+                Axis::Rows => out.iter_mut().zip(row).for_each(|(o, &x)| *o += x),
+                Axis::Cols => out[i] = row.iter().copied().sum(),
+            }
+        }
+        if mean {
+            // (An empty dimension gives 0 / 0 = NaN, as the mean of all
+            // entries does.)
+            let n = T::from_f64(match axis {
+                Axis::Rows => r,
+                Axis::Cols => c,
+            } as f64);
+            out.iter_mut().for_each(|o| *o /= n);
+        }
+        let grad = self.requires_grad_in(&st);
+        tape.record(
+            &mut st,
+            Op::SumAxis {
+                x: self.node(),
+                axis,
+                mean,
+            },
+            off,
+            shape,
+            grad,
+        )
+    }
+
+    /// The sums over one dimension, kept as size 1: `sum_axis(Axis::Rows)`
+    /// is the `1 x cols` row of column sums.
+    ///
+    /// ```
+    /// use autodiff::{Axis, Shape, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.mat(Shape::new(2, 3), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])?;
+    /// assert_eq!(x.sum_axis(Axis::Rows).to_vec(), [5.0, 7.0, 9.0]);
+    /// assert_eq!(x.sum_axis(Axis::Cols).to_vec(), [6.0, 15.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn sum_axis(self, axis: Axis) -> Mat<'t, T> {
+        self.reduce_axis(axis, false)
+    }
+
+    /// The means over one dimension, kept as size 1 (NaN over an empty
+    /// dimension).
+    pub fn mean_axis(self, axis: Axis) -> Mat<'t, T> {
+        self.reduce_axis(axis, true)
+    }
+}
+
+/// `y = sum_axis(x)` (or the mean): each entry of `dx` gets the entry of
+/// `dy` its row or column summed into (divided by the count for the mean).
+pub(super) fn sum_axis_backward<T: Float>(
+    st: &MatStore<T>,
+    x: u32,
+    axis: Axis,
+    mean: bool,
+    gy: &[T],
+    out: &mut Sink<'_, T>,
+) {
+    let s = st.nodes[x as usize].shape;
+    let c = s.cols.max(1);
+    let scale = if mean {
+        T::one()
+            / T::from_f64(match axis {
+                Axis::Rows => s.rows,
+                Axis::Cols => s.cols,
+            } as f64)
+    } else {
+        T::one()
+    };
+    if let Some(mut gx) = st.grad_of(x, out) {
+        match axis {
+            Axis::Rows => gx.update(|k| gy[k % c] * scale),
+            Axis::Cols => gx.update(|k| gy[k / c] * scale),
+        }
+    }
+}
