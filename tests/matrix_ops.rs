@@ -518,6 +518,20 @@ fn empty_layers_and_empty_batches_are_not_panics() {
         .unwrap();
     assert_eq!(l.value(), 0.0);
     let _ = tape.backward(l);
+    // The mean over no row would be 0 / 0: an error, not a NaN loss.
+    let none = tape.mat(Shape::new(0, 3), &[]).unwrap();
+    for e in [
+        logits
+            .try_softmax_cross_entropy(&[], Reduction::Mean)
+            .unwrap_err(),
+        none.try_least_squares(&[], Reduction::Mean).unwrap_err(),
+    ] {
+        assert!(matches!(e, Error::EmptyInput { .. }), "{e}");
+    }
+    assert_eq!(
+        none.try_least_squares(&[], Reduction::Sum).unwrap().value(),
+        0.0
+    );
 }
 
 #[test]

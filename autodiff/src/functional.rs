@@ -136,6 +136,11 @@ where
 
 /// The Hessian matrix of a scalar `f` at `x`: one [`hvp`] per basis vector.
 ///
+/// Each column comes from its own Hessian-vector product, so `H` is
+/// symmetric up to rounding only (as JAX's `hessian`): entries `(i, j)` and
+/// `(j, i)` may differ in the last bits. Compare with a tolerance, or
+/// symmetrize with `(H + H^T) / 2` where exact symmetry matters.
+///
 /// ```
 /// let h = autodiff::hessian(|x| x[0] * x[0] * x[1], &[1.0, 2.0]).unwrap();
 /// assert_eq!(h.as_slice(), &[4.0, 2.0, 2.0, 0.0]);

@@ -40,9 +40,15 @@ impl<'t, T: Float> Mat<'t, T> {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] unless `target.len()` is the number of
-    /// entries of `self`.
+    /// entries of `self`; [`Error::EmptyInput`] for the mean over a batch
+    /// of no row (0 / 0; the sum over it is 0).
     pub fn try_least_squares(self, target: &[T], reduction: Reduction) -> Result<Var<'t, T>> {
         let shape = self.shape();
+        no_mean_over_nothing(
+            shape.rows,
+            reduction,
+            "least squares (the mean over a batch of no row)",
+        )?;
         if target.len() != shape.len() {
             return Err(Error::LengthMismatch {
                 what: "least squares (targets for a batch of shape (rows, cols))",
@@ -83,13 +89,20 @@ impl<'t, T: Float> Mat<'t, T> {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] unless there is one label per row;
-    /// [`Error::LabelOutOfRange`] for a label `>= cols`.
+    /// [`Error::LabelOutOfRange`] for a label `>= cols`;
+    /// [`Error::EmptyInput`] for the mean over a batch of no row (0 / 0;
+    /// the sum over it is 0).
     pub fn try_softmax_cross_entropy(
         self,
         labels: &[usize],
         reduction: Reduction,
     ) -> Result<Var<'t, T>> {
         let Shape { rows, cols } = self.shape();
+        no_mean_over_nothing(
+            rows,
+            reduction,
+            "softmax cross-entropy (the mean over a batch of no row)",
+        )?;
         if labels.len() != rows {
             return Err(Error::LengthMismatch {
                 what: "softmax cross-entropy (one label per row of the logits)",
@@ -208,5 +221,14 @@ pub(super) fn cross_entropy_backward<T: Float>(
         for (gr, &label) in gz.g.chunks_exact_mut(cols.max(1)).zip(labels) {
             gr[label as usize] -= d;
         }
+    }
+}
+
+/// [`Error::EmptyInput`] for a mean over no row, which would be 0 / 0.
+fn no_mean_over_nothing(rows: usize, reduction: Reduction, what: &'static str) -> Result<()> {
+    if rows == 0 && reduction == Reduction::Mean {
+        Err(Error::EmptyInput { what })
+    } else {
+        Ok(())
     }
 }
