@@ -660,3 +660,64 @@ fn a_schedule_the_optimizer_refuses_stops_training_with_its_epoch_and_step() {
         "{e}"
     );
 }
+
+#[test]
+fn a_callback_saves_a_checkpoint_each_epoch_that_resumes_bitwise_and_can_end_the_run() {
+    use nn::{Callback, EpochReport};
+    use std::ops::ControlFlow;
+    struct Saver {
+        dir: std::path::PathBuf,
+        steps: usize,
+        stop_after: usize,
+    }
+    impl Callback<f32> for Saver {
+        fn on_step(&mut self, _: usize, _: usize, _: usize, loss: f64) {
+            assert!(loss.is_finite());
+            self.steps += 1;
+        }
+        fn on_epoch(&mut self, r: &EpochReport, t: &Trainer<f32>) -> ControlFlow<()> {
+            assert_eq!(
+                t.epoch(),
+                r.epoch + 1,
+                "the trainer counts the epoch just run"
+            );
+            t.save_checkpoint(self.dir.join(format!("e{}.safetensors", t.epoch())))
+                .unwrap();
+            if t.epoch() == self.stop_after {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        }
+    }
+    let (train, test) = digits_split();
+    let dir = std::env::temp_dir().join(format!("chainrule-callback-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut cb = Saver {
+        dir: dir.clone(),
+        steps: 0,
+        stop_after: 3,
+    };
+    let mut t = trainer(10, 9);
+    let h = t.fit_with(&train, Some(&test), &mut cb).unwrap();
+    assert!(h.stopped_by_callback && !h.stopped_early);
+    assert_eq!((h.epochs.len(), t.epoch()), (3, 3));
+    assert_eq!(cb.steps, 3 * train.len().div_ceil(32));
+    // The checkpoint the callback saved after epoch 2 resumes to the state
+    // the run had after epoch 3.
+    let loaded = load_checkpoint::<f32>(dir.join("e2.safetensors")).unwrap();
+    let mut resumed = Trainer::new(
+        loaded.model,
+        optim::by_name::<f32>("adam", 2e-3).unwrap(),
+        TrainConfig {
+            epochs: 3,
+            batch_size: 32,
+            seed: 9,
+            ..Default::default()
+        },
+    );
+    resumed.restore(&loaded.state).unwrap();
+    resumed.fit(&train, Some(&test), |_| {}).unwrap();
+    assert_eq!(bits(resumed.mlp().params()), bits(t.mlp().params()));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -8,6 +8,7 @@ use crate::data::{BatchOrder, Batcher, Dataset, Targets};
 use crate::{BatchTargets, Error, Loss, Mlp, Result};
 use autodiff::{Grads, Real, Reduction, Shape, Tape};
 use optim::{Optimizer, Schedule};
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 /// `kept` of [`Error::NonFinite`] after a failed step that changed nothing.
@@ -134,6 +135,71 @@ pub enum Event<'a> {
     Epoch(&'a EpochReport),
 }
 
+/// What [`Trainer::fit_with`] calls while it trains: after every step, and
+/// after every epoch with the trainer itself, to save a checkpoint, log or
+/// look at the network, and to end the run. Both methods default to doing
+/// nothing.
+///
+/// ```
+/// use nn::data::two_spirals;
+/// use nn::{Activation, Callback, EpochReport, Mlp, TrainConfig, Trainer};
+/// use std::ops::ControlFlow;
+///
+/// /// Stops once the training loss is below a target, keeping the losses.
+/// struct StopBelow(f64, Vec<f64>);
+/// impl Callback<f64> for StopBelow {
+///     fn on_epoch(&mut self, report: &EpochReport, trainer: &Trainer<f64>) -> ControlFlow<()> {
+///         self.1.push(report.train_loss);
+///         // trainer.save_checkpoint(format!("epoch-{}.safetensors", trainer.epoch())) here
+///         if report.train_loss < self.0 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+///     }
+/// }
+/// let data = two_spirals::<f64>(100, 0.0, 1)?;
+/// let mlp = Mlp::builder(&[2, 32, 32, 2]).hidden(Activation::Tanh).seed(1).build()?;
+/// let adam = optim::Adam::new(1e-2, 0.9, 0.999, 1e-8)?;
+/// let mut trainer = Trainer::new(mlp, Box::new(adam), TrainConfig { epochs: 200, batch_size: 20, ..Default::default() });
+/// let mut cb = StopBelow(0.5, Vec::new());
+/// let history = trainer.fit_with(&data, None, &mut cb)?;
+/// assert!(history.stopped_by_callback && cb.1.len() < 200);
+/// assert!(*cb.1.last().unwrap() < 0.5);
+/// # Ok::<(), nn::Error>(())
+/// ```
+pub trait Callback<T: Scalar> {
+    /// After step `step` (from 0) of `steps` in epoch `epoch` (from 0),
+    /// with the mini-batch loss.
+    fn on_step(&mut self, epoch: usize, step: usize, steps: usize, loss: f64) {
+        let _ = (epoch, step, steps, loss);
+    }
+
+    /// After an epoch: its report, and the trainer as it stands (its
+    /// [`epoch`](Trainer::epoch) counts this one, so a checkpoint saved
+    /// here resumes after it). `ControlFlow::Break(())` ends the run after
+    /// this epoch ([`History::stopped_by_callback`]).
+    fn on_epoch(&mut self, report: &EpochReport, trainer: &Trainer<T>) -> ControlFlow<()> {
+        let _ = (report, trainer);
+        ControlFlow::Continue(())
+    }
+}
+
+/// The [`Callback`] of [`Trainer::fit`]: an observer of [`Event`]s.
+struct Observer<F>(F);
+
+impl<T: Scalar, F: FnMut(Event<'_>)> Callback<T> for Observer<F> {
+    fn on_step(&mut self, epoch: usize, step: usize, steps: usize, loss: f64) {
+        (self.0)(Event::Step {
+            epoch,
+            step,
+            steps,
+            loss,
+        });
+    }
+
+    fn on_epoch(&mut self, report: &EpochReport, _: &Trainer<T>) -> ControlFlow<()> {
+        (self.0)(Event::Epoch(report));
+        ControlFlow::Continue(())
+    }
+}
+
 /// The outcome of [`Trainer::fit`] (also kept by the trainer, see
 /// [`Trainer::history`]).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -142,6 +208,8 @@ pub struct History {
     pub epochs: Vec<EpochReport>,
     /// Whether early stopping ended the run.
     pub stopped_early: bool,
+    /// Whether a [`Callback`] ended the run.
+    pub stopped_by_callback: bool,
     /// Total seconds spent in training steps.
     pub train_seconds: f64,
 }
@@ -335,7 +403,21 @@ impl<T: Scalar> Trainer<T> {
         &mut self,
         train: &Dataset<T>,
         test: Option<&Dataset<T>>,
-        mut observe: impl FnMut(Event<'_>),
+        observe: impl FnMut(Event<'_>),
+    ) -> Result<History> {
+        self.fit_with(train, test, &mut Observer(observe))
+    }
+
+    /// [`fit`](Self::fit) with a [`Callback`], which also sees the trainer
+    /// after each epoch and can end the run.
+    ///
+    /// # Errors
+    /// As [`fit`](Self::fit).
+    pub fn fit_with(
+        &mut self,
+        train: &Dataset<T>,
+        test: Option<&Dataset<T>>,
+        callback: &mut impl Callback<T>,
     ) -> Result<History> {
         self.history = History::default();
         if train.is_empty() {
@@ -389,12 +471,7 @@ impl<T: Scalar> Trainer<T> {
                 // A batch's mean loss times its size is its sum.
                 loss_sum += if mean { loss * idx.len() as f64 } else { loss };
                 samples += idx.len();
-                observe(Event::Step {
-                    epoch,
-                    step,
-                    steps,
-                    loss,
-                });
+                callback.on_step(epoch, step, steps, loss);
             }
             let seconds = start.elapsed().as_secs_f64();
             self.history.train_seconds += seconds;
@@ -405,11 +482,14 @@ impl<T: Scalar> Trainer<T> {
                 loss_sum
             };
             let report = self.report(epoch, steps, batch_loss, seconds, train, test)?;
-            observe(Event::Epoch(&report));
+            let asked = callback.on_epoch(&report, self).is_break();
             let stop = self.early_stop(&report, &mut best, &mut since_best);
             self.history.epochs.push(report);
+            self.history.stopped_by_callback = asked;
             if stop {
                 self.history.stopped_early = true;
+            }
+            if stop || asked {
                 break;
             }
         }
