@@ -295,20 +295,24 @@ fn run(args: Args) -> Result<(), String> {
             plot::Series {
                 label: "train".into(),
                 points: curve(&|r| Some(r.train_loss)),
+                faint: false,
             },
             plot::Series {
                 label: "test".into(),
                 points: curve(&|r| r.test_loss),
+                faint: false,
             },
         ];
         let accuracy = vec![
             plot::Series {
                 label: "train".into(),
                 points: curve(&|r| r.train_accuracy.map(|a| 100.0 * a)),
+                faint: false,
             },
             plot::Series {
                 label: "test".into(),
                 points: curve(&|r| r.test_accuracy.map(|a| 100.0 * a)),
+                faint: false,
             },
         ];
         plot::svg(

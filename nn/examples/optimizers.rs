@@ -231,6 +231,7 @@ fn run(args: Args) -> Result<(), String> {
                 .map(|r| plot::Series {
                     label: r.method.to_string(),
                     points: r.curve.clone(),
+                    faint: false,
                 })
                 .collect()
         };
