@@ -220,6 +220,9 @@ fn run(args: Args) -> Result<(), String> {
     }
     let terminal = std::io::stdout().is_terminal();
     let mut bar: Option<ProgressBar> = None;
+    // Each step's mini-batch loss, at epoch + (step + 1) / steps: the plot
+    // then shows a run that diverged in its first epoch too.
+    let mut batch_losses: Vec<(f64, f64)> = Vec::new();
     let started = Instant::now();
     let result = trainer.fit(&train, Some(&test), |event| match event {
         Event::Step {
@@ -227,7 +230,11 @@ fn run(args: Args) -> Result<(), String> {
             step,
             steps,
             loss,
-        } if terminal => {
+        } => {
+            batch_losses.push((epoch as f64 + (step + 1) as f64 / steps as f64, loss));
+            if !terminal {
+                return;
+            }
             let b = bar.get_or_insert_with(|| {
                 let b = ProgressBar::new(steps as u64);
                 b.set_style(
@@ -256,17 +263,14 @@ fn run(args: Args) -> Result<(), String> {
             }
             println!("{line}");
         }
-        _ => {}
     });
+    if let Some(b) = bar.take() {
+        b.finish_and_clear();
+    }
     let wall = started.elapsed().as_secs_f64();
-    // The summary before the save, so that a failed save loses nothing
-    // already computed.
-    if let Some(last) = result
-        .as_ref()
-        .ok()
-        .and_then(|h| h.epochs.last().map(|l| (h, l)))
-    {
-        let (history, last) = last;
+    // The epochs completed, also when training stopped on an error.
+    let history = trainer.history();
+    if let (Ok(_), Some(last)) = (&result, history.epochs.last()) {
         println!(
             "test accuracy {:.2}% after epoch {}; training time {:.3} s ({:.2} ms per epoch), {:.3} s with evaluation",
             100.0 * last.test_accuracy.unwrap_or(f64::NAN),
@@ -276,55 +280,88 @@ fn run(args: Args) -> Result<(), String> {
             wall
         );
     }
+    // Whatever failed, everything else is still written: first the plot
+    // (cheap, and nothing to lose if the save fails), then the checkpoint.
+    let mut errors = Vec::new();
+    if let Err(e) = &result {
+        errors.push(e.to_string());
+    }
+    if let Some(path) = &args.plot {
+        match write_plot(path, history, &batch_losses) {
+            Ok(()) if result.is_ok() => println!("wrote {}", path.display()),
+            Ok(()) => println!(
+                "wrote {} (what was completed before the error)",
+                path.display()
+            ),
+            Err(e) => errors.push(e),
+        }
+    }
     if let Some(path) = &args.save {
         // Saved even when training stopped on an error: the network and
         // the optimizer are consistent (see nn::Error::NonFinite).
-        trainer.save_checkpoint(path).map_err(|e| e.to_string())?;
-        println!("saved {} (epoch {})", path.display(), trainer.epoch());
+        match trainer.save_checkpoint(path) {
+            Ok(()) => println!("saved {} (epoch {})", path.display(), trainer.epoch()),
+            Err(e) => errors.push(e.to_string()),
+        }
     }
-    let history = result.map_err(|e| e.to_string())?;
-    if let Some(path) = &args.plot {
-        let curve = |f: &dyn Fn(&nn::EpochReport) -> Option<f64>| -> Vec<(f64, f64)> {
-            history
-                .epochs
-                .iter()
-                .filter_map(|r| f(r).map(|v| ((r.epoch + 1) as f64, v)))
-                .collect()
-        };
-        let losses = vec![
-            plot::Series {
-                label: "train".into(),
-                points: curve(&|r| Some(r.train_loss)),
-                faint: false,
-            },
-            plot::Series {
-                label: "test".into(),
-                points: curve(&|r| r.test_loss),
-                faint: false,
-            },
-        ];
-        let accuracy = vec![
-            plot::Series {
-                label: "train".into(),
-                points: curve(&|r| r.train_accuracy.map(|a| 100.0 * a)),
-                faint: false,
-            },
-            plot::Series {
-                label: "test".into(),
-                points: curve(&|r| r.test_accuracy.map(|a| 100.0 * a)),
-                faint: false,
-            },
-        ];
-        plot::svg(
-            path,
-            &[
-                ("cross-entropy loss", "epoch", "loss", losses, true),
-                ("accuracy", "epoch", "accuracy (%)", accuracy, false),
-            ],
-        )?;
-        println!("wrote {}", path.display());
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors.join("\n"))
     }
-    Ok(())
+}
+
+/// At most this many points of the mini-batch loss are plotted (means of
+/// consecutive steps beyond).
+const MAX_BATCH_POINTS: usize = 1000;
+
+/// The loss and accuracy curves of the epochs in `history`, and the
+/// mini-batch losses, into the SVG file `path`.
+fn write_plot(
+    path: &std::path::Path,
+    history: &nn::History,
+    batch_losses: &[(f64, f64)],
+) -> Result<(), String> {
+    let curve = |f: &dyn Fn(&nn::EpochReport) -> Option<f64>| -> Vec<(f64, f64)> {
+        history
+            .epochs
+            .iter()
+            .filter_map(|r| f(r).map(|v| ((r.epoch + 1) as f64, v)))
+            .collect()
+    };
+    let series = |label: &str, points: Vec<(f64, f64)>| plot::Series {
+        label: label.into(),
+        points,
+        faint: false,
+    };
+    let per = batch_losses.len().div_ceil(MAX_BATCH_POINTS).max(1);
+    let batches = batch_losses
+        .chunks(per)
+        .map(|c| {
+            let mean = c.iter().map(|p| p.1).sum::<f64>() / c.len() as f64;
+            (c[c.len() - 1].0, mean)
+        })
+        .collect();
+    let losses = vec![
+        series("train", curve(&|r| Some(r.train_loss))),
+        series("test", curve(&|r| r.test_loss)),
+        plot::Series {
+            label: "mini-batch".into(),
+            points: batches,
+            faint: true,
+        },
+    ];
+    let accuracy = vec![
+        series("train", curve(&|r| r.train_accuracy.map(|a| 100.0 * a))),
+        series("test", curve(&|r| r.test_accuracy.map(|a| 100.0 * a))),
+    ];
+    plot::svg(
+        path,
+        &[
+            ("cross-entropy loss", "epoch", "loss", losses, true),
+            ("accuracy", "epoch", "accuracy (%)", accuracy, false),
+        ],
+    )
 }
 
 fn main() -> ExitCode {

@@ -93,7 +93,8 @@ pub fn check_writable(option: &str, path: &Path) -> Result<(), String> {
 
 /// Parses the arguments and runs `run`: `--help` and `--version` print and
 /// exit 0; a bad option prints clap's one-line message and exits 2; an
-/// error from `run` prints `error: ...` and exits 1.
+/// error from `run` prints `error: ...` (one such line per line of the
+/// error: several errors) and exits 1.
 pub fn main<A: Parser>(run: impl FnOnce(A) -> Result<(), String>) -> ExitCode {
     // Rust ignores SIGPIPE, so writing to a closed pipe (`digits | head`)
     // makes println! panic; a command-line tool should end quietly, as C
@@ -119,7 +120,9 @@ pub fn main<A: Parser>(run: impl FnOnce(A) -> Result<(), String>) -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            for line in e.lines() {
+                eprintln!("error: {line}");
+            }
             ExitCode::FAILURE
         }
     }

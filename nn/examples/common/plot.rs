@@ -286,8 +286,21 @@ fn legend(
     Ok(())
 }
 
+/// The y range of a log axis for values from `y0` to `y1` (> 0): a margin,
+/// at least a decade (centred on the values), and no higher than
+/// [`LOG_CAP`] unless all values are above it.
+fn log_range(y0: f64, y1: f64) -> (f64, f64) {
+    let (mut lo, mut hi) = (y0 * 0.8, y1 * 1.25);
+    if hi < 10.0 * lo {
+        let centre = (lo * hi).sqrt();
+        (lo, hi) = (centre / 10f64.sqrt(), centre * 10f64.sqrt());
+    }
+    (lo, hi.min(LOG_CAP).max(10.0 * lo))
+}
+
 /// A chart of `series` against a shared x axis, in `area`, its legend in a
-/// column on the right.
+/// column on the right. A log axis clipped at [`LOG_CAP`] says so in the
+/// title.
 fn panel(
     area: &DrawingArea<SVGBackend<'_>, plotters::coord::Shift>,
     title: &str,
@@ -307,9 +320,15 @@ fn panel(
         y0 = y0.min(y);
         y1 = y1.max(y);
     }
+    let (log_lo, log_hi) = log_range(y0, y1);
+    let caption = if log_y && !pts.is_empty() && y1 > log_hi {
+        format!("{title} (clipped at {})", log_label(log_hi))
+    } else {
+        title.to_string()
+    };
     let mut chart_builder = ChartBuilder::on(&plot_area);
     chart_builder
-        .caption(title, ("sans-serif", 18))
+        .caption(caption, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(35)
         .y_label_area_size(65);
@@ -349,13 +368,7 @@ fn panel(
     let x_coord = ticked(x_range, (x_ticks, x_light));
     let x_fmt = move |v: &f64| linear_label(*v, x_step);
     if log_y {
-        let (mut lo, mut hi) = (y0 * 0.8, y1 * 1.25);
-        if hi < 10.0 * lo {
-            // At least a decade, centred on the values.
-            let centre = (lo * hi).sqrt();
-            (lo, hi) = (centre / 10f64.sqrt(), centre * 10f64.sqrt());
-        }
-        let hi = hi.min(LOG_CAP).max(10.0 * lo);
+        let (lo, hi) = (log_lo, log_hi);
         let y_coord = ticked((lo..hi).log_scale(), log_ticks(lo, hi));
         let mut chart = chart_builder
             .build_cartesian_2d(x_coord, y_coord)
