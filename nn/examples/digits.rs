@@ -96,12 +96,25 @@ fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
     })
 }
 
-/// Four significant digits, in exponent form below 1e-3.
+/// A loss for the progress lines: four decimals, and in exponent form
+/// (four significant digits) below 1e-3, where four decimals would lose
+/// them, and from 1e6 up, where fixed point would print dozens of digits.
 fn fmt_loss(l: f64) -> String {
-    if l != 0.0 && l.abs() < 1e-3 {
+    if l != 0.0 && l.is_finite() && !(1e-3..1e6).contains(&l.abs()) {
         format!("{l:.3e}")
     } else {
         format!("{l:.4}")
+    }
+}
+
+/// Where a run stands after `completed` epochs, counting epochs from 1 as
+/// the progress lines do: "after epoch 3", or "before epoch 1" when none
+/// was completed.
+fn after_epochs(completed: usize) -> String {
+    if completed == 0 {
+        "before epoch 1, none completed".to_string()
+    } else {
+        format!("after epoch {completed}")
     }
 }
 
@@ -182,9 +195,10 @@ fn run(args: Args) -> Result<(), String> {
         }
         if trainer.epoch() >= epochs {
             return Err(format!(
-                "{} is already at epoch {}: pass --epochs greater than that to train on",
+                "{} was saved after epoch {n}, so is already at epoch {n}: pass --epochs \
+                 greater than {n} to train on",
                 path.display(),
-                trainer.epoch()
+                n = trainer.epoch()
             ));
         }
     }
@@ -213,9 +227,9 @@ fn run(args: Args) -> Result<(), String> {
     );
     if let Some(path) = &args.load {
         println!(
-            "resumed from {} after epoch {}",
+            "resumed from {} (saved {})",
             path.display(),
-            trainer.epoch()
+            after_epochs(trainer.epoch())
         );
     }
     let terminal = std::io::stdout().is_terminal();
@@ -300,7 +314,11 @@ fn run(args: Args) -> Result<(), String> {
         // Saved even when training stopped on an error: the network and
         // the optimizer are consistent (see nn::Error::NonFinite).
         match trainer.save_checkpoint(path) {
-            Ok(()) => println!("saved {} (epoch {})", path.display(), trainer.epoch()),
+            Ok(()) => println!(
+                "saved {} ({})",
+                path.display(),
+                after_epochs(trainer.epoch())
+            ),
             Err(e) => errors.push(e.to_string()),
         }
     }
@@ -366,4 +384,27 @@ fn write_plot(
 
 fn main() -> ExitCode {
     cli::main(run)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn losses_print_short_at_any_size() {
+        assert_eq!(fmt_loss(0.30512), "0.3051");
+        assert_eq!(fmt_loss(3.326e-4), "3.326e-4");
+        assert_eq!(fmt_loss(123284982791424507686958300905078784.0), "1.233e35");
+        assert_eq!(fmt_loss(999_999.0), "999999.0000");
+        assert_eq!(fmt_loss(1e6), "1.000e6");
+        assert_eq!(fmt_loss(0.0), "0.0000");
+        assert_eq!(fmt_loss(f64::INFINITY), "inf");
+        assert_eq!(fmt_loss(f64::NAN), "NaN");
+    }
+
+    #[test]
+    fn epochs_count_from_one() {
+        assert_eq!(after_epochs(0), "before epoch 1, none completed");
+        assert_eq!(after_epochs(6), "after epoch 6");
+    }
 }
