@@ -260,7 +260,7 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    cli::main(run)
+    cli::main(|args, _| run(args))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! line with a non-zero exit code, never a panic.
 
 use clap::error::ErrorKind;
-use clap::Parser;
+use clap::{ArgMatches, Parser};
 use std::fs::OpenOptions;
 use std::io::ErrorKind as IoKind;
 use std::path::Path;
@@ -91,11 +91,12 @@ pub fn check_writable(option: &str, path: &Path) -> Result<(), String> {
     Ok(())
 }
 
-/// Parses the arguments and runs `run`: `--help` and `--version` print and
-/// exit 0; a bad option prints clap's one-line message and exits 2; an
+/// Parses the arguments and runs `run` with them and clap's matches (which
+/// tell an option given on the command line from its default,
+/// `ArgMatches::value_source`): `--help` and `--version` print and exit 0; a bad option prints clap's one-line message and exits 2; an
 /// error from `run` prints `error: ...` (one such line per line of the
 /// error: several errors) and exits 1.
-pub fn main<A: Parser>(run: impl FnOnce(A) -> Result<(), String>) -> ExitCode {
+pub fn main<A: Parser>(run: impl FnOnce(A, &ArgMatches) -> Result<(), String>) -> ExitCode {
     // Rust ignores SIGPIPE, so writing to a closed pipe (`digits | head`)
     // makes println! panic; a command-line tool should end quietly, as C
     // tools do.
@@ -105,8 +106,16 @@ pub fn main<A: Parser>(run: impl FnOnce(A) -> Result<(), String>) -> ExitCode {
     unsafe {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
-    let args = match A::try_parse() {
-        Ok(a) => a,
+    let mut command = A::command();
+    let parsed = command
+        .try_get_matches_from_mut(std::env::args_os())
+        .and_then(|m| {
+            A::from_arg_matches(&m)
+                .map(|a| (a, m))
+                .map_err(|e| e.format(&mut command))
+        });
+    let (args, matches) = match parsed {
+        Ok(p) => p,
         Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => {
             let _ = e.print();
             return ExitCode::SUCCESS;
@@ -117,7 +126,7 @@ pub fn main<A: Parser>(run: impl FnOnce(A) -> Result<(), String>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match run(args) {
+    match run(args, &matches) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             for line in e.lines() {
