@@ -26,8 +26,8 @@ struct Args {
     /// Iterations on the Rosenbrock function.
     #[arg(long, default_value_t = 20_000, value_parser = clap::value_parser!(u64).range(1..))]
     iterations: u64,
-    /// Tolerance on J for "iterations to reach".
-    #[arg(long, default_value_t = 1e-6)]
+    /// Tolerance on J for "iterations to reach": finite and > 0.
+    #[arg(long, default_value_t = 1e-6, value_parser = positive_finite)]
     tol: f64,
     /// Epochs of full-batch training for the MLP.
     #[arg(long, default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
@@ -35,6 +35,19 @@ struct Args {
     /// Draw J against iterations into this SVG file.
     #[arg(long)]
     plot: Option<PathBuf>,
+}
+
+/// A finite number > 0 (clap parser).
+fn positive_finite(text: &str) -> Result<f64, String> {
+    let v: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!("must be finite and > 0, got {v}"))
+    }
 }
 
 /// The Rosenbrock function, once, for any number type.
@@ -218,6 +231,7 @@ fn run(args: Args) -> Result<(), String> {
                 .map(|r| plot::Series {
                     label: r.method.to_string(),
                     points: r.curve.clone(),
+                    faint: false,
                 })
                 .collect()
         };
@@ -246,5 +260,30 @@ fn run(args: Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    cli::main(run)
+    cli::main(|args, _| run(args))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_tolerance_is_finite_and_positive() {
+        assert_eq!(positive_finite("1e-6"), Ok(1e-6));
+        for bad in ["nan", "NaN", "inf", "-1", "0", "-0", "x", ""] {
+            assert!(positive_finite(bad).is_err(), "{bad:?} accepted");
+        }
+        for bad in [
+            &["optimizers", "--tol", "nan"][..],
+            &["optimizers", "--tol=-1"],
+        ] {
+            assert!(Args::try_parse_from(bad).is_err(), "{bad:?} accepted");
+        }
+        assert_eq!(
+            Args::try_parse_from(["optimizers", "--tol", "1e-3"])
+                .unwrap()
+                .tol,
+            1e-3
+        );
+    }
 }
