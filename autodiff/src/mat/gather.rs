@@ -88,26 +88,10 @@ impl<'t, T: Float> Mat<'t, T> {
             "Mat::get: entry ({i}, {j}) is outside a {s} matrix"
         );
         let index = i * s.cols + j;
-        let tape = self.tape();
-        let mut st = tape.mats.borrow_mut();
-        let y = st.value(self.node())[index];
-        let off = st.alloc(1);
-        st.data[off] = y;
-        let grad = self.requires_grad_in(&st);
-        let out = tape.next_index();
-        tape.record(
-            &mut st,
-            Op::Element {
-                x: self.node(),
-                index,
-                out,
-            },
-            off,
-            Shape::new(1, 1),
-            grad,
-        );
-        drop(st);
-        tape.scalar_output(y)
+        let y = self.with_values(|v| v[index]);
+        let x = self.node();
+        self.tape()
+            .scalar_node(self, y, |out| Op::Element { x, index, out })
     }
 }
 

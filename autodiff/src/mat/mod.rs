@@ -673,6 +673,25 @@ impl<T: Float> Tape<T> {
     pub(crate) fn scalar_output(&self, value: T) -> Var<'_, T> {
         self.push_leaf(value)
     }
+
+    /// Records a node of `x` whose value is the scalar `y`: the `1 x 1`
+    /// matrix node `op(out)`, where `out` is the index of the scalar
+    /// statement that follows it and holds `y` (a reduction's output).
+    pub(crate) fn scalar_node<'t>(
+        &'t self,
+        x: Mat<'t, T>,
+        y: T,
+        op: impl FnOnce(u32) -> Op<T>,
+    ) -> Var<'t, T> {
+        let mut st = self.mats.borrow_mut();
+        let off = st.alloc(1);
+        st.data[off] = y;
+        let grad = x.requires_grad_in(&st);
+        let out = self.next_index();
+        self.record(&mut st, op(out), off, Shape::new(1, 1), grad);
+        drop(st);
+        self.scalar_output(y)
+    }
 }
 
 impl<'t, T: Float> Mat<'t, T> {

@@ -5,31 +5,15 @@ use crate::{Float, Mat, Shape, Var};
 
 impl<'t, T: Float> Mat<'t, T> {
     fn reduce(self, mean: bool) -> Var<'t, T> {
-        let tape = self.tape();
-        let mut st = tape.mats.borrow_mut();
-        let s: T = st.value(self.node()).iter().copied().sum();
+        let s: T = self.with_values(|v| v.iter().copied().sum());
         let y = if mean {
             s / T::from_f64(self.shape().len() as f64)
         } else {
             s
         };
-        let off = st.alloc(1);
-        st.data[off] = y;
-        let grad = self.requires_grad_in(&st);
-        let out = tape.next_index();
-        tape.record(
-            &mut st,
-            Op::Sum {
-                x: self.node(),
-                out,
-                mean,
-            },
-            off,
-            Shape::new(1, 1),
-            grad,
-        );
-        drop(st);
-        tape.scalar_output(y)
+        let x = self.node();
+        self.tape()
+            .scalar_node(self, y, |out| Op::Sum { x, out, mean })
     }
 
     /// The sum of all entries, as a scalar on the tape.

@@ -192,11 +192,24 @@ pub fn read_csv<T: Float>(
         };
         for (j, field) in text.split(delim).enumerate() {
             let field = field.trim();
-            let bad = || DataError::BadValue {
-                path: path(),
-                line: line_no,
-                column: j + 1,
-                text: field.to_string(),
+            // The cell as a number of `T`: not one, or one `T` cannot hold.
+            let number = || {
+                parse_value::<T>(field).map_err(|overflow| match overflow {
+                    None => DataError::BadValue {
+                        path: path(),
+                        line: line_no,
+                        column: j + 1,
+                        text: field.to_string(),
+                    },
+                    Some((ty, max)) => DataError::Overflow {
+                        path: path(),
+                        line: line_no,
+                        column: j + 1,
+                        text: field.to_string(),
+                        ty,
+                        max,
+                    },
+                })
             };
             if Some(j) == col {
                 match opts.targets {
@@ -218,28 +231,10 @@ pub fn read_csv<T: Float>(
                         }
                         labels.push(label);
                     }
-                    TargetKind::Values => values.push(parse_value::<T>(field).map_err(|o| {
-                        o.map_or_else(bad, |(ty, max)| DataError::Overflow {
-                            path: path(),
-                            line: line_no,
-                            column: j + 1,
-                            text: field.to_string(),
-                            ty,
-                            max,
-                        })
-                    })?),
+                    TargetKind::Values => values.push(number()?),
                 }
             } else {
-                features.push(parse_value::<T>(field).map_err(|o| {
-                    o.map_or_else(bad, |(ty, max)| DataError::Overflow {
-                        path: path(),
-                        line: line_no,
-                        column: j + 1,
-                        text: field.to_string(),
-                        ty,
-                        max,
-                    })
-                })?);
+                features.push(number()?);
             }
         }
         rows += 1;
