@@ -466,22 +466,14 @@ fn an_infinite_loss_with_a_finite_gradient_stops_before_the_step() {
 #[test]
 fn a_diverged_run_keeps_the_epochs_it_completed_in_its_history() {
     let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
-    let mlp = Mlp::builder(&[1, 8, 1])
-        .hidden(Activation::Tanh)
-        .seed(1)
-        .build()
-        .unwrap();
     // Gradient descent whose step grows by 0.01 every step (a warm-up that
     // never ends): sound for some epochs of 4 steps, then the loss
     // overflows.
-    let gd = optim::by_name::<f64>("gradient_descent", 1e-2).unwrap();
-    let mut t = Trainer::new(
-        mlp,
-        gd,
+    let mut t = sine_net_trainer_with(
+        "gradient_descent",
+        1e-2,
+        100_000,
         TrainConfig {
-            epochs: 100_000,
-            batch_size: 16,
-            loss: Loss::LeastSquares(Reduction::Mean),
             schedule: Some(optim::Schedule::constant(1e3).unwrap().with_warmup(100_000)),
             ..Default::default()
         },
@@ -503,16 +495,28 @@ fn a_diverged_run_keeps_the_epochs_it_completed_in_its_history() {
     assert!(t.history().epochs.is_empty());
 }
 
+/// A 1-8-1 tanh network trained by Adam at 1e-2 on least squares, in
+/// batches of 16, for `epochs`, with the rest of `config`.
 fn sine_net_trainer(epochs: usize, config: TrainConfig) -> Trainer<f64> {
+    sine_net_trainer_with("adam", 1e-2, epochs, config)
+}
+
+/// [`sine_net_trainer`] with `optimizer` at `lr`.
+fn sine_net_trainer_with(
+    optimizer: &str,
+    lr: f64,
+    epochs: usize,
+    config: TrainConfig,
+) -> Trainer<f64> {
     let mlp = Mlp::builder(&[1, 8, 1])
         .hidden(Activation::Tanh)
         .seed(1)
         .build()
         .unwrap();
-    let adam = optim::by_name::<f64>("adam", 1e-2).unwrap();
+    let opt = optim::by_name::<f64>(optimizer, lr).unwrap();
     Trainer::new(
         mlp,
-        adam,
+        opt,
         TrainConfig {
             epochs,
             batch_size: 16,
@@ -627,15 +631,11 @@ fn a_schedule_the_optimizer_refuses_stops_training_with_its_epoch_and_step() {
     // AdamOde needs dt <= eps1 = 1e-3 / (1 - 0.9) = 1e-2; the warm-up of a
     // schedule peaking at 0.05 passes it during the second epoch.
     let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
-    let mlp = Mlp::builder(&[1, 8, 1]).seed(1).build().unwrap();
-    let ode = optim::by_name::<f64>("adam_ode", 1e-3).unwrap();
-    let mut t = Trainer::new(
-        mlp,
-        ode,
+    let mut t = sine_net_trainer_with(
+        "adam_ode",
+        1e-3,
+        3,
         TrainConfig {
-            epochs: 3,
-            batch_size: 16,
-            loss: Loss::LeastSquares(Reduction::Mean),
             schedule: Some(optim::Schedule::constant(0.05).unwrap().with_warmup(20)),
             ..Default::default()
         },
