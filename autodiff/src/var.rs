@@ -215,7 +215,21 @@ impl<'t, T: TapeValue, M: Recording> Var<'t, T, M> {
     /// `self * c + d` for constants `c`, `d`: one statement.
     #[inline(always)]
     fn affine_const(self, c: T, d: T) -> Self {
-        let y = self.value * c + d;
+        self.linear_const(self.value * c + d, c)
+    }
+
+    /// `self * c` for a constant `c`: one statement. Not `affine_const(c,
+    /// 0)`: `-0 + 0` is `+0`, and the product's zero must keep its sign as
+    /// in `f64` arithmetic (`atan2` and `recip` tell `-0` from `+0`).
+    #[inline(always)]
+    fn scale_const(self, c: T) -> Self {
+        self.linear_const(self.value * c, c)
+    }
+
+    /// The value `y`, whose derivative with respect to `self` is the
+    /// constant `c`.
+    #[inline(always)]
+    fn linear_const(self, y: T, c: T) -> Self {
         match self.tape {
             None => Var::constant(y),
             Some(t) => t.record1(self.idx, c * self.scale(), y),
@@ -285,7 +299,7 @@ impl<'t, T: TapeValue, M: Recording> Mul<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn mul(self, c: T) -> Self {
-        self.affine_const(c, T::zero())
+        self.scale_const(c)
     }
 }
 impl<'t, T: TapeValue, M: Recording> Div<T> for Var<'t, T, M> {
@@ -426,7 +440,7 @@ impl<'t, T: TapeValue, M: Recording> Neg for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn neg(self) -> Self {
-        self.affine_const(-T::one(), T::zero())
+        self.linear_const(-self.value, -T::one())
     }
 }
 
