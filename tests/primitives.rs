@@ -402,3 +402,72 @@ fn f32_tape_matches_f64_tape_on_the_new_primitives() {
     let report = autodiff::gradcheck(|v| f(v[0], v[1]), &[0.7, -0.3], &fd_config()).unwrap();
     assert!(report.passed(), "{report}");
 }
+
+/// `Real` has `Sum` and `Product` of values and of references, so generic
+/// code sums a slice with `x.iter().sum()`.
+#[test]
+fn generic_code_sums_and_multiplies_slices_of_references() {
+    fn f<T: Real>(x: &[T]) -> T {
+        let s: T = x.iter().sum();
+        let p: T = x.iter().product();
+        let q: T = x.iter().map(|&v| v * v).product();
+        s * p + q
+    }
+    let x = [1.5, -2.0, 0.5];
+    // s = 0, p = -1.5, q = 2.25; df/dx_i = p + s p / x_i + 2 q / x_i.
+    let (s, p, q) = (0.0, -1.5, 2.25);
+    assert_eq!(f(&x), s * p + q);
+    let want: Vec<f64> = x.iter().map(|&v| p + s * p / v + 2.0 * q / v).collect();
+    for tape_grad in [autodiff::grad(|v| f(v), &x).unwrap(), {
+        let tape = Tape::new();
+        let vs = tape.vars(&x);
+        let g = tape.backward(f(&vs));
+        vs.iter().map(|&v| g[v]).collect()
+    }] {
+        for (g, w) in tape_grad.iter().zip(&want) {
+            assert!(close(*g, *w, 1e-15), "{tape_grad:?} vs {want:?}");
+        }
+    }
+    let fwd: Vec<f64> = (0..3)
+        .map(|i| {
+            let xs: Vec<Fwd> = (0..3)
+                .map(|j| Fwd::var(x[j], (i == j) as u8 as f64))
+                .collect();
+            f(&xs).d
+        })
+        .collect();
+    let dual = f(&[
+        Dual::new(1.5, 1.0),
+        Dual::constant(-2.0),
+        Dual::constant(0.5),
+    ]);
+    assert!(close(fwd[0], want[0], 1e-15) && close(dual.eps, want[0], 1e-15));
+    // Empty: 0 and 1, constants.
+    let tape = Tape::new();
+    let none: [autodiff::Var<'_, f64>; 0] = [];
+    let (s, p): (autodiff::Var<'_, f64>, autodiff::Var<'_, f64>) =
+        (none.iter().sum(), none.iter().product());
+    assert!(s.is_constant() && p.is_constant() && s.value() == 0.0 && p.value() == 1.0);
+    assert!(tape.is_empty());
+    // The product starts from its first factor: no statement for the 1.
+    let v = tape.var(2.0);
+    let n = tape.len();
+    let _: autodiff::Var<'_, f64> = [v].iter().product();
+    assert_eq!(tape.len(), n);
+}
+
+#[test]
+fn display_prints_the_value() {
+    fn show<T: Real>(x: T) -> String {
+        format!("{x} {x:.2}")
+    }
+    let tape = Tape::new();
+    let v = tape.var(1.5);
+    assert_eq!(show(v), "1.5 1.50");
+    assert_eq!(show(v * 2.0), "3 3.00");
+    assert_eq!(show(2.5_f32), "2.5 2.50");
+    assert_eq!(format!("{}", Dual::new(2.0_f64, -0.5)), "2 - 0.5ε");
+    assert_eq!(format!("{:.1}", Dual::new(2.0_f64, 0.26)), "2.0 + 0.3ε");
+    let td = Tape::<Dual<f64>>::new();
+    assert_eq!(show(td.var(Dual::new(1.0, 3.0))), "1 + 3ε 1.00 + 3.00ε");
+}

@@ -8,7 +8,7 @@
 //! tape records (`f32`, `f64`, [`Dual`](crate::Dual)).
 
 use std::fmt::{Debug, Display};
-use std::iter::Sum;
+use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A real number: the bound of user functions that the tape differentiates.
@@ -16,7 +16,9 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// Literals enter through [`Real::from_f64`] (`T::from_f64(2.0) * x`); with a
 /// concrete `Var<f64>` or `f64`, `2.0 * x` and `x + 1.0` work directly.
 /// Comparisons compare values (primal values for `Var` and `Dual`), so user
-/// code may branch on them.
+/// code may branch on them. Sums and products of values or of references
+/// (`x.iter().sum()`, `x.iter().product()`) work on every `Real`, and
+/// `Display` prints the value (a `Dual` prints `re + eps ε`).
 ///
 /// ```
 /// use autodiff::Real;
@@ -33,6 +35,21 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// let g = autodiff::grad(|x| rosenbrock(x), &[1.0, 1.0, 1.0]).unwrap();
 /// assert_eq!(g, vec![0.0, 0.0, 0.0]);
 /// ```
+///
+/// Slices sum and multiply through references, and values print:
+///
+/// ```
+/// use autodiff::{Real, Tape};
+/// fn mean<T: Real>(x: &[T]) -> T {
+///     x.iter().sum::<T>() / T::from_f64(x.len() as f64)
+/// }
+/// assert_eq!(mean(&[1.0, 2.0, 6.0]), 3.0);
+/// let tape = Tape::new();
+/// let x = tape.vars(&[1.0, 2.0, 6.0]);
+/// let m = mean(&x);
+/// assert_eq!(format!("{m} {:.2}", x.iter().product::<autodiff::Var>()), "3 12.00");
+/// assert_eq!(tape.backward(m)[x[0]], 1.0 / 3.0);
+/// ```
 pub trait Real:
     Copy
     + Debug
@@ -47,7 +64,11 @@ pub trait Real:
     + SubAssign
     + MulAssign
     + DivAssign
+    + Display
     + Sum
+    + for<'a> Sum<&'a Self>
+    + Product
+    + for<'a> Product<&'a Self>
 {
     /// The constant `c` (rounded to the type's precision).
     fn from_f64(c: f64) -> Self;
@@ -186,7 +207,7 @@ unsafe impl<T: TapeValue> TapeValue for crate::Dual<T> {}
 
 /// The plain floating-point types, `f32` and `f64`: what matrices on the tape
 /// hold and what the matrix-multiply kernel accepts.
-pub trait Float: TapeValue + Default + Display + Send + Sync + 'static {
+pub trait Float: TapeValue + Default + Send + Sync + 'static {
     /// `C <- alpha A B + beta C` on strided row-major storage: `A` is `m x k`,
     /// `B` is `k x n`, `C` is `m x n`; `rs*`/`cs*` are the row and column
     /// strides, so transposes are passed as swapped strides, never copied.

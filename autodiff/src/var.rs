@@ -4,7 +4,7 @@ use crate::rules::{Binary, Unary};
 use crate::tape::{Full, Recording};
 use crate::{Dual, Real, Tape, TapeValue};
 use std::cmp::Ordering;
-use std::iter::Sum;
+use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A scalar recorded on a [`Tape`] (or a constant, recorded nowhere): a
@@ -60,6 +60,13 @@ impl<T: TapeValue, M: Recording> std::fmt::Debug for Var<'_, T, M> {
             ),
             None => write!(f, "Var({:?} const)", self.value),
         }
+    }
+}
+
+/// The value, formatted with the formatter's options (`{:.3}`).
+impl<T: TapeValue, M: Recording> std::fmt::Display for Var<'_, T, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.value, f)
     }
 }
 
@@ -447,6 +454,29 @@ impl<'t, T: TapeValue, M: Recording> Neg for Var<'t, T, M> {
 impl<'t, T: TapeValue, M: Recording> Sum for Var<'t, T, M> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Var::constant(T::zero()), |a, b| a + b)
+    }
+}
+
+impl<'a, 't, T: TapeValue, M: Recording> Sum<&'a Var<'t, T, M>> for Var<'t, T, M> {
+    fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().sum()
+    }
+}
+
+/// The product, the constant 1 for none; no statement is recorded for the
+/// 1 (the product starts from the first factor).
+impl<'t, T: TapeValue, M: Recording> Product for Var<'t, T, M> {
+    #[track_caller]
+    fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.reduce(|a, b| a * b)
+            .unwrap_or_else(|| Var::constant(T::one()))
+    }
+}
+
+impl<'a, 't, T: TapeValue, M: Recording> Product<&'a Var<'t, T, M>> for Var<'t, T, M> {
+    #[track_caller]
+    fn product<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().product()
     }
 }
 

@@ -4,7 +4,8 @@
 
 use autodiff::Real;
 use std::cmp::Ordering;
-use std::iter::Sum;
+use std::fmt;
+use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// `v + d e`, `e^2 = 0`.
@@ -105,6 +106,27 @@ impl Sum for Fwd {
         it.fold(Fwd::from_f64(0.0), |a, b| a + b)
     }
 }
+impl<'a> Sum<&'a Fwd> for Fwd {
+    fn sum<I: Iterator<Item = &'a Fwd>>(it: I) -> Fwd {
+        it.copied().sum()
+    }
+}
+impl Product for Fwd {
+    fn product<I: Iterator<Item = Fwd>>(it: I) -> Fwd {
+        it.fold(Fwd::from_f64(1.0), |a, b| a * b)
+    }
+}
+impl<'a> Product<&'a Fwd> for Fwd {
+    fn product<I: Iterator<Item = &'a Fwd>>(it: I) -> Fwd {
+        it.copied().product()
+    }
+}
+impl fmt::Display for Fwd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} + {}e", self.v, self.d)
+    }
+}
+
 impl Real for Fwd {
     fn from_f64(c: f64) -> Self {
         Fwd { v: c, d: 0.0 }
