@@ -11,7 +11,7 @@ use common::{close, fwd::Fwd};
 use proptest::prelude::*;
 
 /// The unary primitives, by index, with the interval they are tested on.
-const UNARY: [(&str, f64, f64); 17] = [
+const UNARY: [(&str, f64, f64); 30] = [
     ("neg", -5.0, 5.0),
     ("powi(3)", -3.0, 3.0),
     ("powi(-2)", 0.2, 3.0),
@@ -29,6 +29,19 @@ const UNARY: [(&str, f64, f64); 17] = [
     ("relu", -3.0, 3.0),
     ("relu_with(0.5)", -3.0, 3.0),
     ("powf(2.5) with a constant exponent", 0.05, 4.0),
+    ("asin", -0.95, 0.95),
+    ("acos", -0.95, 0.95),
+    ("atan", -10.0, 10.0),
+    ("sinh", -5.0, 5.0),
+    ("cosh", -5.0, 5.0),
+    ("exp_m1", -5.0, 5.0),
+    ("ln_1p", -0.9, 10.0),
+    ("log2", 0.05, 10.0),
+    ("log10", 0.05, 10.0),
+    ("recip (x > 0)", 0.2, 5.0),
+    ("recip (x < 0)", -5.0, -0.2),
+    ("cbrt (x > 0)", 0.05, 8.0),
+    ("cbrt (x < 0)", -8.0, -0.05),
 ];
 
 fn unary<T: Real>(k: usize, x: T) -> T {
@@ -50,21 +63,43 @@ fn unary<T: Real>(k: usize, x: T) -> T {
         14 => x.relu(),
         15 => x.relu_with(0.5),
         16 => x.powf(T::from_f64(2.5)),
+        17 => x.asin(),
+        18 => x.acos(),
+        19 => x.atan(),
+        20 => x.sinh(),
+        21 => x.cosh(),
+        22 => x.exp_m1(),
+        23 => x.ln_1p(),
+        24 => x.log2(),
+        25 => x.log10(),
+        26 | 27 => x.recip(),
+        28 | 29 => x.cbrt(),
         _ => unreachable!(),
     }
 }
 
 /// The binary primitives with the boxes `[a_lo, a_hi] x [b_lo, b_hi]` they
-/// are tested on.
-const BINARY: [(&str, [f64; 4]); 7] = [
+/// are tested on. min and max (whose kink is their tie) come last.
+const BINARY: [(&str, [f64; 4]); 13] = [
     ("add", [-5.0, 5.0, -5.0, 5.0]),
     ("sub", [-5.0, 5.0, -5.0, 5.0]),
     ("mul", [-5.0, 5.0, -5.0, 5.0]),
     ("div", [-5.0, 5.0, 0.3, 5.0]),
     ("powf", [0.1, 3.0, -2.0, 2.0]),
+    // atan2(a, b) in each quadrant, boxes away from the origin and (for
+    // b < 0) from the branch cut at a = 0, across which the value jumps
+    ("atan2 (a > 0, b > 0)", [0.1, 5.0, 0.1, 5.0]),
+    ("atan2 (a > 0, b < 0)", [0.1, 5.0, -5.0, -0.1]),
+    ("atan2 (a < 0, b < 0)", [-5.0, -0.1, -5.0, -0.1]),
+    ("atan2 (b > 0, a of either sign)", [-5.0, 5.0, 0.3, 5.0]),
+    ("hypot (a of either sign)", [-5.0, 5.0, 0.3, 5.0]),
+    ("hypot (b of either sign)", [-5.0, -0.3, -5.0, 5.0]),
     ("min", [-5.0, 5.0, -5.0, 5.0]),
     ("max", [-5.0, 5.0, -5.0, 5.0]),
 ];
+
+/// The entries of [`BINARY`] before min and max, smooth on their boxes.
+const SMOOTH_BINARY: usize = 11;
 
 fn binary<T: Real>(k: usize, a: T, b: T) -> T {
     match k {
@@ -73,8 +108,10 @@ fn binary<T: Real>(k: usize, a: T, b: T) -> T {
         2 => a * b,
         3 => a / b,
         4 => a.powf(b),
-        5 => a.min(b),
-        6 => a.max(b),
+        5..=8 => a.atan2(b),
+        9 | 10 => a.hypot(b),
+        11 => a.min(b),
+        12 => a.max(b),
         _ => unreachable!(),
     }
 }
@@ -128,7 +165,7 @@ proptest! {
                 "{name} at ({a}, {b}): tape {g:?}, hand-derived [{da}, {db}]");
             let lib = (binary(k, Dual::new(a, 1.0), Dual::new(b, 0.0)).eps, binary(k, Dual::new(a, 0.0), Dual::new(b, 1.0)).eps);
             prop_assert!(close(lib.0, da, 1e-12) && close(lib.1, db, 1e-12), "{name}: Dual {lib:?}");
-            if away_from_kinks(&[a, b]) || k < 5 {
+            if away_from_kinks(&[a, b]) || k < SMOOTH_BINARY {
                 let report = autodiff::gradcheck(|v| binary(k, v[0], v[1]), &[a, b], &fd_config()).unwrap();
                 prop_assert!(report.passed(), "{name} at ({a}, {b}): {report}");
             }
@@ -233,4 +270,204 @@ fn f32_powf_base_derivative_where_the_value_is_subnormal_in_f32() {
     assert!(y.value() > 0.0 && y.value() < f32::MIN_POSITIVE);
     let g = tape.backward(y)[a];
     assert!((g - 2e-22).abs() <= 1e-6 * 2e-22, "{g}");
+}
+
+/// The matrix path applies the same rules (`Mat::map`, `Mat::zip`): on a
+/// `Tape::new()` tape, `L = sum(R * op(X))` has the gradient `R op'(X)`
+/// that the scalar tape gives entry by entry, and finite differences agree.
+#[test]
+fn primitives_through_mat_map_and_zip_match_the_scalar_path() {
+    use autodiff::rules::{Binary, Unary};
+    use autodiff::Matrix;
+    // Entries in [0.1, 0.87]: inside every domain below, away from 0.
+    let x = Matrix::from_fn(3, 4, |i, j| 0.1 + 0.07 * (4 * i + j) as f64);
+    let x2 = Matrix::from_fn(3, 4, |i, j| {
+        0.9 - 0.05 * (4 * i + j) as f64 - 0.2 * (j % 2) as f64
+    });
+    let r = Matrix::from_fn(3, 4, |i, j| 1.0 - 0.3 * i as f64 + 0.2 * j as f64);
+    let shape = x.shape();
+    let n = shape.len();
+    let unary = [
+        Unary::Asin,
+        Unary::Acos,
+        Unary::Atan,
+        Unary::Sinh,
+        Unary::Cosh,
+        Unary::ExpM1,
+        Unary::Ln1p,
+        Unary::Log2,
+        Unary::Log10,
+        Unary::Recip,
+        Unary::Cbrt,
+    ];
+    for op in unary {
+        let loss = |xs: &[f64]| -> (f64, Vec<f64>) {
+            let tape = Tape::new();
+            let m = tape.mat(shape, xs).unwrap();
+            let y = (m.map(op) * tape.matrix_const(&r)).sum();
+            (y.value(), tape.backward(y)[m].to_vec())
+        };
+        let (_, g) = loss(x.as_slice());
+        for (k, ((&gk, &xk), &rk)) in g.iter().zip(x.as_slice()).zip(r.as_slice()).enumerate() {
+            let tape = Tape::new();
+            let v = tape.var(xk);
+            let want = tape.backward(v.unary(op))[v] * rk;
+            assert!(close(gk, want, 1e-15), "{op:?} entry {k}: {gk} vs {want}");
+        }
+        let report =
+            autodiff::gradcheck_fn(|xs| loss(xs).0, &g, x.as_slice(), &fd_config()).unwrap();
+        assert!(report.passed(), "{op:?}: {report}");
+    }
+    for op in [Binary::Atan2, Binary::Hypot] {
+        let loss = |xs: &[f64]| -> (f64, Vec<f64>) {
+            let tape = Tape::new();
+            let a = tape.mat(shape, &xs[..n]).unwrap();
+            let b = tape.mat(shape, &xs[n..]).unwrap();
+            let y = (a.zip(op, b) * tape.matrix_const(&r)).sum();
+            let g = tape.backward(y);
+            (y.value(), [g[a].to_vec(), g[b].to_vec()].concat())
+        };
+        let xs = [x.as_slice(), x2.as_slice()].concat();
+        let (_, g) = loss(&xs);
+        for k in 0..n {
+            let tape = Tape::new();
+            let (a, b) = (tape.var(xs[k]), tape.var(xs[n + k]));
+            let gs = tape.backward(a.binary(op, b));
+            let want = [gs[a] * r.as_slice()[k], gs[b] * r.as_slice()[k]];
+            assert!(
+                close(g[k], want[0], 1e-15) && close(g[n + k], want[1], 1e-15),
+                "{op:?} entry {k}: {} {} vs {want:?}",
+                g[k],
+                g[n + k]
+            );
+        }
+        let report = autodiff::gradcheck_fn(|xs| loss(xs).0, &g, &xs, &fd_config()).unwrap();
+        assert!(report.passed(), "{op:?}: {report}");
+    }
+}
+
+#[test]
+fn special_points_of_the_new_primitives_on_the_tape() {
+    // cbrt: +inf at 0 (as sqrt); recip: -inf at 0; hypot: 0 at the origin;
+    // atan2: NaN at the origin.
+    assert_eq!(
+        autodiff::grad(|x| x[0].cbrt(), &[0.0]).unwrap(),
+        vec![f64::INFINITY]
+    );
+    assert_eq!(
+        autodiff::grad(|x| x[0].sqrt(), &[0.0]).unwrap(),
+        vec![f64::INFINITY]
+    );
+    assert_eq!(
+        autodiff::grad(|x| x[0].recip(), &[0.0]).unwrap(),
+        vec![f64::NEG_INFINITY]
+    );
+    assert_eq!(
+        autodiff::grad(|x| x[0].hypot(x[1]), &[0.0, 0.0]).unwrap(),
+        vec![0.0, 0.0]
+    );
+    let g = autodiff::grad(|x| x[0].atan2(x[1]), &[0.0, 0.0]).unwrap();
+    assert!(g.iter().all(|d| d.is_nan()), "{g:?}");
+    // hypot of a value with itself: d/dx sqrt(2 x^2) = sqrt 2 sign x, one
+    // statement whose two partials add.
+    let g = autodiff::grad(|x| x[0].hypot(x[0]), &[-3.0]).unwrap()[0];
+    assert!(close(g, -std::f64::consts::SQRT_2, 1e-15), "{g}");
+    // The same on dual numbers (a constant's infinite partial is not formed).
+    let d = Dual::new(0.0_f64, 1.0).cbrt();
+    assert_eq!((d.re, d.eps), (0.0, f64::INFINITY));
+    let d = Dual::new(0.0_f64, 1.0).hypot(Dual::new(0.0, 1.0));
+    assert_eq!((d.re, d.eps), (0.0, 0.0));
+    let d = Dual::new(2.0_f64, 1.0) + Dual::constant(0.0).cbrt();
+    assert_eq!(d.eps, 1.0);
+}
+
+#[test]
+fn f32_tape_matches_f64_tape_on_the_new_primitives() {
+    fn f<T: Real>(x: T, y: T) -> T {
+        (x * T::from_f64(0.5)).asin() + x.acos() * y.atan() + y.sinh() * x.cosh()
+            - x.exp_m1() * y.ln_1p()
+            + (y * y + T::one()).log2() * x.cbrt()
+            + (x + T::from_f64(2.0)).log10() / y.recip()
+            + y.atan2(x) * x.hypot(y)
+    }
+    let t32 = Tape::<f32>::new();
+    let t64 = Tape::<f64>::new();
+    let (a32, b32) = (t32.var(0.7), t32.var(-0.3));
+    let (a64, b64) = (t64.var(0.7), t64.var(-0.3));
+    let (y32, y64) = (f(a32, b32), f(a64, b64));
+    let (g32, g64) = (t32.backward(y32), t64.backward(y64));
+    assert!(close(y32.value() as f64, y64.value(), 1e-6));
+    assert!(close(g32[a32] as f64, g64[a64], 1e-5));
+    assert!(close(g32[b32] as f64, g64[b64], 1e-5));
+    let report = autodiff::gradcheck(|v| f(v[0], v[1]), &[0.7, -0.3], &fd_config()).unwrap();
+    assert!(report.passed(), "{report}");
+}
+
+/// `Real` has `Sum` and `Product` of values and of references, so generic
+/// code sums a slice with `x.iter().sum()`.
+#[test]
+fn generic_code_sums_and_multiplies_slices_of_references() {
+    fn f<T: Real>(x: &[T]) -> T {
+        let s: T = x.iter().sum();
+        let p: T = x.iter().product();
+        let q: T = x.iter().map(|&v| v * v).product();
+        s * p + q
+    }
+    let x = [1.5, -2.0, 0.5];
+    // s = 0, p = -1.5, q = 2.25; df/dx_i = p + s p / x_i + 2 q / x_i.
+    let (s, p, q) = (0.0, -1.5, 2.25);
+    assert_eq!(f(&x), s * p + q);
+    let want: Vec<f64> = x.iter().map(|&v| p + s * p / v + 2.0 * q / v).collect();
+    for tape_grad in [autodiff::grad(|v| f(v), &x).unwrap(), {
+        let tape = Tape::new();
+        let vs = tape.vars(&x);
+        let g = tape.backward(f(&vs));
+        vs.iter().map(|&v| g[v]).collect()
+    }] {
+        for (g, w) in tape_grad.iter().zip(&want) {
+            assert!(close(*g, *w, 1e-15), "{tape_grad:?} vs {want:?}");
+        }
+    }
+    let fwd: Vec<f64> = (0..3)
+        .map(|i| {
+            let xs: Vec<Fwd> = (0..3)
+                .map(|j| Fwd::var(x[j], (i == j) as u8 as f64))
+                .collect();
+            f(&xs).d
+        })
+        .collect();
+    let dual = f(&[
+        Dual::new(1.5, 1.0),
+        Dual::constant(-2.0),
+        Dual::constant(0.5),
+    ]);
+    assert!(close(fwd[0], want[0], 1e-15) && close(dual.eps, want[0], 1e-15));
+    // Empty: 0 and 1, constants.
+    let tape = Tape::new();
+    let none: [autodiff::Var<'_, f64>; 0] = [];
+    let (s, p): (autodiff::Var<'_, f64>, autodiff::Var<'_, f64>) =
+        (none.iter().sum(), none.iter().product());
+    assert!(s.is_constant() && p.is_constant() && s.value() == 0.0 && p.value() == 1.0);
+    assert!(tape.is_empty());
+    // The product starts from its first factor: no statement for the 1.
+    let v = tape.var(2.0);
+    let n = tape.len();
+    let _: autodiff::Var<'_, f64> = [v].iter().product();
+    assert_eq!(tape.len(), n);
+}
+
+#[test]
+fn display_prints_the_value() {
+    fn show<T: Real>(x: T) -> String {
+        format!("{x} {x:.2}")
+    }
+    let tape = Tape::new();
+    let v = tape.var(1.5);
+    assert_eq!(show(v), "1.5 1.50");
+    assert_eq!(show(v * 2.0), "3 3.00");
+    assert_eq!(show(2.5_f32), "2.5 2.50");
+    assert_eq!(format!("{}", Dual::new(2.0_f64, -0.5)), "2 - 0.5ε");
+    assert_eq!(format!("{:.1}", Dual::new(2.0_f64, 0.26)), "2.0 + 0.3ε");
+    let td = Tape::<Dual<f64>>::new();
+    assert_eq!(show(td.var(Dual::new(1.0, 3.0))), "1 + 3ε 1.00 + 3.00ε");
 }

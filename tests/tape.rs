@@ -8,6 +8,38 @@ mod functions;
 use functions::rosenbrock;
 
 #[test]
+fn negation_and_scaling_by_a_constant_keep_the_sign_of_a_zero() {
+    // As in f64: computed as `x c + 0`, `-0.0` would become `+0.0`, and
+    // atan2 or recip of it would differ from the plain-float value by 2 pi
+    // or by the sign of infinity.
+    let tape = Tape::new();
+    let x = tape.var(0.0);
+    let c = Var::<f64>::constant(0.0);
+    for (i, (y, want)) in [
+        (-x, -0.0_f64),
+        (x * -2.0, -0.0),
+        (-2.0 * x, -0.0),
+        (-(-x), 0.0),
+        (-c, -0.0),
+        (c * -1.0, -0.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        assert_eq!(y.value().to_bits(), want.to_bits(), "case {i}");
+    }
+    assert_eq!((-x).recip().value(), f64::NEG_INFINITY);
+    fn f<T: Real>(x: &[T]) -> T {
+        (-x[0]).atan2(x[1])
+    }
+    let x = [0.0, -1.0];
+    let (v, g) = autodiff::value_and_grad(|x| f(x), &x).unwrap();
+    assert_eq!(v, f(&x));
+    assert_eq!(v, -std::f64::consts::PI);
+    assert_eq!(g, vec![1.0, 0.0]);
+}
+
+#[test]
 fn fan_out_accumulates_adjoints() {
     let tape = Tape::new();
     let x = tape.var(3.0);

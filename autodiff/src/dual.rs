@@ -8,7 +8,8 @@
 use crate::rules::{Binary, Unary};
 use crate::Real;
 use std::cmp::Ordering;
-use std::iter::Sum;
+use std::fmt;
+use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A dual number: a value `re` and a tangent `eps` (the derivative along the
@@ -157,6 +158,42 @@ assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign
 impl<T: Real> Sum for Dual<T> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Self::constant(T::zero()), |a, b| a + b)
+    }
+}
+
+impl<'a, T: Real> Sum<&'a Dual<T>> for Dual<T> {
+    fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().sum()
+    }
+}
+
+/// The product, `1` (a constant) for none.
+impl<T: Real> Product for Dual<T> {
+    fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.reduce(|a, b| a * b)
+            .unwrap_or_else(|| Self::constant(T::one()))
+    }
+}
+
+impl<'a, T: Real> Product<&'a Dual<T>> for Dual<T> {
+    fn product<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().product()
+    }
+}
+
+/// `re + eps ε`, each part formatted with the formatter's options
+/// (`{:.3}` gives `1.000 + 0.500ε`).
+impl<T: Real> fmt::Display for Dual<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.re, f)?;
+        if self.eps < T::zero() {
+            f.write_str(" - ")?;
+            fmt::Display::fmt(&-self.eps, f)?;
+        } else {
+            f.write_str(" + ")?;
+            fmt::Display::fmt(&self.eps, f)?;
+        }
+        f.write_str("ε")
     }
 }
 

@@ -8,7 +8,7 @@
 //! tape records (`f32`, `f64`, [`Dual`](crate::Dual)).
 
 use std::fmt::{Debug, Display};
-use std::iter::Sum;
+use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A real number: the bound of user functions that the tape differentiates.
@@ -16,7 +16,9 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// Literals enter through [`Real::from_f64`] (`T::from_f64(2.0) * x`); with a
 /// concrete `Var<f64>` or `f64`, `2.0 * x` and `x + 1.0` work directly.
 /// Comparisons compare values (primal values for `Var` and `Dual`), so user
-/// code may branch on them.
+/// code may branch on them. Sums and products of values or of references
+/// (`x.iter().sum()`, `x.iter().product()`) work on every `Real`, and
+/// `Display` prints the value (a `Dual` prints `re + eps ε`).
 ///
 /// ```
 /// use autodiff::Real;
@@ -33,6 +35,21 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// let g = autodiff::grad(|x| rosenbrock(x), &[1.0, 1.0, 1.0]).unwrap();
 /// assert_eq!(g, vec![0.0, 0.0, 0.0]);
 /// ```
+///
+/// Slices sum and multiply through references, and values print:
+///
+/// ```
+/// use autodiff::{Real, Tape};
+/// fn mean<T: Real>(x: &[T]) -> T {
+///     x.iter().sum::<T>() / T::from_f64(x.len() as f64)
+/// }
+/// assert_eq!(mean(&[1.0, 2.0, 6.0]), 3.0);
+/// let tape = Tape::new();
+/// let x = tape.vars(&[1.0, 2.0, 6.0]);
+/// let m = mean(&x);
+/// assert_eq!(format!("{m} {:.2}", x.iter().product::<autodiff::Var>()), "3 12.00");
+/// assert_eq!(tape.backward(m)[x[0]], 1.0 / 3.0);
+/// ```
 pub trait Real:
     Copy
     + Debug
@@ -47,7 +64,11 @@ pub trait Real:
     + SubAssign
     + MulAssign
     + DivAssign
+    + Display
     + Sum
+    + for<'a> Sum<&'a Self>
+    + Product
+    + for<'a> Product<&'a Self>
 {
     /// The constant `c` (rounded to the type's precision).
     fn from_f64(c: f64) -> Self;
@@ -70,10 +91,24 @@ pub trait Real:
     fn powf(self, e: Self) -> Self;
     /// `e^self`.
     fn exp(self) -> Self;
+    /// `e^self - 1`, accurate also where `e^self` rounds to 1.
+    fn exp_m1(self) -> Self;
     /// Natural logarithm.
     fn ln(self) -> Self;
+    /// `ln(1 + self)`, accurate also where `1 + self` rounds to 1; defined
+    /// for `self > -1`.
+    fn ln_1p(self) -> Self;
+    /// Base-2 logarithm; defined for `self > 0`.
+    fn log2(self) -> Self;
+    /// Base-10 logarithm; defined for `self > 0`.
+    fn log10(self) -> Self;
     /// Square root.
     fn sqrt(self) -> Self;
+    /// Cube root, of either sign; its derivative `1 / (3 cbrt(x)^2)` is
+    /// `+inf` at 0, as the square root's is.
+    fn cbrt(self) -> Self;
+    /// `1 / self`; its derivative `-1 / x^2` is `-inf` at 0 (either sign).
+    fn recip(self) -> Self;
     /// Sine.
     fn sin(self) -> Self;
     /// Cosine.
@@ -85,6 +120,27 @@ pub trait Real:
     }
     /// Tangent.
     fn tan(self) -> Self;
+    /// Arcsine, in `[-pi/2, pi/2]`; defined for `-1 <= self <= 1` (the
+    /// derivative is infinite at the ends).
+    fn asin(self) -> Self;
+    /// Arccosine, in `[0, pi]`; defined for `-1 <= self <= 1` (the
+    /// derivative is infinite at the ends).
+    fn acos(self) -> Self;
+    /// Arctangent, in `[-pi/2, pi/2]`.
+    fn atan(self) -> Self;
+    /// The angle of the point `(other, self)`, in `[-pi, pi]`: the
+    /// four-quadrant arctangent of `self / other`, `self` being the
+    /// y-coordinate as in `f64::atan2`. Its partials are NaN at the origin,
+    /// where it has no limit.
+    fn atan2(self, other: Self) -> Self;
+    /// `sqrt(self^2 + other^2)`, without overflow or underflow in the
+    /// squares; its partials `self / h` and `other / h` are both taken to be
+    /// 0 at the origin (as PyTorch).
+    fn hypot(self, other: Self) -> Self;
+    /// Hyperbolic sine.
+    fn sinh(self) -> Self;
+    /// Hyperbolic cosine.
+    fn cosh(self) -> Self;
     /// Hyperbolic tangent.
     fn tanh(self) -> Self;
     /// Absolute value; its derivative at 0 is taken to be 0.
@@ -151,11 +207,7 @@ unsafe impl<T: TapeValue> TapeValue for crate::Dual<T> {}
 
 /// The plain floating-point types, `f32` and `f64`: what matrices on the tape
 /// hold and what the matrix-multiply kernel accepts.
-pub trait Float: TapeValue + Default + Display + Send + Sync + 'static {
-    /// `ln(1 + x)`, accurate also where `1 + x` rounds to 1 (the
-    /// log-sum-exp of the cross-entropy).
-    fn ln_1p(self) -> Self;
-
+pub trait Float: TapeValue + Default + Send + Sync + 'static {
     /// `C <- alpha A B + beta C` on strided row-major storage: `A` is `m x k`,
     /// `B` is `k x n`, `C` is `m x n`; `rs*`/`cs*` are the row and column
     /// strides, so transposes are passed as swapped strides, never copied.
@@ -247,6 +299,25 @@ fn check_extent(len: usize, rows: usize, cols: usize, rs: usize, cs: usize, what
     }
 }
 
+/// The methods of [`Real`] that are `std`'s function of the same name, of
+/// one argument and of two.
+macro_rules! std_functions {
+    ($t:ty; $($f:ident)*; $($g:ident)*) => {
+        $(
+            #[inline]
+            fn $f(self) -> Self {
+                <$t>::$f(self)
+            }
+        )*
+        $(
+            #[inline]
+            fn $g(self, other: Self) -> Self {
+                <$t>::$g(self, other)
+            }
+        )*
+    };
+}
+
 macro_rules! impl_float {
     ($t:ty, $sin_cos:path) => {
         impl Real for $t {
@@ -274,37 +345,15 @@ macro_rules! impl_float {
             fn powf(self, e: Self) -> Self {
                 <$t>::powf(self, e)
             }
-            #[inline]
-            fn exp(self) -> Self {
-                <$t>::exp(self)
-            }
-            #[inline]
-            fn ln(self) -> Self {
-                <$t>::ln(self)
-            }
-            #[inline]
-            fn sqrt(self) -> Self {
-                <$t>::sqrt(self)
-            }
-            #[inline]
-            fn sin(self) -> Self {
-                <$t>::sin(self)
-            }
-            #[inline]
-            fn cos(self) -> Self {
-                <$t>::cos(self)
-            }
+            std_functions!(
+                $t;
+                exp exp_m1 ln ln_1p log2 log10 sqrt cbrt recip sin cos tan asin acos atan
+                sinh cosh tanh;
+                atan2 hypot
+            );
             #[inline]
             fn sin_cos(self) -> (Self, Self) {
                 $sin_cos(self)
-            }
-            #[inline]
-            fn tan(self) -> Self {
-                <$t>::tan(self)
-            }
-            #[inline]
-            fn tanh(self) -> Self {
-                <$t>::tanh(self)
             }
             #[inline]
             fn abs(self) -> Self {
@@ -360,10 +409,6 @@ macro_rules! impl_float {
         }
 
         impl Float for $t {
-            #[inline]
-            fn ln_1p(self) -> Self {
-                <$t>::ln_1p(self)
-            }
             #[inline]
             fn gemm(
                 m: usize,

@@ -26,54 +26,15 @@ macro_rules! real_primitives_via_rules {
         fn powf(self, e: Self) -> Self {
             self.binary($crate::rules::Binary::Powf, e)
         }
-        #[inline]
-        fn exp(self) -> Self {
-            self.unary($crate::rules::Unary::Exp)
-        }
-        #[inline]
-        fn ln(self) -> Self {
-            self.unary($crate::rules::Unary::Ln)
-        }
-        #[inline]
-        fn sqrt(self) -> Self {
-            self.unary($crate::rules::Unary::Sqrt)
-        }
-        #[inline]
-        fn sin(self) -> Self {
-            self.unary($crate::rules::Unary::Sin)
-        }
-        #[inline]
-        fn cos(self) -> Self {
-            self.unary($crate::rules::Unary::Cos)
-        }
-        #[inline]
-        fn tan(self) -> Self {
-            self.unary($crate::rules::Unary::Tan)
-        }
-        #[inline]
-        fn tanh(self) -> Self {
-            self.unary($crate::rules::Unary::Tanh)
-        }
-        #[inline]
-        fn abs(self) -> Self {
-            self.unary($crate::rules::Unary::Abs)
-        }
-        #[inline]
-        fn min(self, o: Self) -> Self {
-            self.binary($crate::rules::Binary::Min, o)
-        }
-        #[inline]
-        fn max(self, o: Self) -> Self {
-            self.binary($crate::rules::Binary::Max, o)
-        }
-        #[inline]
-        fn sigmoid(self) -> Self {
-            self.unary($crate::rules::Unary::Sigmoid)
-        }
-        #[inline]
-        fn softplus(self) -> Self {
-            self.unary($crate::rules::Unary::Softplus)
-        }
+        $crate::rules::real_primitives_via_rules!(@unary
+            exp Exp, exp_m1 ExpM1, ln Ln, ln_1p Ln1p, log2 Log2, log10 Log10,
+            sqrt Sqrt, cbrt Cbrt, recip Recip, sin Sin, cos Cos, tan Tan,
+            asin Asin, acos Acos, atan Atan, sinh Sinh, cosh Cosh, tanh Tanh,
+            abs Abs, sigmoid Sigmoid, softplus Softplus
+        );
+        $crate::rules::real_primitives_via_rules!(@binary
+            min Min, max Max, atan2 Atan2, hypot Hypot
+        );
         #[inline]
         #[track_caller]
         fn relu_with(self, at_zero: f64) -> Self {
@@ -81,6 +42,18 @@ macro_rules! real_primitives_via_rules {
             self.unary($crate::rules::Unary::Relu { at_zero })
         }
     };
+    (@unary $($f:ident $op:ident),*) => {$(
+        #[inline]
+        fn $f(self) -> Self {
+            self.unary($crate::rules::Unary::$op)
+        }
+    )*};
+    (@binary $($f:ident $op:ident),*) => {$(
+        #[inline]
+        fn $f(self, o: Self) -> Self {
+            self.binary($crate::rules::Binary::$op, o)
+        }
+    )*};
 }
 pub(crate) use real_primitives_via_rules;
 
@@ -94,16 +67,41 @@ pub enum Unary {
     Powi(i32),
     /// `e^x`
     Exp,
+    /// `e^x - 1`, accurate near 0; derivative `e^x = y + 1`.
+    ExpM1,
     /// `ln x`
     Ln,
+    /// `ln(1 + x)` for `x > -1`, accurate near 0; derivative `1 / (1 + x)`.
+    Ln1p,
+    /// `log2 x` for `x > 0`; derivative `1 / (x ln 2)`.
+    Log2,
+    /// `log10 x` for `x > 0`; derivative `1 / (x ln 10)`.
+    Log10,
     /// `sqrt x`
     Sqrt,
+    /// The real cube root, of either sign; derivative `1 / (3 y^2)`, `+inf`
+    /// at 0 (as `sqrt`'s `1 / (2 y)` is).
+    Cbrt,
+    /// `1 / x`; derivative `-1 / x^2 = -y^2`, `-inf` at `+0` and `-0`.
+    Recip,
     /// `sin x`
     Sin,
     /// `cos x`
     Cos,
     /// `tan x`
     Tan,
+    /// `asin x` for `|x| <= 1`; derivative `1 / sqrt(1 - x^2)`, `+inf` at
+    /// `x = +-1`.
+    Asin,
+    /// `acos x` for `|x| <= 1`; derivative `-1 / sqrt(1 - x^2)`, `-inf` at
+    /// `x = +-1`.
+    Acos,
+    /// `atan x`; derivative `1 / (1 + x^2)`.
+    Atan,
+    /// `sinh x`; derivative `cosh x`.
+    Sinh,
+    /// `cosh x`; derivative `sinh x`.
+    Cosh,
     /// `tanh x`
     Tanh,
     /// `|x|`
@@ -127,11 +125,22 @@ impl Unary {
             Unary::Neg => -x,
             Unary::Powi(n) => x.powi(n),
             Unary::Exp => x.exp(),
+            Unary::ExpM1 => x.exp_m1(),
             Unary::Ln => x.ln(),
+            Unary::Ln1p => x.ln_1p(),
+            Unary::Log2 => x.log2(),
+            Unary::Log10 => x.log10(),
             Unary::Sqrt => x.sqrt(),
+            Unary::Cbrt => x.cbrt(),
+            Unary::Recip => x.recip(),
             Unary::Sin => x.sin(),
             Unary::Cos => x.cos(),
             Unary::Tan => x.tan(),
+            Unary::Asin => x.asin(),
+            Unary::Acos => x.acos(),
+            Unary::Atan => x.atan(),
+            Unary::Sinh => x.sinh(),
+            Unary::Cosh => x.cosh(),
             Unary::Tanh => x.tanh(),
             Unary::Abs => x.abs(),
             Unary::Sigmoid => x.sigmoid(),
@@ -156,16 +165,41 @@ impl Unary {
             },
             // d/dx e^x = y
             Unary::Exp => y,
+            // d/dx (e^x - 1) = e^x = y + 1, reusing y
+            Unary::ExpM1 => y + T::one(),
             // d/dx ln x = 1 / x
             Unary::Ln => T::one() / x,
+            // d/dx ln(1 + x) = 1 / (1 + x)
+            Unary::Ln1p => T::one() / (T::one() + x),
+            // d/dx log2 x = 1 / (x ln 2) = log2(e) / x: one division
+            Unary::Log2 => T::from_f64(std::f64::consts::LOG2_E) / x,
+            // d/dx log10 x = 1 / (x ln 10) = log10(e) / x
+            Unary::Log10 => T::from_f64(std::f64::consts::LOG10_E) / x,
             // d/dx sqrt x = 1 / (2 y)
             Unary::Sqrt => T::from_f64(0.5) / y,
+            // d/dx cbrt x = 1 / (3 x^(2/3)) = 1 / (3 y^2), reusing y: +inf
+            // at 0 with no special case (as sqrt's), and no loss of digits
+            // at a subnormal x (where y / (3 x) would divide by 3 x rounded)
+            Unary::Cbrt => T::one() / (T::from_f64(3.0) * y * y),
+            // d/dx 1/x = -1/x^2 = -y^2, reusing y
+            Unary::Recip => -(y * y),
             // d/dx sin x = cos x
             Unary::Sin => x.cos(),
             // d/dx cos x = -sin x
             Unary::Cos => -x.sin(),
             // d/dx tan x = 1 + y^2
             Unary::Tan => T::one() + y * y,
+            // d/dx asin x = 1 / sqrt(1 - x^2), with 1 - x^2 as (1 - x)(1 + x):
+            // no cancellation near |x| = 1
+            Unary::Asin => T::one() / one_minus_square(x).sqrt(),
+            // d/dx acos x = -1 / sqrt(1 - x^2)
+            Unary::Acos => -T::one() / one_minus_square(x).sqrt(),
+            // d/dx atan x = 1 / (1 + x^2) (0 where x^2 overflows: the limit)
+            Unary::Atan => T::one() / (T::one() + x * x),
+            // d/dx sinh x = cosh x (sqrt(1 + y^2) would overflow from x = 355)
+            Unary::Sinh => x.cosh(),
+            // d/dx cosh x = sinh x (not from y: its sign is lost)
+            Unary::Cosh => x.sinh(),
             // d/dx tanh x = 1 - y^2
             Unary::Tanh => T::one() - y * y,
             // d/dx |x| = sign x, and 0 at 0
@@ -216,6 +250,13 @@ pub enum Binary {
     /// `max(a, b)`; a tie sends the derivative to `a`, a NaN argument is
     /// the result (`a` if both are) and gets the derivative
     Max,
+    /// `atan2(a, b)`, the angle of the point `(b, a)` in `[-pi, pi]` (`a` is
+    /// the y-coordinate, as in `f64::atan2`); partials
+    /// `(b, -a) / (a^2 + b^2)`, NaN at the origin, where it has no limit
+    Atan2,
+    /// `hypot(a, b) = sqrt(a^2 + b^2)`; partials `(a, b) / y`, both 0 at the
+    /// origin (PyTorch's convention: a subgradient of the cone there)
+    Hypot,
 }
 
 impl Binary {
@@ -230,6 +271,8 @@ impl Binary {
             Binary::Powf => a.powf(b),
             Binary::Min => a.min(b),
             Binary::Max => a.max(b),
+            Binary::Atan2 => a.atan2(b),
+            Binary::Hypot => a.hypot(b),
         }
     }
 
@@ -261,6 +304,10 @@ impl Binary {
                 }
             }
             Binary::Min | Binary::Max => indicator(self.picks_a(a, b)),
+            // d/da atan2(a, b) = b / (a^2 + b^2)
+            Binary::Atan2 => atan2_partials(a, b).0,
+            // d/da hypot(a, b) = a / y, reusing y
+            Binary::Hypot => hypot_partial(a, a, b, y),
         }
     }
 
@@ -283,6 +330,10 @@ impl Binary {
                 }
             }
             Binary::Min | Binary::Max => indicator(!self.picks_a(a, b)),
+            // d/db atan2(a, b) = -a / (a^2 + b^2)
+            Binary::Atan2 => atan2_partials(a, b).1,
+            // d/db hypot(a, b) = b / y
+            Binary::Hypot => hypot_partial(b, a, b, y),
         }
     }
 
@@ -290,7 +341,8 @@ impl Binary {
     /// between its partials (one division fewer than `deriv_a` and
     /// `deriv_b` called apart; `-y (1/b)` may differ from `-y / b` in the
     /// last bit). Where `1 / b` overflows (`b` zero or subnormal), `dy/db`
-    /// is `-y / b`, as [`deriv_b`](Self::deriv_b) gives.
+    /// is `-y / b`, as [`deriv_b`](Self::deriv_b) gives. `atan2`'s partials
+    /// share their divisions too (bitwise those of `deriv_a`, `deriv_b`).
     #[inline(always)]
     pub fn eval<T: Real>(self, a: T, b: T) -> (T, T, T) {
         let y = self.value(a, b);
@@ -299,6 +351,10 @@ impl Binary {
                 let r = T::one() / b;
                 let db = if r.is_finite() { -(y * r) } else { -y / b };
                 (y, r, db)
+            }
+            Binary::Atan2 => {
+                let (da, db) = atan2_partials(a, b);
+                (y, da, db)
             }
             _ => (y, self.deriv_a(a, b, y), self.deriv_b(a, b, y)),
         }
@@ -324,6 +380,57 @@ fn indicator<T: Real>(c: bool) -> T {
         T::one()
     } else {
         T::zero()
+    }
+}
+
+/// `1 - x^2` as `(1 - x)(1 + x)`: exact to a rounding or two also where
+/// `x^2` is close to 1 and `1 - x^2` would cancel.
+#[inline(always)]
+fn one_minus_square<T: Real>(x: T) -> T {
+    (T::one() - x) * (T::one() + x)
+}
+
+/// The partials of `atan2(a, b)`, `(b, -a) / (a^2 + b^2)`, through the
+/// ratio `t` of the smaller argument to the larger, so that no square
+/// overflows or underflows: for `|b| >= |a|`, `t = a / b` and
+/// `1 / (a^2 + b^2) = 1 / (b^2 (1 + t^2))`, so `dy/da = 1 / (b (1 + t^2))`
+/// and `dy/db = -t dy/da`; symmetrically for `|a| > |b|`. (In `f32` the
+/// plain form's squares lose digits below `|a|, |b| ~ 1e-19`, are 0 below
+/// `1e-23`, and overflow above `2e19`; in `f64`, around `1e-154` and
+/// `1e154`.)
+/// NaN at the origin (`t = 0 / 0`), where `atan2` has no limit.
+#[inline(always)]
+fn atan2_partials<T: Real>(a: T, b: T) -> (T, T) {
+    if b.abs() >= a.abs() {
+        let t = a / b;
+        let s = T::one() / (b * (T::one() + t * t));
+        (s, -(t * s))
+    } else {
+        let t = b / a;
+        let s = T::one() / (a * (T::one() + t * t));
+        (t * s, -s)
+    }
+}
+
+/// `p / y` for `y = hypot(a, b)` and `p` one of `a`, `b`: the partial of
+/// `hypot` with respect to `p`, reusing `y`. 0 at the origin (PyTorch's
+/// convention; `0 / 0` otherwise). Where `y` overflowed although `a` and
+/// `b` are finite, or is below `f32`'s normal range (a subnormal `y` has
+/// lost digits), from `a` and `b` divided by the larger magnitude, which
+/// leaves the ratio unchanged.
+#[inline(always)]
+fn hypot_partial<T: Real>(p: T, a: T, b: T, y: T) -> T {
+    if y == T::zero() {
+        T::zero()
+    } else if y.is_finite() && y.to_f64() >= f32::MIN_POSITIVE as f64 {
+        p / y
+    } else {
+        let m = a.abs().max(b.abs());
+        if m.is_finite() {
+            (p / m) / (a / m).hypot(b / m)
+        } else {
+            p / y
+        }
     }
 }
 
@@ -433,6 +540,134 @@ mod tests {
             assert_eq!(y, 1.0);
             assert_eq!(Binary::Powf.deriv_a(a, 0.0, y), 0.0, "at {a}");
         }
+    }
+
+    #[test]
+    fn cbrt_derivative_at_zero_is_plus_infinity_like_sqrt() {
+        for x in [0.0_f64, -0.0] {
+            let (y, d) = Unary::Cbrt.eval(x);
+            assert_eq!(y, x);
+            assert_eq!(d, f64::INFINITY, "at {x}");
+        }
+        assert_eq!(Unary::Sqrt.eval(0.0_f64).1, f64::INFINITY);
+        assert_eq!(Unary::Cbrt.eval(0.0_f32).1, f32::INFINITY);
+        // Either sign, and subnormal arguments: 1 / (3 x^(2/3)).
+        assert_eq!(Unary::Cbrt.eval(8.0_f64), (2.0, 1.0 / 12.0));
+        assert_eq!(Unary::Cbrt.eval(-8.0_f64), (-2.0, 1.0 / 12.0));
+        let x = 1e-310_f64;
+        let want = 1.0 / (3.0 * (1e-310_f64 * 2f64.powi(300)).cbrt().powi(2)) * 2f64.powi(200);
+        let d = Unary::Cbrt.eval(x).1;
+        assert!((d - want).abs() <= 1e-15 * want, "{d} vs {want}");
+    }
+
+    #[test]
+    fn recip_derivative_is_minus_infinity_at_both_zeros_and_zero_at_infinity() {
+        for x in [0.0_f64, -0.0] {
+            let (y, d) = Unary::Recip.eval(x);
+            assert_eq!(y, 1.0 / x);
+            assert_eq!(d, f64::NEG_INFINITY, "at {x}");
+        }
+        for x in [f64::INFINITY, f64::NEG_INFINITY] {
+            let (y, d) = Unary::Recip.eval(x);
+            assert_eq!((y, d), (0.0, 0.0), "at {x}");
+        }
+        assert_eq!(Unary::Recip.eval(-4.0_f64), (-0.25, -0.0625));
+        assert_eq!(Unary::Recip.eval(0.0_f32).1, f32::NEG_INFINITY);
+    }
+
+    #[test]
+    fn asin_and_acos_derivatives_are_infinite_at_the_ends_of_the_domain() {
+        for x in [-1.0_f64, 1.0] {
+            assert_eq!(Unary::Asin.eval(x).1, f64::INFINITY, "at {x}");
+            assert_eq!(Unary::Acos.eval(x).1, f64::NEG_INFINITY, "at {x}");
+        }
+        // 1 - x^2 = (1 - x)(1 + x) keeps its digits next to 1: at
+        // x = 1 - 2^-30, 1 - x^2 = 2^-29 - 2^-60.
+        let x = 1.0 - 2f64.powi(-30);
+        let want = 1.0 / (2f64.powi(-29) - 2f64.powi(-60)).sqrt();
+        let d = Unary::Asin.eval(x).1;
+        assert!((d - want).abs() <= 2e-16 * want, "{d} vs {want}");
+        assert!(Unary::Asin.eval(1.5_f64).1.is_nan());
+    }
+
+    #[test]
+    fn hypot_partials_at_the_origin_are_zero() {
+        for (a, b) in [(0.0_f64, 0.0), (-0.0, 0.0), (0.0, -0.0), (-0.0, -0.0)] {
+            let (y, da, db) = Binary::Hypot.eval(a, b);
+            assert_eq!((y, da, db), (0.0, 0.0, 0.0), "at ({a}, {b})");
+        }
+        let (y, da, db) = Binary::Hypot.eval(0.0_f32, 0.0);
+        assert_eq!((y, da, db), (0.0, 0.0, 0.0));
+        // On an axis, the partials are the direction: (sign a, 0).
+        assert_eq!(Binary::Hypot.eval(-2.0_f64, 0.0), (2.0, -1.0, 0.0));
+        assert_eq!(Binary::Hypot.eval(3.0_f64, -4.0), (5.0, 0.6, -0.8));
+    }
+
+    #[test]
+    fn hypot_partials_where_the_value_overflows_or_is_subnormal() {
+        // y = sqrt(2) 1.5e308 overflows; the partials are 1/sqrt(2).
+        let (y, da, db) = Binary::Hypot.eval(1.5e308_f64, 1.5e308);
+        assert!(y.is_infinite());
+        let r = std::f64::consts::FRAC_1_SQRT_2;
+        assert!(
+            (da - r).abs() <= 1e-15 && (db - r).abs() <= 1e-15,
+            "{da} {db}"
+        );
+        // Subnormal y: a / y has lost digits; (3, 4) 1e-320 gives (0.6, 0.8)
+        // up to the rounding of the subnormal arguments themselves.
+        let (a, b) = (3e-320_f64, 4e-320);
+        let (_, da, db) = Binary::Hypot.eval(a, b);
+        let s = 2f64.powi(1000);
+        let h = (a * s).hypot(b * s);
+        assert!((da - a * s / h).abs() <= 1e-15 && (db - b * s / h).abs() <= 1e-15);
+        let (_, da, _) = Binary::Hypot.eval(3e-40_f32, 4e-40);
+        assert!((da - 0.6).abs() < 1e-4, "{da}");
+    }
+
+    #[test]
+    fn atan2_partials_on_the_axes_and_nan_at_the_origin() {
+        // (a, b) = (y, x): partials (x, -y) / (x^2 + y^2).
+        for (a, b, da, db) in [
+            (0.0_f64, 2.0, 0.5, 0.0),
+            (2.0, 0.0, 0.0, -0.5),
+            (0.0, -2.0, -0.5, 0.0),
+            (-2.0, 0.0, 0.0, 0.5),
+        ] {
+            let (_, ga, gb) = Binary::Atan2.eval(a, b);
+            assert_eq!((ga, gb), (da, db), "at ({a}, {b})");
+            assert_eq!(Binary::Atan2.deriv_a(a, b, 0.0), da);
+            assert_eq!(Binary::Atan2.deriv_b(a, b, 0.0), db);
+        }
+        // Both sides of the branch cut (the negative x-axis): the value
+        // jumps by 2 pi, the partials agree.
+        let (above, ga, gb) = Binary::Atan2.eval(0.0_f64, -2.0);
+        let (below, ha, hb) = Binary::Atan2.eval(-0.0_f64, -2.0);
+        assert_eq!(above - below, 2.0 * std::f64::consts::PI);
+        assert_eq!((ga, gb), (ha, hb));
+        for (a, b) in [(0.0_f64, 0.0), (-0.0, 0.0), (0.0, -0.0)] {
+            let (_, ga, gb) = Binary::Atan2.eval(a, b);
+            assert!(ga.is_nan() && gb.is_nan(), "at ({a}, {b}): {ga} {gb}");
+        }
+    }
+
+    #[test]
+    fn atan2_partials_keep_their_digits_at_extreme_magnitudes() {
+        // (b, -a) / (a^2 + b^2) at a = b = s is (1, -1) / (2 s): the squares
+        // would overflow (s = 1e300) or underflow (s = 1e-300).
+        for s in [1e300_f64, 1e-300] {
+            let (_, da, db) = Binary::Atan2.eval(s, s);
+            let want = 0.5 / s;
+            assert!(
+                (da - want).abs() <= 1e-15 * want && db == -da,
+                "at {s}: {da} {db}"
+            );
+        }
+        let (_, da, db) = Binary::Atan2.eval(3e-25_f32, -4e-25);
+        // (-4, -3) / 25 * 1e25
+        assert!(
+            (da / -1.6e24 - 1.0).abs() < 1e-6 && (db / -1.2e24 - 1.0).abs() < 1e-6,
+            "{da} {db}"
+        );
     }
 
     #[test]

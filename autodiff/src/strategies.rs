@@ -41,10 +41,16 @@ pub enum Node {
 /// are shared), the output being the sum of the last layer.
 ///
 /// Each primitive is applied to a guarded argument that keeps it in its
-/// domain and keeps magnitudes bounded through deep graphs: `ln(1 + a^2)`,
-/// `sqrt(1 + a^2)`, `tan(tanh a)`, `exp(2 sin a)`, `a / (1 + b^2)`,
-/// `a tanh(b)`, `(S(a) + 1/2)^(2 tanh b)`, `(1.5 sin a)^n` for `n > 0` and
-/// `(1 + a^2)^n` for `n < 0`; the rest are applied as they are.
+/// domain, away from points where its derivative is infinite, and keeps
+/// magnitudes bounded through deep graphs: `ln(1 + a^2)` (and `log2`,
+/// `log10`, `sqrt`, `1 / x` of `1 + a^2`), `ln_1p(a^2)`, `cbrt(-1 - a^2)`
+/// (the negative branch), `tan(tanh a)`, `asin(0.9 tanh a)`,
+/// `acos(0.9 tanh a)`, `exp(2 sin a)` (and `exp_m1`, `sinh`, `cosh` of
+/// `2 sin a`), `a / (1 + b^2)`, `a tanh(b)`, `(S(a) + 1/2)^(2 tanh b)`,
+/// `atan2(1 + a^2, b)` (the upper half-plane: away from the origin and
+/// from the branch cut), `(1.5 sin a)^n` for `n > 0` and `(1 + a^2)^n` for
+/// `n < 0`; the rest are applied as they are (`hypot` with its kink at
+/// the origin, as `|x|` at 0).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExprGraph {
     /// Number of inputs.
@@ -88,14 +94,15 @@ impl ExprGraph {
 
     /// Whether, at `x`, every value is finite and below `1e6` in magnitude
     /// and no kink is within `margin` of its argument: ReLU and `|x|` at 0,
-    /// `min`/`max` at a tie. Finite differences agree with the derivative
-    /// only where this holds.
+    /// `min`/`max` at a tie, `hypot` at the origin. Finite differences
+    /// agree with the derivative only where this holds.
     pub fn is_well_conditioned(&self, x: &[f64], margin: f64) -> bool {
         let mut v: Vec<f64> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let kink_gap = match *node {
                 Node::Unary(Unary::Abs | Unary::Relu { .. }, a) => v[a].abs(),
                 Node::Binary(Binary::Min | Binary::Max, a, b) => (v[a] - v[b]).abs(),
+                Node::Binary(Binary::Hypot, a, b) => v[a].hypot(v[b]),
                 _ => f64::INFINITY,
             };
             if kink_gap < margin {
@@ -119,9 +126,12 @@ impl ExprGraph {
 fn unary<T: Real>(op: Unary, a: T) -> T {
     let one = T::one();
     let arg = match op {
-        Unary::Ln | Unary::Sqrt => one + a * a,
+        Unary::Ln | Unary::Log2 | Unary::Log10 | Unary::Sqrt | Unary::Recip => one + a * a,
+        Unary::Ln1p => a * a,
+        Unary::Cbrt => -one - a * a,
         Unary::Tan => a.tanh(),
-        Unary::Exp => T::from_f64(2.0) * a.sin(),
+        Unary::Asin | Unary::Acos => T::from_f64(0.9) * a.tanh(),
+        Unary::Exp | Unary::ExpM1 | Unary::Sinh | Unary::Cosh => T::from_f64(2.0) * a.sin(),
         Unary::Powi(n) if n > 0 => T::from_f64(1.5) * a.sin(),
         Unary::Powi(_) => one + a * a,
         _ => a,
@@ -134,28 +144,40 @@ fn binary<T: Real>(op: Binary, a: T, b: T) -> T {
         Binary::Div => op.value(a, T::one() + b * b),
         Binary::Mul => op.value(a, b.tanh()),
         Binary::Powf => op.value(a.sigmoid() + T::from_f64(0.5), T::from_f64(2.0) * b.tanh()),
+        Binary::Atan2 => op.value(T::one() + a * a, b),
         _ => op.value(a, b),
     }
 }
 
-const UNARY: [Unary; 15] = [
+const UNARY: [Unary; 26] = [
     Unary::Neg,
     Unary::Powi(2),
     Unary::Powi(3),
     Unary::Powi(-1),
     Unary::Exp,
+    Unary::ExpM1,
     Unary::Ln,
+    Unary::Ln1p,
+    Unary::Log2,
+    Unary::Log10,
     Unary::Sqrt,
+    Unary::Cbrt,
+    Unary::Recip,
     Unary::Sin,
     Unary::Cos,
     Unary::Tan,
+    Unary::Asin,
+    Unary::Acos,
+    Unary::Atan,
+    Unary::Sinh,
+    Unary::Cosh,
     Unary::Tanh,
     Unary::Abs,
     Unary::Sigmoid,
     Unary::Softplus,
     Unary::Relu { at_zero: 0.0 },
 ];
-const BINARY: [Binary; 7] = [
+const BINARY: [Binary; 9] = [
     Binary::Add,
     Binary::Sub,
     Binary::Mul,
@@ -163,6 +185,8 @@ const BINARY: [Binary; 7] = [
     Binary::Powf,
     Binary::Min,
     Binary::Max,
+    Binary::Atan2,
+    Binary::Hypot,
 ];
 
 /// Random expression graphs over `n_inputs` inputs with 1 to `max_depth`

@@ -4,7 +4,7 @@ use crate::rules::{Binary, Unary};
 use crate::tape::{Full, Recording};
 use crate::{Dual, Real, Tape, TapeValue};
 use std::cmp::Ordering;
-use std::iter::Sum;
+use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// A scalar recorded on a [`Tape`] (or a constant, recorded nowhere): a
@@ -60,6 +60,13 @@ impl<T: TapeValue, M: Recording> std::fmt::Debug for Var<'_, T, M> {
             ),
             None => write!(f, "Var({:?} const)", self.value),
         }
+    }
+}
+
+/// The value, formatted with the formatter's options (`{:.3}`).
+impl<T: TapeValue, M: Recording> std::fmt::Display for Var<'_, T, M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(&self.value, f)
     }
 }
 
@@ -215,7 +222,21 @@ impl<'t, T: TapeValue, M: Recording> Var<'t, T, M> {
     /// `self * c + d` for constants `c`, `d`: one statement.
     #[inline(always)]
     fn affine_const(self, c: T, d: T) -> Self {
-        let y = self.value * c + d;
+        self.linear_const(self.value * c + d, c)
+    }
+
+    /// `self * c` for a constant `c`: one statement. Not `affine_const(c,
+    /// 0)`: `-0 + 0` is `+0`, and the product's zero must keep its sign as
+    /// in `f64` arithmetic (`atan2` and `recip` tell `-0` from `+0`).
+    #[inline(always)]
+    fn scale_const(self, c: T) -> Self {
+        self.linear_const(self.value * c, c)
+    }
+
+    /// The value `y`, whose derivative with respect to `self` is the
+    /// constant `c`.
+    #[inline(always)]
+    fn linear_const(self, y: T, c: T) -> Self {
         match self.tape {
             None => Var::constant(y),
             Some(t) => t.record1(self.idx, c * self.scale(), y),
@@ -285,7 +306,7 @@ impl<'t, T: TapeValue, M: Recording> Mul<T> for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn mul(self, c: T) -> Self {
-        self.affine_const(c, T::zero())
+        self.scale_const(c)
     }
 }
 impl<'t, T: TapeValue, M: Recording> Div<T> for Var<'t, T, M> {
@@ -426,13 +447,36 @@ impl<'t, T: TapeValue, M: Recording> Neg for Var<'t, T, M> {
     type Output = Self;
     #[inline(always)]
     fn neg(self) -> Self {
-        self.affine_const(-T::one(), T::zero())
+        self.linear_const(-self.value, -T::one())
     }
 }
 
 impl<'t, T: TapeValue, M: Recording> Sum for Var<'t, T, M> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
         iter.fold(Var::constant(T::zero()), |a, b| a + b)
+    }
+}
+
+impl<'a, 't, T: TapeValue, M: Recording> Sum<&'a Var<'t, T, M>> for Var<'t, T, M> {
+    fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().sum()
+    }
+}
+
+/// The product, the constant 1 for none; no statement is recorded for the
+/// 1 (the product starts from the first factor).
+impl<'t, T: TapeValue, M: Recording> Product for Var<'t, T, M> {
+    #[track_caller]
+    fn product<I: Iterator<Item = Self>>(iter: I) -> Self {
+        iter.reduce(|a, b| a * b)
+            .unwrap_or_else(|| Var::constant(T::one()))
+    }
+}
+
+impl<'a, 't, T: TapeValue, M: Recording> Product<&'a Var<'t, T, M>> for Var<'t, T, M> {
+    #[track_caller]
+    fn product<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
+        iter.copied().product()
     }
 }
 

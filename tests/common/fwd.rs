@@ -4,7 +4,8 @@
 
 use autodiff::Real;
 use std::cmp::Ordering;
-use std::iter::Sum;
+use std::fmt;
+use std::iter::{Product, Sum};
 use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssign};
 
 /// `v + d e`, `e^2 = 0`.
@@ -105,6 +106,26 @@ impl Sum for Fwd {
         it.fold(Fwd::from_f64(0.0), |a, b| a + b)
     }
 }
+impl<'a> Sum<&'a Fwd> for Fwd {
+    fn sum<I: Iterator<Item = &'a Fwd>>(it: I) -> Fwd {
+        it.copied().sum()
+    }
+}
+impl Product for Fwd {
+    fn product<I: Iterator<Item = Fwd>>(it: I) -> Fwd {
+        it.fold(Fwd::from_f64(1.0), |a, b| a * b)
+    }
+}
+impl<'a> Product<&'a Fwd> for Fwd {
+    fn product<I: Iterator<Item = &'a Fwd>>(it: I) -> Fwd {
+        it.copied().product()
+    }
+}
+impl fmt::Display for Fwd {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} + {}e", self.v, self.d)
+    }
+}
 
 impl Real for Fwd {
     fn from_f64(c: f64) -> Self {
@@ -134,11 +155,79 @@ impl Real for Fwd {
     fn exp(self) -> Self {
         self.chain(self.v.exp(), self.v.exp())
     }
+    // (e^x - 1)' = e^x
+    fn exp_m1(self) -> Self {
+        self.chain(self.v.exp_m1(), self.v.exp())
+    }
     fn ln(self) -> Self {
         self.chain(self.v.ln(), 1.0 / self.v)
     }
+    fn ln_1p(self) -> Self {
+        self.chain(self.v.ln_1p(), 1.0 / (1.0 + self.v))
+    }
+    // log2 x = ln x / ln 2
+    fn log2(self) -> Self {
+        self.chain(self.v.log2(), 1.0 / (self.v * 2f64.ln()))
+    }
+    // log10 x = ln x / ln 10
+    fn log10(self) -> Self {
+        self.chain(self.v.log10(), 1.0 / (self.v * 10f64.ln()))
+    }
     fn sqrt(self) -> Self {
         self.chain(self.v.sqrt(), 0.5 / self.v.sqrt())
+    }
+    // (x^(1/3))' = x^(-2/3) / 3 = |x|^(-2/3) / 3 for either sign (even
+    // power): +inf at 0
+    fn cbrt(self) -> Self {
+        self.chain(self.v.cbrt(), self.v.abs().powf(-2.0 / 3.0) / 3.0)
+    }
+    // (x^-1)' = -x^-2
+    fn recip(self) -> Self {
+        self.chain(1.0 / self.v, -1.0 / (self.v * self.v))
+    }
+    // asin' = 1 / cos(asin x) = 1 / sqrt(1 - x^2)
+    fn asin(self) -> Self {
+        self.chain(self.v.asin(), 1.0 / (1.0 - self.v * self.v).sqrt())
+    }
+    // acos = pi/2 - asin
+    fn acos(self) -> Self {
+        self.chain(self.v.acos(), -1.0 / (1.0 - self.v * self.v).sqrt())
+    }
+    // atan' = cos^2(atan x) = 1 / (1 + x^2)
+    fn atan(self) -> Self {
+        self.chain(self.v.atan(), 1.0 / (1.0 + self.v * self.v))
+    }
+    // theta = atan2(y, x): d theta = (x dy - y dx) / (x^2 + y^2)
+    fn atan2(self, x: Self) -> Self {
+        let r2 = self.v * self.v + x.v * x.v;
+        Fwd {
+            v: self.v.atan2(x.v),
+            d: (x.v * self.d - self.v * x.d) / r2,
+        }
+    }
+    // h^2 = a^2 + b^2: 2 h dh = 2 a da + 2 b db; dh = 0 at the origin
+    // (the library's convention)
+    fn hypot(self, o: Self) -> Self {
+        let h = (self.v * self.v + o.v * o.v).sqrt();
+        let d = if h == 0.0 {
+            0.0
+        } else {
+            (self.v * self.d + o.v * o.d) / h
+        };
+        Fwd {
+            v: self.v.hypot(o.v),
+            d,
+        }
+    }
+    // sinh' = (e^x + e^-x) / 2
+    fn sinh(self) -> Self {
+        let (e, f) = (self.v.exp(), (-self.v).exp());
+        self.chain(self.v.sinh(), 0.5 * (e + f))
+    }
+    // cosh' = (e^x - e^-x) / 2
+    fn cosh(self) -> Self {
+        let (e, f) = (self.v.exp(), (-self.v).exp());
+        self.chain(self.v.cosh(), 0.5 * (e - f))
     }
     fn sin(self) -> Self {
         self.chain(self.v.sin(), self.v.cos())

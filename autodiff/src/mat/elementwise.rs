@@ -200,6 +200,8 @@ fn binary_name(op: Binary) -> &'static str {
         Binary::Powf => "powf (elementwise)",
         Binary::Min => "min (elementwise)",
         Binary::Max => "max (elementwise)",
+        Binary::Atan2 => "atan2 (elementwise)",
+        Binary::Hypot => "hypot (elementwise)",
     }
 }
 
