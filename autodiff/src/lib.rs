@@ -54,6 +54,9 @@
 //!   as PyTorch and JAX); `|x|` has derivative 0 at 0; `min`/`max` send a
 //!   tie's derivative to their first argument, and return a NaN argument
 //!   (sending the derivative to it).
+//! - `cbrt` has derivative `+inf` at 0, as `sqrt` does, and `recip` has
+//!   `-inf` at `±0`; `hypot`'s partials are 0 at the origin (as PyTorch),
+//!   `atan2`'s are NaN there, where it has no limit (as PyTorch and JAX).
 //! - A NaN produced inside a function propagates through the values;
 //!   nothing panics on it. The gradient is the chain rule over each
 //!   primitive's derivative at the values computed, so it is NaN only where
