@@ -2,8 +2,11 @@
 
 use autodiff::Real;
 
+mod common;
 #[path = "common/functions.rs"]
 mod functions;
+
+use common::fwd::Fwd;
 
 use functions::{heavy, heavy_grad, rosenbrock};
 
@@ -180,4 +183,62 @@ fn min_and_max_differentiate_the_argument_whose_value_they_return() {
 fn powf_with_exponent_zero_has_zero_derivative_at_base_zero() {
     let g = autodiff::grad(|x| x[0].powf(x[1]), &[0.0, 0.0]).unwrap();
     assert_eq!(g, vec![0.0, 0.0]);
+}
+
+/// `a b c + sin(d) + a^2`, through `with_partials` with partials computed by
+/// the trait's operations (so that second derivatives are known), and the
+/// same written out: the two must agree in value, gradient and Hessian.
+fn custom<T: Real>(x: &[T]) -> T {
+    let (a, b, c, d) = (x[0], x[1], x[2], x[3]);
+    let y =
+        T::from_f64(a.to_f64() * b.to_f64() * c.to_f64() + d.to_f64().sin() + a.to_f64().powi(2));
+    // Input a appears twice (a partial for each occurrence), and a constant
+    // input takes no gradient.
+    T::with_partials(
+        y,
+        &[
+            (a, b * c),
+            (b, a * c),
+            (c, a * b),
+            (d, d.cos()),
+            (a, T::from_f64(2.0) * a),
+            (T::from_f64(7.0), T::from_f64(100.0)),
+        ],
+    )
+}
+
+fn custom_written_out<T: Real>(x: &[T]) -> T {
+    x[0] * x[1] * x[2] + x[3].sin() + x[0] * x[0]
+}
+
+#[test]
+fn a_primitive_of_ones_own_gives_the_gradient_and_hessian_of_the_function_written_out() {
+    let x = [0.7, -1.3, 2.1, 0.4];
+    let (v, g) = autodiff::value_and_grad(|x| custom(x), &x).unwrap();
+    let (w, h) = autodiff::value_and_grad(|x| custom_written_out(x), &x).unwrap();
+    assert!((v - w).abs() < 1e-15);
+    for (a, b) in g.iter().zip(&h) {
+        assert!((a - b).abs() < 1e-14, "{g:?} vs {h:?}");
+    }
+    let (hc, hw) = (
+        autodiff::hessian(|x| custom(x), &x).unwrap(),
+        autodiff::hessian(|x| custom_written_out(x), &x).unwrap(),
+    );
+    for (a, b) in hc.as_slice().iter().zip(hw.as_slice()) {
+        assert!((a - b).abs() < 1e-14, "{hc:?} vs {hw:?}");
+    }
+    // The full tape records it too, and the independent forward mode agrees.
+    let tape = autodiff::Tape::new();
+    let xs = tape.vars(&x);
+    let gr = tape.backward(custom(&xs));
+    for (i, &xi) in xs.iter().enumerate() {
+        assert!((gr[xi] - h[i]).abs() < 1e-14);
+        let mut seed = [0.0; 4];
+        seed[i] = 1.0;
+        let f: Vec<Fwd> = x.iter().zip(seed).map(|(&v, d)| Fwd::var(v, d)).collect();
+        assert!((custom(&f).d - h[i]).abs() < 1e-14);
+    }
+    // All inputs constant: a constant, on no tape.
+    let c = custom(&[autodiff::PVar::constant(1.0); 4]);
+    assert!(c.is_constant());
 }

@@ -202,6 +202,19 @@ impl<T: Real> Real for Dual<T> {
     fn from_f64(c: f64) -> Self {
         Self::constant(T::from_f64(c))
     }
+    /// The value's part from `T`'s own rule (so nested numbers keep theirs),
+    /// the tangent by the chain rule `sum_i dy/dx_i eps(x_i)`.
+    fn with_partials(y: Self, terms: &[(Self, Self)]) -> Self {
+        let re: smallvec::SmallVec<[(T, T); 8]> = terms.iter().map(|(x, p)| (x.re, p.re)).collect();
+        let mut eps = T::zero();
+        for (x, p) in terms {
+            eps += p.re * x.eps;
+        }
+        Dual {
+            re: T::with_partials(y.re, &re),
+            eps,
+        }
+    }
     #[inline]
     fn to_f64(self) -> f64 {
         self.re.to_f64()

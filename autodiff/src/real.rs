@@ -169,6 +169,41 @@ pub trait Real:
     fn relu(self) -> Self {
         self.relu_with(0.0)
     }
+    /// A primitive of one's own: the value `y = g(x_1, ..., x_n)` of a
+    /// function computed outside this trait's operations (a library call, a
+    /// solver, an implicit equation), given with its partial derivatives,
+    /// `terms = [(x_i, dy/dx_i)]` (JAX's `custom_jvp`). Plain numbers
+    /// return `y`; a [`Var`](crate::Var) records one statement with the
+    /// given partials (more than two inputs take one more per extra input),
+    /// so the tape differentiates through `g` by the chain rule; a
+    /// [`Dual`](crate::Dual) takes its tangent from them.
+    ///
+    /// `y` and the partials are usually computed from the primal values
+    /// (`to_f64`, then `from_f64`): that is right for gradients. For second
+    /// derivatives ([`hvp`](crate::hvp), [`hessian`](crate::hessian))
+    /// compute the partials with this trait's operations from the inputs,
+    /// so that their own derivatives are known; a partial made by
+    /// `from_f64` is a constant to second order.
+    ///
+    /// ```
+    /// use autodiff::Real;
+    /// /// The Lambert W function (w e^w = x, x > -1/e) by Newton's method,
+    /// /// with dW/dx = W / (x (1 + W)) from the implicit function theorem.
+    /// fn lambert_w<T: Real>(x: T) -> T {
+    ///     let xf = x.to_f64();
+    ///     let mut w = if xf < 1.0 { xf } else { xf.ln() };
+    ///     for _ in 0..50 {
+    ///         w -= (w * w.exp() - xf) / (w.exp() * (w + 1.0));
+    ///     }
+    ///     let w = T::from_f64(w);
+    ///     T::with_partials(w, &[(x, w / (x * (T::one() + w)))])
+    /// }
+    /// let (v, g) = autodiff::value_and_grad(|x| lambert_w(x[0]) * x[1], &[1.0, 2.0]).unwrap();
+    /// let w1 = 0.5671432904097838; // W(1), the omega constant
+    /// assert!((v - 2.0 * w1).abs() < 1e-15);
+    /// assert!((g[0] - 2.0 * w1 / (1.0 + w1)).abs() < 1e-14 && (g[1] - w1).abs() < 1e-15);
+    /// ```
+    fn with_partials(y: Self, terms: &[(Self, Self)]) -> Self;
     /// Whether the (primal) value is neither infinite nor NaN.
     #[inline]
     fn is_finite(self) -> bool {
@@ -324,6 +359,10 @@ macro_rules! impl_float {
             #[inline]
             fn from_f64(c: f64) -> Self {
                 c as $t
+            }
+            #[inline]
+            fn with_partials(y: Self, _terms: &[(Self, Self)]) -> Self {
+                y
             }
             #[inline]
             fn to_f64(self) -> f64 {

@@ -485,6 +485,48 @@ impl<'t, T: TapeValue, M: Recording> Real for Var<'t, T, M> {
     fn from_f64(c: f64) -> Self {
         Var::constant(T::from_f64(c))
     }
+    /// One statement with the given partials for two recorded inputs (one
+    /// more per extra input: a chain of partial sums), none for one input
+    /// on a preaccumulating tape. The value is `T`'s own `with_partials`
+    /// of the values (a dual number's tangent comes from the partials).
+    ///
+    /// # Panics
+    /// If the inputs were recorded on different tapes.
+    #[track_caller]
+    fn with_partials(y: Self, terms: &[(Self, Self)]) -> Self {
+        let values: smallvec::SmallVec<[(T, T); 8]> =
+            terms.iter().map(|(x, p)| (x.value, p.value)).collect();
+        let value = T::with_partials(y.value, &values);
+        let mut recorded = terms
+            .iter()
+            .filter_map(|&(x, p)| x.tape.map(|t| (t, x.idx, p.value * x.scale())));
+        let Some((tape, a, da)) = recorded.next() else {
+            return Var::constant(value);
+        };
+        let Some((u, b, db)) = recorded.next() else {
+            return tape.record1(a, da, value);
+        };
+        same_tape(tape, u);
+        // The partial sums before the last input hold no value of their
+        // own (nothing reads it): only their statements matter.
+        let mut sum = (a, da, b, db);
+        for (u, c, dc) in recorded {
+            same_tape(tape, u);
+            let (a, da, b, db) = sum;
+            let partial = if a == b {
+                tape.record1(a, da + db, T::zero())
+            } else {
+                tape.push2(a, da, b, db, T::zero())
+            };
+            sum = (partial.idx, partial.scale(), c, dc);
+        }
+        let (a, da, b, db) = sum;
+        if a == b {
+            tape.record1(a, da + db, value)
+        } else {
+            tape.push2(a, da, b, db, value)
+        }
+    }
     #[inline]
     fn to_f64(self) -> f64 {
         self.value.to_f64()

@@ -131,6 +131,13 @@ impl Real for Fwd {
     fn from_f64(c: f64) -> Self {
         Fwd { v: c, d: 0.0 }
     }
+    // dy = sum_i (dy/dx_i) dx_i
+    fn with_partials(y: Self, terms: &[(Self, Self)]) -> Self {
+        Fwd {
+            v: y.v,
+            d: terms.iter().map(|(x, p)| p.v * x.d).sum(),
+        }
+    }
     fn to_f64(self) -> f64 {
         self.v
     }
