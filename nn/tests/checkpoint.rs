@@ -545,6 +545,7 @@ fn saving_an_optimizer_buffer_of_the_wrong_length_is_refused() {
         optimizer: "adam".to_string(),
         steps: 1,
         learning_rate: 1e-3,
+        settings: Vec::new(),
         buffers: vec![
             ("m".to_string(), vec![0.0; 3]),
             ("v".to_string(), vec![0.0; 13]),

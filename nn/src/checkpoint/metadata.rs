@@ -206,6 +206,7 @@ impl Meta {
             optimizer: self.0["optimizer"].clone(),
             steps,
             learning_rate,
+            settings: Vec::new(),
             buffers: Vec::new(),
         })
     }
