@@ -25,6 +25,7 @@
 //!   | `optimizer.steps` | decimal `u64` |
 //!   | `optimizer.learning_rate` | the `f64` in Rust's shortest round-trip form (`{:?}`), so it reads back bitwise |
 //!   | `optimizer.buffers` | buffer names in order, comma-separated (possibly empty) |
+//!   | `optimizer.settings` | [`OptimizerState::settings`] in order, `name=value` comma-separated, values as `optimizer.learning_rate` (e.g. `beta1=0.9,beta2=0.999,eps=1e-8`; empty for a method without any). A file without this key, written before settings were recorded, loads with none: the state then loads unchecked |
 //!   | `progress.epoch`, `progress.step`, `progress.seed` | decimal `u64` (only with a [`Progress`]) |
 //!   | `extra.<key>` | the caller's [`Checkpoint::extra`] entries |
 //!

@@ -16,9 +16,10 @@ use std::path::{Path, PathBuf};
 ///
 /// # Errors
 /// [`Error::Checkpoint`] when an optimizer buffer name is empty, holds a
-/// comma or repeats, when a buffer is neither empty nor one value per
-/// parameter, or when the file cannot be written; the previous file
-/// at `path`, if any, is then untouched.
+/// comma or repeats, when a setting name is empty, holds a comma or `=`, or
+/// repeats, when a buffer is neither empty nor one value per parameter, or
+/// when the file cannot be written; the previous file at `path`, if any, is
+/// then untouched.
 ///
 /// [`Error::Checkpoint`]: crate::Error::Checkpoint
 pub fn save_checkpoint<T: Float>(
@@ -89,7 +90,7 @@ fn encode_checkpoint<T: Float>(c: &Checkpoint<'_, T>) -> std::result::Result<Vec
             ));
         }
     }
-    let meta = metadata::encode(c);
+    let meta = metadata::encode(c)?;
     let views = tensors
         .iter()
         .map(|(name, shape, bytes)| {
