@@ -752,3 +752,25 @@ fn restoring_a_checkpoint_of_another_variant_of_the_method_is_refused_naming_the
     same.restore(&loaded.state).unwrap();
     assert_eq!(same.epoch(), 2);
 }
+
+#[test]
+fn a_trainers_checkpoint_takes_extra_entries_and_is_otherwise_what_save_checkpoint_writes() {
+    let (data, _, mut t) = sine_trainer("adam", 1e-2, 2, Reduction::Mean);
+    t.fit(&data, None, |_| {}).unwrap();
+    let dir = std::env::temp_dir().join(format!("chainrule-extra-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (plain, built, extra) = (dir.join("p.st"), dir.join("b.st"), dir.join("e.st"));
+    t.save_checkpoint(&plain).unwrap();
+    nn::checkpoint::save_checkpoint(&built, &t.checkpoint()).unwrap();
+    nn::checkpoint::save_checkpoint(&extra, &t.checkpoint().extra("run", "sine")).unwrap();
+    let read = |p: &std::path::Path| std::fs::read(p).unwrap();
+    assert_eq!(read(&plain), read(&built));
+    let (a, b) = (
+        load_checkpoint::<f32>(&plain).unwrap(),
+        load_checkpoint::<f32>(&extra).unwrap(),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(b.state.extra["run"], "sine");
+    assert_eq!((a.model, a.state.optimizer), (b.model, b.state.optimizer));
+    assert_eq!(a.state.progress, b.state.progress);
+}

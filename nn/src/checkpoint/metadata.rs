@@ -68,7 +68,7 @@ pub(super) fn encode<T: Float>(
         "activations".to_string(),
         encode_activations(c.model.activations()),
     );
-    if let Some(s) = c.optimizer {
+    if let Some(s) = c.optimizer.as_deref() {
         let names: Vec<&str> = s.buffers.iter().map(|(name, _)| name.as_str()).collect();
         meta.insert("optimizer".to_string(), s.optimizer.clone());
         meta.insert("optimizer.steps".to_string(), s.steps.to_string());

@@ -98,6 +98,7 @@ use autodiff::Float;
 use optim::OptimizerState;
 use safetensors::Dtype;
 use std::any::TypeId;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -176,12 +177,16 @@ pub struct Progress {
 
 /// What [`save_checkpoint`] writes: a model and, optionally, an optimizer
 /// state, the progress and free-form metadata.
+///
+/// [`Trainer::checkpoint`](crate::Trainer::checkpoint) gives one of a
+/// trainer's network, optimizer and progress, to which more can be added.
 #[derive(Clone, Debug)]
-pub struct Checkpoint<'a, T> {
+pub struct Checkpoint<'a, T: Clone> {
     /// The network.
     pub model: &'a Mlp<T>,
-    /// The optimizer's state ([`optim::Optimizer::state`]).
-    pub optimizer: Option<&'a OptimizerState<T>>,
+    /// The optimizer's state ([`optim::Optimizer::state`]): borrowed from
+    /// the caller, or owned when taken from a trainer.
+    pub optimizer: Option<Cow<'a, OptimizerState<T>>>,
     /// Where training stands.
     pub progress: Option<Progress>,
     /// Free-form strings (a run name, a git commit, hyperparameters),
@@ -189,7 +194,7 @@ pub struct Checkpoint<'a, T> {
     pub extra: BTreeMap<String, String>,
 }
 
-impl<'a, T> Checkpoint<'a, T> {
+impl<'a, T: Clone> Checkpoint<'a, T> {
     /// A checkpoint of the model alone.
     pub fn new(model: &'a Mlp<T>) -> Self {
         Checkpoint {
@@ -202,7 +207,7 @@ impl<'a, T> Checkpoint<'a, T> {
 
     /// Adds the optimizer's state.
     pub fn optimizer(mut self, state: &'a OptimizerState<T>) -> Self {
-        self.optimizer = Some(state);
+        self.optimizer = Some(Cow::Borrowed(state));
         self
     }
 

@@ -64,7 +64,7 @@ fn encode_checkpoint<T: Float>(c: &Checkpoint<'_, T>) -> std::result::Result<Vec
             encode_values(&params[slot.range()]),
         ));
     }
-    if let Some(s) = c.optimizer {
+    if let Some(s) = c.optimizer.as_deref() {
         let mut names: Vec<&str> = Vec::new();
         for (name, values) in &s.buffers {
             if name.is_empty() || name.contains(',') {
