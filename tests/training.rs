@@ -558,6 +558,7 @@ fn restoring_an_optimizer_state_for_another_network_size_is_refused_untouched() 
     let state = nn::checkpoint::TrainingState {
         optimizer: Some(small.optimizer().state()),
         progress: None,
+        scaler: None,
         extra: Default::default(),
         dtype: nn::checkpoint::StoredDtype::of::<f64>(),
     };
