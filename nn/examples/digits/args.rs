@@ -14,10 +14,10 @@ use std::path::PathBuf;
 /// line, so that a resumed run continues bitwise as if never stopped.
 ///
 /// To predict with a checkpoint, standardise raw features with the saved
-/// scaler first: its metadata extra.scaler.mean and extra.scaler.std hold
-/// one number per feature, comma-separated (Standardizer { mean, std });
-/// then Mlp::classify. The comment at the top of nn/examples/digits/main.rs
-/// has the code.
+/// scaler first: its tensors scaler.mean and scaler.std hold one number
+/// per feature (TrainingState::scaler when loaded in Rust); then
+/// Mlp::classify. The comment at the top of nn/examples/digits/main.rs has
+/// the code.
 #[derive(Parser, Debug)]
 #[command(version)]
 pub struct Args {

@@ -1,29 +1,44 @@
-//! What this example adds to a checkpoint besides the trainer's state: the
-//! run's settings, the number of samples split and the feature scaler, and
-//! the checks that a resumed run has the same data.
+//! What this example adds to the trainer's checkpoint: the feature scaler,
+//! the run's settings and the number of samples split, and the checks that
+//! a resumed run has the same data.
 
 use crate::resume::{Loaded, Settings};
-use nn::checkpoint::{save_checkpoint, Checkpoint, Progress};
+use nn::checkpoint::save_checkpoint;
 use nn::data::Standardizer;
 use nn::Trainer;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// The metadata keys (`Checkpoint::extra`) of the data.
+/// The metadata key (`Checkpoint::extra`) of the number of samples split.
 pub const KEY_SAMPLES: &str = "samples";
-pub const KEY_SCALER_MEAN: &str = "scaler.mean";
-pub const KEY_SCALER_STD: &str = "scaler.std";
 
-/// `values` in the shortest form that reads back bitwise, comma-separated.
-pub fn encode_floats(values: &[f32]) -> String {
-    values
-        .iter()
-        .map(|v| format!("{v:?}"))
-        .collect::<Vec<_>>()
-        .join(",")
+/// Where the previous version of this example kept the scaler: metadata
+/// `extra.scaler.mean` and `extra.scaler.std`, one `f32` per feature in its
+/// shortest round-trip form, comma-separated. Still read, never written.
+const LEGACY_SCALER_MEAN: &str = "scaler.mean";
+const LEGACY_SCALER_STD: &str = "scaler.std";
+
+/// Saves the trainer's checkpoint (network, optimizer state, progress)
+/// with the scaler and, as metadata, the run's settings and the number of
+/// samples split.
+pub fn save(
+    path: &Path,
+    trainer: &Trainer<f32>,
+    settings: &Settings,
+    samples: usize,
+    scaler: &Standardizer<f32>,
+) -> Result<(), String> {
+    let mut checkpoint = trainer
+        .checkpoint()
+        .scaler(scaler)
+        .extra(KEY_SAMPLES, samples.to_string());
+    for (key, value) in settings.extra() {
+        checkpoint = checkpoint.extra(key, value);
+    }
+    save_checkpoint(path, &checkpoint).map_err(|e| e.to_string())
 }
 
-/// The inverse of [`encode_floats`].
+/// The inverse of the legacy encoding: `f32`s, comma-separated.
 pub fn decode_floats(text: &str) -> Result<Vec<f32>, String> {
     if text.is_empty() {
         return Ok(Vec::new());
@@ -33,8 +48,9 @@ pub fn decode_floats(text: &str) -> Result<Vec<f32>, String> {
         .collect()
 }
 
-/// The scaler a checkpoint's metadata records, if it does.
-pub fn saved_scaler(
+/// The scaler the previous version of this example wrote into a
+/// checkpoint's metadata `extra`, if it did.
+pub fn legacy_scaler(
     file: &str,
     extra: &BTreeMap<String, String>,
 ) -> Result<Option<Standardizer<f32>>, String> {
@@ -44,13 +60,27 @@ pub fn saved_scaler(
             .map(|t| decode_floats(t).map_err(|e| format!("{file}: metadata extra.{key}: {e}")))
             .transpose()
     };
-    match (read(KEY_SCALER_MEAN)?, read(KEY_SCALER_STD)?) {
+    match (read(LEGACY_SCALER_MEAN)?, read(LEGACY_SCALER_STD)?) {
         (None, None) => Ok(None),
-        (Some(mean), Some(std)) if mean.len() == std.len() => Ok(Some(Standardizer { mean, std })),
+        (Some(mean), Some(std)) => Standardizer::new(mean, std).map(Some).map_err(|e| {
+            format!(
+                "{file}: metadata extra.{LEGACY_SCALER_MEAN} and extra.{LEGACY_SCALER_STD} \
+                 are not a feature scaler: {e}"
+            )
+        }),
         _ => Err(format!(
-            "{file}: metadata extra.{KEY_SCALER_MEAN} and extra.{KEY_SCALER_STD} do not \
-             come as a pair of equal lengths"
+            "{file}: metadata extra.{LEGACY_SCALER_MEAN} and extra.{LEGACY_SCALER_STD} do \
+             not come as a pair"
         )),
+    }
+}
+
+/// The scaler a checkpoint holds: its tensors, or the previous version's
+/// metadata.
+pub fn saved_scaler(loaded: &Loaded) -> Result<Option<Standardizer<f32>>, String> {
+    match &loaded.checkpoint.state.scaler {
+        Some(scaler) => Ok(Some(scaler.clone())),
+        None => legacy_scaler(&loaded.file, &loaded.checkpoint.state.extra),
     }
 }
 
@@ -58,34 +88,6 @@ pub fn saved_scaler(
 pub fn same_scaler(a: &Standardizer<f32>, b: &Standardizer<f32>) -> bool {
     let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
     bits(&a.mean) == bits(&b.mean) && bits(&a.std) == bits(&b.std)
-}
-
-/// Saves what `Trainer::save_checkpoint` saves (network, optimizer state,
-/// progress) and, as metadata, the run's settings, the number of samples
-/// split and the scaler.
-pub fn save(
-    path: &Path,
-    trainer: &Trainer<f32>,
-    settings: &Settings,
-    samples: usize,
-    scaler: &Standardizer<f32>,
-) -> Result<(), String> {
-    let state = trainer.optimizer().state();
-    let progress = Progress {
-        epoch: trainer.epoch() as u64,
-        step: trainer.optimizer().steps(),
-        seed: trainer.config().seed,
-    };
-    let mut checkpoint = Checkpoint::new(trainer.mlp())
-        .optimizer(&state)
-        .progress(progress)
-        .extra(KEY_SAMPLES, samples.to_string())
-        .extra(KEY_SCALER_MEAN, encode_floats(&scaler.mean))
-        .extra(KEY_SCALER_STD, encode_floats(&scaler.std));
-    for (key, value) in settings.extra() {
-        checkpoint = checkpoint.extra(key, value);
-    }
-    save_checkpoint(path, &checkpoint).map_err(|e| e.to_string())
 }
 
 /// The scaler a resumed run uses: the checkpoint's, which must be bitwise
@@ -106,7 +108,7 @@ pub fn check_data(
             ));
         }
     }
-    match saved_scaler(file, extra)? {
+    match saved_scaler(loaded)? {
         Some(saved) if same_scaler(&saved, &fitted) => Ok(saved),
         Some(_) => Err(format!(
             "{file}: the feature scaler it records is not the one fitted on this \

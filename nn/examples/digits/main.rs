@@ -12,10 +12,12 @@
 //!
 //! # What a checkpoint holds
 //!
-//! `--save` writes the network, the optimizer's state and the progress
-//! (epoch, steps, seed), and as free-form metadata ([`Checkpoint::extra`],
-//! keys `extra.<key>` in the file) the settings that shape the run and the
-//! feature scaler fitted on the training split:
+//! `--save` writes the trainer's checkpoint ([`Trainer::checkpoint`]: the
+//! network, the optimizer's state with its settings, the progress: epoch,
+//! steps, seed), the feature scaler fitted on the training split
+//! ([`Checkpoint::scaler`]: tensors `scaler.mean` and `scaler.std`) and, as
+//! free-form metadata ([`Checkpoint::extra`], keys `extra.<key>` in the
+//! file), the settings that shape the run:
 //!
 //! | key | value |
 //! | --- | --- |
@@ -23,13 +25,14 @@
 //! | `batch_size` | the `--batch-size` |
 //! | `test_fraction` | the `--test-fraction`, shortest round-trip form |
 //! | `samples` | the number of samples split into training and test |
-//! | `scaler.mean`, `scaler.std` | the [`Standardizer`]'s `mean` and `std`, one `f32` per feature, comma-separated, shortest round-trip form (bitwise) |
 //!
 //! `--load` takes those settings (and the seed) from the checkpoint, refuses
 //! a different one given on the command line, and checks that the scaler
 //! fitted again on the same split is bitwise the saved one: a resumed run
 //! then continues bitwise as if never stopped. (A checkpoint without these
-//! keys, from an older version, still loads, unchecked, with a note.)
+//! keys, from an older version, still loads, unchecked, with a note; one
+//! whose scaler is in the metadata strings `extra.scaler.mean` and
+//! `extra.scaler.std`, as the previous version wrote it, loads as well.)
 //!
 //! # Predicting with a checkpoint
 //!
@@ -39,18 +42,19 @@
 //!
 //! ```ignore
 //! use nn::checkpoint::load_checkpoint;
-//! use nn::data::Standardizer;
 //! let ckpt = load_checkpoint::<f32>("model.safetensors")?;
-//! let floats = |key: &str| -> Vec<f32> {
-//!     ckpt.state.extra[key].split(',').map(|v| v.parse().unwrap()).collect()
-//! };
-//! let scaler = Standardizer { mean: floats("scaler.mean"), std: floats("scaler.std") };
+//! let scaler = ckpt.state.scaler.expect("saved by --save");
 //! let x = scaler.transform(&raw_features)?; // a Matrix<f32>, 64 columns
 //! let digits = ckpt.model.classify(x.as_slice())?; // one class per row
 //! ```
 //!
-//! In Python, `safetensors.safe_open(path, "pt").metadata()` gives the same
-//! strings (`extra.scaler.mean`, ...).
+//! In Python, `safetensors.torch.load_file(path)` gives the same tensors
+//! beside the network's (see `nn::checkpoint` for the division by a `std`
+//! of 0, the pixels constant on the training split).
+//!
+//! [`Trainer::checkpoint`]: nn::Trainer::checkpoint
+//! [`Checkpoint::scaler`]: nn::checkpoint::Checkpoint::scaler
+//! [`Checkpoint::extra`]: nn::checkpoint::Checkpoint::extra
 
 #[path = "../common/cli.rs"]
 mod cli;

@@ -3,12 +3,12 @@
 //! run still writes.
 
 use crate::args::Args;
-use crate::checkpoint::{decode_floats, encode_floats, same_scaler, saved_scaler};
+use crate::checkpoint::{decode_floats, legacy_scaler, same_scaler};
 use crate::progress::{after_epochs, fmt_loss};
 use crate::resume::{resume_settings, Settings, KEY_BATCH_SIZE, KEY_OPTIMIZER, KEY_TEST_FRACTION};
 use crate::run;
 use clap::{CommandFactory, FromArgMatches};
-use nn::checkpoint::{load_checkpoint, LoadedCheckpoint};
+use nn::checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, LoadedCheckpoint};
 use nn::data::{digits, Standardizer};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,10 +51,17 @@ fn load(path: &Path) -> LoadedCheckpoint<f32> {
     load_checkpoint::<f32>(path).unwrap()
 }
 
+/// `values` as the previous version wrote a scaler: the shortest form
+/// that reads back bitwise, comma-separated.
+fn legacy_floats(values: &[f32]) -> String {
+    let text: Vec<String> = values.iter().map(|v| format!("{v:?}")).collect();
+    text.join(",")
+}
+
 #[test]
-fn floats_round_trip_bitwise() {
+fn the_previous_versions_float_lists_decode_bitwise() {
     let v = [0.1f32, -0.0, 1e-8, 3.4028235e38, 1.0e-45, 64.0, -2.5];
-    let back = decode_floats(&encode_floats(&v)).unwrap();
+    let back = decode_floats(&legacy_floats(&v)).unwrap();
     assert_eq!(
         back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
         v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
@@ -179,7 +186,11 @@ fn a_checkpoint_predicts_on_raw_data_through_its_saved_scaler() {
     digits_cli(&["--epochs", "5", "--save", path.to_str().unwrap()]).unwrap();
     // What a user has: the file and raw images.
     let ckpt = load(&path);
-    let scaler = saved_scaler("m.st", &ckpt.state.extra).unwrap().unwrap();
+    let scaler = ckpt.state.scaler.clone().unwrap();
+    assert!(
+        !ckpt.state.extra.contains_key("scaler.mean"),
+        "a tensor now"
+    );
     let (_, test) = digits::<f32>().unwrap().split(0.2, 0).unwrap();
     let labels = test.labels().unwrap();
     let raw = test.features();
@@ -229,5 +240,57 @@ fn an_unwritable_save_refuses_the_run_before_training() {
     let target = file.join("m.st");
     let e = digits_cli(&["--epochs", "1", "--save", target.to_str().unwrap()]).unwrap_err();
     assert!(e.ends_with("afile is not a directory"), "{e}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_checkpoint_with_the_scaler_in_metadata_as_the_previous_version_wrote_it_resumes_bitwise() {
+    let dir = scratch("legacy");
+    let (whole, old) = (dir.join("whole.st"), dir.join("old.st"));
+    digits_cli(&["--epochs", "2", "--save", whole.to_str().unwrap()]).unwrap();
+    digits_cli(&["--epochs", "1", "--save", old.to_str().unwrap()]).unwrap();
+    // Rewrite it as the previous version did: the scaler as two strings.
+    let ckpt = load(&old);
+    let scaler = ckpt.state.scaler.clone().unwrap();
+    let mut previous = Checkpoint::new(&ckpt.model)
+        .optimizer(ckpt.state.optimizer.as_ref().unwrap())
+        .progress(ckpt.state.progress.unwrap())
+        .extra("scaler.mean", legacy_floats(&scaler.mean))
+        .extra("scaler.std", legacy_floats(&scaler.std));
+    for (k, v) in &ckpt.state.extra {
+        previous = previous.extra(k, v);
+    }
+    save_checkpoint(&old, &previous).unwrap();
+    assert_eq!(load(&old).state.scaler, None);
+    let extra = load(&old).state.extra;
+    assert!(same_scaler(
+        &legacy_scaler("old.st", &extra).unwrap().unwrap(),
+        &scaler
+    ));
+
+    digits_cli(&[
+        "--epochs",
+        "2",
+        "--load",
+        old.to_str().unwrap(),
+        "--save",
+        old.to_str().unwrap(),
+    ])
+    .unwrap();
+    let (a, b) = (load(&whole), load(&old));
+    let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(a.model.params()), bits(b.model.params()));
+    // Saved again, in the current form.
+    assert!(same_scaler(&b.state.scaler.unwrap(), &scaler));
+    // A legacy scaler that is not one is refused, naming the keys.
+    let mut bad = extra.clone();
+    bad.insert("scaler.std".into(), legacy_floats(&[-1.0; 64]));
+    let e = legacy_scaler("old.st", &bad).unwrap_err();
+    assert!(
+        e.starts_with(
+            "old.st: metadata extra.scaler.mean and extra.scaler.std are not a feature scaler"
+        ),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
