@@ -562,6 +562,7 @@ fn restoring_an_optimizer_state_for_another_network_size_is_refused_untouched() 
     let state = nn::checkpoint::TrainingState {
         optimizer: Some(small.optimizer().state()),
         progress: None,
+        scaler: None,
         extra: Default::default(),
         dtype: nn::checkpoint::StoredDtype::of::<f64>(),
     };
@@ -720,4 +721,57 @@ fn a_callback_saves_a_checkpoint_each_epoch_that_resumes_bitwise_and_can_end_the
     resumed.fit(&train, Some(&test), |_| {}).unwrap();
     assert_eq!(bits(resumed.mlp().params()), bits(t.mlp().params()));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn restoring_a_checkpoint_of_another_variant_of_the_method_is_refused_naming_the_setting() {
+    let (data, _, mut symplectic) = sine_trainer("heavy_ball_symplectic", 0.05, 2, Reduction::Mean);
+    symplectic.fit(&data, None, |_| {}).unwrap();
+    let dir = std::env::temp_dir().join(format!("chainrule-variant-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("s.safetensors");
+    symplectic.save_checkpoint(&path).unwrap();
+    let loaded = load_checkpoint::<f32>(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    // The same method name, the other scheme: not the run that was saved.
+    let (_, _, mut explicit) = sine_trainer("heavy_ball", 0.05, 4, Reduction::Mean);
+    let before = explicit.optimizer().state();
+    let e = explicit.restore(&loaded.state).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::Optim(optim::Error::SettingMismatch { setting, expected, got, .. })
+                if setting == "semi_implicit" && *expected == 0.0 && *got == 1.0
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        (explicit.epoch(), explicit.optimizer().state()),
+        (0, before)
+    );
+    let (_, _, mut same) = sine_trainer("heavy_ball_symplectic", 0.05, 4, Reduction::Mean);
+    same.restore(&loaded.state).unwrap();
+    assert_eq!(same.epoch(), 2);
+}
+
+#[test]
+fn a_trainers_checkpoint_takes_extra_entries_and_is_otherwise_what_save_checkpoint_writes() {
+    let (data, _, mut t) = sine_trainer("adam", 1e-2, 2, Reduction::Mean);
+    t.fit(&data, None, |_| {}).unwrap();
+    let dir = std::env::temp_dir().join(format!("chainrule-extra-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (plain, built, extra) = (dir.join("p.st"), dir.join("b.st"), dir.join("e.st"));
+    t.save_checkpoint(&plain).unwrap();
+    nn::checkpoint::save_checkpoint(&built, &t.checkpoint()).unwrap();
+    nn::checkpoint::save_checkpoint(&extra, &t.checkpoint().extra("run", "sine")).unwrap();
+    let read = |p: &std::path::Path| std::fs::read(p).unwrap();
+    assert_eq!(read(&plain), read(&built));
+    let (a, b) = (
+        load_checkpoint::<f32>(&plain).unwrap(),
+        load_checkpoint::<f32>(&extra).unwrap(),
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+    assert_eq!(b.state.extra["run"], "sine");
+    assert_eq!((a.model, a.state.optimizer), (b.model, b.state.optimizer));
+    assert_eq!(a.state.progress, b.state.progress);
 }

@@ -8,6 +8,7 @@ use crate::data::{BatchOrder, Batcher, Dataset, Targets};
 use crate::{BatchTargets, Error, Loss, Mlp, Result};
 use autodiff::{Grads, Real, Reduction, Shape, Tape};
 use optim::{Optimizer, Schedule};
+use std::borrow::Cow;
 use std::ops::ControlFlow;
 use std::time::Instant;
 
@@ -317,27 +318,42 @@ impl<T: Scalar> Trainer<T> {
         self.epoch = epoch;
     }
 
-    /// Saves the network, the optimizer's state and the epoch reached to a
-    /// safetensors checkpoint (atomically), from which
-    /// [`restore`](Self::restore) continues bitwise as if never stopped
-    /// (with early stopping, see [`EarlyStopping`] for what is not saved).
+    /// The checkpoint of where training stands: the network, the
+    /// optimizer's state and the [`Progress`] (epoch reached, steps, seed),
+    /// from which [`restore`](Self::restore) continues bitwise as if never
+    /// stopped (with early stopping, see [`EarlyStopping`] for what is not
+    /// saved). Add to it what else the run needs (the feature scaler,
+    /// metadata of one's own), then write it with [`save_checkpoint`]:
+    ///
+    /// ```
+    /// # use nn::{Mlp, TrainConfig, Trainer};
+    /// # let mlp = Mlp::<f32>::builder(&[2, 3, 2]).build()?;
+    /// # let trainer = Trainer::new(mlp, optim::by_name("adam", 1e-3)?, TrainConfig::default());
+    /// # let path = std::env::temp_dir().join(format!("chainrule-trainer-doc-{}", std::process::id()));
+    /// use nn::checkpoint::{load_checkpoint, save_checkpoint};
+    /// save_checkpoint(&path, &trainer.checkpoint().extra("run", "baseline"))?;
+    /// assert_eq!(load_checkpoint::<f32>(&path)?.state.extra["run"], "baseline");
+    /// # std::fs::remove_file(&path).unwrap();
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn checkpoint(&self) -> Checkpoint<'_, T> {
+        let mut checkpoint = Checkpoint::new(&self.mlp).progress(Progress {
+            epoch: self.epoch as u64,
+            step: self.optimizer.steps(),
+            seed: self.config.seed,
+        });
+        checkpoint.optimizer = Some(Cow::Owned(self.optimizer.state()));
+        checkpoint
+    }
+
+    /// Saves [`checkpoint`](Self::checkpoint) to a safetensors file
+    /// (atomically).
     ///
     /// # Errors
     /// [`Error::Checkpoint`] when the file cannot be written (the previous
     /// file, if any, is untouched).
     pub fn save_checkpoint(&self, path: impl AsRef<std::path::Path>) -> Result<()> {
-        let state = self.optimizer.state();
-        let progress = Progress {
-            epoch: self.epoch as u64,
-            step: self.optimizer.steps(),
-            seed: self.config.seed,
-        };
-        save_checkpoint(
-            path,
-            &Checkpoint::new(&self.mlp)
-                .optimizer(&state)
-                .progress(progress),
-        )
+        save_checkpoint(path, &self.checkpoint())
     }
 
     /// Restores the optimizer's state and the epoch of a checkpoint whose

@@ -6,25 +6,14 @@ use nn::checkpoint::{
     load_checkpoint, load_into, load_model, save_checkpoint, save_model, Checkpoint, Progress,
     StoredDtype, FORMAT,
 };
-use nn::{Activation, Error, Mlp};
+use nn::{Activation, Mlp};
 use optim::{Adam, GradientDescent, Optimizer, OptimizerState};
 use safetensors::tensor::TensorView;
 use safetensors::Dtype;
 use std::collections::{BTreeMap, HashMap};
 
 mod common;
-use common::TempDir;
-
-/// The reason of an `Error::Checkpoint`, checking the path it names.
-fn reason(err: Error, path: &std::path::Path) -> String {
-    match err {
-        Error::Checkpoint { path: p, reason } => {
-            assert_eq!(p, path.display().to_string());
-            reason
-        }
-        other => panic!("expected Error::Checkpoint, got {other:?}"),
-    }
-}
+use common::{reason, TempDir};
 
 /// A deterministic gradient depending on the parameters, so that training
 /// runs depend on the whole state.
@@ -545,6 +534,7 @@ fn saving_an_optimizer_buffer_of_the_wrong_length_is_refused() {
         optimizer: "adam".to_string(),
         steps: 1,
         learning_rate: 1e-3,
+        settings: Vec::new(),
         buffers: vec![
             ("m".to_string(), vec![0.0; 3]),
             ("v".to_string(), vec![0.0; 13]),

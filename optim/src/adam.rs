@@ -4,7 +4,7 @@
 use crate::adam_ode::RelaxationTimes;
 use crate::optimizer::{
     check_state_values, check_step, decay_rate, ensure_len, export_state, non_negative, positive,
-    step_size, take_buffers,
+    step_size, take_buffers, Settings,
 };
 use crate::{Float, Optimizer, OptimizerState, Result};
 
@@ -70,17 +70,34 @@ impl<T: Float> AdamCore<T> {
         self.steps = 0;
     }
 
-    fn state(&self, name: &'static str) -> OptimizerState<T> {
+    /// `beta1`, `beta2`, `eps`, then the wrapper's `extra` settings.
+    fn settings(&self, extra: Option<(&'static str, f64)>) -> Settings {
+        let mut s = vec![
+            ("beta1", self.beta1),
+            ("beta2", self.beta2),
+            ("eps", self.eps),
+        ];
+        s.extend(extra);
+        s
+    }
+
+    fn state(&self, name: &'static str, settings: &Settings) -> OptimizerState<T> {
         export_state(
             name,
             self.steps,
             self.alpha,
+            settings,
             &[("m", &self.m), ("v", &self.v)],
         )
     }
 
-    fn load_state(&mut self, name: &'static str, state: &OptimizerState<T>) -> Result<()> {
-        let [m, v] = take_buffers(name, state, ["m", "v"])?;
+    fn load_state(
+        &mut self,
+        name: &'static str,
+        settings: &Settings,
+        state: &OptimizerState<T>,
+    ) -> Result<()> {
+        let [m, v] = take_buffers(name, settings, state, ["m", "v"])?;
         // A second moment is a mean of squares.
         check_state_values(name, "v", &v, "finite and >= 0", |v| v >= 0.0)?;
         self.alpha = step_size(name, "alpha", state.learning_rate)?;
@@ -183,9 +200,15 @@ impl<T: Float> Adam<T> {
     pub fn second_moment(&self) -> &[T] {
         &self.core.v
     }
+
+    /// `beta1`, `beta2`, `eps`.
+    fn settings(&self) -> Settings {
+        self.core.settings(None)
+    }
 }
 
-/// Implements the [`Optimizer`] methods shared by Adam and AdamW.
+/// Implements the [`Optimizer`] methods shared by Adam and AdamW; the
+/// wrapper has a `settings(&self) -> Settings`.
 macro_rules! forward_adam_core {
     () => {
         fn reset(&mut self) {
@@ -202,10 +225,10 @@ macro_rules! forward_adam_core {
             Ok(())
         }
         fn state(&self) -> OptimizerState<T> {
-            self.core.state(Self::NAME)
+            self.core.state(Self::NAME, &self.settings())
         }
         fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()> {
-            self.core.load_state(Self::NAME, state)
+            self.core.load_state(Self::NAME, &self.settings(), state)
         }
     };
 }
@@ -275,6 +298,12 @@ impl<T: Float> AdamW<T> {
     /// As [`Adam::relaxation_times`].
     pub fn relaxation_times(&self) -> RelaxationTimes {
         self.core.relaxation_times()
+    }
+
+    /// `beta1`, `beta2`, `eps`, `weight_decay`.
+    fn settings(&self) -> Settings {
+        self.core
+            .settings(Some(("weight_decay", self.weight_decay)))
     }
 }
 

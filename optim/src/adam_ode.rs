@@ -3,6 +3,7 @@
 
 use crate::optimizer::{
     check_state_values, check_step, ensure_len, export_state, positive, step_size, take_buffers,
+    Settings,
 };
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
@@ -172,6 +173,15 @@ impl<T: Float> AdamOde<T> {
     pub fn diagonal(&self) -> &[T] {
         &self.d
     }
+
+    /// `eps1`, `eps2`, `d0` (which fills `D` on the first step).
+    fn settings(&self) -> Settings {
+        vec![
+            ("eps1", self.times.eps1),
+            ("eps2", self.times.eps2),
+            ("d0", self.d0),
+        ]
+    }
 }
 
 impl<T: Float> Optimizer<T> for AdamOde<T> {
@@ -233,12 +243,13 @@ impl<T: Float> Optimizer<T> for AdamOde<T> {
             Self::NAME,
             self.steps,
             self.dt,
+            &self.settings(),
             &[("z", &self.z), ("d", &self.d)],
         )
     }
 
     fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()> {
-        let [z, d] = take_buffers(Self::NAME, state, ["z", "d"])?;
+        let [z, d] = take_buffers(Self::NAME, &self.settings(), state, ["z", "d"])?;
         // The step divides by sqrt(D), which the scheme keeps > 0 (D^0 > 0,
         // dt < eps2).
         check_state_values(Self::NAME, "d", &d, "finite and > 0", |d| d > 0.0)?;

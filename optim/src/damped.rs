@@ -2,7 +2,7 @@
 //! systems, advanced by the integrator of `momentum`.
 
 use crate::momentum::{forward_second_order, Scheme, SecondOrder};
-use crate::optimizer::{non_negative, positive};
+use crate::optimizer::{non_negative, positive, Settings};
 use crate::{Float, Optimizer, OptimizerState, Result};
 
 /// Heavy ball with a friction of bounded strength `nu` (5.21).
@@ -68,6 +68,15 @@ impl<T: Float> Friction<T> {
     /// The moment `Z` (empty before the first step).
     pub fn moment(&self) -> &[T] {
         &self.inner.z
+    }
+
+    /// `nu`, `eps`, `semi_implicit`.
+    fn settings(&self) -> Settings {
+        vec![
+            ("nu", self.nu),
+            ("eps", self.eps),
+            self.inner.scheme_setting(),
+        ]
     }
 }
 
@@ -144,6 +153,11 @@ impl<T: Float> Relaxation<T> {
     /// The moment `Z` (empty before the first step).
     pub fn moment(&self) -> &[T] {
         &self.inner.z
+    }
+
+    /// `eps`, `semi_implicit`.
+    fn settings(&self) -> Settings {
+        vec![("eps", self.eps), self.inner.scheme_setting()]
     }
 }
 

@@ -58,6 +58,40 @@ pub enum Error {
         /// The optimizer named in the state.
         got: String,
     },
+    /// A checkpoint was written by the same method with another value of a
+    /// hyperparameter (see [`crate::OptimizerState::settings`]): steps from
+    /// it would not continue the run that wrote it.
+    #[error(
+        "{optimizer}: the state was written with {setting} = {got:?}, this optimizer has \
+         {setting} = {expected:?}; build it with the checkpoint's settings to resume"
+    )]
+    SettingMismatch {
+        /// The optimizer loading the state.
+        optimizer: &'static str,
+        /// The hyperparameter, e.g. `"beta2"` or `"semi_implicit"`.
+        setting: String,
+        /// The loading optimizer's value.
+        expected: f64,
+        /// The checkpoint's value.
+        got: f64,
+    },
+    /// A checkpoint records settings but not this one, which the optimizer
+    /// has.
+    #[error("{optimizer}: the state's settings lack {setting:?}")]
+    MissingSetting {
+        /// The optimizer loading the state.
+        optimizer: &'static str,
+        /// The setting the state lacks.
+        setting: &'static str,
+    },
+    /// A checkpoint records a setting the optimizer does not have.
+    #[error("{optimizer}: unknown setting {setting:?} in the state")]
+    UnexpectedSetting {
+        /// The optimizer loading the state.
+        optimizer: &'static str,
+        /// The unknown setting.
+        setting: String,
+    },
     /// A state buffer holds a value the method cannot continue from (NaN or
     /// infinite; a negative second moment).
     #[error(

@@ -77,11 +77,11 @@ impl<T: Float> Optimizer<T> for GradientDescent {
     }
 
     fn state(&self) -> OptimizerState<T> {
-        export_state(Self::NAME, self.steps, self.dt, &[])
+        export_state(Self::NAME, self.steps, self.dt, &[], &[])
     }
 
     fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()> {
-        let [] = take_buffers(Self::NAME, state, [])?;
+        let [] = take_buffers(Self::NAME, &[], state, [])?;
         Optimizer::<T>::set_learning_rate(self, state.learning_rate)?;
         self.steps = state.steps;
         Ok(())

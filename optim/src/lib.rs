@@ -16,7 +16,9 @@
 //! | [`Sgd`] | PyTorch's `SGD` | — |
 //!
 //! Learning rates follow a [`Schedule`]. Optimizer states export and import
-//! bitwise ([`Optimizer::state`], [`Optimizer::load_state`]) for checkpoints.
+//! bitwise ([`Optimizer::state`], [`Optimizer::load_state`]) for checkpoints,
+//! with the hyperparameters that shaped them ([`OptimizerState::settings`]):
+//! a state loads only into an optimizer with the same ones.
 //! Every check (lengths, finite gradient, hyperparameters) returns a typed
 //! [`Error`] before anything is modified.
 //!

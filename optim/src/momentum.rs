@@ -5,8 +5,8 @@
 
 use crate::float::norm_squared;
 use crate::optimizer::{
-    check_state_len, check_step, ensure_len, export_state, non_negative, positive, step_size,
-    take_buffers,
+    check_state_len, check_step, ensure_len, export_state, flag, non_negative, positive, step_size,
+    take_buffers, Settings,
 };
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
@@ -102,21 +102,32 @@ impl<T: Float> SecondOrder<T> {
         Ok(())
     }
 
+    /// The scheme as a setting: `semi_implicit`, 1 for
+    /// [`Scheme::SemiImplicitEuler`], 0 for [`Scheme::ExplicitEuler`].
+    pub(crate) fn scheme_setting(&self) -> (&'static str, f64) {
+        (
+            "semi_implicit",
+            flag(self.scheme == Scheme::SemiImplicitEuler),
+        )
+    }
+
     /// `|Z|^2`, 0 before the first step.
     pub(crate) fn z_norm_squared(&self) -> f64 {
         norm_squared(&self.z)
     }
 
-    pub(crate) fn state(&self, name: &'static str) -> OptimizerState<T> {
-        export_state(name, self.steps, self.dt, &[("z", &self.z)])
+    /// `settings`: the wrapper's, the scheme's included.
+    pub(crate) fn state(&self, name: &'static str, settings: &Settings) -> OptimizerState<T> {
+        export_state(name, self.steps, self.dt, settings, &[("z", &self.z)])
     }
 
     pub(crate) fn load_state(
         &mut self,
         name: &'static str,
+        settings: &Settings,
         state: &OptimizerState<T>,
     ) -> Result<()> {
-        let [z] = take_buffers(name, state, ["z"])?;
+        let [z] = take_buffers(name, settings, state, ["z"])?;
         self.set_dt(name, state.learning_rate)?;
         self.z = z;
         self.steps = state.steps;
@@ -125,7 +136,7 @@ impl<T: Float> SecondOrder<T> {
 }
 
 /// Implements the [`Optimizer`] methods every [`SecondOrder`] wrapper
-/// forwards unchanged.
+/// forwards unchanged; the wrapper has a `settings(&self) -> Settings`.
 macro_rules! forward_second_order {
     () => {
         fn reset(&mut self) {
@@ -141,10 +152,10 @@ macro_rules! forward_second_order {
             self.inner.set_dt(Self::NAME, lr)
         }
         fn state(&self) -> OptimizerState<T> {
-            self.inner.state(Self::NAME)
+            self.inner.state(Self::NAME, &self.settings())
         }
         fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()> {
-            self.inner.load_state(Self::NAME, state)
+            self.inner.load_state(Self::NAME, &self.settings(), state)
         }
     };
 }
@@ -198,6 +209,11 @@ impl<T: Float> HeavyBall<T> {
     /// The moment `Z` (empty before the first step).
     pub fn moment(&self) -> &[T] {
         &self.inner.z
+    }
+
+    /// `semi_implicit`.
+    fn settings(&self) -> Settings {
+        vec![self.inner.scheme_setting()]
     }
 }
 
@@ -279,6 +295,11 @@ impl<T: Float> Nesterov<T> {
     /// The moment `Z` (empty before the first step).
     pub fn moment(&self) -> &[T] {
         &self.inner.z
+    }
+
+    /// `nu`, `semi_implicit`.
+    fn settings(&self) -> Settings {
+        vec![("nu", self.nu), self.inner.scheme_setting()]
     }
 }
 

@@ -42,7 +42,10 @@ use crate::{Error, Float, Result};
 /// # Ok::<(), optim::Error>(())
 /// ```
 pub trait Optimizer<T: Float> {
-    /// A short stable name, e.g. `"adam"`; also written into checkpoints.
+    /// A short stable name of the method, e.g. `"adam"`; also written into
+    /// checkpoints. Variants of one method share it (the heavy ball's two
+    /// schemes, SGD with and without momentum): their hyperparameters tell
+    /// them apart, see [`OptimizerState::settings`].
     fn name(&self) -> &'static str;
 
     /// One update of `params` given `grads`, the gradient of `J` taken at the
@@ -101,25 +104,48 @@ pub trait Optimizer<T: Float> {
         None
     }
 
-    /// A bitwise copy of the state, for checkpoints.
+    /// A bitwise copy of the state, for checkpoints, with the
+    /// hyperparameters it was stepped with.
     fn state(&self) -> OptimizerState<T>;
 
-    /// Restores a state written by [`Optimizer::state`] of the same method;
-    /// later steps are then bitwise identical to those of the optimizer that
-    /// wrote it (given the same hyperparameters).
+    /// Restores a state written by [`Optimizer::state`] of the same method
+    /// with the same settings; later steps are then bitwise identical to
+    /// those of the optimizer that wrote it. The learning rate is the
+    /// state's. A state without settings (written before they were
+    /// recorded) is loaded unchecked.
+    ///
+    /// Unlike PyTorch's `load_state_dict`, which overwrites the
+    /// hyperparameters with the checkpoint's, a state of other settings is
+    /// refused: the constructors validate combinations (Nesterov SGD
+    /// without momentum, AdamOde's `dt <= eps1`) that an overwrite would
+    /// bypass.
     ///
     /// # Errors
-    /// [`Error::WrongOptimizer`], [`Error::MissingState`],
-    /// [`Error::UnexpectedState`], [`Error::LengthMismatch`] when buffers
-    /// differ in length, [`Error::InvalidHyperparameter`] for a bad learning
-    /// rate. On error nothing is changed.
+    /// [`Error::WrongOptimizer`] for another method;
+    /// [`Error::SettingMismatch`], [`Error::MissingSetting`],
+    /// [`Error::UnexpectedSetting`] for other settings;
+    /// [`Error::MissingState`], [`Error::UnexpectedState`],
+    /// [`Error::LengthMismatch`] when buffers differ in length,
+    /// [`Error::InvalidState`] for a value the method cannot continue from,
+    /// [`Error::InvalidHyperparameter`] for a bad learning rate. On error
+    /// nothing is changed.
     fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()>;
 }
 
-/// A checkpoint of an optimizer: step counter, learning rate and the named
-/// state buffers, copied bitwise.
+/// A checkpoint of an optimizer: step counter, learning rate, the other
+/// hyperparameters and the named state buffers, copied bitwise.
 ///
 /// Buffers are allocated on the first step, so before it they are empty.
+///
+/// ```
+/// use optim::{HeavyBall, Optimizer, Scheme};
+/// let explicit = HeavyBall::<f64>::new(0.1)?;
+/// let mut symplectic = HeavyBall::<f64>::new(0.1)?.with_scheme(Scheme::SemiImplicitEuler);
+/// let state = explicit.state();
+/// assert_eq!(state.setting("semi_implicit"), Some(0.0));
+/// assert!(symplectic.load_state(&state).is_err()); // the same method, another scheme
+/// # Ok::<(), optim::Error>(())
+/// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct OptimizerState<T> {
     /// [`Optimizer::name`] of the writer.
@@ -128,12 +154,29 @@ pub struct OptimizerState<T> {
     pub steps: u64,
     /// [`Optimizer::learning_rate`] of the writer.
     pub learning_rate: f64,
+    /// Every other hyperparameter that shapes the writer's updates, by the
+    /// name of its constructor argument (`beta1`, `eps`, `weight_decay`,
+    /// `nu`, ...; PyTorch's for SGD: `momentum`, `dampening`, `nesterov`).
+    /// Exclusive choices are flags, 0 or 1: `semi_implicit` for
+    /// [`crate::Scheme::SemiImplicitEuler`], `nesterov` for
+    /// [`crate::Momentum::Nesterov`]. Empty for a method without any
+    /// ([`crate::GradientDescent`]) and in states written before settings
+    /// were recorded, which load unchecked.
+    pub settings: Vec<(String, f64)>,
     /// Named buffers, one entry per parameter each (or empty before the
     /// first step).
     pub buffers: Vec<(String, Vec<T>)>,
 }
 
 impl<T> OptimizerState<T> {
+    /// The setting called `name`, if present.
+    pub fn setting(&self, name: &str) -> Option<f64> {
+        self.settings
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, v)| v)
+    }
+
     /// The buffer called `name`, if present.
     pub fn buffer(&self, name: &str) -> Option<&[T]> {
         self.buffers
@@ -197,11 +240,59 @@ pub(crate) fn ensure_len<T: Float>(buf: &mut Vec<T>, n: usize, init: T) {
     }
 }
 
-/// Extracts the buffers `names` from `state`, checking the writer's name,
-/// that every buffer is present, that no other is, and that all have the
-/// same length. Returns them in the order of `names`.
+/// A method's hyperparameters besides the step size, as recorded in
+/// [`OptimizerState::settings`].
+pub(crate) type Settings = Vec<(&'static str, f64)>;
+
+/// A flag setting: 1 for `true`, 0 for `false`.
+pub(crate) fn flag(on: bool) -> f64 {
+    if on {
+        1.0
+    } else {
+        0.0
+    }
+}
+
+/// Checks that `state` was written with the optimizer's `settings`: each
+/// recorded one known and equal, none missing. A state without settings
+/// (written before they were recorded) passes unchecked.
+fn check_settings<T>(
+    optimizer: &'static str,
+    state: &OptimizerState<T>,
+    settings: &[(&'static str, f64)],
+) -> Result<()> {
+    if state.settings.is_empty() {
+        return Ok(());
+    }
+    for (name, got) in &state.settings {
+        let Some(&(_, expected)) = settings.iter().find(|(n, _)| n == name) else {
+            return Err(Error::UnexpectedSetting {
+                optimizer,
+                setting: name.clone(),
+            });
+        };
+        // `==`, not bitwise: -0.0 and 0.0 give the same updates.
+        if *got != expected {
+            return Err(Error::SettingMismatch {
+                optimizer,
+                setting: name.clone(),
+                expected,
+                got: *got,
+            });
+        }
+    }
+    match settings.iter().find(|(n, _)| state.setting(n).is_none()) {
+        Some(&(setting, _)) => Err(Error::MissingSetting { optimizer, setting }),
+        None => Ok(()),
+    }
+}
+
+/// Extracts the buffers `names` from `state`, checking the writer's name
+/// and settings, that every buffer is present, that no other is, and that
+/// all have the same length. Returns them in the order of `names`.
 pub(crate) fn take_buffers<T: Float, const N: usize>(
     optimizer: &'static str,
+    settings: &[(&'static str, f64)],
     state: &OptimizerState<T>,
     names: [&'static str; N],
 ) -> Result<[Vec<T>; N]> {
@@ -211,6 +302,7 @@ pub(crate) fn take_buffers<T: Float, const N: usize>(
             got: state.optimizer.clone(),
         });
     }
+    check_settings(optimizer, state, settings)?;
     if let Some((extra, _)) = state
         .buffers
         .iter()
@@ -269,17 +361,19 @@ pub(crate) fn check_state_values<T: Float>(
     }
 }
 
-/// Named state buffers for [`Optimizer::state`].
+/// Settings and named state buffers for [`Optimizer::state`].
 pub(crate) fn export_state<T: Float>(
     optimizer: &'static str,
     steps: u64,
     learning_rate: f64,
+    settings: &[(&'static str, f64)],
     buffers: &[(&'static str, &Vec<T>)],
 ) -> OptimizerState<T> {
     OptimizerState {
         optimizer: optimizer.into(),
         steps,
         learning_rate,
+        settings: settings.iter().map(|&(n, v)| (n.to_string(), v)).collect(),
         buffers: buffers
             .iter()
             .map(|(n, b)| ((*n).to_string(), (*b).clone()))
@@ -287,7 +381,6 @@ pub(crate) fn export_state<T: Float>(
     }
 }
 
-/// `x` finite and `> 0`.
 /// A step size set on an existing optimizer (a schedule's, a checkpoint's):
 /// finite and `>= 0`. Zero is admitted, as in PyTorch: a schedule may
 /// anneal to it (cosine to `min_lr = 0`, an exponential decay that
@@ -307,6 +400,7 @@ pub(crate) fn step_size(optimizer: &'static str, parameter: &'static str, x: f64
     }
 }
 
+/// `x` finite and `> 0`.
 pub(crate) fn positive(optimizer: &'static str, parameter: &'static str, x: f64) -> Result<f64> {
     if x.is_finite() && x > 0.0 {
         Ok(x)

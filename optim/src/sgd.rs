@@ -1,7 +1,8 @@
 //! Stochastic gradient descent as PyTorch's `torch.optim.SGD` computes it.
 
 use crate::optimizer::{
-    check_step, decay_rate, export_state, non_negative, positive, step_size, take_buffers,
+    check_step, decay_rate, export_state, flag, non_negative, positive, step_size, take_buffers,
+    Settings,
 };
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
@@ -132,6 +133,23 @@ impl<T: Float> Sgd<T> {
         self.weight_decay = non_negative(Self::NAME, "weight_decay", lambda)?;
         Ok(self)
     }
+
+    /// PyTorch's names: `momentum`, `dampening`, `nesterov` (a flag) and
+    /// `weight_decay`. Classic momentum 0 is recorded as no momentum,
+    /// whatever its dampening: both step alike and keep no buffer.
+    fn settings(&self) -> Settings {
+        let (mu, dampening, nesterov) = match self.momentum {
+            Momentum::None | Momentum::Classic { mu: 0.0, .. } => (0.0, 0.0, false),
+            Momentum::Classic { mu, dampening } => (mu, dampening, false),
+            Momentum::Nesterov { mu } => (mu, 0.0, true),
+        };
+        vec![
+            ("momentum", mu),
+            ("dampening", dampening),
+            ("nesterov", flag(nesterov)),
+            ("weight_decay", self.weight_decay),
+        ]
+    }
 }
 
 impl<T: Float> Optimizer<T> for Sgd<T> {
@@ -201,12 +219,13 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
             Self::NAME,
             self.steps,
             self.lr,
+            &self.settings(),
             &[("momentum_buffer", &self.buf)],
         )
     }
 
     fn load_state(&mut self, state: &OptimizerState<T>) -> Result<()> {
-        let [buf] = take_buffers(Self::NAME, state, ["momentum_buffer"])?;
+        let [buf] = take_buffers(Self::NAME, &self.settings(), state, ["momentum_buffer"])?;
         self.set_learning_rate(state.learning_rate)?;
         self.buf = buf;
         self.steps = state.steps;

@@ -184,6 +184,7 @@ fn adam_ode_energy_5_24_increases_when_eps1_is_much_larger_than_4_eps2() {
             optimizer: "adam_ode".into(),
             steps: 1,
             learning_rate: dt,
+            settings: Vec::new(),
             buffers: vec![("z".into(), vec![1.0, -1.0]), ("d".into(), vec![1.0, 1.0])],
         })
         .unwrap();

@@ -1,6 +1,6 @@
 //! The header's `__metadata__` strings: the architecture, the optimizer's
-//! scalars and buffer names, the progress and the caller's `extra.` keys,
-//! encoded for writing and decoded and validated for reading.
+//! scalars, settings and buffer names, the progress and the caller's
+//! `extra.` keys, encoded for writing and decoded and validated for reading.
 
 use super::{Checkpoint, Progress, FORMAT};
 use crate::Activation;
@@ -34,9 +34,32 @@ pub(super) fn encode_activations(acts: &[Activation]) -> String {
         .join(",")
 }
 
-/// The metadata of `c`: format, architecture, the optimizer's scalars and
-/// buffer names (if any), the progress (if any) and the `extra.` keys.
-pub(super) fn encode<T: Float>(c: &Checkpoint<'_, T>) -> HashMap<String, String> {
+/// The `optimizer.settings` value: `name=value` pairs, comma-separated,
+/// each value in Rust's shortest round-trip form (`{:?}`), so that it reads
+/// back bitwise. An error for a name that is empty, holds `,` or `=`, or
+/// repeats.
+pub(super) fn encode_settings(settings: &[(String, f64)]) -> std::result::Result<String, String> {
+    let mut pairs = Vec::with_capacity(settings.len());
+    for (k, (name, value)) in settings.iter().enumerate() {
+        if name.is_empty() || name.contains([',', '=']) {
+            return Err(format!(
+                "optimizer setting name {name:?} cannot be stored: it is empty or holds ',' or '='"
+            ));
+        }
+        if settings[..k].iter().any(|(n, _)| n == name) {
+            return Err(format!("optimizer setting {name:?} appears twice"));
+        }
+        pairs.push(format!("{name}={value:?}"));
+    }
+    Ok(pairs.join(","))
+}
+
+/// The metadata of `c`: format, architecture, the optimizer's scalars,
+/// settings and buffer names (if any), the progress (if any) and the
+/// `extra.` keys. An error for settings [`encode_settings`] refuses.
+pub(super) fn encode<T: Float>(
+    c: &Checkpoint<'_, T>,
+) -> std::result::Result<HashMap<String, String>, String> {
     let mut meta = HashMap::new();
     meta.insert("format".to_string(), FORMAT.to_string());
     let widths: Vec<String> = c.model.widths().iter().map(|w| w.to_string()).collect();
@@ -45,7 +68,7 @@ pub(super) fn encode<T: Float>(c: &Checkpoint<'_, T>) -> HashMap<String, String>
         "activations".to_string(),
         encode_activations(c.model.activations()),
     );
-    if let Some(s) = c.optimizer {
+    if let Some(s) = c.optimizer.as_deref() {
         let names: Vec<&str> = s.buffers.iter().map(|(name, _)| name.as_str()).collect();
         meta.insert("optimizer".to_string(), s.optimizer.clone());
         meta.insert("optimizer.steps".to_string(), s.steps.to_string());
@@ -54,6 +77,10 @@ pub(super) fn encode<T: Float>(c: &Checkpoint<'_, T>) -> HashMap<String, String>
             format!("{:?}", s.learning_rate),
         );
         meta.insert("optimizer.buffers".to_string(), names.join(","));
+        meta.insert(
+            "optimizer.settings".to_string(),
+            encode_settings(&s.settings)?,
+        );
     }
     if let Some(p) = c.progress {
         meta.insert("progress.epoch".to_string(), p.epoch.to_string());
@@ -63,7 +90,7 @@ pub(super) fn encode<T: Float>(c: &Checkpoint<'_, T>) -> HashMap<String, String>
     for (k, v) in &c.extra {
         meta.insert(format!("{EXTRA_PREFIX}{k}"), v.clone());
     }
-    meta
+    Ok(meta)
 }
 
 // ---------------------------------------------------------------- decoding
@@ -84,6 +111,28 @@ fn parse_activation(s: &str) -> std::result::Result<Activation, String> {
             }
         },
     })
+}
+
+/// The inverse of [`encode_settings`]; `key` names the metadata key in
+/// errors.
+fn parse_settings(key: &str, text: &str) -> std::result::Result<Vec<(String, f64)>, String> {
+    let mut settings: Vec<(String, f64)> = Vec::new();
+    for pair in text.split(',').filter(|_| !text.is_empty()) {
+        let parsed = pair
+            .split_once('=')
+            .and_then(|(name, v)| Some((name.trim(), v.trim().parse::<f64>().ok()?)))
+            .filter(|(name, _)| !name.is_empty());
+        let Some((name, value)) = parsed else {
+            return Err(format!(
+                "metadata {key} = {text:?}: {pair:?} is not name=number"
+            ));
+        };
+        if settings.iter().any(|(n, _)| n == name) {
+            return Err(format!("metadata {key} = {text:?} names {name:?} twice"));
+        }
+        settings.push((name.to_string(), value));
+    }
+    Ok(settings)
 }
 
 fn missing(key: &str, because: &str) -> String {
@@ -192,8 +241,10 @@ impl Meta {
         }))
     }
 
-    /// The optimizer's name, learning rate and steps, with no buffers yet;
-    /// call only when [`Meta::optimizer_names`] found an optimizer.
+    /// The optimizer's name, learning rate, steps and settings (none in a
+    /// file written before they were recorded: the state then loads
+    /// unchecked), with no buffers yet; call only when
+    /// [`Meta::optimizer_names`] found an optimizer.
     pub(super) fn optimizer_scalars<T>(&self) -> std::result::Result<OptimizerState<T>, String> {
         let lr_text = self.require("optimizer.learning_rate", HAS_OPTIMIZER)?;
         let learning_rate = lr_text.parse::<f64>().map_err(|_| {
@@ -202,10 +253,15 @@ impl Meta {
         let steps = self
             .u64("optimizer.steps")?
             .ok_or_else(|| missing("optimizer.steps", HAS_OPTIMIZER))?;
+        let settings = match self.0.get("optimizer.settings") {
+            Some(text) => parse_settings("optimizer.settings", text)?,
+            None => Vec::new(),
+        };
         Ok(OptimizerState {
             optimizer: self.0["optimizer"].clone(),
             steps,
             learning_rate,
+            settings,
             buffers: Vec::new(),
         })
     }
@@ -253,5 +309,51 @@ mod tests {
             "metadata activations: unknown activation \"gelu\""
         );
         assert!(parse_activation("relu:x").is_err());
+    }
+
+    #[test]
+    fn settings_round_trip_through_their_text_form_bitwise() {
+        let settings: Vec<(String, f64)> = [
+            ("beta1", 0.9),
+            ("eps", 1e-8),
+            ("d0", 0.1 + 0.2),
+            ("tiny", f64::MIN_POSITIVE / 3.0),
+            ("zero", -0.0),
+            ("semi_implicit", 1.0),
+        ]
+        .iter()
+        .map(|&(n, v)| (n.to_string(), v))
+        .collect();
+        let text = encode_settings(&settings).unwrap();
+        assert_eq!(
+            text,
+            "beta1=0.9,eps=1e-8,d0=0.30000000000000004,tiny=7.41691286169067e-309,zero=-0.0,semi_implicit=1.0"
+        );
+        let back = parse_settings("k", &text).unwrap();
+        let bits = |s: &[(String, f64)]| -> Vec<(String, u64)> {
+            s.iter().map(|(n, v)| (n.clone(), v.to_bits())).collect()
+        };
+        assert_eq!(bits(&back), bits(&settings));
+        assert_eq!(parse_settings("k", "").unwrap(), Vec::new());
+    }
+
+    #[test]
+    fn settings_that_cannot_be_read_back_are_refused_both_ways() {
+        let named = |n: &str| vec![(n.to_string(), 1.0)];
+        for bad in ["", "a,b", "a=b"] {
+            assert!(encode_settings(&named(bad)).is_err(), "{bad:?}");
+        }
+        let twice = [("nu".to_string(), 1.0), ("nu".to_string(), 1.0)];
+        assert_eq!(
+            encode_settings(&twice).unwrap_err(),
+            "optimizer setting \"nu\" appears twice"
+        );
+        assert_eq!(
+            parse_settings("k", "nu=1.0,eps").unwrap_err(),
+            "metadata k = \"nu=1.0,eps\": \"eps\" is not name=number"
+        );
+        assert!(parse_settings("k", "nu=x").is_err());
+        assert!(parse_settings("k", "=1").is_err());
+        assert!(parse_settings("k", "nu=1,nu=2").is_err());
     }
 }

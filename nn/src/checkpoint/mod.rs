@@ -14,6 +14,11 @@
 //! - Optimizer buffers as 1-D tensors `optimizer.<buffer>` (e.g.
 //!   `optimizer.m`, `optimizer.v` for Adam), one value per parameter, or
 //!   empty before the first step.
+//! - The feature scaler ([`Checkpoint::scaler`], a [`Standardizer`]), if
+//!   any, as two 1-D tensors of the input width `a_0`: `scaler.mean` and
+//!   `scaler.std` (finite, `std >= 0`; 0 for a feature constant on the
+//!   training set, which is only centred, as [`Standardizer::transform`]
+//!   does).
 //! - Strings in the header's `__metadata__`:
 //!
 //!   | key | value |
@@ -25,6 +30,7 @@
 //!   | `optimizer.steps` | decimal `u64` |
 //!   | `optimizer.learning_rate` | the `f64` in Rust's shortest round-trip form (`{:?}`), so it reads back bitwise |
 //!   | `optimizer.buffers` | buffer names in order, comma-separated (possibly empty) |
+//!   | `optimizer.settings` | [`OptimizerState::settings`] in order, `name=value` comma-separated, values as `optimizer.learning_rate` (e.g. `beta1=0.9,beta2=0.999,eps=1e-8`; empty for a method without any). A file without this key, written before settings were recorded, loads with none: the state then loads unchecked |
 //!   | `progress.epoch`, `progress.step`, `progress.seed` | decimal `u64` (only with a [`Progress`]) |
 //!   | `extra.<key>` | the caller's [`Checkpoint::extra`] entries |
 //!
@@ -35,6 +41,9 @@
 //! sd = load_file("model.safetensors")
 //! model = nn.Module(); model.layers = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
 //! model.load_state_dict({k: v for k, v in sd.items() if k.startswith("layers.")})
+//! # with a scaler: raw inputs are standardised first (a std of 0 divides by 1)
+//! std = sd["scaler.std"]
+//! logits = model.layers((x - sd["scaler.mean"]) / torch.where(std > 0, std, torch.ones_like(std)))
 //! ```
 //!
 //! # Guarantees
@@ -54,7 +63,8 @@
 //!   resumption requires the same dtype.
 //! - Every problem (unreadable or missing file, truncated file, corrupt
 //!   header, missing or unexpected tensor, wrong shape or dtype, malformed
-//!   metadata) is an [`Error::Checkpoint`] whose reason names the tensor or
+//!   metadata, a scaler that is not one) is an [`Error::Checkpoint`] whose
+//!   reason names the tensor or
 //!   key and, for shapes, both shapes; never a panic. Loading into a model
 //!   changes nothing unless everything checks out.
 //!
@@ -87,16 +97,19 @@
 
 mod metadata;
 mod read;
+mod scaler;
 mod write;
 
 pub use read::{load_checkpoint, load_into, load_model};
 pub use write::{save_checkpoint, save_model};
 
+use crate::data::Standardizer;
 use crate::{Error, Mlp};
 use autodiff::Float;
 use optim::OptimizerState;
 use safetensors::Dtype;
 use std::any::TypeId;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -175,39 +188,54 @@ pub struct Progress {
 
 /// What [`save_checkpoint`] writes: a model and, optionally, an optimizer
 /// state, the progress and free-form metadata.
+///
+/// [`Trainer::checkpoint`](crate::Trainer::checkpoint) gives one of a
+/// trainer's network, optimizer and progress, to which more can be added.
 #[derive(Clone, Debug)]
-pub struct Checkpoint<'a, T> {
+pub struct Checkpoint<'a, T: Clone> {
     /// The network.
     pub model: &'a Mlp<T>,
-    /// The optimizer's state ([`optim::Optimizer::state`]).
-    pub optimizer: Option<&'a OptimizerState<T>>,
+    /// The optimizer's state ([`optim::Optimizer::state`]): borrowed from
+    /// the caller, or owned when taken from a trainer.
+    pub optimizer: Option<Cow<'a, OptimizerState<T>>>,
     /// Where training stands.
     pub progress: Option<Progress>,
+    /// The feature scaler the network's inputs go through, one statistic
+    /// per input feature.
+    pub scaler: Option<&'a Standardizer<T>>,
     /// Free-form strings (a run name, a git commit, hyperparameters),
     /// stored as metadata keys `extra.<key>`.
     pub extra: BTreeMap<String, String>,
 }
 
-impl<'a, T> Checkpoint<'a, T> {
+impl<'a, T: Clone> Checkpoint<'a, T> {
     /// A checkpoint of the model alone.
     pub fn new(model: &'a Mlp<T>) -> Self {
         Checkpoint {
             model,
             optimizer: None,
             progress: None,
+            scaler: None,
             extra: BTreeMap::new(),
         }
     }
 
     /// Adds the optimizer's state.
     pub fn optimizer(mut self, state: &'a OptimizerState<T>) -> Self {
-        self.optimizer = Some(state);
+        self.optimizer = Some(Cow::Borrowed(state));
         self
     }
 
     /// Adds the progress.
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Adds the feature scaler the network's inputs go through (see the
+    /// [module documentation](self) for how PyTorch reads it).
+    pub fn scaler(mut self, scaler: &'a Standardizer<T>) -> Self {
+        self.scaler = Some(scaler);
         self
     }
 
@@ -226,6 +254,9 @@ pub struct TrainingState<T> {
     pub optimizer: Option<OptimizerState<T>>,
     /// The progress, if saved.
     pub progress: Option<Progress>,
+    /// The feature scaler, if saved: raw inputs go through its
+    /// [`transform`](Standardizer::transform) before the network.
+    pub scaler: Option<Standardizer<T>>,
     /// The free-form metadata ([`Checkpoint::extra`]).
     pub extra: BTreeMap<String, String>,
     /// The dtype of the tensors in the file (converted to `T` if it differs).

@@ -2,6 +2,7 @@
 //! network, and the values decoded (converting between `F32` and `F64`).
 
 use super::metadata::{encode_activations, Meta};
+use super::scaler::{self, Tensors};
 use super::{fail, torch_shape, LoadedCheckpoint, StoredDtype, TrainingState, OPTIMIZER_PREFIX};
 use crate::{Mlp, Result};
 use autodiff::Float;
@@ -52,17 +53,20 @@ pub fn load_model<T: Float>(path: impl AsRef<Path>) -> Result<Mlp<T>> {
 
 /// Reads a checkpoint's parameters into an existing network, which must
 /// match: every parameter tensor present with its shape (weights
-/// `[a_{r+1}, a_r]`, biases `[a_{r+1}]`), no other tensor than those and
-/// the optimizer's, and, when the file records an architecture, the same
-/// widths and activations. Files written by PyTorch (no metadata) load too.
+/// `[a_{r+1}, a_r]`, biases `[a_{r+1}]`), no other tensor than those, the
+/// optimizer's and the scaler's (`[a_0]` each), and, when the file records
+/// an architecture, the same widths and activations. Files written by
+/// PyTorch (no metadata) load too.
 ///
-/// Returns the rest of the checkpoint: optimizer state, progress, metadata.
+/// Returns the rest of the checkpoint: optimizer state, progress, scaler,
+/// metadata.
 ///
 /// # Errors
 /// [`Error::Checkpoint`] naming the file and the problem: unreadable file,
 /// corrupt header, unsupported or mixed dtypes, missing or unexpected
 /// tensor, wrong shape (both shapes given), architecture mismatch,
-/// malformed metadata, an `F64` value out of `f32` range. On error `model`
+/// malformed metadata, an `F64` value out of `f32` range, a scaler that
+/// is not one (half of it, a negative or non-finite std). On error `model`
 /// is unchanged.
 ///
 /// [`Error::Checkpoint`]: crate::Error::Checkpoint
@@ -103,7 +107,7 @@ fn with_parsed<R>(
 
 /// A parsed safetensors file: its tensors and metadata.
 struct Parsed<'b> {
-    tensors: BTreeMap<String, (StoredDtype, Vec<usize>, &'b [u8])>,
+    tensors: Tensors<'b>,
     meta: Meta,
 }
 
@@ -222,6 +226,7 @@ impl<'b> Parsed<'b> {
         let names = self.meta.optimizer_names()?;
         for (name, (_, shape, _)) in &self.tensors {
             let known = model.slots().contains_key(name)
+                || [scaler::MEAN, scaler::STD].contains(&name.as_str())
                 || name
                     .strip_prefix(OPTIMIZER_PREFIX)
                     .is_some_and(|b| names.as_ref().is_some_and(|n| n.contains(&b)));
@@ -259,11 +264,13 @@ impl<'b> Parsed<'b> {
             }
         };
         let progress = self.meta.progress()?;
+        let scaler = scaler::decode(&self.tensors, dtype, model.widths()[0])?;
         let extra = self.meta.extra();
         model.params_mut().copy_from_slice(&params);
         Ok(TrainingState {
             optimizer,
             progress,
+            scaler,
             extra,
             dtype,
         })
@@ -273,7 +280,7 @@ impl<'b> Parsed<'b> {
 /// The values of tensor `name`, stored as `dtype`, as `T`: bitwise when
 /// `dtype` is `T`'s, widened exactly from `F32` to `f64`, rounded to nearest
 /// from `F64` to `f32` (an error for a finite value beyond `f32`'s range).
-fn decode_values<T: Float>(
+pub(super) fn decode_values<T: Float>(
     name: &str,
     dtype: StoredDtype,
     raw: &[u8],

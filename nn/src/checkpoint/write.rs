@@ -1,7 +1,7 @@
 //! Writing: the tensors and metadata serialised to safetensors bytes, and
 //! the atomic write of those bytes.
 
-use super::{fail, metadata, torch_shape, Checkpoint, StoredDtype, OPTIMIZER_PREFIX};
+use super::{fail, metadata, scaler, torch_shape, Checkpoint, StoredDtype, OPTIMIZER_PREFIX};
 use crate::{Mlp, Result};
 use autodiff::Float;
 use safetensors::tensor::TensorView;
@@ -16,9 +16,13 @@ use std::path::{Path, PathBuf};
 ///
 /// # Errors
 /// [`Error::Checkpoint`] when an optimizer buffer name is empty, holds a
-/// comma or repeats, when a buffer is neither empty nor one value per
-/// parameter, or when the file cannot be written; the previous file
-/// at `path`, if any, is then untouched.
+/// comma or repeats, when a setting name is empty, holds a comma or `=`, or
+/// repeats, when a buffer is neither empty nor one value per parameter, when
+/// the scaler has another number of features than the network's input width
+/// or is not valid ([`Standardizer::validate`]), or when the file cannot be
+/// written; the previous file at `path`, if any, is then untouched.
+///
+/// [`Standardizer::validate`]: crate::data::Standardizer::validate
 ///
 /// [`Error::Checkpoint`]: crate::Error::Checkpoint
 pub fn save_checkpoint<T: Float>(
@@ -63,7 +67,7 @@ fn encode_checkpoint<T: Float>(c: &Checkpoint<'_, T>) -> std::result::Result<Vec
             encode_values(&params[slot.range()]),
         ));
     }
-    if let Some(s) = c.optimizer {
+    if let Some(s) = c.optimizer.as_deref() {
         let mut names: Vec<&str> = Vec::new();
         for (name, values) in &s.buffers {
             if name.is_empty() || name.contains(',') {
@@ -89,7 +93,10 @@ fn encode_checkpoint<T: Float>(c: &Checkpoint<'_, T>) -> std::result::Result<Vec
             ));
         }
     }
-    let meta = metadata::encode(c);
+    if let Some(s) = c.scaler {
+        tensors.extend(scaler::encode(s, c.model.widths()[0])?);
+    }
+    let meta = metadata::encode(c)?;
     let views = tensors
         .iter()
         .map(|(name, shape, bytes)| {

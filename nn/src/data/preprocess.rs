@@ -2,7 +2,10 @@
 //! (the fit/transform pattern of scikit-learn).
 //!
 //! The fitted statistics are public fields, so a scaler can be stored with a
-//! model and reapplied to new inputs.
+//! model and reapplied to new inputs ([`Standardizer`] goes into a
+//! checkpoint with [`Checkpoint::scaler`]).
+//!
+//! [`Checkpoint::scaler`]: crate::checkpoint::Checkpoint::scaler
 
 use super::dataset::Dataset;
 use super::error::{DataError, Result};
@@ -92,6 +95,49 @@ pub struct Standardizer<T> {
 }
 
 impl<T: Float> Standardizer<T> {
+    /// A scaler of given statistics (read back from a file, say), checked
+    /// as [`Standardizer::validate`] does.
+    ///
+    /// # Errors
+    /// As [`Standardizer::validate`].
+    pub fn new(mean: Vec<T>, std: Vec<T>) -> Result<Self> {
+        let s = Standardizer { mean, std };
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Checks what [`Standardizer::fit`] guarantees: one `std` per `mean`,
+    /// every mean finite, every standard deviation finite and `>= 0` (0 for
+    /// a feature constant on the fitted data, which is centred only).
+    ///
+    /// # Errors
+    /// [`DataError::LengthMismatch`] for lengths that differ;
+    /// [`DataError::OutOfRange`] for the first value out of its range.
+    pub fn validate(&self) -> Result<()> {
+        check_width(
+            "Standardizer: std (one per feature of mean)",
+            self.mean.len(),
+            self.std.len(),
+        )?;
+        let first_bad =
+            |values: &[T], ok: fn(f64) -> bool| values.iter().map(|v| v.to_f64()).find(|&v| !ok(v));
+        if let Some(value) = first_bad(&self.mean, f64::is_finite) {
+            return Err(DataError::OutOfRange {
+                what: "Standardizer: mean",
+                value,
+                range: "finite",
+            });
+        }
+        if let Some(value) = first_bad(&self.std, |v| v.is_finite() && v >= 0.0) {
+            return Err(DataError::OutOfRange {
+                what: "Standardizer: std",
+                value,
+                range: "finite and >= 0",
+            });
+        }
+        Ok(())
+    }
+
     /// Fits the per-feature mean and standard deviation (accumulated in
     /// `f64`, two-pass).
     ///
@@ -317,6 +363,38 @@ mod tests {
             "{e:?}"
         );
         assert!(Standardizer::fit(&Matrix::<f32>::zeros(0, 3)).is_err());
+    }
+
+    #[test]
+    fn a_scaler_of_given_statistics_must_be_what_fit_could_give() {
+        let s = Standardizer::new(vec![1.0_f32, 2.0], vec![0.5, 0.0]).unwrap();
+        assert_eq!(s.std, [0.5, 0.0], "a constant feature's std is 0");
+        let e = Standardizer::new(vec![1.0_f32, 2.0], vec![0.5]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::LengthMismatch {
+                    expected: 2,
+                    got: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        for (mean, std) in [
+            (f32::NAN, 1.0),
+            (f32::INFINITY, 1.0),
+            (0.0, -1.0),
+            (0.0, f32::INFINITY),
+        ] {
+            let e = Standardizer::new(vec![mean], vec![std]).unwrap_err();
+            assert!(
+                matches!(e, DataError::OutOfRange { .. }),
+                "{mean} {std}: {e}"
+            );
+        }
+        let x = Matrix::new(2, 2, vec![1.0_f64, 3.0, 2.0, 3.0]).unwrap();
+        Standardizer::fit(&x).unwrap().validate().unwrap();
     }
 
     #[test]

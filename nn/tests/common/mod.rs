@@ -38,3 +38,14 @@ impl Drop for TempDir {
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
+
+/// The reason of an `Error::Checkpoint`, checking the path it names.
+pub fn reason(err: nn::Error, path: &std::path::Path) -> String {
+    match err {
+        nn::Error::Checkpoint { path: p, reason } => {
+            assert_eq!(p, path.display().to_string());
+            reason
+        }
+        other => panic!("expected Error::Checkpoint, got {other:?}"),
+    }
+}

@@ -1,0 +1,97 @@
+//! The command line.
+
+use clap::Parser;
+use nn::Activation;
+use std::path::PathBuf;
+
+/// Train a multilayer perceptron on the handwritten digits.
+///
+/// A checkpoint written by --save holds, besides the network, the
+/// optimizer's state and the epoch, the settings that shape the run
+/// (--optimizer, --batch-size, --test-fraction, --seed) and the feature
+/// scaler fitted on the training split. --load takes the settings and the
+/// architecture from it and refuses different ones given on the command
+/// line, so that a resumed run continues bitwise as if never stopped.
+///
+/// To predict with a checkpoint, standardise raw features with the saved
+/// scaler first: its tensors scaler.mean and scaler.std hold one number
+/// per feature (TrainingState::scaler when loaded in Rust); then
+/// Mlp::classify. The comment at the top of nn/examples/digits/main.rs has
+/// the code.
+#[derive(Parser, Debug)]
+#[command(version)]
+pub struct Args {
+    /// The optimizer: one of optim::METHODS (adam, adamw, sgd, sgd_momentum,
+    /// sgd_nesterov, gradient_descent, heavy_ball, heavy_ball_symplectic,
+    /// nesterov, friction, relaxation, adam_ode). With --load: the
+    /// checkpoint's; if given, it must be the same.
+    #[arg(long, default_value = "adam")]
+    pub optimizer: String,
+    /// Learning rate (step dt); by default 2e-3 for the Adam family, 0.05
+    /// for the others. With --load, replaces the checkpoint's rate.
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr: Option<f64>,
+    /// Number of epochs (with --load: the epoch to train up to).
+    #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub epochs: u64,
+    /// Mini-batch size. With --load: the checkpoint's; if given, it must be
+    /// the same.
+    #[arg(long, default_value_t = 32)]
+    pub batch_size: usize,
+    /// Hidden widths, comma-separated. With --load the architecture comes
+    /// from the checkpoint: if given, it must be the same.
+    #[arg(long, value_delimiter = ',', default_value = "64")]
+    pub hidden: Vec<usize>,
+    /// Hidden activation: relu, tanh, sigmoid or softplus. With --load: as
+    /// --hidden.
+    #[arg(long, default_value = "relu")]
+    pub activation: String,
+    /// ReLU's subgradient at exactly 0, in [0, 1]. With --load: as --hidden.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub relu_at_zero: f64,
+    /// Seed of the initialisation, the split and the batch order. With
+    /// --load: the checkpoint's; if given, it must be the same.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Fraction of the data held out for testing, in (0, 1). With --load:
+    /// the checkpoint's; if given, it must be the same.
+    #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
+    pub test_fraction: f64,
+    /// A CSV file in the digits format (64 pixels, then the label) instead
+    /// of the bundled copy.
+    #[arg(long)]
+    pub data: Option<PathBuf>,
+    /// Draw the loss and accuracy curves into this SVG file.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+    /// Save the network, the optimizer's state, the epoch reached, the
+    /// run's settings and the feature scaler to this safetensors checkpoint
+    /// when training ends (or stops on an error).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Resume from a checkpoint written by --save: the network (its
+    /// architecture comes from the file), the optimizer's state, the epoch,
+    /// the settings and the scaler; training continues up to --epochs.
+    #[arg(long)]
+    pub load: Option<PathBuf>,
+    /// Threads for the matrix products (by default the environment
+    /// variable CHAINRULE_NUM_THREADS, else every available core). The
+    /// results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    pub threads: Option<u16>,
+}
+
+/// The `--activation` named `name` (ReLU with subgradient `at_zero` at 0).
+pub fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
+    Ok(match name {
+        "relu" => Activation::Relu { at_zero },
+        "tanh" => Activation::Tanh,
+        "sigmoid" => Activation::Sigmoid,
+        "softplus" => Activation::Softplus,
+        _ => {
+            return Err(format!(
+                "unknown activation {name:?}; use relu, tanh, sigmoid or softplus"
+            ))
+        }
+    })
+}

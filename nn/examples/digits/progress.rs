@@ -1,0 +1,158 @@
+//! What a run prints: its configuration, a progress bar on a terminal, one
+//! line per epoch, and the final accuracy and timings.
+
+use crate::resume::Settings;
+use indicatif::{ProgressBar, ProgressStyle};
+use nn::data::Dataset;
+use nn::{Event, Trainer};
+use std::io::IsTerminal;
+use std::time::Instant;
+
+/// A loss for the progress lines: four decimals, and in exponent form
+/// (four significant digits) below 1e-3, where four decimals would lose
+/// them, and from 1e6 up, where fixed point would print dozens of digits.
+pub fn fmt_loss(l: f64) -> String {
+    if l != 0.0 && l.is_finite() && !(1e-3..1e6).contains(&l.abs()) {
+        format!("{l:.3e}")
+    } else {
+        format!("{l:.4}")
+    }
+}
+
+/// Where a run stands after `completed` epochs, counting epochs from 1 as
+/// the progress lines do: "after epoch 3", or "before epoch 1" when none
+/// was completed.
+pub fn after_epochs(completed: usize) -> String {
+    if completed == 0 {
+        "before epoch 1, none completed".to_string()
+    } else {
+        format!("after epoch {completed}")
+    }
+}
+
+/// The data, the network and the run's settings, as they are after
+/// `--load`, and the checkpoint resumed from.
+pub fn print_header(
+    trainer: &Trainer<f32>,
+    (train, test): (&Dataset<f32>, &Dataset<f32>),
+    settings: &Settings,
+    epochs: usize,
+    resumed_from: Option<&str>,
+) {
+    let acts = trainer.mlp().activations();
+    let hidden: Vec<String> = acts[..acts.len() - 1]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    println!(
+        "chainrule digits: {} train / {} test samples (test fraction {}), {} features, 10 classes",
+        train.len(),
+        test.len(),
+        settings.test_fraction,
+        train.n_features()
+    );
+    println!(
+        "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean); \
+         optimizer {} lr {}; {} epochs, batch {}, reshuffled; seed {}",
+        trainer.mlp().widths(),
+        trainer.mlp().num_params(),
+        hidden.join(","),
+        settings.optimizer,
+        trainer.optimizer().learning_rate(),
+        epochs,
+        settings.batch_size,
+        settings.seed
+    );
+    if let Some(file) = resumed_from {
+        println!(
+            "resumed from {file} (saved {})",
+            after_epochs(trainer.epoch())
+        );
+    }
+}
+
+/// What [`train`] leaves besides the trainer: the outcome, each step's
+/// mini-batch loss at `epoch + (step + 1) / steps` (so that a plot shows a
+/// run that diverged in its first epoch too), and the wall-clock seconds.
+pub struct Outcome {
+    pub result: nn::Result<nn::History>,
+    pub batch_losses: Vec<(f64, f64)>,
+    pub wall: f64,
+}
+
+/// Trains up to epoch `epochs`, with a progress bar on a terminal and one
+/// line per epoch.
+pub fn train(
+    trainer: &mut Trainer<f32>,
+    (train, test): (&Dataset<f32>, &Dataset<f32>),
+    epochs: usize,
+) -> Outcome {
+    let terminal = std::io::stdout().is_terminal();
+    let mut bar: Option<ProgressBar> = None;
+    let mut batch_losses: Vec<(f64, f64)> = Vec::new();
+    let started = Instant::now();
+    let result = trainer.fit(train, Some(test), |event| match event {
+        Event::Step {
+            epoch,
+            step,
+            steps,
+            loss,
+        } => {
+            batch_losses.push((epoch as f64 + (step + 1) as f64 / steps as f64, loss));
+            if !terminal {
+                return;
+            }
+            let b = bar.get_or_insert_with(|| {
+                let b = ProgressBar::new(steps as u64);
+                b.set_style(
+                    ProgressStyle::with_template("epoch {prefix:>3} [{bar:30}] {pos}/{len} {msg}")
+                        .expect("a valid template")
+                        .progress_chars("=> "),
+                );
+                b
+            });
+            b.set_prefix(format!("{}", epoch + 1));
+            b.set_position(step as u64 + 1);
+            b.set_message(format!("loss {}", fmt_loss(loss)));
+        }
+        Event::Epoch(r) => {
+            let line = format!(
+                "epoch {:>3}/{}  train loss {}  test loss {}  test accuracy {:.2}%  ({:.1} ms)",
+                r.epoch + 1,
+                epochs,
+                fmt_loss(r.train_loss),
+                fmt_loss(r.test_loss.unwrap_or(f64::NAN)),
+                100.0 * r.test_accuracy.unwrap_or(f64::NAN),
+                r.seconds * 1e3
+            );
+            if let Some(b) = bar.take() {
+                b.finish_and_clear();
+            }
+            println!("{line}");
+        }
+    });
+    if let Some(b) = bar.take() {
+        b.finish_and_clear();
+    }
+    Outcome {
+        result,
+        batch_losses,
+        wall: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// The final test accuracy and the timings, when training succeeded.
+pub fn print_summary(trainer: &Trainer<f32>, outcome: &Outcome) {
+    // The epochs completed, also when training stopped on an error.
+    let history = trainer.history();
+    if let (Ok(_), Some(last)) = (&outcome.result, history.epochs.last()) {
+        println!(
+            "test accuracy {:.2}% after epoch {}; training time {:.3} s ({:.2} ms per epoch), {:.3} s with evaluation",
+            100.0 * last.test_accuracy.unwrap_or(f64::NAN),
+            trainer.epoch(),
+            history.train_seconds,
+            1e3 * history.train_seconds / history.epochs.len() as f64,
+            outcome.wall
+        );
+    }
+}
