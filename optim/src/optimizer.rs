@@ -388,16 +388,7 @@ pub(crate) fn export_state<T: Float>(
 /// Constructors ask for `> 0` ([`positive`]): a method built with step 0
 /// is a mistake.
 pub(crate) fn step_size(optimizer: &'static str, parameter: &'static str, x: f64) -> Result<f64> {
-    if x.is_finite() && x >= 0.0 {
-        Ok(x)
-    } else {
-        Err(Error::InvalidHyperparameter {
-            optimizer,
-            parameter,
-            expected: "finite and >= 0",
-            got: x,
-        })
-    }
+    non_negative(optimizer, parameter, x)
 }
 
 /// `x` finite and `> 0`.
