@@ -242,3 +242,74 @@ fn a_primitive_of_ones_own_gives_the_gradient_and_hessian_of_the_function_writte
     let c = custom(&[autodiff::PVar::constant(1.0); 4]);
     assert!(c.is_constant());
 }
+
+#[test]
+fn the_hessian_of_powf_at_exponent_zero_is_symmetric_and_exact() {
+    // f = a^b at (2, 0): f_ab = f_ba = 1/a, f_bb = ln(a)^2, f_aa = 0.
+    let h = autodiff::hessian(|x| x[0].powf(x[1]), &[2.0, 0.0]).unwrap();
+    let ln2 = 2f64.ln();
+    let want = [0.0, 0.5, 0.5, ln2 * ln2];
+    for (a, b) in h.as_slice().iter().zip(want) {
+        assert!((a - b).abs() < 1e-15, "{:?}", h.as_slice());
+    }
+}
+
+/// `sqrt` as a primitive of one's own, with its partial from the trait.
+fn my_sqrt<T: Real>(x: T) -> T {
+    let y = x.sqrt();
+    T::with_partials(y, &[(x, T::from_f64(0.5) / y)])
+}
+
+#[test]
+fn a_custom_primitive_with_an_infinite_partial_passes_no_nan_where_nothing_flows() {
+    // d/dx1 (x1 sqrt(x0)) at x0 = 0: sqrt'(0) is infinite, but the Hessian
+    // entry along x1 has nothing flowing through it, as with the built-in.
+    let built_in = autodiff::hessian(|x| x[1] * x[0].sqrt(), &[0.0, 2.0]).unwrap();
+    let custom = autodiff::hessian(|x| x[1] * my_sqrt(x[0]), &[0.0, 2.0]).unwrap();
+    assert_eq!(custom[(1, 1)], 0.0);
+    assert_eq!(built_in[(1, 1)], custom[(1, 1)]);
+    let d = my_sqrt(autodiff::Dual::new(0.0_f64, 0.0));
+    assert_eq!((d.re, d.eps), (0.0, 0.0));
+}
+
+#[test]
+fn a_custom_primitive_takes_the_chain_rule_of_derived_and_repeated_inputs() {
+    // On the preaccumulating tape, sin(x0) is not a node: its derivative
+    // must enter through the partial. f = g(sin x0, sin x0, x1, x0 x1)
+    // with g(p, q, r, s) = p q + r s, written through with_partials.
+    fn f<T: Real>(x: &[T]) -> T {
+        let (p, r, s) = (x[0].sin(), x[1], x[0] * x[1]);
+        let y = p * p + r * s;
+        T::with_partials(y, &[(p, p), (p, p), (r, s), (s, r)])
+    }
+    fn written_out<T: Real>(x: &[T]) -> T {
+        x[0].sin() * x[0].sin() + x[1] * x[0] * x[1]
+    }
+    let x = [0.8, -1.7];
+    let (v, g) = autodiff::value_and_grad(|x| f(x), &x).unwrap();
+    let (w, h) = autodiff::value_and_grad(|x| written_out(x), &x).unwrap();
+    assert!((v - w).abs() < 1e-15);
+    for (a, b) in g.iter().zip(&h) {
+        assert!((a - b).abs() < 1e-14, "{g:?} vs {h:?}");
+    }
+    let tape = autodiff::Tape::new();
+    let xs = tape.vars(&x);
+    let gr = tape.backward(f(&xs));
+    assert!((gr[xs[0]] - h[0]).abs() < 1e-14 && (gr[xs[1]] - h[1]).abs() < 1e-14);
+}
+
+#[test]
+#[should_panic(expected = "another Tape")]
+fn a_custom_primitive_of_two_tapes_panics_at_the_second_input() {
+    let (t1, t2) = (autodiff::Tape::new(), autodiff::Tape::new());
+    let (a, b) = (t1.var(1.0), t2.var(2.0));
+    let _ = autodiff::Var::with_partials(a, &[(a, a), (b, b)]);
+}
+
+#[test]
+#[should_panic(expected = "another Tape")]
+fn a_custom_primitive_of_two_tapes_panics_at_a_later_input() {
+    let (t1, t2) = (autodiff::Tape::new(), autodiff::Tape::new());
+    let (a, b) = (t1.vars(&[1.0, 2.0]), t2.vars(&[0.0; 100]));
+    let _ = autodiff::Var::with_partials(a[0], &[(a[0], a[0]), (a[1], a[1]), (b[99], b[99])]);
+}

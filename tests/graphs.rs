@@ -355,7 +355,15 @@ fn gradcheck_refuses_a_configuration_that_checks_nothing() {
         atol: -1.0,
         ..Default::default()
     };
-    for cfg in [none, bad_step, nan_tol, neg_tol] {
+    let nan_atol = GradcheckConfig {
+        atol: f64::NAN,
+        ..Default::default()
+    };
+    let infinite_step = GradcheckConfig {
+        step: f64::INFINITY,
+        ..Default::default()
+    };
+    for cfg in [none, bad_step, nan_tol, neg_tol, nan_atol, infinite_step] {
         let e = autodiff::gradcheck_fn(f, &[100.0], &[1.0], &cfg).unwrap_err();
         assert!(
             matches!(e, autodiff::Error::OutOfRange { .. }),

@@ -764,3 +764,48 @@ fn a_var_of_another_tape_in_a_matrix_of_scalars_panics() {
     let v = t2.var(1.0);
     let _ = t1.mat_from_vars(Shape::new(1, 1), &[v]);
 }
+
+#[test]
+fn broadcast_and_entry_gradients_are_fresh_in_a_reused_gradient_store() {
+    // backward_into reuses the store's arena: a rule that only adds into a
+    // slot it writes first would keep the previous output's gradient.
+    let tape = Tape::<f64>::new();
+    let s = tape.mat(Shape::new(1, 1), &[2.0]).unwrap();
+    let x = tape
+        .mat(Shape::new(2, 3), &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+        .unwrap();
+    let shape = Shape::new(2, 3);
+    let l1 = (x * s.broadcast_to(shape)).sum() + x.get(0, 1) * 3.0;
+    let l2 = s.broadcast_to(shape).sum() + x.get(1, 2) * 2.0;
+    let mut g = autodiff::Grads::empty();
+    tape.backward_into(l1, &mut g);
+    assert_eq!(g[s], [21.0]);
+    tape.backward_into(l2, &mut g);
+    assert_eq!(g[s], [6.0]);
+    assert_eq!(g[x], [0.0, 0.0, 0.0, 0.0, 0.0, 2.0]);
+}
+
+#[test]
+fn softmax_adds_its_gradient_to_one_its_input_already_holds() {
+    // z feeds a later node (a scale) too: in the reverse sweep that node
+    // writes z's gradient first, and softmax's rule must add to it.
+    let z = [0.3, -1.2, 2.0];
+    let r = [1.0, -2.0, 0.5];
+    let tape = Tape::<f64>::new();
+    let zm = tape.mat(Shape::new(1, 3), &z).unwrap();
+    let rm = tape.mat_const(Shape::new(1, 3), &r).unwrap();
+    let l = (zm.softmax() * rm).sum() + zm.scale(4.0).sum();
+    let g = tape.backward(l);
+    let e: Vec<f64> = z.iter().map(|v| v.exp()).collect();
+    let s: f64 = e.iter().sum();
+    let p: Vec<f64> = e.iter().map(|v| v / s).collect();
+    let dot: f64 = p.iter().zip(&r).map(|(a, b)| a * b).sum();
+    for j in 0..3 {
+        let want = p[j] * (r[j] - dot) + 4.0;
+        assert!(
+            (g[zm][j] - want).abs() < 1e-14,
+            "{j}: {} vs {want}",
+            g[zm][j]
+        );
+    }
+}

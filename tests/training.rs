@@ -682,6 +682,11 @@ fn a_callback_saves_a_checkpoint_each_epoch_that_resumes_bitwise_and_can_end_the
                 r.epoch + 1,
                 "the trainer counts the epoch just run"
             );
+            assert_eq!(
+                t.history().epochs.last(),
+                Some(r),
+                "and so does its history"
+            );
             t.save_checkpoint(self.dir.join(format!("e{}.safetensors", t.epoch())))
                 .unwrap();
             if t.epoch() == self.stop_after {
@@ -774,4 +779,29 @@ fn a_trainers_checkpoint_takes_extra_entries_and_is_otherwise_what_save_checkpoi
     assert_eq!(b.state.extra["run"], "sine");
     assert_eq!((a.model, a.state.optimizer), (b.model, b.state.optimizer));
     assert_eq!(a.state.progress, b.state.progress);
+}
+
+#[test]
+fn a_state_saved_before_the_first_step_restores_into_a_network_of_any_size() {
+    // Its buffers are empty (allocated on the first step): nothing to
+    // compare with the network's parameter count.
+    let fresh = sine_net_trainer(1, TrainConfig::default());
+    let state = nn::checkpoint::TrainingState {
+        optimizer: Some(fresh.optimizer().state()),
+        progress: None,
+        extra: Default::default(),
+        dtype: nn::checkpoint::StoredDtype::of::<f64>(),
+        scaler: None,
+    };
+    assert!(state
+        .optimizer
+        .as_ref()
+        .unwrap()
+        .buffers
+        .iter()
+        .all(|(_, b)| b.is_empty()));
+    let mlp = Mlp::builder(&[1, 20, 1]).seed(1).build().unwrap();
+    let adam = optim::by_name::<f64>("adam", 1e-2).unwrap();
+    let mut big = Trainer::new(mlp, adam, TrainConfig::default());
+    big.restore(&state).unwrap();
 }

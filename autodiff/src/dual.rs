@@ -206,9 +206,11 @@ impl<T: Real> Real for Dual<T> {
     /// the tangent by the chain rule `sum_i dy/dx_i eps(x_i)`.
     fn with_partials(y: Self, terms: &[(Self, Self)]) -> Self {
         let re: smallvec::SmallVec<[(T, T); 8]> = terms.iter().map(|(x, p)| (x.re, p.re)).collect();
+        // As the built-in rules: an input of zero tangent contributes
+        // nothing, even through an infinite partial.
         let mut eps = T::zero();
         for (x, p) in terms {
-            eps += p.re * x.eps;
+            eps += tangent(p.re, x.eps);
         }
         Dual {
             re: T::with_partials(y.re, &re),

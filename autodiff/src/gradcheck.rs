@@ -324,11 +324,14 @@ pub fn gradcheck_fn(
 /// ```
 ///
 /// # Errors
-/// [`Error::EmptyInput`] if `x` is empty.
+/// [`Error::EmptyInput`] if `x` is empty; [`Error::OutOfRange`] for a
+/// configuration that checks nothing or cannot check (as
+/// [`gradcheck_fn`]), before anything is evaluated.
 pub fn gradcheck<F>(f: F, x: &[f64], config: &GradcheckConfig) -> Result<GradcheckReport>
 where
     F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
 {
+    config.validate()?;
     let mut g = vec![0.0; x.len()];
     Evaluator::new().value_and_grad(&f, x, &mut g)?;
     let plain = |p: &[f64]| {

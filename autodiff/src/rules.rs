@@ -288,11 +288,14 @@ impl Binary {
             // d/da a^b = b a^(b-1) = b y / a, the latter reusing y, except
             // at a = 0 and where y has lost digits (subnormal, below f32's
             // normal range) or overflowed while the derivative need not.
-            // a^0 is the constant 1: derivative 0, also at a = 0 (where
+            // At a = 0, b = 0: a^0 is the constant 1, derivative 0 (where
             // b a^(b-1) would be 0 * inf), as PyTorch and JAX have it.
+            // Elsewhere b = 0 goes through b y / a = 0, whose tangent (on
+            // the dual-number tape of hvp) is b' y / a: a constant 0 here
+            // would lose it.
             Binary::Powf => {
                 let d = b * y / a;
-                if b == T::zero() {
+                if a == T::zero() && b == T::zero() {
                     T::zero()
                 } else if a == T::zero()
                     || !d.is_finite()

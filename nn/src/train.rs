@@ -173,8 +173,8 @@ pub trait Callback<T: Scalar> {
     }
 
     /// After an epoch: its report, and the trainer as it stands (its
-    /// [`epoch`](Trainer::epoch) counts this one, so a checkpoint saved
-    /// here resumes after it). `ControlFlow::Break(())` ends the run after
+    /// [`epoch`](Trainer::epoch) and [`history`](Trainer::history) count
+    /// this one, so a checkpoint saved here resumes after it). `ControlFlow::Break(())` ends the run after
     /// this epoch ([`History::stopped_by_callback`]).
     fn on_epoch(&mut self, report: &EpochReport, trainer: &Trainer<T>) -> ControlFlow<()> {
         let _ = (report, trainer);
@@ -378,7 +378,12 @@ impl<T: Scalar> Trainer<T> {
             }
         }
         let n = self.mlp.num_params();
-        let buffers = state.optimizer.iter().flat_map(|o| &o.buffers);
+        // (Another method's state is the optimizer's to refuse, by name.)
+        let buffers = state
+            .optimizer
+            .iter()
+            .filter(|o| o.optimizer == self.optimizer.name())
+            .flat_map(|o| &o.buffers);
         // (A buffer is empty before the method's first step.)
         if let Some((_, b)) = buffers
             .into_iter()
@@ -498,9 +503,12 @@ impl<T: Scalar> Trainer<T> {
                 loss_sum
             };
             let report = self.report(epoch, steps, batch_loss, seconds, train, test)?;
-            let asked = callback.on_epoch(&report, self).is_break();
             let stop = self.early_stop(&report, &mut best, &mut since_best);
+            // In the history before the callback sees the trainer, which
+            // then counts this epoch in `epoch()` and `history()` alike.
             self.history.epochs.push(report);
+            let report = self.history.epochs.last().expect("just pushed");
+            let asked = callback.on_epoch(report, self).is_break();
             self.history.stopped_by_callback = asked;
             if stop {
                 self.history.stopped_early = true;

@@ -124,7 +124,8 @@ pub fn load_csv<T: Float>(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<D
 /// [`DataError::Empty`] without data rows; [`DataError::Ragged`] for a row
 /// whose field count differs from the first row's;
 /// [`DataError::BadValue`] for a feature (or real target) that is not a
-/// finite number; [`DataError::BadLabel`] for a class label that is not an
+/// finite number, [`DataError::Overflow`] for one that is but overflows `T`
+/// (`1e40` as `f32`); [`DataError::BadLabel`] for a class label that is not an
 /// integer `>= 0`; [`DataError::LabelTooLarge`] for one not below the
 /// given number of classes; [`DataError::UnknownColumn`],
 /// [`DataError::NoHeader`], [`DataError::LabelColumnOutOfRange`] for a label
