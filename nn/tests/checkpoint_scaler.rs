@@ -4,13 +4,11 @@
 use nn::checkpoint::{load_checkpoint, load_into, save_checkpoint, Checkpoint, StoredDtype};
 use nn::data::{digits, Standardizer};
 use nn::Mlp;
-use safetensors::tensor::TensorView;
 use safetensors::{Dtype, SafeTensors};
-use std::collections::HashMap;
 use std::path::Path;
 
 mod common;
-use common::{reason, TempDir};
+use common::{reason, write_f32_safetensors, TempDir};
 
 fn bits<T: Into<f64> + Copy>(v: &[T]) -> Vec<u64> {
     v.iter().map(|&x| x.into().to_bits()).collect()
@@ -110,20 +108,11 @@ fn write_with(path: &Path, extra: Tensors) {
         let le = values.iter().flat_map(|v| v.to_le_bytes()).collect();
         tensors.push((name.to_string(), vec![values.len()], le));
     }
-    let views: Vec<(String, TensorView<'_>)> = tensors
-        .iter()
-        .map(|(n, s, b)| {
-            (
-                n.clone(),
-                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
-            )
-        })
-        .collect();
-    let meta: HashMap<String, String> = [("widths", "2,3,1"), ("activations", "relu,identity")]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    std::fs::write(path, safetensors::serialize(views, Some(meta)).unwrap()).unwrap();
+    write_f32_safetensors(
+        path,
+        &tensors,
+        &[("widths", "2,3,1"), ("activations", "relu,identity")],
+    );
 }
 
 #[test]

@@ -5,13 +5,11 @@
 use nn::checkpoint::{load_checkpoint, save_checkpoint, Checkpoint};
 use nn::{Mlp, Scalar};
 use optim::{by_name, Optimizer, OptimizerState, METHODS};
-use safetensors::tensor::TensorView;
-use safetensors::Dtype;
 use std::collections::HashMap;
 use std::path::Path;
 
 mod common;
-use common::{reason, TempDir};
+use common::{reason, write_f32_safetensors, TempDir};
 
 /// A [2, 3, 1] network and `method` after three steps on it.
 fn stepped<T: Scalar>(method: &str) -> (Mlp<T>, Box<dyn Optimizer<T>>) {
@@ -120,28 +118,19 @@ fn write_old_adam_checkpoint(path: &Path) {
     for (b, values) in &state.buffers {
         tensors.push((format!("optimizer.{b}"), vec![values.len()], le(values)));
     }
-    let views: Vec<(String, TensorView<'_>)> = tensors
-        .iter()
-        .map(|(n, s, b)| {
-            (
-                n.clone(),
-                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
-            )
-        })
-        .collect();
-    let meta: HashMap<String, String> = [
-        ("format", "chainrule-checkpoint/1"),
-        ("widths", "2,3,1"),
-        ("activations", "relu:0.0,identity"),
-        ("optimizer", "adam"),
-        ("optimizer.steps", "3"),
-        ("optimizer.learning_rate", "0.01"),
-        ("optimizer.buffers", "m,v"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    std::fs::write(path, safetensors::serialize(views, Some(meta)).unwrap()).unwrap();
+    write_f32_safetensors(
+        path,
+        &tensors,
+        &[
+            ("format", "chainrule-checkpoint/1"),
+            ("widths", "2,3,1"),
+            ("activations", "relu:0.0,identity"),
+            ("optimizer", "adam"),
+            ("optimizer.steps", "3"),
+            ("optimizer.learning_rate", "0.01"),
+            ("optimizer.buffers", "m,v"),
+        ],
+    );
 }
 
 #[test]

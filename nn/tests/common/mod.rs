@@ -49,3 +49,28 @@ pub fn reason(err: nn::Error, path: &std::path::Path) -> String {
         other => panic!("expected Error::Checkpoint, got {other:?}"),
     }
 }
+
+/// Writes a safetensors file of F32 tensors `(name, shape, little-endian
+/// bytes)` with the metadata `meta`: a file as another program could write
+/// it.
+pub fn write_f32_safetensors(
+    path: &std::path::Path,
+    tensors: &[(String, Vec<usize>, Vec<u8>)],
+    meta: &[(&str, &str)],
+) {
+    use safetensors::tensor::{Dtype, TensorView};
+    let views: Vec<(String, TensorView<'_>)> = tensors
+        .iter()
+        .map(|(n, s, b)| {
+            (
+                n.clone(),
+                TensorView::new(Dtype::F32, s.clone(), b).unwrap(),
+            )
+        })
+        .collect();
+    let meta = meta
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    std::fs::write(path, safetensors::serialize(views, Some(meta)).unwrap()).unwrap();
+}
