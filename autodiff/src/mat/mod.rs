@@ -245,10 +245,17 @@ impl<T: Real> MatStore<T> {
     /// Room for `len` more values, starting on a 64-byte boundary relative
     /// to the arena (for the kernel's packing loads; see
     /// `benches/README.md` for what was measured); returns their offset.
-    /// The room may hold stale values: every op writes its whole output.
+    /// A single value (a reduction's or an entry's output) is not aligned:
+    /// there are no vector loads of it to align, and the padding would be
+    /// most of its room. The room may hold stale values: every op writes its
+    /// whole output.
     pub(crate) fn alloc(&mut self, len: usize) -> usize {
         const ALIGN: usize = 64;
-        let per = (ALIGN / std::mem::size_of::<T>()).max(1);
+        let per = if len == 1 {
+            1
+        } else {
+            (ALIGN / std::mem::size_of::<T>()).max(1)
+        };
         let off = self.used.next_multiple_of(per);
         self.used = off + len;
         if self.data.len() < self.used {
@@ -762,5 +769,25 @@ pub(crate) fn or_panic<V>(r: Result<V>) -> V {
     match r {
         Ok(v) => v,
         Err(e) => panic!("{e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::MatStore;
+
+    #[test]
+    fn matrices_start_on_64_byte_boundaries_and_single_values_take_no_padding() {
+        let mut st = MatStore::<f64>::default();
+        assert_eq!(st.alloc(3), 0);
+        // A matrix: the next multiple of 8 f64s.
+        assert_eq!(st.alloc(2), 8);
+        // Single values (reduction outputs, entries) right after.
+        assert_eq!(st.alloc(1), 10);
+        assert_eq!(st.alloc(1), 11);
+        assert_eq!(st.alloc(4), 16);
+        let mut st = MatStore::<f32>::default();
+        st.alloc(1);
+        assert_eq!(st.alloc(5), 16);
     }
 }
