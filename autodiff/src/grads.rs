@@ -194,6 +194,18 @@ impl<T: crate::Float> Grads<T> {
         &self.mats[p.range()]
     }
 
+    /// [`packed`](Self::packed), mutable: to clip or rescale the gradient
+    /// of a network's parameters in place before an optimizer's step.
+    ///
+    /// # Panics
+    /// As [`packed`](Self::packed).
+    #[track_caller]
+    pub fn packed_mut(&mut self, p: crate::mat::Packed<'_, T>) -> &mut [T] {
+        let recorded = p.first_node() as usize + p.len() <= self.written.len();
+        self.check(p.tape().id(), p.tape().generation(), recorded);
+        &mut self.mats[p.range()]
+    }
+
     /// The gradient with respect to `m`, as a matrix of `m`'s shape.
     #[track_caller]
     pub fn matrix(&self, m: Mat<'_, T>) -> Matrix<T> {

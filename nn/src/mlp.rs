@@ -223,6 +223,16 @@ impl<'t, T: Float> Forward<'t, T> {
         grads.packed(self.params)
     }
 
+    /// [`gradient`](Self::gradient), mutable: to clip or rescale it in
+    /// place before the step, as the trainer does with
+    /// [`TrainConfig::clip_grad_norm`](crate::TrainConfig::clip_grad_norm).
+    ///
+    /// # Panics
+    /// If `grads` was computed on another tape or recording.
+    pub fn gradient_mut<'g>(&self, grads: &'g mut Grads<T>) -> &'g mut [T] {
+        grads.packed_mut(self.params)
+    }
+
     /// Copies the gradients of the parameters into `out`, in the layout of
     /// [`Mlp::params`].
     ///

@@ -72,6 +72,12 @@ pub struct TrainConfig {
     pub schedule: Option<Schedule>,
     /// Early stopping on the test set, if any.
     pub early_stopping: Option<EarlyStopping>,
+    /// Gradient norm clipping: before every step, a gradient longer than
+    /// this (Euclidean norm over all parameters) is scaled down to it
+    /// ([`optim::clip_grad_norm`], PyTorch's `clip_grad_norm_`). Finite
+    /// and `> 0` (checked by [`Trainer::fit`]). The epoch reports then
+    /// carry the mean norm before clipping ([`EpochReport::grad_norm`]).
+    pub clip_grad_norm: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -85,6 +91,7 @@ impl Default for TrainConfig {
             loss: Loss::default(),
             schedule: None,
             early_stopping: None,
+            clip_grad_norm: None,
         }
     }
 }
@@ -114,6 +121,10 @@ pub struct EpochReport {
     pub energy: Option<f64>,
     /// The learning rate of the last step.
     pub learning_rate: f64,
+    /// With [`TrainConfig::clip_grad_norm`]: the mean over the epoch's
+    /// steps of the gradient's norm before clipping (compare it with the
+    /// bound to see how often clipping acts).
+    pub grad_norm: Option<f64>,
     /// Wall-clock seconds of the epoch's steps (evaluation excluded).
     pub seconds: f64,
 }
@@ -456,6 +467,15 @@ impl<T: Scalar> Trainer<T> {
                 });
             }
         }
+        if let Some(max) = self.config.clip_grad_norm {
+            if !(max.is_finite() && max > 0.0) {
+                return Err(Error::Config {
+                    what: "clip_grad_norm",
+                    got: max,
+                    expected: "finite and > 0",
+                });
+            }
+        }
         let mut batcher = Batcher::new(train.len(), self.config.batch_size)?
             .order(self.config.order)
             .drop_last(self.config.drop_last)
@@ -472,10 +492,11 @@ impl<T: Scalar> Trainer<T> {
             self.backup.copy_from_slice(self.mlp.params());
             let optimizer_backup = self.optimizer.state();
             let steps = batches.len();
-            let (mut loss_sum, mut samples) = (0.0, 0usize);
+            let (mut loss_sum, mut samples, mut norm_sum) = (0.0, 0usize, 0.0);
             let mean = self.config.loss.reduction() == Reduction::Mean;
             for (step, idx) in batches.enumerate() {
-                let loss = self.step(train, idx, epoch, step)?;
+                let (loss, norm) = self.step(train, idx, epoch, step)?;
+                norm_sum += norm.unwrap_or(0.0);
                 if let Some(value) = self.non_finite_parameter() {
                     // The optimizer's state has taken the step too: both go
                     // back as they were at the start of the epoch.
@@ -502,7 +523,10 @@ impl<T: Scalar> Trainer<T> {
             } else {
                 loss_sum
             };
-            let report = self.report(epoch, steps, batch_loss, seconds, train, test)?;
+            let mut report = self.report(epoch, steps, batch_loss, seconds, train, test)?;
+            if self.config.clip_grad_norm.is_some() {
+                report.grad_norm = Some(norm_sum / steps.max(1) as f64);
+            }
             let stop = self.early_stop(&report, &mut best, &mut since_best);
             // In the history before the callback sees the trainer, which
             // then counts this epoch in `epoch()` and `history()` alike.
@@ -523,8 +547,15 @@ impl<T: Scalar> Trainer<T> {
         Ok(self.history.clone())
     }
 
-    /// One optimizer step on the mini-batch `idx`; returns its loss.
-    fn step(&mut self, data: &Dataset<T>, idx: &[usize], epoch: usize, step: usize) -> Result<f64> {
+    /// One optimizer step on the mini-batch `idx`; returns its loss and,
+    /// when clipping, the gradient's norm before clipping.
+    fn step(
+        &mut self,
+        data: &Dataset<T>,
+        idx: &[usize],
+        epoch: usize,
+        step: usize,
+    ) -> Result<(f64, Option<f64>)> {
         let refused = |source| Error::Step {
             epoch,
             step,
@@ -569,6 +600,24 @@ impl<T: Scalar> Trainer<T> {
             });
         }
         self.tape.backward_into(loss, &mut self.grads);
+        let non_finite = |value| Error::NonFinite {
+            epoch,
+            step,
+            what: "gradient",
+            value,
+            kept: LAST_STEP,
+        };
+        let norm = match self.config.clip_grad_norm {
+            Some(max) => Some(
+                optim::clip_grad_norm(out.gradient_mut(&mut self.grads), max).map_err(
+                    |e| match e {
+                        optim::Error::NonFiniteGradient { value, .. } => non_finite(value),
+                        e => refused(e),
+                    },
+                )?,
+            ),
+            None => None,
+        };
         // The gradient is read in place from the tape's gradient store.
         let gradient = out.gradient(&self.grads);
         match self.optimizer.step(self.mlp.params_mut(), gradient) {
@@ -578,17 +627,11 @@ impl<T: Scalar> Trainer<T> {
                     .map(|&g| Real::to_f64(g))
                     .find(|g| !g.is_finite())
                     .unwrap_or(f64::NAN);
-                return Err(Error::NonFinite {
-                    epoch,
-                    step,
-                    what: "gradient",
-                    value,
-                    kept: LAST_STEP,
-                });
+                return Err(non_finite(value));
             }
             r => r.map_err(refused)?,
         }
-        Ok(value)
+        Ok((value, norm))
     }
 
     /// The first non-finite parameter, if a step made one.
@@ -642,6 +685,7 @@ impl<T: Scalar> Trainer<T> {
             energy: self.energy(train, train_loss)?,
             learning_rate: self.optimizer.learning_rate(),
             seconds,
+            grad_norm: None,
         })
     }
 

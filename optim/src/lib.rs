@@ -15,7 +15,8 @@
 //! | [`Adam`], [`AdamW`] | Kingma and Ba 2015 (not (5.26)/(5.27)) | — |
 //! | [`Sgd`] | PyTorch's `SGD` | — |
 //!
-//! Learning rates follow a [`Schedule`]. Optimizer states export and import
+//! Learning rates follow a [`Schedule`]; [`clip_grad_norm`] bounds a
+//! gradient's length before a step. Optimizer states export and import
 //! bitwise ([`Optimizer::state`], [`Optimizer::load_state`]) for checkpoints,
 //! with the hyperparameters that shaped them ([`OptimizerState::settings`]):
 //! a state loads only into an optimizer with the same ones.
@@ -54,6 +55,7 @@
 mod adam;
 mod adam_ode;
 mod by_name;
+mod clip;
 mod damped;
 mod error;
 mod float;
@@ -66,6 +68,7 @@ mod sgd;
 pub use adam::{Adam, AdamW};
 pub use adam_ode::{AdamOde, RelaxationTimes, ENERGY_CONDITION_RTOL};
 pub use by_name::{by_name, METHODS};
+pub use clip::{clip_grad_norm, grad_norm};
 pub use damped::{Friction, Relaxation};
 pub use error::{Error, Result};
 pub use float::Float;
