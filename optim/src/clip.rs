@@ -76,7 +76,7 @@ pub fn clip_grad_norm<T: Float>(grads: &mut [T], max_norm: f64) -> Result<f64> {
     let norm = grad_norm(grads)?;
     if norm > max_norm {
         let c = T::from_f64(max_norm / norm);
-        grads.iter_mut().for_each(|g| *g = *g * c);
+        grads.iter_mut().for_each(|g| *g *= c);
     }
     Ok(norm)
 }
