@@ -93,7 +93,7 @@ pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator, PV
 pub use gradcheck::{gradcheck, gradcheck_fn, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
 pub use kernel::{num_threads, set_num_threads};
-pub use mat::{Axis, Mat, Packed, Reduction};
+pub use mat::{Axis, CustomVjp, Mat, Packed, Reduction};
 pub use matrix::{Matrix, Shape};
 pub use real::{all_finite, Float, Real, TapeValue};
 pub use tape::{Full, Preaccumulating, Recording, Tape};

@@ -495,12 +495,11 @@ impl<T: TapeValue, M: Recording> Tape<T, M> {
     /// If `y` was recorded on another tape.
     #[track_caller]
     pub fn backward_into(&self, y: Var<'_, T, M>, grads: &mut Grads<T>) {
-        let stmts = self.stmts_ref();
         let mats = self.mats.borrow();
         grads.reset(
             self.id,
             self.generation(),
-            stmts.n,
+            self.len(),
             mats.used,
             mats.nodes.len(),
         );
@@ -517,13 +516,16 @@ impl<T: TapeValue, M: Recording> Tape<T, M> {
                 if mark > top {
                     continue; // recorded after y: y does not depend on it
                 }
-                self.sweep::<true>(stmts, adj, mark, hi);
+                // (The statements are borrowed anew for each stretch: a
+                // custom node's closure runs in `rule` and could reach
+                // this tape through a thread-local and record on it.)
+                self.sweep::<true>(self.stmts_ref(), adj, mark, hi);
                 hi = mark;
                 if let Some(rule) = mats.backward {
                     rule(&mats, i, &mut grads.mats, adj, &mut grads.written);
                 }
             }
-            self.sweep::<true>(stmts, adj, 0, hi);
+            self.sweep::<true>(self.stmts_ref(), adj, 0, hi);
         }
         grads.zero_unwritten(mats.nodes.iter().map(|n| (n.range(), n.grad)));
     }

@@ -6,8 +6,9 @@
 //! `elementwise` (zip and map with the rules of [`crate::rules`], scale),
 //! `layout` (transpose, broadcast), `reduce` (sum, mean, over everything
 //! or one axis), `softmax` (row-wise softmax and log-softmax), `gather`
-//! (a matrix of scalar `Var`s, an entry as a `Var`) and `loss` (least
-//! squares, softmax cross-entropy). To add an op: a variant of `Op`, its forward as a method
+//! (a matrix of scalar `Var`s, an entry as a `Var`), `loss` (least
+//! squares, softmax cross-entropy) and `custom` (user-defined primitives
+//! with their vector-Jacobian product as a closure). To add an op: a variant of `Op`, its forward as a method
 //! of `Mat` and its backward as a function in the op's module, and one arm
 //! in `MatStore::backward_node` (the `match` is exhaustive, so the
 //! compiler points at it).
@@ -16,6 +17,7 @@
 //! [`Grads`](crate::Grads) with the same layout; both keep their memory
 //! across [`Tape::clear`](crate::Tape::clear).
 
+pub(crate) mod custom;
 pub(crate) mod elementwise;
 pub(crate) mod gather;
 pub(crate) mod layout;
@@ -24,6 +26,7 @@ pub(crate) mod loss;
 pub(crate) mod reduce;
 pub(crate) mod softmax;
 
+pub use custom::CustomVjp;
 pub use loss::Reduction;
 pub use reduce::Axis;
 
@@ -67,6 +70,9 @@ pub(crate) enum Op<T> {
         reduction: Reduction,
         out: u32,
     },
+    /// a user-defined primitive: its `n` inputs listed at `labels[start..]`,
+    /// its vector-Jacobian product the closure `customs[f]`
+    Custom { start: usize, n: u32, f: u32 },
     /// `-ln softmax(z)_label` per row; labels at `labels`, softmax at `probs`
     SoftmaxCrossEntropy {
         z: u32,
@@ -211,8 +217,10 @@ pub(crate) struct MatStore<T> {
     pub(crate) data: Vec<T>,
     pub(crate) used: usize,
     /// Side data of `u32`s: cross-entropy labels, the scalar statements of
-    /// `FromVars`.
+    /// `FromVars`, the inputs of `Custom` nodes.
     pub(crate) labels: Vec<u32>,
+    /// The vector-Jacobian products of `Custom` nodes.
+    pub(crate) customs: custom::Customs<T>,
 }
 
 impl<T> Default for MatStore<T> {
@@ -223,6 +231,7 @@ impl<T> Default for MatStore<T> {
             data: Vec::new(),
             used: 0,
             labels: Vec::new(),
+            customs: custom::Customs::default(),
         }
     }
 }
@@ -232,6 +241,7 @@ impl<T> MatStore<T> {
         self.nodes.clear();
         self.used = 0;
         self.labels.clear();
+        self.customs.0.clear();
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
@@ -335,6 +345,7 @@ impl<T: Real> MatStore<T> {
                 gather::element_backward(self, x, index, adj[o as usize], out)
             }
             Op::FromVars { start } => gather::from_vars_backward(self, start, gy, adj),
+            Op::Custom { start, n, f } => custom::custom_backward(self, i, (start, n, f), gy, out),
             Op::LeastSquares {
                 f,
                 target,
