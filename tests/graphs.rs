@@ -231,6 +231,31 @@ fn dual_numbers_ignore_infinite_partials_with_respect_to_constants() {
 }
 
 #[test]
+fn a_dual_product_takes_no_tangent_through_a_constant_factor() {
+    use autodiff::{Dual, Real, Tape, Var};
+    // d/dx atan(2 x) -> 0 as x -> inf, and the tape gives 0 there: the
+    // product's tangent is 2 eps(x), with no inf * 0 for the constant's
+    // zero tangent (as every other rule on dual numbers).
+    for x in [f64::INFINITY, f64::NEG_INFINITY] {
+        let tape = Tape::new();
+        let v = tape.var(x);
+        let y = (v * Var::from_f64(2.0)).atan();
+        let want = tape.backward(y)[v];
+        for d in [
+            (Dual::new(x, 1.0) * Dual::from_f64(2.0)).atan(),
+            (Dual::from_f64(2.0) * Dual::new(x, 1.0)).atan(),
+        ] {
+            assert_eq!((d.re, d.eps), (y.value(), want), "at {x}");
+        }
+    }
+    let p = Dual::new(f64::INFINITY, 1.0) * Dual::from_f64(2.0);
+    assert_eq!((p.re, p.eps), (f64::INFINITY, 2.0));
+    // Both factors varying: the product rule as before.
+    let q = Dual::new(3.0_f64, 1.0) * Dual::new(-2.0, 0.5);
+    assert_eq!((q.re, q.eps), (-6.0, -2.0 + 1.5));
+}
+
+#[test]
 fn gradcheck_fails_where_the_value_itself_is_not_finite() {
     // sin(x)/x at 0: the value is 0/0 = NaN, its neighbours are finite and
     // symmetric, and the analytic 0 matches every probe.

@@ -115,12 +115,12 @@ impl<T: Real> Sub for Dual<T> {
 
 impl<T: Real> Mul for Dual<T> {
     type Output = Self;
+    /// Through the rule, as every other operation: a factor of zero tangent
+    /// (a constant) contributes nothing, so `x * 2` at an infinite `x` has
+    /// tangent `2 eps`, not `2 eps + inf * 0 = NaN` (the tape's partial).
     #[inline]
     fn mul(self, o: Self) -> Self {
-        Dual {
-            re: self.re * o.re,
-            eps: self.eps * o.re + self.re * o.eps,
-        }
+        self.binary(Binary::Mul, o)
     }
 }
 
