@@ -456,6 +456,32 @@ fn generic_code_sums_and_multiplies_slices_of_references() {
     assert_eq!(tape.len(), n);
 }
 
+/// A sum of `Var`s or `Dual`s is the sum of their values as `f64` sums
+/// them, zero's sign included (`f64`'s sum starts from `-0`, so the sum of
+/// `[-0.0]` is `-0`, and its reciprocal `-inf`), and adds no statement for a
+/// starting zero.
+#[test]
+fn sums_keep_the_sign_of_a_zero_as_f64_does_and_record_only_the_additions() {
+    fn f<T: Real>(x: &[T]) -> T {
+        x.iter().sum::<T>().recip()
+    }
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+    for x in [vec![-0.0], vec![-0.0, -0.0], vec![], vec![1.0, -1.0], vec![0.0, -0.0]] {
+        let want = f(&x);
+        let tape = Tape::new();
+        let vs = tape.vars(&x);
+        let n = tape.len();
+        let s: autodiff::Var<'_, f64> = vs.iter().sum();
+        // One statement per addition, none for the first term.
+        assert_eq!(tape.len() - n, x.len().saturating_sub(1), "{x:?}");
+        assert!(same(s.recip().value(), want), "{x:?}: Var {}, f64 {want}", s.recip());
+        let d: Vec<Dual<f64>> = x.iter().map(|&v| Dual::new(v, 1.0)).collect();
+        assert!(same(f(&d).re, want), "{x:?}: Dual {}, f64 {want}", f(&d));
+        let d = d.iter().copied().sum::<Dual<f64>>();
+        assert!(same(d.re, x.iter().sum()) && d.eps == x.len() as f64, "{x:?}: {d}");
+    }
+}
+
 #[test]
 fn display_prints_the_value() {
     fn show<T: Real>(x: T) -> String {

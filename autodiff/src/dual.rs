@@ -155,9 +155,12 @@ macro_rules! assign_ops {
 }
 assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /);
 
+/// The sum, `-0` (a constant) for none, as `f64`'s: it starts from the
+/// first term, which keeps the sign of a zero (`0 + -0` would be `+0`).
 impl<T: Real> Sum for Dual<T> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::constant(T::zero()), |a, b| a + b)
+        iter.reduce(|a, b| a + b)
+            .unwrap_or_else(|| Self::constant(T::from_f64(-0.0)))
     }
 }
 

@@ -451,13 +451,19 @@ impl<'t, T: TapeValue, M: Recording> Neg for Var<'t, T, M> {
     }
 }
 
+/// The sum, `-0` (a constant) for none, as `f64`'s: it starts from the
+/// first term, so it records only the additions and keeps the sign of a
+/// zero (`-0 + -0` is `-0`, where `0 + -0` would be `+0`).
 impl<'t, T: TapeValue, M: Recording> Sum for Var<'t, T, M> {
+    #[track_caller]
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Var::constant(T::zero()), |a, b| a + b)
+        iter.reduce(|a, b| a + b)
+            .unwrap_or_else(|| Var::constant(T::from_f64(-0.0)))
     }
 }
 
 impl<'a, 't, T: TapeValue, M: Recording> Sum<&'a Var<'t, T, M>> for Var<'t, T, M> {
+    #[track_caller]
     fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
         iter.copied().sum()
     }
