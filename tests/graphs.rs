@@ -253,6 +253,13 @@ fn a_dual_product_takes_no_tangent_through_a_constant_factor() {
     // Both factors varying: the product rule as before.
     let q = Dual::new(3.0_f64, 1.0) * Dual::new(-2.0, 0.5);
     assert_eq!((q.re, q.eps), (-6.0, -2.0 + 1.5));
+    // The reverse sweep of hvp multiplies dual partials and adjoints: an
+    // infinite partial (sqrt at 0) whose tangent is 0 along v adds nothing
+    // to the tangent, so the cross terms of a separable function are 0.
+    let h = autodiff::hessian(|x| x[0].sqrt() + x[1] * x[1], &[0.0, 1.0]).unwrap();
+    assert_eq!((h[(0, 1)], h[(1, 0)], h[(1, 1)]), (0.0, 0.0, 2.0));
+    let hv = autodiff::hvp(|x| x[0].exp() * x[1], &[1000.0, 0.0], &[0.0, 1.0]).unwrap();
+    assert_eq!(hv, [f64::INFINITY, 0.0]); // (e^1000, 0): e^1000 overflows
 }
 
 #[test]
