@@ -162,6 +162,24 @@ proptest! {
 }
 
 #[test]
+#[should_panic(expected = "ExprGraph: 2 input values for a graph of 3 inputs")]
+fn a_graph_evaluated_on_too_few_inputs_panics_naming_the_counts() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let g = expr_graph(3, 2, 2).new_tree(&mut runner).unwrap().current();
+    g.eval(&[0.5, 1.0]);
+}
+
+#[test]
+#[should_panic(expected = "ExprGraph: 4 input values for a graph of 3 inputs")]
+fn a_graph_checked_on_too_many_inputs_panics_naming_the_counts() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let g = expr_graph(3, 2, 2).new_tree(&mut runner).unwrap().current();
+    g.is_well_conditioned(&[0.5, 1.0, 1.5, 2.0], 1e-3);
+}
+
+#[test]
 fn gradcheck_catches_a_wrong_gradient() {
     let f = |x: &[f64]| x[0] * x[0] * x[1];
     let x = [1.5, -0.5];
