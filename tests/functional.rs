@@ -94,7 +94,7 @@ fn an_empty_input_error_names_the_function_called() {
         "gradcheck"
     );
     assert_eq!(
-        what(autodiff::gradcheck_fn(|x| sum(x), &[], &[], &cfg).unwrap_err()),
+        what(autodiff::gradcheck_fn(sum, &[], &[], &cfg).unwrap_err()),
         "gradcheck"
     );
 }

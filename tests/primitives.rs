@@ -198,6 +198,7 @@ proptest! {
 /// `Default`, `From` a plain number, and literals on either side of a
 /// `Dual` with the assignment operators. Each is its by-value form.
 #[test]
+#[allow(clippy::op_ref)] // the references are what is tested
 fn references_defaults_and_literals_work_on_vars_and_duals_as_on_f64() {
     let (a, b) = (1.5_f64, -0.5_f64);
     let plain = [
