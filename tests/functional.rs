@@ -72,6 +72,33 @@ fn empty_input_is_a_typed_error() {
     assert!(e.to_string().contains("empty"));
 }
 
+/// An empty input's error names the function the user called.
+#[test]
+fn an_empty_input_error_names_the_function_called() {
+    use autodiff::{Error, GradcheckConfig};
+    let what = |e: Error| match e {
+        Error::EmptyInput { what } => what,
+        e => panic!("not EmptyInput: {e}"),
+    };
+    fn sum<T: Real>(x: &[T]) -> T {
+        x.iter().copied().sum()
+    }
+    let cfg = GradcheckConfig::default();
+    assert_eq!(what(autodiff::grad(|x| sum(x), &[]).unwrap_err()), "grad");
+    assert_eq!(
+        what(autodiff::value_and_grad(|x| sum(x), &[]).unwrap_err()),
+        "value_and_grad"
+    );
+    assert_eq!(
+        what(autodiff::gradcheck(|x| sum(x), &[], &cfg).unwrap_err()),
+        "gradcheck"
+    );
+    assert_eq!(
+        what(autodiff::gradcheck_fn(sum, &[], &[], &cfg).unwrap_err()),
+        "gradcheck"
+    );
+}
+
 #[test]
 fn evaluator_reused_across_functions_keeps_its_adjoints_clean() {
     // The Evaluator resets each adjoint once used; a call of another

@@ -162,6 +162,24 @@ proptest! {
 }
 
 #[test]
+#[should_panic(expected = "ExprGraph: 2 input values for a graph of 3 inputs")]
+fn a_graph_evaluated_on_too_few_inputs_panics_naming_the_counts() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let g = expr_graph(3, 2, 2).new_tree(&mut runner).unwrap().current();
+    g.eval(&[0.5, 1.0]);
+}
+
+#[test]
+#[should_panic(expected = "ExprGraph: 4 input values for a graph of 3 inputs")]
+fn a_graph_checked_on_too_many_inputs_panics_naming_the_counts() {
+    use proptest::strategy::ValueTree;
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let g = expr_graph(3, 2, 2).new_tree(&mut runner).unwrap().current();
+    g.is_well_conditioned(&[0.5, 1.0, 1.5, 2.0], 1e-3);
+}
+
+#[test]
 fn gradcheck_catches_a_wrong_gradient() {
     let f = |x: &[f64]| x[0] * x[0] * x[1];
     let x = [1.5, -0.5];
@@ -228,6 +246,38 @@ fn dual_numbers_ignore_infinite_partials_with_respect_to_constants() {
     // d/db a^b = y ln a is NaN for a < 0; a constant exponent takes none.
     let p = Dual::new(-2.0_f64, 1.0).powf(Dual::from_f64(2.0));
     assert_eq!((p.re, p.eps), (4.0, -4.0));
+}
+
+#[test]
+fn a_dual_product_takes_no_tangent_through_a_constant_factor() {
+    use autodiff::{Dual, Real, Tape, Var};
+    // d/dx atan(2 x) -> 0 as x -> inf, and the tape gives 0 there: the
+    // product's tangent is 2 eps(x), with no inf * 0 for the constant's
+    // zero tangent (as every other rule on dual numbers).
+    for x in [f64::INFINITY, f64::NEG_INFINITY] {
+        let tape = Tape::new();
+        let v = tape.var(x);
+        let y = (v * Var::from_f64(2.0)).atan();
+        let want = tape.backward(y)[v];
+        for d in [
+            (Dual::new(x, 1.0) * Dual::from_f64(2.0)).atan(),
+            (Dual::from_f64(2.0) * Dual::new(x, 1.0)).atan(),
+        ] {
+            assert_eq!((d.re, d.eps), (y.value(), want), "at {x}");
+        }
+    }
+    let p = Dual::new(f64::INFINITY, 1.0) * Dual::from_f64(2.0);
+    assert_eq!((p.re, p.eps), (f64::INFINITY, 2.0));
+    // Both factors varying: the product rule as before.
+    let q = Dual::new(3.0_f64, 1.0) * Dual::new(-2.0, 0.5);
+    assert_eq!((q.re, q.eps), (-6.0, -2.0 + 1.5));
+    // The reverse sweep of hvp multiplies dual partials and adjoints: an
+    // infinite partial (sqrt at 0) whose tangent is 0 along v adds nothing
+    // to the tangent, so the cross terms of a separable function are 0.
+    let h = autodiff::hessian(|x| x[0].sqrt() + x[1] * x[1], &[0.0, 1.0]).unwrap();
+    assert_eq!((h[(0, 1)], h[(1, 0)], h[(1, 1)]), (0.0, 0.0, 2.0));
+    let hv = autodiff::hvp(|x| x[0].exp() * x[1], &[1000.0, 0.0], &[0.0, 1.0]).unwrap();
+    assert_eq!(hv, [f64::INFINITY, 0.0]); // (e^1000, 0): e^1000 overflows
 }
 
 #[test]

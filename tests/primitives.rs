@@ -193,6 +193,96 @@ proptest! {
     }
 }
 
+/// What compiles on `f64` compiles on `Var` and `Dual`: operators on
+/// references (`x.iter().map(|v| v * v)`), negation of a reference,
+/// `Default`, `From` a plain number, and literals on either side of a
+/// `Dual` with the assignment operators. Each is its by-value form.
+#[test]
+#[allow(clippy::op_ref)] // the references are what is tested
+fn references_defaults_and_literals_work_on_vars_and_duals_as_on_f64() {
+    let (a, b) = (1.5_f64, -0.5_f64);
+    let plain = [
+        &a + &b,
+        &a - b,
+        a * &b,
+        &a / &b,
+        -&a,
+        &a * 2.0,
+        2.0 - &b,
+        [a, b].iter().map(|v| v * v).sum::<f64>(),
+        f64::default() + f64::from(3.0_f32),
+    ];
+    let tape = Tape::new();
+    let (x, y) = (tape.var(a), tape.var(b));
+    let d: autodiff::Var<'_> = Default::default();
+    let e: autodiff::Var<'_> = 3.0.into();
+    let vars = [
+        &x + &y,
+        &x - y,
+        x * &y,
+        &x / &y,
+        -&x,
+        &x * 2.0,
+        2.0 - &y,
+        [x, y].iter().map(|v| v * v).sum(),
+        d + e,
+    ];
+    let by_value = [
+        x + y,
+        x - y,
+        x * y,
+        x / y,
+        -x,
+        x * 2.0,
+        2.0 - y,
+        x * x + y * y,
+        d + e,
+    ];
+    for (i, ((v, w), p)) in vars.iter().zip(&by_value).zip(&plain).enumerate() {
+        assert_eq!(v.value(), *p, "case {i}");
+        let (gv, gw) = (tape.backward(*v), tape.backward(*w));
+        assert_eq!((gv[x], gv[y]), (gw[x], gw[y]), "case {i}");
+    }
+    assert!(d.is_constant() && e.is_constant());
+
+    let (p, q) = (Dual::new(a, 1.0), Dual::new(b, 0.25));
+    let mut r = p;
+    r += 1.0;
+    r *= 2.0;
+    r -= 0.5;
+    r /= 4.0;
+    let duals = [
+        &p + &q,
+        &p - q,
+        p * &q,
+        &p / &q,
+        -&p,
+        p * 2.0,
+        2.0 - q,
+        [p, q].iter().map(|v| v * v).sum(),
+        Dual::default() + Dual::from(3.0),
+        r,
+    ];
+    let by_value = [
+        p + q,
+        p - q,
+        p * q,
+        p / q,
+        -p,
+        p * Dual::from_f64(2.0),
+        Dual::from_f64(2.0) - q,
+        p * p + q * q,
+        Dual::from_f64(3.0),
+        ((p + Dual::from_f64(1.0)) * Dual::from_f64(2.0) - Dual::from_f64(0.5))
+            / Dual::from_f64(4.0),
+    ];
+    for (i, (v, w)) in duals.iter().zip(&by_value).enumerate() {
+        assert_eq!((v.re, v.eps), (w.re, w.eps), "case {i}");
+    }
+    let f32_dual = 2.0_f32 * Dual::new(1.5_f32, 1.0) + 1.0;
+    assert_eq!((f32_dual.re, f32_dual.eps), (4.0, 2.0));
+}
+
 #[test]
 fn relu_gradient_at_zero_uses_chosen_subgradient() {
     for at_zero in [0.0, 0.3, 1.0] {
@@ -454,6 +544,45 @@ fn generic_code_sums_and_multiplies_slices_of_references() {
     let n = tape.len();
     let _: autodiff::Var<'_, f64> = [v].iter().product();
     assert_eq!(tape.len(), n);
+}
+
+/// A sum of `Var`s or `Dual`s is the sum of their values as `f64` sums
+/// them, zero's sign included (`f64`'s sum starts from `-0`, so the sum of
+/// `[-0.0]` is `-0`, and its reciprocal `-inf`), and adds no statement for a
+/// starting zero.
+#[test]
+fn sums_keep_the_sign_of_a_zero_as_f64_does_and_record_only_the_additions() {
+    fn f<T: Real>(x: &[T]) -> T {
+        x.iter().sum::<T>().recip()
+    }
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits();
+    for x in [
+        vec![-0.0],
+        vec![-0.0, -0.0],
+        vec![],
+        vec![1.0, -1.0],
+        vec![0.0, -0.0],
+    ] {
+        let want = f(&x);
+        let tape = Tape::new();
+        let vs = tape.vars(&x);
+        let n = tape.len();
+        let s: autodiff::Var<'_, f64> = vs.iter().sum();
+        // One statement per addition, none for the first term.
+        assert_eq!(tape.len() - n, x.len().saturating_sub(1), "{x:?}");
+        assert!(
+            same(s.recip().value(), want),
+            "{x:?}: Var {}, f64 {want}",
+            s.recip()
+        );
+        let d: Vec<Dual<f64>> = x.iter().map(|&v| Dual::new(v, 1.0)).collect();
+        assert!(same(f(&d).re, want), "{x:?}: Dual {}, f64 {want}", f(&d));
+        let d = d.iter().copied().sum::<Dual<f64>>();
+        assert!(
+            same(d.re, x.iter().sum()) && d.eps == x.len() as f64,
+            "{x:?}: {d}"
+        );
+    }
 }
 
 #[test]

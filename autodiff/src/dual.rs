@@ -115,12 +115,12 @@ impl<T: Real> Sub for Dual<T> {
 
 impl<T: Real> Mul for Dual<T> {
     type Output = Self;
+    /// Through the rule, as every other operation: a factor of zero tangent
+    /// (a constant) contributes nothing, so `x * 2` at an infinite `x` has
+    /// tangent `2 eps`, not `2 eps + inf * 0 = NaN` (the tape's partial).
     #[inline]
     fn mul(self, o: Self) -> Self {
-        Dual {
-            re: self.re * o.re,
-            eps: self.eps * o.re + self.re * o.eps,
-        }
+        self.binary(Binary::Mul, o)
     }
 }
 
@@ -155,9 +155,89 @@ macro_rules! assign_ops {
 }
 assign_ops!(AddAssign add_assign +, SubAssign sub_assign -, MulAssign mul_assign *, DivAssign div_assign /);
 
+// The by-reference forms, as `f64` has them: `Dual` is `Copy`, so each is
+// the by-value operation.
+macro_rules! ref_ops {
+    ($($tr:ident $m:ident),*) => {$(
+        impl<T: Real> $tr<&Dual<T>> for Dual<T> {
+            type Output = Self;
+            #[inline]
+            fn $m(self, o: &Self) -> Self {
+                $tr::$m(self, *o)
+            }
+        }
+        impl<T: Real> $tr<Dual<T>> for &Dual<T> {
+            type Output = Dual<T>;
+            #[inline]
+            fn $m(self, o: Dual<T>) -> Dual<T> {
+                $tr::$m(*self, o)
+            }
+        }
+        impl<T: Real> $tr<&Dual<T>> for &Dual<T> {
+            type Output = Dual<T>;
+            #[inline]
+            fn $m(self, o: &Dual<T>) -> Dual<T> {
+                $tr::$m(*self, *o)
+            }
+        }
+    )*};
+}
+ref_ops!(Add add, Sub sub, Mul mul, Div div);
+
+impl<T: Real> Neg for &Dual<T> {
+    type Output = Dual<T>;
+    #[inline]
+    fn neg(self) -> Dual<T> {
+        -*self
+    }
+}
+
+// Plain literals on either side (`2.0 * x`, `x + 1.0`, `x *= 0.5`), for
+// dual numbers of the float types: the literal is a constant.
+macro_rules! literal_ops {
+    ($($f:ty),*) => {$(
+        literal_ops!(@ops $f; Add add AddAssign add_assign, Sub sub SubAssign sub_assign,
+                     Mul mul MulAssign mul_assign, Div div DivAssign div_assign);
+    )*};
+    (@ops $f:ty; $($tr:ident $m:ident $atr:ident $am:ident),*) => {$(
+        impl $tr<$f> for Dual<$f> {
+            type Output = Self;
+            #[inline]
+            fn $m(self, c: $f) -> Self {
+                $tr::$m(self, Dual::constant(c))
+            }
+        }
+        impl $tr<Dual<$f>> for $f {
+            type Output = Dual<$f>;
+            #[inline]
+            fn $m(self, x: Dual<$f>) -> Dual<$f> {
+                $tr::$m(Dual::constant(self), x)
+            }
+        }
+        impl $atr<$f> for Dual<$f> {
+            #[inline]
+            fn $am(&mut self, c: $f) {
+                *self = $tr::$m(*self, c);
+            }
+        }
+    )*};
+}
+literal_ops!(f32, f64);
+
+/// A constant ([`Dual::constant`]).
+impl<T: Real> From<T> for Dual<T> {
+    #[inline]
+    fn from(re: T) -> Self {
+        Dual::constant(re)
+    }
+}
+
+/// The sum, `-0` (a constant) for none, as `f64`'s: it starts from the
+/// first term, which keeps the sign of a zero (`0 + -0` would be `+0`).
 impl<T: Real> Sum for Dual<T> {
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Self::constant(T::zero()), |a, b| a + b)
+        iter.reduce(|a, b| a + b)
+            .unwrap_or_else(|| Self::constant(T::from_f64(-0.0)))
     }
 }
 

@@ -44,6 +44,20 @@ pub fn value_and_grad<F>(f: F, x: &[f64]) -> Result<(f64, Vec<f64>)>
 where
     F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
 {
+    value_and_grad_named(f, x, "value_and_grad")
+}
+
+/// [`value_and_grad`], whose empty-input error names `what`, the function
+/// the user called.
+pub(crate) fn value_and_grad_named<F>(
+    f: F,
+    x: &[f64],
+    what: &'static str,
+) -> Result<(f64, Vec<f64>)>
+where
+    F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
+{
+    nonempty(x, what)?;
     let mut g = vec![0.0; x.len()];
     let v = Evaluator::new().value_and_grad(f, x, &mut g)?;
     Ok((v, g))
@@ -62,7 +76,7 @@ pub fn grad<F>(f: F, x: &[f64]) -> Result<Vec<f64>>
 where
     F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
 {
-    value_and_grad(f, x).map(|(_, g)| g)
+    value_and_grad_named(f, x, "grad").map(|(_, g)| g)
 }
 
 /// The Jacobian matrix of a vector-valued `f` at `x`, shape

@@ -25,7 +25,7 @@
 //! Check away from kinks (ReLU or `|x|` at 0, ties of `min`/`max`): there the
 //! one-sided derivatives differ and no finite difference agrees with both.
 
-use crate::{Error, Evaluator, PVar, Result, Var};
+use crate::{Error, PVar, Result, Var};
 use rand::{Rng, SeedableRng};
 use std::fmt;
 
@@ -332,8 +332,7 @@ where
     F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
 {
     config.validate()?;
-    let mut g = vec![0.0; x.len()];
-    Evaluator::new().value_and_grad(&f, x, &mut g)?;
+    let (_, g) = crate::functional::value_and_grad_named(&f, x, "gradcheck")?;
     let plain = |p: &[f64]| {
         let c: Vec<PVar<'_, f64>> = p.iter().map(|&v| Var::constant(v)).collect();
         f(&c).value()

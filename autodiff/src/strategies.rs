@@ -65,7 +65,12 @@ pub struct ExprGraph {
 
 impl ExprGraph {
     /// Evaluates the graph with any number type.
+    ///
+    /// # Panics
+    /// Unless `x` has one value per input (`n_inputs`).
+    #[track_caller]
     pub fn eval<T: Real>(&self, x: &[T]) -> T {
+        self.check_inputs(x.len());
         let mut v: Vec<T> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let y = match *node {
@@ -82,6 +87,19 @@ impl ExprGraph {
             .fold(T::zero(), |s, y| s + y)
     }
 
+    /// Panics unless `n` is the number of inputs: a mismatch is a mistake
+    /// in the test (say `inputs(2)` for a graph of 3), not an index error
+    /// deep in the evaluation.
+    #[track_caller]
+    fn check_inputs(&self, n: usize) {
+        assert!(
+            n == self.n_inputs,
+            "ExprGraph: {n} input values for a graph of {} inputs; draw them with inputs({})",
+            self.n_inputs,
+            self.n_inputs
+        );
+    }
+
     /// Number of nodes (inputs included).
     pub fn len(&self) -> usize {
         self.nodes.len()
@@ -96,7 +114,12 @@ impl ExprGraph {
     /// and no kink is within `margin` of its argument: ReLU and `|x|` at 0,
     /// `min`/`max` at a tie, `hypot` at the origin. Finite differences
     /// agree with the derivative only where this holds.
+    ///
+    /// # Panics
+    /// Unless `x` has one value per input (`n_inputs`).
+    #[track_caller]
     pub fn is_well_conditioned(&self, x: &[f64], margin: f64) -> bool {
+        self.check_inputs(x.len());
         let mut v: Vec<f64> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let kink_gap = match *node {

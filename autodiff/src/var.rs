@@ -287,6 +287,69 @@ macro_rules! var_ops {
 var_ops!(Add add AddAssign add_assign Add, Sub sub SubAssign sub_assign Sub,
          Mul mul MulAssign mul_assign Mul, Div div DivAssign div_assign Div);
 
+// The by-reference forms, as `f64` has them (`x.iter().map(|v| v * v)`,
+// `&a + &b`): `Var` is `Copy`, so each is the by-value operation.
+macro_rules! var_ref_ops {
+    ($($tr:ident $m:ident),*) => {$(
+        impl<'t, T: TapeValue, M: Recording> $tr<&Var<'t, T, M>> for Var<'t, T, M> {
+            type Output = Self;
+            #[inline(always)]
+            #[track_caller]
+            fn $m(self, o: &Self) -> Self {
+                $tr::$m(self, *o)
+            }
+        }
+        impl<'t, T: TapeValue, M: Recording> $tr<Var<'t, T, M>> for &Var<'t, T, M> {
+            type Output = Var<'t, T, M>;
+            #[inline(always)]
+            #[track_caller]
+            fn $m(self, o: Var<'t, T, M>) -> Var<'t, T, M> {
+                $tr::$m(*self, o)
+            }
+        }
+        impl<'t, T: TapeValue, M: Recording> $tr<&Var<'t, T, M>> for &Var<'t, T, M> {
+            type Output = Var<'t, T, M>;
+            #[inline(always)]
+            #[track_caller]
+            fn $m(self, o: &Var<'t, T, M>) -> Var<'t, T, M> {
+                $tr::$m(*self, *o)
+            }
+        }
+        impl<'t, T: TapeValue, M: Recording> $tr<T> for &Var<'t, T, M> {
+            type Output = Var<'t, T, M>;
+            #[inline(always)]
+            fn $m(self, c: T) -> Var<'t, T, M> {
+                $tr::$m(*self, c)
+            }
+        }
+    )*};
+}
+var_ref_ops!(Add add, Sub sub, Mul mul, Div div);
+
+impl<'t, T: TapeValue, M: Recording> Neg for &Var<'t, T, M> {
+    type Output = Var<'t, T, M>;
+    #[inline(always)]
+    fn neg(self) -> Var<'t, T, M> {
+        -*self
+    }
+}
+
+/// The constant 0, as `f64::default()`.
+impl<T: TapeValue, M: Recording> Default for Var<'_, T, M> {
+    #[inline]
+    fn default() -> Self {
+        Var::constant(T::zero())
+    }
+}
+
+/// A constant ([`Var::constant`]).
+impl<T: TapeValue, M: Recording> From<T> for Var<'_, T, M> {
+    #[inline]
+    fn from(value: T) -> Self {
+        Var::constant(value)
+    }
+}
+
 // With a constant, each is one statement of one input.
 impl<'t, T: TapeValue, M: Recording> Add<T> for Var<'t, T, M> {
     type Output = Self;
@@ -351,6 +414,23 @@ macro_rules! float_lhs_ops {
     )*};
 }
 float_lhs_ops!(f32, f64);
+
+// `2.0 * &x`: the by-value form.
+macro_rules! float_lhs_ref_ops {
+    ($($f:ty),*) => {$(
+        float_lhs_ref_ops!(@ops $f; Add add, Sub sub, Mul mul, Div div);
+    )*};
+    (@ops $f:ty; $($tr:ident $m:ident),*) => {$(
+        impl<'t, M: Recording> $tr<&Var<'t, $f, M>> for $f {
+            type Output = Var<'t, $f, M>;
+            #[inline(always)]
+            fn $m(self, x: &Var<'t, $f, M>) -> Var<'t, $f, M> {
+                $tr::$m(self, *x)
+            }
+        }
+    )*};
+}
+float_lhs_ref_ops!(f32, f64);
 
 // Plain literals on the tapes of dual numbers (`hvp`, `hessian`), so that a
 // closure written for `grad` (`2.0 * x[0] + x[1] * 3.0`) compiles for them
@@ -451,13 +531,19 @@ impl<'t, T: TapeValue, M: Recording> Neg for Var<'t, T, M> {
     }
 }
 
+/// The sum, `-0` (a constant) for none, as `f64`'s: it starts from the
+/// first term, so it records only the additions and keeps the sign of a
+/// zero (`-0 + -0` is `-0`, where `0 + -0` would be `+0`).
 impl<'t, T: TapeValue, M: Recording> Sum for Var<'t, T, M> {
+    #[track_caller]
     fn sum<I: Iterator<Item = Self>>(iter: I) -> Self {
-        iter.fold(Var::constant(T::zero()), |a, b| a + b)
+        iter.reduce(|a, b| a + b)
+            .unwrap_or_else(|| Var::constant(T::from_f64(-0.0)))
     }
 }
 
 impl<'a, 't, T: TapeValue, M: Recording> Sum<&'a Var<'t, T, M>> for Var<'t, T, M> {
+    #[track_caller]
     fn sum<I: Iterator<Item = &'a Self>>(iter: I) -> Self {
         iter.copied().sum()
     }
