@@ -809,3 +809,25 @@ fn softmax_adds_its_gradient_to_one_its_input_already_holds() {
         );
     }
 }
+
+#[test]
+fn the_division_and_negation_operators_have_the_quotient_and_sign_rules() {
+    let tape = Tape::<f64>::new();
+    let a = tape.mat(Shape::new(1, 2), &[3.0, -1.0]).unwrap();
+    let b = tape.mat(Shape::new(1, 2), &[2.0, 4.0]).unwrap();
+    let q = a / b;
+    assert_eq!(q.to_vec(), [1.5, -0.25]);
+    let g = tape.backward((-q).sum());
+    // d(-a/b)/da = -1/b, d(-a/b)/db = a/b^2
+    assert_eq!(g[a], [-0.5, -0.25]);
+    assert_eq!(g[b], [0.75, -1.0 / 16.0]);
+    let c = tape.mat(Shape::new(1, 3), &[1.0; 3]).unwrap();
+    assert!(matches!(a.try_div(c), Err(Error::ShapeMismatch { .. })));
+}
+
+#[test]
+#[should_panic(expected = "row 0 of 0 rows")]
+fn a_row_past_the_last_panics_even_without_columns() {
+    let m = Matrix::<f64>::zeros(0, 0);
+    let _ = m.row(0);
+}

@@ -171,7 +171,14 @@ impl<T: Float> Matrix<T> {
     ///
     /// # Panics
     /// If `i >= rows`.
+    #[track_caller]
     pub fn row(&self, i: usize) -> &[T] {
+        // (Checked on its own: with no columns every range below is empty.)
+        assert!(
+            i < self.shape.rows,
+            "Matrix::row: row {i} of {} rows",
+            self.shape.rows
+        );
         &self.data[i * self.shape.cols..(i + 1) * self.shape.cols]
     }
 

@@ -215,6 +215,50 @@ pub trait Real:
     fn is_zero(self) -> bool {
         self.to_f64() == 0.0
     }
+    /// `self` limited to `[lo, hi]`: `lo` below it, `hi` above it, `self`
+    /// (a NaN included) within, as `f64::clamp`. The derivative goes to the
+    /// value chosen: to `self` on a bound, as PyTorch's `clamp`.
+    ///
+    /// ```
+    /// use autodiff::{Real, Tape};
+    /// let tape = Tape::new();
+    /// let x = tape.var(1.5);
+    /// let y = x.clamp(tape.var(-1.0), Real::from_f64(1.0));
+    /// assert_eq!((y.value(), tape.backward(y)[x]), (1.0, 0.0));
+    /// assert_eq!(Real::clamp(1.5_f64, -1.0, 1.0), 1.0);
+    /// ```
+    ///
+    /// # Panics
+    /// Unless `lo <= hi` (a NaN bound included), as `f64::clamp`.
+    #[inline]
+    #[track_caller]
+    fn clamp(self, lo: Self, hi: Self) -> Self {
+        assert!(
+            lo <= hi,
+            "Real::clamp: the bounds must satisfy lo <= hi, got lo = {lo:?}, hi = {hi:?}"
+        );
+        if self < lo {
+            lo
+        } else if self > hi {
+            hi
+        } else {
+            self
+        }
+    }
+    /// The sign as a constant: `1` for `+0` and above, `-1` for `-0` and
+    /// below, NaN for NaN (itself), as `f64::signum`. Its derivative is 0
+    /// (the function is piecewise constant).
+    #[inline]
+    fn signum(self) -> Self {
+        let v = self.to_f64();
+        if v.is_nan() {
+            self
+        } else if v.is_sign_negative() {
+            -Self::one()
+        } else {
+            Self::one()
+        }
+    }
 }
 
 /// A number type a [`Tape`](crate::Tape) can record: `f32`, `f64` and

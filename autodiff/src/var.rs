@@ -258,6 +258,22 @@ impl<T: TapeValue, M: Recording> PartialOrd for Var<'_, T, M> {
     }
 }
 
+/// Compares the value with a plain number: `x > 0.0`.
+impl<T: TapeValue, M: Recording> PartialEq<T> for Var<'_, T, M> {
+    #[inline]
+    fn eq(&self, o: &T) -> bool {
+        self.value == *o
+    }
+}
+
+/// Compares the value with a plain number: `x > 0.0`.
+impl<T: TapeValue, M: Recording> PartialOrd<T> for Var<'_, T, M> {
+    #[inline]
+    fn partial_cmp(&self, o: &T) -> Option<Ordering> {
+        self.value.partial_cmp(o)
+    }
+}
+
 // Var (op) Var, Var (op) T, and the compound assignments.
 macro_rules! var_ops {
     ($($tr:ident $m:ident $atr:ident $am:ident $op:ident),*) => {$(

@@ -4,7 +4,7 @@
 use super::{or_panic, MatStore, Node, Op, Sink};
 use crate::rules::{Binary, Unary};
 use crate::{Error, Float, Mat, Result};
-use std::ops::{Add, Mul, Sub};
+use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// Evaluates `$body` with `$o` bound to `$op` rebuilt as a literal of its
 /// variant for the activations, so that the `match` inside the rules folds
@@ -96,6 +96,12 @@ impl<'t, T: Float> Mat<'t, T> {
     #[track_caller]
     pub fn try_mul(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
         self.try_zip(Binary::Mul, other)
+    }
+
+    /// Elementwise quotient; an error on mismatched shapes.
+    #[track_caller]
+    pub fn try_div(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
+        self.try_zip(Binary::Div, other)
     }
 
     /// Elementwise `op(self)`.
@@ -220,7 +226,15 @@ macro_rules! mat_ops {
         }
     )*};
 }
-mat_ops!(Add add Add, Sub sub Sub, Mul mul Mul);
+mat_ops!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div);
+
+impl<'t, T: Float> Neg for Mat<'t, T> {
+    type Output = Mat<'t, T>;
+    /// `-x`, elementwise: [`scale`](Mat::scale) by `-1`.
+    fn neg(self) -> Mat<'t, T> {
+        self.scale(-T::one())
+    }
+}
 
 /// `y = op(a, b)`: `da += dy op_a`, `db += dy op_b`, one pass per input so
 /// that `a` and `b` may be the same node.

@@ -396,8 +396,8 @@ impl<T: Real> MatStore<T> {
 ///
 /// Created by [`Tape::mat`] (a variable: its gradient is computed) or
 /// [`Tape::mat_const`] (a constant, e.g. a data batch), combined with the
-/// methods below and the operators `+`, `-` and `*` (elementwise; matrix
-/// products are [`Mat::matmul`]). Every op that can meet mismatched shapes
+/// methods below and the operators `+`, `-`, `*` and `/` (elementwise;
+/// matrix products are [`Mat::matmul`]) and unary `-`. Every op that can meet mismatched shapes
 /// has a `try_` form returning [`Error::ShapeMismatch`]; the plain form
 /// panics with the same message.
 ///
