@@ -15,6 +15,8 @@
 //! | [`Adam`], [`AdamW`] | Kingma and Ba 2015 (not (5.26)/(5.27)) | — |
 //! | [`Sgd`] | PyTorch's `SGD` | — |
 //!
+//! [`by_name`] picks a method at run time with its default hyperparameters;
+//! [`Builder`] also sets any of them ([`Hyperparameter`]).
 //! Learning rates follow a [`Schedule`]. Optimizer states export and import
 //! bitwise ([`Optimizer::state`], [`Optimizer::load_state`]) for checkpoints,
 //! with the hyperparameters that shaped them ([`OptimizerState::settings`]):
@@ -53,6 +55,7 @@
 
 mod adam;
 mod adam_ode;
+mod builder;
 mod by_name;
 mod damped;
 mod error;
@@ -65,6 +68,7 @@ mod sgd;
 
 pub use adam::{Adam, AdamW};
 pub use adam_ode::{AdamOde, RelaxationTimes, ENERGY_CONDITION_RTOL};
+pub use builder::{Builder, Hyperparameter};
 pub use by_name::{by_name, METHODS};
 pub use damped::{Friction, Relaxation};
 pub use error::{Error, Result};
