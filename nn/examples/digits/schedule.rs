@@ -212,8 +212,9 @@ impl Plan {
             ));
         }
         // The peak rate of a schedule is part of it; a constant one is the
-        // optimizer state's, which --lr replaces.
-        if plan.is_scheduled() {
+        // optimizer state's, which --lr replaces. (A checkpoint that records
+        // no schedule, from an older version, records no rate either.)
+        if plan.is_scheduled() && extra.contains_key(KEY_SCHEDULE) {
             let mut no_lr = Vec::new();
             plan.lr = resume_one(file, "--lr", plan.lr, get(KEY_LR), given("lr"), &mut no_lr)?;
             if !no_lr.is_empty() {
@@ -308,5 +309,30 @@ mod tests {
             e.starts_with("--schedule exponential:1.5: schedule: gamma"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_checkpoint_without_a_schedule_resumes_with_the_command_lines_noting_it_unchecked() {
+        use clap::Parser;
+        let args = Args::parse_from(["digits", "--schedule", "exponential:0.5", "--lr", "0.1"]);
+        let (plan, unchecked) = Plan::settle(
+            &args,
+            0.05,
+            100,
+            Some(("old.st", &BTreeMap::new())),
+            &|_| true,
+        )
+        .unwrap();
+        assert_eq!(unchecked, ["--schedule", "--warmup"]);
+        assert_eq!(plan.schedule.to_string(), "exponential:0.5");
+        assert_eq!(plan.lr, 0.1);
+        // One that records a schedule but lost its peak rate is refused.
+        let extra: BTreeMap<String, String> =
+            [(KEY_SCHEDULE, "exponential:0.5"), (KEY_WARMUP, "0")]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+        let e = Plan::settle(&args, 0.05, 100, Some(("old.st", &extra)), &|_| false).unwrap_err();
+        assert!(e.contains("extra.lr"), "{e}");
     }
 }
