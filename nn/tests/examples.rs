@@ -56,7 +56,7 @@ fn digits_trains_prints_its_configuration_and_reports_test_accuracy() {
 
 #[test]
 fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
-    let cases: [(&[&str], &str); 9] = [
+    let cases: [(&[&str], &str); 14] = [
         (&["--lr", "-1"], "must be finite and > 0"),
         (&["--optimizer", "adagrad"], "unknown optimizer"),
         (&["--relu-at-zero", "2"], "outside [0, 1]"),
@@ -76,6 +76,21 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
         (&["--plot", "/"], "is a directory"),
         (&["--test-fraction", "1"], "strictly between 0 and 1"),
         (&["--test-fraction", "-0.5"], "strictly between 0 and 1"),
+        // A hyperparameter the method does not take, or out of its range.
+        (
+            &["--optimizer", "adam", "--momentum", "0.9"],
+            "--momentum does not apply to --optimizer adam",
+        ),
+        (
+            &["--optimizer", "heavy_ball", "--weight-decay", "0.1"],
+            "--weight-decay applies to adamw, sgd, sgd_momentum, sgd_nesterov",
+        ),
+        (&["--beta2", "1"], "adam: beta2 must be in [0, 1), got 1"),
+        (
+            &["--optimizer", "sgd", "--weight-decay", "-1"],
+            "weight_decay",
+        ),
+        (&["--schedule", "step:0:0.5"], "every must be >= 1"),
     ];
     for (args, says) in cases {
         let (out, _, stderr) = run(example("digits").args(args));
@@ -96,6 +111,8 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
         (["--epochs", "abc"], "abc"),
         (["--threads", "0"], "0"),
         (["--epochs", "0"], "0"),
+        (["--schedule", "linear"], "linear"),
+        (["--schedule", "cosine:x"], "cosine:x"),
     ] {
         let (out, _, stderr) = run(example("digits").args(args));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");

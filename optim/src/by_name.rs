@@ -1,12 +1,10 @@
 //! Choosing a method at run time, by name (a command line, a config file).
 
-use crate::{
-    Adam, AdamOde, AdamW, Error, Float, Friction, GradientDescent, HeavyBall, Momentum, Nesterov,
-    Optimizer, Relaxation, Result, Scheme, Sgd,
-};
+use crate::{Builder, Float, Optimizer, Result};
 
-/// The names [`by_name`] accepts (`-` may stand for `_`), each with the
-/// hyperparameters it uses besides the step `lr`:
+/// The names [`by_name`] and [`Builder::new`] accept (`-` may stand for
+/// `_`), each with the hyperparameters [`by_name`] uses besides the step
+/// `lr` ([`crate::Hyperparameter`] names the ones [`Builder`] can set):
 ///
 /// | name | method |
 /// | --- | --- |
@@ -37,7 +35,9 @@ pub const METHODS: [&str; 12] = [
     "sgd_nesterov",
 ];
 
-/// The method called `name` (see [`METHODS`]) with step size `lr`.
+/// The method called `name` (see [`METHODS`]) with step size `lr` and the
+/// defaults of the table of [`METHODS`] for everything else; to set those,
+/// use [`Builder`].
 ///
 /// ```
 /// let opt = optim::by_name::<f32>("adam", 1e-3)?;
@@ -47,34 +47,10 @@ pub const METHODS: [&str; 12] = [
 /// ```
 ///
 /// # Errors
-/// [`Error::UnknownMethod`] for a name not in [`METHODS`]; the method's own
-/// error for a bad `lr`.
+/// [`crate::Error::UnknownMethod`] for a name not in [`METHODS`]; the
+/// method's own error for a bad `lr`.
 pub fn by_name<T: Float>(name: &str, lr: f64) -> Result<Box<dyn Optimizer<T>>> {
-    Ok(match name.replace('-', "_").as_str() {
-        "gradient_descent" => Box::new(GradientDescent::new(lr)?),
-        "heavy_ball" => Box::new(HeavyBall::new(lr)?),
-        "heavy_ball_symplectic" => {
-            Box::new(HeavyBall::new(lr)?.with_scheme(Scheme::SemiImplicitEuler))
-        }
-        "nesterov" => Box::new(Nesterov::new(lr, 1.0)?),
-        "friction" => Box::new(Friction::new(lr, 1.0, 1e-8)?),
-        "relaxation" => Box::new(Relaxation::new(lr, 10.0 * lr)?),
-        "adam_ode" => Box::new(AdamOde::new(lr, 10.0 * lr, 1000.0 * lr, 1e-8)?),
-        "adam" => Box::new(Adam::new(lr, 0.9, 0.999, 1e-8)?),
-        "adamw" => Box::new(AdamW::new(lr, 0.9, 0.999, 1e-8, 1e-2)?),
-        "sgd" => Box::new(Sgd::new(lr)?),
-        "sgd_momentum" => Box::new(Sgd::new(lr)?.with_momentum(Momentum::Classic {
-            mu: 0.9,
-            dampening: 0.0,
-        })?),
-        "sgd_nesterov" => Box::new(Sgd::new(lr)?.with_momentum(Momentum::Nesterov { mu: 0.9 })?),
-        _ => {
-            return Err(Error::UnknownMethod {
-                name: name.to_string(),
-                known: METHODS.join(", "),
-            })
-        }
-    })
+    Builder::new(name, lr)?.build()
 }
 
 #[cfg(test)]

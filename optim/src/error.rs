@@ -15,6 +15,25 @@ pub enum Error {
         /// The names known, comma-separated.
         known: String,
     },
+    /// No hyperparameter has this name (see [`crate::Hyperparameter`]).
+    #[error("unknown hyperparameter {name:?}; known ones: {known}")]
+    UnknownHyperparameter {
+        /// The name asked for.
+        name: String,
+        /// The names known, comma-separated.
+        known: String,
+    },
+    /// The method takes no such hyperparameter (see [`crate::Builder::set`]).
+    #[error("{method} has no hyperparameter {hyperparameter:?}; it takes {accepted}")]
+    UnsupportedHyperparameter {
+        /// The method, as in [`crate::METHODS`].
+        method: &'static str,
+        /// The hyperparameter asked for.
+        hyperparameter: String,
+        /// The ones the method takes, comma-separated (or `none besides
+        /// the step size`).
+        accepted: String,
+    },
     /// A hyperparameter is outside its admissible range.
     #[error("{optimizer}: {parameter} must be {expected}, got {got}")]
     InvalidHyperparameter {

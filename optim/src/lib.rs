@@ -15,6 +15,8 @@
 //! | [`Adam`], [`AdamW`] | Kingma and Ba 2015 (not (5.26)/(5.27)) | — |
 //! | [`Sgd`] | PyTorch's `SGD` | — |
 //!
+//! [`by_name`] picks a method at run time with its default hyperparameters;
+//! [`Builder`] also sets any of them ([`Hyperparameter`]).
 //! Learning rates follow a [`Schedule`]; [`clip_grad_norm`] bounds a
 //! gradient's length before a step. Optimizer states export and import
 //! bitwise ([`Optimizer::state`], [`Optimizer::load_state`]) for checkpoints,
@@ -54,6 +56,7 @@
 
 mod adam;
 mod adam_ode;
+mod builder;
 mod by_name;
 mod clip;
 mod damped;
@@ -67,6 +70,7 @@ mod sgd;
 
 pub use adam::{Adam, AdamW};
 pub use adam_ode::{AdamOde, RelaxationTimes, ENERGY_CONDITION_RTOL};
+pub use builder::{Builder, Hyperparameter};
 pub use by_name::{by_name, METHODS};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use damped::{Friction, Relaxation};

@@ -1,5 +1,6 @@
 //! The command line.
 
+use crate::schedule::ScheduleArg;
 use clap::Parser;
 use nn::Activation;
 use std::path::PathBuf;
@@ -7,11 +8,13 @@ use std::path::PathBuf;
 /// Train a multilayer perceptron on the handwritten digits.
 ///
 /// A checkpoint written by --save holds, besides the network, the
-/// optimizer's state and the epoch, the settings that shape the run
-/// (--optimizer, --batch-size, --test-fraction, --seed) and the feature
-/// scaler fitted on the training split. --load takes the settings and the
-/// architecture from it and refuses different ones given on the command
-/// line, so that a resumed run continues bitwise as if never stopped.
+/// optimizer's state with its hyperparameters and the epoch, the settings
+/// that shape the run (--optimizer, --batch-size, --test-fraction, --seed,
+/// --schedule, --warmup and, with a schedule, --lr) and the feature scaler
+/// fitted on the training split. --load takes the settings, the
+/// hyperparameters and the architecture from it and refuses different ones
+/// given on the command line, so that a resumed run continues bitwise as
+/// if never stopped.
 ///
 /// To predict with a checkpoint, standardise raw features with the saved
 /// scaler first: its tensors scaler.mean and scaler.std hold one number
@@ -27,10 +30,46 @@ pub struct Args {
     /// checkpoint's; if given, it must be the same.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
-    /// Learning rate (step dt); by default 2e-3 for the Adam family, 0.05
-    /// for the others. With --load, replaces the checkpoint's rate.
+    /// Learning rate (step dt; the peak rate of a --schedule); by default
+    /// 2e-3 for the Adam family, 0.05 for the others. With --load, replaces
+    /// the checkpoint's rate, except with a schedule, whose rate is the
+    /// checkpoint's: if given, it must be the same.
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
+    /// Weight decay: decoupled for adamw (default 1e-2), an L2 term added
+    /// to the gradient for sgd, sgd_momentum and sgd_nesterov (default 0).
+    /// Refused for the other methods. With --load: the checkpoint's; if
+    /// given, it must be the same (so for the four flags below).
+    #[arg(long, allow_negative_numbers = true)]
+    pub weight_decay: Option<f64>,
+    /// SGD's momentum factor, PyTorch's momentum: for sgd (default 0),
+    /// sgd_momentum and sgd_nesterov (default 0.9). Refused for the others.
+    #[arg(long, allow_negative_numbers = true)]
+    pub momentum: Option<f64>,
+    /// Adam's and AdamW's beta1, in [0, 1) (default 0.9).
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta1: Option<f64>,
+    /// Adam's and AdamW's beta2, in [0, 1) (default 0.999).
+    #[arg(long, allow_negative_numbers = true)]
+    pub beta2: Option<f64>,
+    /// eps: Adam's and AdamW's denominator term (default 1e-8), friction's
+    /// regularisation (1e-8), relaxation's relaxation time (10 lr).
+    #[arg(long, allow_negative_numbers = true)]
+    pub eps: Option<f64>,
+    /// Learning-rate schedule, by optimizer step (one per mini-batch), after
+    /// the warm-up: constant; step:EVERY:GAMMA (times GAMMA every EVERY
+    /// steps, PyTorch's StepLR); exponential:GAMMA (times GAMMA every step,
+    /// ExponentialLR); cosine[:STEPS[:MIN_LR]] (annealed from --lr to MIN_LR,
+    /// default 0, over STEPS steps, by default all the steps of --epochs
+    /// after the warm-up: CosineAnnealingLR; cosine::MIN_LR gives MIN_LR
+    /// alone). GAMMA in (0, 1]. With --load: the checkpoint's, its length
+    /// fixed when it was first run; if given, it must be the same.
+    #[arg(long, default_value = "constant")]
+    pub schedule: ScheduleArg,
+    /// Steps of linear warm-up from --lr / STEPS to --lr before the
+    /// schedule. With --load: as --schedule.
+    #[arg(long, default_value_t = 0)]
+    pub warmup: u64,
     /// Number of epochs (with --load: the epoch to train up to).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub epochs: u64,

@@ -3,6 +3,7 @@
 //! a resumed run has the same data.
 
 use crate::resume::{Loaded, Settings};
+use crate::schedule::Plan;
 use nn::checkpoint::save_checkpoint;
 use nn::data::Standardizer;
 use nn::Trainer;
@@ -19,12 +20,12 @@ const LEGACY_SCALER_MEAN: &str = "scaler.mean";
 const LEGACY_SCALER_STD: &str = "scaler.std";
 
 /// Saves the trainer's checkpoint (network, optimizer state, progress)
-/// with the scaler and, as metadata, the run's settings and the number of
-/// samples split.
+/// with the scaler and, as metadata, the run's settings, its learning-rate
+/// plan and the number of samples split.
 pub fn save(
     path: &Path,
     trainer: &Trainer<f32>,
-    settings: &Settings,
+    (settings, plan): (&Settings, &Plan),
     samples: usize,
     scaler: &Standardizer<f32>,
 ) -> Result<(), String> {
@@ -32,7 +33,7 @@ pub fn save(
         .checkpoint()
         .scaler(scaler)
         .extra(KEY_SAMPLES, samples.to_string());
-    for (key, value) in settings.extra() {
+    for (key, value) in settings.extra().into_iter().chain(plan.extra()) {
         checkpoint = checkpoint.extra(key, value);
     }
     save_checkpoint(path, &checkpoint).map_err(|e| e.to_string())

@@ -5,6 +5,7 @@
 //! ```text
 //! cargo run --release -p chainrule-nn --example digits
 //! cargo run --release -p chainrule-nn --example digits -- --optimizer sgd_momentum --lr 0.05 --plot loss.svg
+//! cargo run --release -p chainrule-nn --example digits -- --optimizer adamw --weight-decay 0.05 --schedule cosine --warmup 100
 //! cargo run --release -p chainrule-nn --example digits -- --epochs 10 --save model.safetensors
 //! cargo run --release -p chainrule-nn --example digits -- --epochs 20 --load model.safetensors
 //! cargo run --release -p chainrule-nn --example digits -- --help
@@ -25,9 +26,16 @@
 //! | `batch_size` | the `--batch-size` |
 //! | `test_fraction` | the `--test-fraction`, shortest round-trip form |
 //! | `samples` | the number of samples split into training and test |
+//! | `schedule` | the `--schedule`, a cosine's length resolved, e.g. `cosine:1305:0.0` |
+//! | `warmup` | the `--warmup` steps |
+//! | `lr` | the peak `--lr` of a schedule (absent for a constant rate: the optimizer state's) |
 //!
-//! `--load` takes those settings (and the seed) from the checkpoint, refuses
-//! a different one given on the command line, and checks that the scaler
+//! The optimizer's hyperparameters (`--weight-decay`, `--momentum`,
+//! `--beta1`, `--beta2`, `--eps` and the others of `optim::Hyperparameter`)
+//! are the optimizer state's settings (metadata `optimizer.settings`).
+//!
+//! `--load` takes those settings and hyperparameters (and the seed) from
+//! the checkpoint, refuses a different one given on the command line, and checks that the scaler
 //! fitted again on the same split is bitwise the saved one: a resumed run
 //! then continues bitwise as if never stopped. (A checkpoint without these
 //! keys, from an older version, still loads, unchecked, with a note; one
@@ -64,18 +72,24 @@ mod plot;
 mod args;
 mod checkpoint;
 mod curves;
+mod hyper;
 mod progress;
 mod resume;
+mod schedule;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_optimizer;
 
 use args::{activation, Args};
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 use nn::data::{digits, load_csv, CsvOptions, Dataset, Standardizer, TargetKind};
 use nn::{Activation, Mlp, TrainConfig, Trainer};
+use optim::Builder;
 use progress::{after_epochs, Outcome};
 use resume::{Loaded, Settings};
+use schedule::Plan;
 use std::process::ExitCode;
 
 fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
@@ -92,16 +106,65 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
         }
     };
     let data = prepare_data(&args, &settings, loaded.as_ref())?;
+    let (plan, optimizer) = plan_optimizer(&args, &settings, &data, loaded.as_ref(), &given)?;
     let features = data.train.n_features();
-    let (mut trainer, resumed_from) = build_trainer(&args, act, &settings, features, loaded)?;
+    let (mut trainer, resumed_from) =
+        build_trainer(&args, act, &settings, (&plan, &optimizer), features, loaded)?;
     if let Some(file) = &resumed_from {
         check_epochs_left(file, &trainer, epochs)?;
     }
     let splits = (&data.train, &data.test);
-    progress::print_header(&trainer, splits, &settings, epochs, resumed_from.as_deref());
+    let run = progress::Run {
+        settings: &settings,
+        plan: &plan,
+        optimizer: &optimizer,
+        epochs,
+    };
+    progress::print_header(&trainer, splits, &run, resumed_from.as_deref());
     let outcome = progress::train(&mut trainer, splits, epochs);
     progress::print_summary(&trainer, &outcome);
-    write_outputs(&args, &trainer, &outcome, &settings, &data)
+    write_outputs(&args, &trainer, &outcome, (&settings, &plan), &data)
+}
+
+/// The learning rate's plan and the optimizer (method and
+/// hyperparameters) of a run on `data`: from the command line, or, on
+/// `--load`, from the checkpoint, refusing different ones given. Checked
+/// before any training: a flag the method does not take, a value out of
+/// range.
+fn plan_optimizer(
+    args: &Args,
+    settings: &Settings,
+    data: &Prepared,
+    loaded: Option<&Loaded>,
+    given: &dyn Fn(&str) -> bool,
+) -> Result<(Plan, Builder), String> {
+    let default_lr = if settings.optimizer.starts_with("adam") {
+        2e-3
+    } else {
+        0.05
+    };
+    let steps_per_epoch = data.train.len().div_ceil(settings.batch_size) as u64;
+    let saved = loaded.map(|l| (l.file.as_str(), &l.checkpoint.state));
+    let (plan, unchecked) = Plan::settle(
+        args,
+        default_lr,
+        args.epochs * steps_per_epoch,
+        saved.map(|(file, state)| (file, &state.extra)),
+        given,
+    )?;
+    if let (Some((file, _)), false) = (saved, unchecked.is_empty()) {
+        eprintln!(
+            "note: {file} does not record {} (saved by an older version?): the values of \
+             this command line (or the defaults) are used",
+            unchecked.join(", ")
+        );
+    }
+    let state = saved.and_then(|(file, s)| s.optimizer.as_ref().map(|o| (file, o)));
+    let optimizer = hyper::builder(&settings.optimizer, plan.lr, &hyper::given(args), state)?;
+    // Out-of-range values fail here, before the data is touched further.
+    optimizer.build::<f32>().map_err(|e| e.to_string())?;
+    plan.schedule()?;
+    Ok((plan, optimizer))
 }
 
 /// Checks what clap cannot, before any work: the test fraction, and that
@@ -173,6 +236,7 @@ fn build_trainer(
     args: &Args,
     act: Activation,
     settings: &Settings,
+    (plan, optimizer): (&Plan, &Builder),
     features: usize,
     loaded: Option<Loaded>,
 ) -> Result<(Trainer<f32>, Option<String>), String> {
@@ -190,15 +254,14 @@ fn build_trainer(
         // The architecture comes from the file.
         Some(Loaded { file, checkpoint }) => (checkpoint.model, Some((file, checkpoint.state))),
     };
-    let adam_family = settings.optimizer.starts_with("adam");
-    let lr = args.lr.unwrap_or(if adam_family { 2e-3 } else { 0.05 });
-    let optimizer = optim::by_name::<f32>(&settings.optimizer, lr).map_err(|e| e.to_string())?;
     let config = TrainConfig {
         epochs: args.epochs as usize,
         batch_size: settings.batch_size,
         seed: settings.seed,
+        schedule: plan.schedule()?,
         ..Default::default()
     };
+    let optimizer = optimizer.build::<f32>().map_err(|e| e.to_string())?;
     let mut trainer = Trainer::new(mlp, optimizer, config);
     let Some((file, state)) = resumed else {
         return Ok((trainer, None));
@@ -206,8 +269,9 @@ fn build_trainer(
     trainer
         .restore(&state)
         .map_err(|e| format!("{file}: {e}"))?;
-    if let Some(lr) = args.lr {
-        // The checkpoint's rate was restored with the state: --lr wins.
+    if let (Some(lr), false) = (args.lr, plan.is_scheduled()) {
+        // The checkpoint's rate was restored with the state: --lr wins (a
+        // schedule sets the rate before every step).
         trainer
             .optimizer_mut()
             .set_learning_rate(lr)
@@ -236,7 +300,7 @@ fn write_outputs(
     args: &Args,
     trainer: &Trainer<f32>,
     outcome: &Outcome,
-    settings: &Settings,
+    (settings, plan): (&Settings, &Plan),
     data: &Prepared,
 ) -> Result<(), String> {
     let mut errors = Vec::new();
@@ -256,7 +320,7 @@ fn write_outputs(
     if let Some(path) = &args.save {
         // Saved even when training stopped on an error: the network and
         // the optimizer are consistent (see nn::Error::NonFinite).
-        match checkpoint::save(path, trainer, settings, data.samples, &data.scaler) {
+        match checkpoint::save(path, trainer, (settings, plan), data.samples, &data.scaler) {
             Ok(()) => println!(
                 "saved {} ({})",
                 path.display(),

@@ -1,7 +1,9 @@
 //! What a run prints: its configuration, a progress bar on a terminal, one
 //! line per epoch, and the final accuracy and timings.
 
+use crate::hyper;
 use crate::resume::Settings;
+use crate::schedule::Plan;
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::Dataset;
 use nn::{Event, Trainer};
@@ -30,15 +32,28 @@ pub fn after_epochs(completed: usize) -> String {
     }
 }
 
+/// What a run was configured with, as it is after `--load`.
+pub struct Run<'a> {
+    pub settings: &'a Settings,
+    pub plan: &'a Plan,
+    pub optimizer: &'a optim::Builder,
+    pub epochs: usize,
+}
+
 /// The data, the network and the run's settings, as they are after
 /// `--load`, and the checkpoint resumed from.
 pub fn print_header(
     trainer: &Trainer<f32>,
     (train, test): (&Dataset<f32>, &Dataset<f32>),
-    settings: &Settings,
-    epochs: usize,
+    run: &Run<'_>,
     resumed_from: Option<&str>,
 ) {
+    let Run {
+        settings,
+        plan,
+        optimizer,
+        epochs,
+    } = *run;
     let acts = trainer.mlp().activations();
     let hidden: Vec<String> = acts[..acts.len() - 1]
         .iter()
@@ -53,12 +68,19 @@ pub fn print_header(
     );
     println!(
         "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean); \
-         optimizer {} lr {}; {} epochs, batch {}, reshuffled; seed {}",
+         optimizer {}{} {}; {} epochs, batch {}, reshuffled; seed {}",
         trainer.mlp().widths(),
         trainer.mlp().num_params(),
         hidden.join(","),
         settings.optimizer,
-        trainer.optimizer().learning_rate(),
+        match hyper::describe(optimizer) {
+            h if h.is_empty() => h,
+            h => format!(" ({h})"),
+        },
+        match plan.is_scheduled() {
+            true => plan.to_string(),
+            false => format!("lr {}", trainer.optimizer().learning_rate()),
+        },
         epochs,
         settings.batch_size,
         settings.seed

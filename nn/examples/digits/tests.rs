@@ -32,7 +32,7 @@ fn epochs_count_from_one() {
 }
 
 /// `digits <argv>` run in-process.
-fn digits_cli(argv: &[&str]) -> Result<(), String> {
+pub fn digits_cli(argv: &[&str]) -> Result<(), String> {
     let m = Args::command()
         .try_get_matches_from(std::iter::once("digits").chain(argv.iter().copied()))
         .unwrap();
@@ -40,14 +40,14 @@ fn digits_cli(argv: &[&str]) -> Result<(), String> {
 }
 
 /// A fresh directory for one test.
-fn scratch(name: &str) -> PathBuf {
+pub fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("chainrule-digits-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
-fn load(path: &Path) -> LoadedCheckpoint<f32> {
+pub fn load(path: &Path) -> LoadedCheckpoint<f32> {
     load_checkpoint::<f32>(path).unwrap()
 }
 

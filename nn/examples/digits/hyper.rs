@@ -1,0 +1,194 @@
+//! The optimizer's hyperparameters on the command line (`--weight-decay`,
+//! `--momentum`, `--beta1`, `--beta2`, `--eps`): which method takes which,
+//! and, on `--load`, agreement with the checkpoint's.
+
+use crate::args::Args;
+use optim::{Builder, Hyperparameter, OptimizerState};
+
+/// The flags, each with its hyperparameter.
+pub const FLAGS: [(&str, Hyperparameter); 5] = [
+    ("--weight-decay", Hyperparameter::WeightDecay),
+    ("--momentum", Hyperparameter::Momentum),
+    ("--beta1", Hyperparameter::Beta1),
+    ("--beta2", Hyperparameter::Beta2),
+    ("--eps", Hyperparameter::Eps),
+];
+
+/// The hyperparameter flags given on the command line, with their values.
+pub fn given(args: &Args) -> Vec<(&'static str, Hyperparameter, f64)> {
+    let values = [
+        args.weight_decay,
+        args.momentum,
+        args.beta1,
+        args.beta2,
+        args.eps,
+    ];
+    FLAGS
+        .iter()
+        .zip(values)
+        .filter_map(|(&(flag, h), v)| v.map(|v| (flag, h, v)))
+        .collect()
+}
+
+/// The flag of `h`, if it has one.
+fn flag_of(h: Hyperparameter) -> Option<&'static str> {
+    FLAGS.iter().find(|&&(_, k)| k == h).map(|&(f, _)| f)
+}
+
+/// "`flag` does not apply to --optimizer `method`", with the flags the
+/// method takes and the methods that take `flag`.
+fn inapplicable(flag: &str, h: Hyperparameter, builder: &Builder) -> String {
+    let own: Vec<&str> = builder.accepted().into_iter().filter_map(flag_of).collect();
+    let own = if own.is_empty() {
+        "it takes none of them".to_string()
+    } else {
+        format!("it takes {}", own.join(", "))
+    };
+    let takers: Vec<&str> = optim::METHODS
+        .into_iter()
+        .filter(|m| Builder::new(m, 1.0).is_ok_and(|b| b.accepts(h)))
+        .collect();
+    format!(
+        "{flag} does not apply to --optimizer {} ({own}); {flag} applies to {}",
+        builder.method(),
+        takers.join(", ")
+    )
+}
+
+/// The run's optimizer, not yet built: `method` at rate `lr` with the
+/// hyperparameter flags `flags` (see [`given`]). On `--load`, with the
+/// checkpoint `file`'s optimizer state `saved`: its hyperparameters for
+/// those not given, and a given one that differs is refused, naming both
+/// values.
+///
+/// # Errors
+/// A flag the method does not take; a given value other than the
+/// checkpoint's. (Out-of-range values are `Builder::build`'s.)
+pub fn builder(
+    method: &str,
+    lr: f64,
+    flags: &[(&'static str, Hyperparameter, f64)],
+    saved: Option<(&str, &OptimizerState<f32>)>,
+) -> Result<Builder, String> {
+    let mut b = Builder::new(method, lr).map_err(|e| e.to_string())?;
+    for &(flag, h, value) in flags {
+        if !b.accepts(h) {
+            return Err(inapplicable(flag, h, &b));
+        }
+        b = b.set(h, value).map_err(|e| e.to_string())?;
+    }
+    let Some((file, state)) = saved else {
+        return Ok(b);
+    };
+    for h in b.accepted() {
+        let Some(recorded) = state.setting(h.name()) else {
+            continue;
+        };
+        if let Some(&(flag, _, value)) = flags.iter().find(|&&(_, k, _)| k == h) {
+            if value != recorded {
+                return Err(format!(
+                    "{file} was trained with {flag} {recorded}, this run gives {flag} {value}: \
+                     the optimizer's state continues only with the same hyperparameters \
+                     (leave {flag} out to use the checkpoint's)"
+                ));
+            }
+        }
+        b = b.set(h, recorded).map_err(|e| e.to_string())?;
+    }
+    Ok(b)
+}
+
+/// The hyperparameters as the header prints them, e.g.
+/// `beta1 0.9, beta2 0.999, eps 1e-8`; empty for a method without any.
+pub fn describe(b: &Builder) -> String {
+    let parts: Vec<String> = b
+        .hyperparameters()
+        .iter()
+        .map(|(h, v)| format!("{h} {v:?}"))
+        .collect();
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn state_of(b: &Builder) -> OptimizerState<f32> {
+        b.build::<f32>().unwrap().state()
+    }
+
+    #[test]
+    fn a_flag_the_method_lacks_is_refused_naming_its_flags_and_the_methods_that_take_it() {
+        let e = builder(
+            "adam",
+            1e-3,
+            &[("--momentum", Hyperparameter::Momentum, 0.9)],
+            None,
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            "--momentum does not apply to --optimizer adam (it takes --beta1, --beta2, --eps); \
+             --momentum applies to sgd, sgd_momentum, sgd_nesterov"
+        );
+        let e = builder(
+            "heavy_ball",
+            0.1,
+            &[("--eps", Hyperparameter::Eps, 1e-6)],
+            None,
+        )
+        .unwrap_err();
+        assert!(e.contains("(it takes none of them)"), "{e}");
+        assert!(
+            e.ends_with("applies to friction, relaxation, adam, adamw"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn given_flags_set_the_hyperparameters() {
+        let flags = [
+            ("--weight-decay", Hyperparameter::WeightDecay, 0.1),
+            ("--beta2", Hyperparameter::Beta2, 0.99),
+        ];
+        let b = builder("adamw", 1e-3, &flags, None).unwrap();
+        assert_eq!(b.get(Hyperparameter::WeightDecay), Some(0.1));
+        assert_eq!(b.get(Hyperparameter::Beta2), Some(0.99));
+        assert_eq!(b.get(Hyperparameter::Beta1), Some(0.9));
+        assert_eq!(
+            describe(&b),
+            "beta1 0.9, beta2 0.99, eps 1e-8, weight_decay 0.1"
+        );
+    }
+
+    #[test]
+    fn on_load_the_checkpoints_hyperparameters_are_taken_and_a_different_one_given_is_refused() {
+        let wd = ("--weight-decay", Hyperparameter::WeightDecay, 0.1);
+        let trained = builder("adamw", 1e-3, &[wd], None).unwrap();
+        let state = state_of(&trained);
+        // Not given: the checkpoint's, so the state loads.
+        let b = builder("adamw", 1e-3, &[], Some(("m.st", &state))).unwrap();
+        assert_eq!(b.get(Hyperparameter::WeightDecay), Some(0.1));
+        b.build::<f32>().unwrap().load_state(&state).unwrap();
+        // Given and equal: fine.
+        assert!(builder("adamw", 1e-3, &[wd], Some(("m.st", &state))).is_ok());
+        // Given and different: refused, naming both values.
+        let other = ("--weight-decay", Hyperparameter::WeightDecay, 0.2);
+        let e = builder("adamw", 1e-3, &[other], Some(("m.st", &state))).unwrap_err();
+        assert!(
+            e.starts_with(
+                "m.st was trained with --weight-decay 0.1, this run gives --weight-decay 0.2"
+            ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn on_load_a_relaxation_time_tied_to_the_rate_comes_from_the_checkpoint() {
+        // relaxation's eps defaults to 10 lr: resuming at another --lr
+        // still builds the optimizer the state was written by.
+        let state = state_of(&builder("relaxation", 0.05, &[], None).unwrap());
+        let b = builder("relaxation", 0.01, &[], Some(("m.st", &state))).unwrap();
+        b.build::<f32>().unwrap().load_state(&state).unwrap();
+    }
+}
