@@ -113,6 +113,8 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
         (["--epochs", "0"], "0"),
         (["--schedule", "linear"], "linear"),
         (["--schedule", "cosine:x"], "cosine:x"),
+        (["--clip-grad-norm", "0"], "0"),
+        (["--clip-grad-norm", "inf"], "inf"),
     ] {
         let (out, _, stderr) = run(example("digits").args(args));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");

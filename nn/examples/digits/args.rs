@@ -10,11 +10,11 @@ use std::path::PathBuf;
 /// A checkpoint written by --save holds, besides the network, the
 /// optimizer's state with its hyperparameters and the epoch, the settings
 /// that shape the run (--optimizer, --batch-size, --test-fraction, --seed,
-/// --schedule, --warmup and, with a schedule, --lr) and the feature scaler
-/// fitted on the training split. --load takes the settings, the
-/// hyperparameters and the architecture from it and refuses different ones
-/// given on the command line, so that a resumed run continues bitwise as
-/// if never stopped.
+/// --schedule, --warmup, --clip-grad-norm and, with a schedule, --lr) and
+/// the feature scaler fitted on the training split. --load takes the
+/// settings, the hyperparameters and the architecture from it and refuses
+/// different ones given on the command line, so that a resumed run
+/// continues bitwise as if never stopped.
 ///
 /// To predict with a checkpoint, standardise raw features with the saved
 /// scaler first: its tensors scaler.mean and scaler.std hold one number
@@ -70,6 +70,12 @@ pub struct Args {
     /// schedule. With --load: as --schedule.
     #[arg(long, default_value_t = 0)]
     pub warmup: u64,
+    /// Clip the gradient's Euclidean norm over all parameters to at most
+    /// this before every step (PyTorch's clip_grad_norm_); the epoch lines
+    /// then show the mean norm before clipping. Finite and > 0. With
+    /// --load: the checkpoint's; if given, it must be the same.
+    #[arg(long, value_parser = positive_finite)]
+    pub clip_grad_norm: Option<f64>,
     /// Number of epochs (with --load: the epoch to train up to).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub epochs: u64,
@@ -133,4 +139,13 @@ pub fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
             ))
         }
     })
+}
+
+/// A finite number `> 0`.
+fn positive_finite(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
+        Ok(v) => Err(format!("must be finite and > 0, got {v}")),
+        Err(e) => Err(e.to_string()),
+    }
 }

@@ -29,6 +29,7 @@
 //! | `schedule` | the `--schedule`, a cosine's length resolved, e.g. `cosine:1305:0.0` |
 //! | `warmup` | the `--warmup` steps |
 //! | `lr` | the peak `--lr` of a schedule (absent for a constant rate: the optimizer state's) |
+//! | `clip_grad_norm` | the `--clip-grad-norm` bound, shortest round-trip form, or `none` |
 //!
 //! The optimizer's hyperparameters (`--weight-decay`, `--momentum`,
 //! `--beta1`, `--beta2`, `--eps` and the others of `optim::Hyperparameter`)
@@ -259,6 +260,7 @@ fn build_trainer(
         batch_size: settings.batch_size,
         seed: settings.seed,
         schedule: plan.schedule()?,
+        clip_grad_norm: settings.clip.0,
         ..Default::default()
     };
     let optimizer = optimizer.build::<f32>().map_err(|e| e.to_string())?;

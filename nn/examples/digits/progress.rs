@@ -68,7 +68,7 @@ pub fn print_header(
     );
     println!(
         "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean); \
-         optimizer {}{} {}; {} epochs, batch {}, reshuffled; seed {}",
+         optimizer {}{} {}{}; {} epochs, batch {}, reshuffled; seed {}",
         trainer.mlp().widths(),
         trainer.mlp().num_params(),
         hidden.join(","),
@@ -80,6 +80,10 @@ pub fn print_header(
         match plan.is_scheduled() {
             true => plan.to_string(),
             false => format!("lr {}", trainer.optimizer().learning_rate()),
+        },
+        match settings.clip.0 {
+            Some(c) => format!(", gradient norm clipped to {c}"),
+            None => String::new(),
         },
         epochs,
         settings.batch_size,
@@ -138,8 +142,12 @@ pub fn train(
             b.set_message(format!("loss {}", fmt_loss(loss)));
         }
         Event::Epoch(r) => {
+            let norm = match r.grad_norm {
+                Some(n) => format!("  grad norm {n:.3}"),
+                None => String::new(),
+            };
             let line = format!(
-                "epoch {:>3}/{}  train loss {}  test loss {}  test accuracy {:.2}%  ({:.1} ms)",
+                "epoch {:>3}/{}  train loss {}  test loss {}  test accuracy {:.2}%{norm}  ({:.1} ms)",
                 r.epoch + 1,
                 epochs,
                 fmt_loss(r.train_loss),

@@ -11,6 +11,31 @@ use std::path::Path;
 pub const KEY_OPTIMIZER: &str = "optimizer";
 pub const KEY_BATCH_SIZE: &str = "batch_size";
 pub const KEY_TEST_FRACTION: &str = "test_fraction";
+pub const KEY_CLIP_GRAD_NORM: &str = "clip_grad_norm";
+
+/// `--clip-grad-norm`: a bound, or none (written `none`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Clip(pub Option<f64>);
+
+impl std::fmt::Display for Clip {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            // `{:?}`: the shortest text that reads back bitwise.
+            Some(v) => write!(f, "{v:?}"),
+            None => write!(f, "none"),
+        }
+    }
+}
+
+impl std::str::FromStr for Clip {
+    type Err = std::num::ParseFloatError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "none" => Ok(Clip(None)),
+            _ => s.parse().map(|v| Clip(Some(v))),
+        }
+    }
+}
 
 /// The settings that shape a run besides the architecture and the data:
 /// the optimizer, the batches and the split.
@@ -21,6 +46,7 @@ pub struct Settings {
     pub batch_size: usize,
     pub test_fraction: f64,
     pub seed: u64,
+    pub clip: Clip,
 }
 
 impl Settings {
@@ -30,16 +56,18 @@ impl Settings {
             batch_size: args.batch_size,
             test_fraction: args.test_fraction,
             seed: args.seed,
+            clip: Clip(args.clip_grad_norm),
         }
     }
 
     /// The metadata entries that record them (the seed is in the
     /// checkpoint's progress).
-    pub fn extra(&self) -> [(&'static str, String); 3] {
+    pub fn extra(&self) -> [(&'static str, String); 4] {
         [
             (KEY_OPTIMIZER, self.optimizer.clone()),
             (KEY_BATCH_SIZE, self.batch_size.to_string()),
             (KEY_TEST_FRACTION, format!("{:?}", self.test_fraction)),
+            (KEY_CLIP_GRAD_NORM, self.clip.to_string()),
         ]
     }
 }
@@ -125,6 +153,14 @@ pub fn resume_settings(
             ours.seed,
             seed_text.as_deref(),
             given("seed"),
+            &mut unchecked,
+        )?,
+        clip: resume_one(
+            file,
+            "--clip-grad-norm",
+            ours.clip,
+            get(KEY_CLIP_GRAD_NORM),
+            given("clip_grad_norm"),
             &mut unchecked,
         )?,
     };

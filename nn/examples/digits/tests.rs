@@ -5,7 +5,10 @@
 use crate::args::Args;
 use crate::checkpoint::{decode_floats, legacy_scaler, same_scaler};
 use crate::progress::{after_epochs, fmt_loss};
-use crate::resume::{resume_settings, Settings, KEY_BATCH_SIZE, KEY_OPTIMIZER, KEY_TEST_FRACTION};
+use crate::resume::{
+    resume_settings, Clip, Settings, KEY_BATCH_SIZE, KEY_CLIP_GRAD_NORM, KEY_OPTIMIZER,
+    KEY_TEST_FRACTION,
+};
 use crate::run;
 use clap::{CommandFactory, FromArgMatches};
 use nn::checkpoint::{load_checkpoint, save_checkpoint, Checkpoint, LoadedCheckpoint};
@@ -77,12 +80,14 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
         batch_size: 32,
         test_fraction: 0.2,
         seed: 0,
+        clip: Clip(None),
     };
     let saved = Settings {
         optimizer: "sgd_momentum".into(),
         batch_size: 64,
         test_fraction: 0.25,
         seed: 0,
+        clip: Clip(Some(0.5)),
     };
     let extra: BTreeMap<String, String> = saved
         .extra()
@@ -121,6 +126,12 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
     );
     let e = resume_settings("h.st", &ours, &extra, Some(3), &|id| id == "seed").unwrap_err();
     assert!(e.contains("--seed 3, this run gives --seed 0"), "{e}");
+    let e =
+        resume_settings("h.st", &ours, &extra, Some(0), &|id| id == "clip_grad_norm").unwrap_err();
+    assert!(
+        e.contains("--clip-grad-norm 0.5, this run gives --clip-grad-norm none"),
+        "{e}"
+    );
     // Given and equal: fine.
     let same = Settings {
         seed: 7,
@@ -133,7 +144,12 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
     assert_eq!(got, ours);
     assert_eq!(
         unchecked,
-        ["--optimizer", "--batch-size", "--test-fraction"]
+        [
+            "--optimizer",
+            "--batch-size",
+            "--test-fraction",
+            "--clip-grad-norm"
+        ]
     );
 }
 
@@ -292,5 +308,55 @@ fn a_checkpoint_with_the_scaler_in_metadata_as_the_previous_version_wrote_it_res
         ),
         "{e}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_clipped_run_records_its_bound_resumes_bitwise_and_refuses_another() {
+    let dir = scratch("clip");
+    let (whole, half) = (dir.join("whole.st"), dir.join("half.st"));
+    let (whole_s, half_s) = (whole.to_str().unwrap(), half.to_str().unwrap());
+    // A bound well below the gradients' norms, so that it acts every step.
+    let run = [
+        "--clip-grad-norm",
+        "0.05",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.5",
+    ];
+    digits_cli(&[&run[..], &["--epochs", "2", "--save", whole_s]].concat()).unwrap();
+    digits_cli(&[&run[..], &["--epochs", "1", "--save", half_s]].concat()).unwrap();
+    let e = digits_cli(&["--epochs", "2", "--load", half_s, "--clip-grad-norm", "1"]).unwrap_err();
+    assert!(
+        e.contains("was trained with --clip-grad-norm 0.05, this run gives --clip-grad-norm 1.0"),
+        "{e}"
+    );
+    digits_cli(&["--epochs", "2", "--load", half_s, "--save", half_s]).unwrap();
+    let (a, b) = (load(&whole), load(&half));
+    assert_eq!(a.state.extra[KEY_CLIP_GRAD_NORM], "0.05");
+    let bits = |c: &nn::checkpoint::LoadedCheckpoint<f32>| {
+        c.model
+            .params()
+            .iter()
+            .map(|x| x.to_bits())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(bits(&a), bits(&b));
+    // Clipping acted: plain SGD at 0.5 without it ends elsewhere.
+    let free = dir.join("free.st");
+    digits_cli(&[
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.5",
+        "--epochs",
+        "2",
+        "--save",
+        free.to_str().unwrap(),
+    ])
+    .unwrap();
+    assert_ne!(bits(&load(&free)), bits(&a));
+    assert_eq!(load(&free).state.extra[KEY_CLIP_GRAD_NORM], "none");
     std::fs::remove_dir_all(&dir).unwrap();
 }
