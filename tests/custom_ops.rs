@@ -215,3 +215,93 @@ fn clearing_the_tape_drops_the_closures_and_a_tape_with_one_is_send() {
     tape.clear();
     assert_eq!(Arc::strong_count(&held), 1);
 }
+
+/// `sum(x * w)` where the rule of `x * w` gets entry `bad` of `w`'s
+/// gradient wrong by a factor 2.
+fn weighted_with_a_wrong_entry<'t>(m: &[Mat<'t, f64>], bad: usize) -> autodiff::Var<'t, f64> {
+    let (x, w) = (m[0], m[1]);
+    let y: Vec<f64> = x
+        .to_vec()
+        .iter()
+        .zip(w.to_vec())
+        .map(|(a, b)| a * b)
+        .collect();
+    let p = x
+        .tape()
+        .custom(&[x, w], x.shape(), &y, move |ctx, k, g| {
+            let (other, gy) = (ctx.input(1 - k), ctx.output_grad());
+            for (j, g) in g.iter_mut().enumerate() {
+                let wrong = if k == 1 && j == bad { 2.0 } else { 1.0 };
+                *g += wrong * other[j] * gy[j];
+            }
+        })
+        .unwrap();
+    p.sum()
+}
+
+#[test]
+fn gradcheck_mats_names_the_wrong_entry_counting_through_the_inputs_in_order() {
+    let x = Matrix::new(2, 3, vec![0.5, -1.0, 2.0, 0.25, 1.5, -0.5]).unwrap();
+    let w = Matrix::new(2, 3, vec![1.0, 2.0, -3.0, 0.5, -1.5, 4.0]).unwrap();
+    let cfg = GradcheckConfig::default();
+    // A right rule passes.
+    autodiff::gradcheck_mats(
+        |m| weighted_with_a_wrong_entry(m, usize::MAX),
+        &[x.clone(), w.clone()],
+        &cfg,
+    )
+    .unwrap()
+    .assert_passed();
+    // Entry 4 of w is coordinate 6 + 4 of the inputs laid end to end.
+    let report = autodiff::gradcheck_mats(
+        |m| weighted_with_a_wrong_entry(m, 4),
+        &[x.clone(), w.clone()],
+        &cfg,
+    )
+    .unwrap();
+    assert!(!report.passed());
+    // With the 12 coordinates probed alone, only one fails.
+    let alone = GradcheckConfig {
+        directions: 0,
+        ..cfg
+    };
+    let by_coordinate = autodiff::gradcheck_mats(
+        |m| weighted_with_a_wrong_entry(m, 4),
+        &[x.clone(), w.clone()],
+        &alone,
+    )
+    .unwrap();
+    assert_eq!((by_coordinate.failures, by_coordinate.probes), (1, 12));
+    assert!(
+        report.to_string().contains("worst coordinate 10:"),
+        "{report}"
+    );
+    // Its analytic value is twice x's entry 4, its numeric one x's entry 4.
+    let worst = report.worst_coordinate.unwrap();
+    assert!(common::close(worst.analytic, 3.0, 1e-12) && common::close(worst.numeric, 1.5, 1e-6));
+}
+
+#[test]
+fn gradcheck_mats_refuses_inputs_without_entries_and_a_config_that_checks_nothing() {
+    fn f<'t>(m: &[Mat<'t, f64>]) -> autodiff::Var<'t, f64> {
+        m[0].sum()
+    }
+    let e = autodiff::gradcheck_mats(f, &[Matrix::zeros(0, 3)], &GradcheckConfig::default())
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::EmptyInput {
+                what: "gradcheck_mats"
+            }
+        ),
+        "{e}"
+    );
+    let nothing = GradcheckConfig {
+        per_coordinate: false,
+        directions: 0,
+        ..Default::default()
+    };
+    let e = autodiff::gradcheck_mats(f, &[Matrix::zeros(1, 1)], &nothing).unwrap_err();
+    assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
+}

@@ -46,7 +46,8 @@
 //!   which also run the long elementwise passes of the matrix ops; results
 //!   are bitwise identical whatever the count.
 //! - [`gradcheck`](mod@gradcheck): finite-difference checking for users' own
-//!   functions; `strategies` (feature `proptest`): random inputs and
+//!   functions (of scalars, [`gradcheck_mats`] of matrices: a model, a
+//!   [`Tape::custom`] primitive); `strategies` (feature `proptest`): random inputs and
 //!   expression graphs for property tests.
 //!
 //! # Conventions
@@ -90,7 +91,7 @@ mod var;
 pub use dual::Dual;
 pub use error::{Error, Result};
 pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator, PVar};
-pub use gradcheck::{gradcheck, gradcheck_fn, GradcheckConfig, GradcheckReport};
+pub use gradcheck::{gradcheck, gradcheck_fn, gradcheck_mats, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
 pub use kernel::{num_threads, set_num_threads};
 pub use mat::{Axis, CustomVjp, Mat, Packed, Reduction};
