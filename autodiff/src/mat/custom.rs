@@ -93,8 +93,9 @@ impl<T: Float> Tape<T> {
     /// [`clear`](Tape::clear), and a tape may move between threads): copy
     /// into it what it needs besides `ctx`. It must not record on the tape
     /// being differentiated (a matrix op there panics: the sweep is reading
-    /// it). Recording one allocates its box. Check a rule with [`gradcheck`](crate::gradcheck) through
-    /// [`Tape::mat_from_vars`] or against the built-in ops, as below.
+    /// it). Recording one allocates its box. Check a rule against finite
+    /// differences with [`gradcheck_mats`](crate::gradcheck_mats), or
+    /// against the built-in ops, as below.
     ///
     /// ```
     /// use autodiff::{Shape, Tape};
