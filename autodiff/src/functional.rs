@@ -5,7 +5,9 @@
 //! Each takes the function as a closure over [`Var`]s; a generic user
 //! function `fn f<T: Real>(x: &[T]) -> T` is passed as `|x| f(x)`, and the
 //! closure is instantiated with the number type each transformation needs
-//! ([`PVar<f64>`] for gradients, `PVar<Dual<f64>>` for Hessians).
+//! ([`PVar<f64>`] for gradients, `PVar<Dual<f64>>` for Hessians). A
+//! closure stored in a variable before the call needs its signature
+//! pinned: [`scalar_fn`], [`vector_fn`], [`second_order_fn`], [`mats_fn`].
 
 use crate::tape::Preaccumulating;
 use crate::{Dual, Error, Grads, Matrix, Result, Tape, Var};
@@ -15,6 +17,63 @@ use crate::{Dual, Error, Grads, Matrix, Result, Tape, Var};
 /// gradients with respect to the inputs only. A generic function
 /// `fn f<T: Real>(x: &[T]) -> T` is passed as `|x| f(x)` and never names it.
 pub type PVar<'t, T = f64> = Var<'t, T, Preaccumulating>;
+
+/// Pins a closure to the signature that [`grad`], [`value_and_grad`],
+/// [`gradcheck`](crate::gradcheck()) and [`Evaluator`] take, so that it can be
+/// stored in a variable and passed to several of them.
+///
+/// Rust gives a closure written in the call the higher-ranked signature
+/// `for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>` these need, but infers one
+/// fixed lifetime for a closure stored first ("lifetime may not live long
+/// enough", "one type is more general than the other"). A generic `fn`
+/// item (`fn f<T: Real>(x: &[T]) -> T`) needs none of this.
+///
+/// ```
+/// use autodiff::{scalar_fn, GradcheckConfig, Real};
+/// let f = scalar_fn(|x| x[0] * x[1].sin());
+/// let g = autodiff::grad(&f, &[2.0, 0.5]).unwrap();
+/// autodiff::gradcheck(&f, &[2.0, 0.5], &GradcheckConfig::default()).unwrap().assert_passed();
+/// assert_eq!(g[0], 0.5_f64.sin());
+/// ```
+pub fn scalar_fn<F>(f: F) -> F
+where
+    F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
+{
+    f
+}
+
+/// [`scalar_fn`] for the vector-valued functions of [`jacobian`].
+pub fn vector_fn<F>(f: F) -> F
+where
+    F: for<'t> Fn(&[PVar<'t, f64>]) -> Vec<PVar<'t, f64>>,
+{
+    f
+}
+
+/// [`scalar_fn`] for [`hvp`] and [`hessian`], whose closures receive dual
+/// numbers on the tape.
+///
+/// ```
+/// use autodiff::{second_order_fn, Real};
+/// let f = second_order_fn(|x| x[0] * x[0] * x[1]);
+/// assert_eq!(autodiff::hvp(&f, &[1.0, 2.0], &[1.0, 0.0]).unwrap(), [4.0, 2.0]);
+/// assert_eq!(autodiff::hessian(&f, &[1.0, 2.0]).unwrap().as_slice(), [4.0, 2.0, 2.0, 0.0]);
+/// ```
+pub fn second_order_fn<F>(f: F) -> F
+where
+    F: for<'t> Fn(&[PVar<'t, Dual<f64>>]) -> PVar<'t, Dual<f64>>,
+{
+    f
+}
+
+/// [`scalar_fn`] for [`gradcheck_mats`](crate::gradcheck_mats): a scalar
+/// function of matrices on a tape.
+pub fn mats_fn<F>(f: F) -> F
+where
+    F: for<'t> Fn(&[crate::Mat<'t, f64>]) -> Var<'t, f64>,
+{
+    f
+}
 
 /// The tapes of the helpers.
 fn preaccumulating<T: crate::TapeValue>() -> Tape<T, Preaccumulating> {

@@ -90,7 +90,10 @@ mod var;
 
 pub use dual::Dual;
 pub use error::{Error, Result};
-pub use functional::{grad, hessian, hvp, jacobian, value_and_grad, Evaluator, PVar};
+pub use functional::{
+    grad, hessian, hvp, jacobian, mats_fn, scalar_fn, second_order_fn, value_and_grad, vector_fn,
+    Evaluator, PVar,
+};
 pub use gradcheck::{gradcheck, gradcheck_fn, gradcheck_mats, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
 pub use kernel::{num_threads, set_num_threads};
