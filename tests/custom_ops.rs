@@ -215,3 +215,36 @@ fn clearing_the_tape_drops_the_closures_and_a_tape_with_one_is_send() {
     tape.clear();
     assert_eq!(Arc::strong_count(&held), 1);
 }
+
+thread_local! {
+    static TAPE: Tape<f64> = Tape::new();
+}
+
+#[test]
+fn a_closure_recording_scalars_on_the_tape_being_differentiated_leaves_the_gradient_right() {
+    // The closure reaches its own tape through a thread-local and records
+    // enough scalar operations to grow the statement list mid-sweep.
+    TAPE.with(|tape| {
+        let s = tape.var(3.0);
+        let x = tape.mat(Shape::new(1, 2), &[1.0, 2.0]).unwrap();
+        let y = tape
+            .custom(&[x], x.shape(), &[2.0, 4.0], |ctx, _, gx| {
+                TAPE.with(|t| {
+                    let mut v = t.var(1.0);
+                    for _ in 0..10_000 {
+                        v = v * 1.0001 + 0.5;
+                    }
+                    assert!(v.value().is_finite());
+                });
+                for (g, &gy) in gx.iter_mut().zip(ctx.output_grad()) {
+                    *g += 2.0 * gy;
+                }
+            })
+            .unwrap();
+        // Scalar statements before and after the matrix node.
+        let loss = y.sum() * (s * s);
+        let g = tape.backward(loss);
+        assert_eq!(g[x], [18.0, 18.0]);
+        assert_eq!(g[s], 6.0 * 6.0);
+    });
+}
