@@ -248,3 +248,21 @@ fn a_closure_recording_scalars_on_the_tape_being_differentiated_leaves_the_gradi
         assert_eq!(g[s], 6.0 * 6.0);
     });
 }
+
+#[test]
+fn a_reused_gradient_store_holds_no_stale_values_where_the_custom_rule_writes_first() {
+    // x's only consumer is the custom node, so its closure makes the first
+    // write into x's gradient: the buffer must read as zeros then, not as
+    // the previous backward pass's values.
+    let tape = Tape::<f64>::new();
+    let x = tape.mat(Shape::new(1, 2), &[2.0, -1.0]).unwrap();
+    let c = cube(x);
+    let (l1, l2) = (c.sum(), c.scale(2.0).sum());
+    let mut g = autodiff::Grads::empty();
+    tape.backward_into(l1, &mut g);
+    assert_eq!(g[x], [12.0, 3.0]);
+    tape.backward_into(l2, &mut g);
+    assert_eq!(g[x], [24.0, 6.0]);
+    tape.backward_into(l2, &mut g);
+    assert_eq!(g[x], tape.backward(l2)[x]);
+}
