@@ -2,8 +2,8 @@
 //! the step it takes, the norm it reports, and its checks.
 
 use autodiff::{Reduction, Shape, Tape};
-use nn::data::{noisy_sine, Dataset};
 use nn::data::BatchOrder;
+use nn::data::{noisy_sine, Dataset};
 use nn::{Activation, Error, Loss, Mlp, TrainConfig, Trainer};
 
 fn mlp() -> Mlp<f64> {
@@ -144,10 +144,16 @@ fn the_reported_norm_is_the_mean_over_the_epochs_steps() {
         g.iter().map(|v| v * v).sum::<f64>().sqrt()
     };
     let (a, b) = (norm((0..32).collect()), norm((32..64).collect()));
-    assert!((a - b).abs() > 1e-3 * a, "the halves should differ: {a} {b}");
+    assert!(
+        (a - b).abs() > 1e-3 * a,
+        "the halves should differ: {a} {b}"
+    );
     let reported = t.history().epochs[0].grad_norm.unwrap();
     let mean = (a + b) / 2.0;
-    assert!((reported - mean).abs() < 1e-12 * mean, "{reported} vs {mean}");
+    assert!(
+        (reported - mean).abs() < 1e-12 * mean,
+        "{reported} vs {mean}"
+    );
 }
 
 #[test]
