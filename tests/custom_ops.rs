@@ -305,3 +305,54 @@ fn gradcheck_mats_refuses_inputs_without_entries_and_a_config_that_checks_nothin
     let e = autodiff::gradcheck_mats(f, &[Matrix::zeros(1, 1)], &nothing).unwrap_err();
     assert!(matches!(e, Error::OutOfRange { .. }), "{e}");
 }
+
+thread_local! {
+    static TAPE: Tape<f64> = Tape::new();
+}
+
+#[test]
+fn a_closure_recording_scalars_on_the_tape_being_differentiated_leaves_the_gradient_right() {
+    // The closure reaches its own tape through a thread-local and records
+    // enough scalar operations to grow the statement list mid-sweep.
+    TAPE.with(|tape| {
+        let s = tape.var(3.0);
+        let x = tape.mat(Shape::new(1, 2), &[1.0, 2.0]).unwrap();
+        let y = tape
+            .custom(&[x], x.shape(), &[2.0, 4.0], |ctx, _, gx| {
+                TAPE.with(|t| {
+                    let mut v = t.var(1.0);
+                    for _ in 0..10_000 {
+                        v = v * 1.0001 + 0.5;
+                    }
+                    assert!(v.value().is_finite());
+                });
+                for (g, &gy) in gx.iter_mut().zip(ctx.output_grad()) {
+                    *g += 2.0 * gy;
+                }
+            })
+            .unwrap();
+        // Scalar statements before and after the matrix node.
+        let loss = y.sum() * (s * s);
+        let g = tape.backward(loss);
+        assert_eq!(g[x], [18.0, 18.0]);
+        assert_eq!(g[s], 6.0 * 6.0);
+    });
+}
+
+#[test]
+fn a_reused_gradient_store_holds_no_stale_values_where_the_custom_rule_writes_first() {
+    // x's only consumer is the custom node, so its closure makes the first
+    // write into x's gradient: the buffer must read as zeros then, not as
+    // the previous backward pass's values.
+    let tape = Tape::<f64>::new();
+    let x = tape.mat(Shape::new(1, 2), &[2.0, -1.0]).unwrap();
+    let c = cube(x);
+    let (l1, l2) = (c.sum(), c.scale(2.0).sum());
+    let mut g = autodiff::Grads::empty();
+    tape.backward_into(l1, &mut g);
+    assert_eq!(g[x], [12.0, 3.0]);
+    tape.backward_into(l2, &mut g);
+    assert_eq!(g[x], [24.0, 6.0]);
+    tape.backward_into(l2, &mut g);
+    assert_eq!(g[x], tape.backward(l2)[x]);
+}

@@ -2,6 +2,7 @@
 //! the step it takes, the norm it reports, and its checks.
 
 use autodiff::{Reduction, Shape, Tape};
+use nn::data::BatchOrder;
 use nn::data::{noisy_sine, Dataset};
 use nn::{Activation, Error, Loss, Mlp, TrainConfig, Trainer};
 
@@ -116,6 +117,43 @@ fn a_bound_above_every_gradient_trains_bitwise_as_without_clipping() {
     // A tight bound changes the run.
     let (tight, _) = run(Some(1e-3));
     assert_ne!(free, tight);
+}
+
+#[test]
+fn the_reported_norm_is_the_mean_over_the_epochs_steps() {
+    // Two batches in the data's order, at a rate too small to move the
+    // parameters: the steps' norms are those of each half's gradient at
+    // the initial parameters.
+    let data = noisy_sine::<f64>(64, 0.0, 5).unwrap();
+    let gd = optim::by_name::<f64>("gradient_descent", 1e-300).unwrap();
+    let mut t = Trainer::new(
+        mlp(),
+        gd,
+        TrainConfig {
+            epochs: 1,
+            batch_size: 32,
+            order: BatchOrder::Cyclic,
+            loss: Loss::LeastSquares(Reduction::Mean),
+            clip_grad_norm: Some(1e6),
+            ..Default::default()
+        },
+    );
+    t.fit(&data, None, |_| {}).unwrap();
+    let norm = |idx: Vec<usize>| {
+        let g = full_gradient(&data.select(&idx));
+        g.iter().map(|v| v * v).sum::<f64>().sqrt()
+    };
+    let (a, b) = (norm((0..32).collect()), norm((32..64).collect()));
+    assert!(
+        (a - b).abs() > 1e-3 * a,
+        "the halves should differ: {a} {b}"
+    );
+    let reported = t.history().epochs[0].grad_norm.unwrap();
+    let mean = (a + b) / 2.0;
+    assert!(
+        (reported - mean).abs() < 1e-12 * mean,
+        "{reported} vs {mean}"
+    );
 }
 
 #[test]

@@ -831,3 +831,29 @@ fn a_row_past_the_last_panics_even_without_columns() {
     let m = Matrix::<f64>::zeros(0, 0);
     let _ = m.row(0);
 }
+
+#[test]
+fn packed_mut_edits_what_packed_reads() {
+    let tape = Tape::<f64>::new();
+    let p = tape
+        .mats_packed(&[Shape::new(1, 2), Shape::new(1, 1)], &[1.0, 2.0, 3.0])
+        .unwrap();
+    let loss = (p.get(0).sum() + p.get(1).sum()) * tape.var(1.0);
+    let mut g = tape.backward(loss);
+    g.packed_mut(p).iter_mut().for_each(|v| *v *= 0.5);
+    assert_eq!(g.packed(p), [0.5, 0.5, 0.5]);
+}
+
+#[test]
+#[should_panic(expected = "Grads: the handle was recorded on another tape")]
+fn packed_mut_of_parameters_of_another_tape_panics_even_with_the_same_layout() {
+    fn record(tape: &Tape<f64>) -> (autodiff::Packed<'_, f64>, autodiff::Var<'_, f64>) {
+        let p = tape.mats_packed(&[Shape::new(1, 2)], &[1.0, 2.0]).unwrap();
+        (p, p.get(0).sum())
+    }
+    let (t1, t2) = (Tape::<f64>::new(), Tape::<f64>::new());
+    let (_, l1) = record(&t1);
+    let (p2, _) = record(&t2);
+    let mut g = t1.backward(l1);
+    let _ = g.packed_mut(p2);
+}

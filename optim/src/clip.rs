@@ -4,8 +4,9 @@
 use crate::{Error, Float, Result};
 
 /// The Euclidean norm of `grads`, accumulated in `f64` (and rescaled where
-/// the squares of `f64` entries would overflow, so any finite gradient has
-/// a finite norm unless the norm itself exceeds `f64::MAX`).
+/// the squares of `f64` entries would overflow or underflow, so any finite
+/// gradient has a finite norm unless the norm itself exceeds `f64::MAX`,
+/// and a nonzero one a nonzero norm).
 ///
 /// ```
 /// assert_eq!(optim::grad_norm(&[3.0f32, 4.0]).unwrap(), 5.0);
@@ -28,11 +29,16 @@ pub fn grad_norm<T: Float>(grads: &[T]) -> Result<f64> {
         }
         sum += g * g;
     }
-    if sum.is_finite() {
+    // Squares of entries below about 1e-154 underflow (to 0 or to
+    // subnormals that lost digits), above about 1e154 overflow: in either
+    // case scale by the largest entry (BLAS nrm2's fix).
+    if sum.is_finite() && sum >= f64::MIN_POSITIVE {
         return Ok(sum.sqrt());
     }
-    // Some squares overflowed: scale by the largest entry (BLAS nrm2's fix).
     let big = grads.iter().map(|g| g.to_f64().abs()).fold(0.0, f64::max);
+    if big == 0.0 {
+        return Ok(0.0); // all zero
+    }
     let scaled: f64 = grads.iter().map(|g| (g.to_f64() / big).powi(2)).sum();
     Ok(big * scaled.sqrt())
 }
@@ -127,6 +133,18 @@ mod tests {
             (g[0] - 6.0).abs() < 1e-14 && (g[1] + 8.0).abs() < 1e-14,
             "{g:?}"
         );
+    }
+
+    #[test]
+    fn norm_of_tiny_f64_entries_does_not_underflow_to_zero() {
+        // Their squares (1e-400) are below f64's range: the norm is still
+        // 5e-200, and a bound below it still clips.
+        let mut g = [3e-200f64, -4e-200];
+        let norm = grad_norm(&g).unwrap();
+        assert!((norm / 5e-200 - 1.0).abs() < 1e-15, "{norm}");
+        assert_eq!(clip_grad_norm(&mut g, 1e-250).unwrap(), norm);
+        let clipped = grad_norm(&g).unwrap();
+        assert!((clipped / 1e-250 - 1.0).abs() < 1e-14, "{clipped}");
     }
 
     #[test]

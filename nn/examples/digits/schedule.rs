@@ -186,11 +186,25 @@ impl Plan {
             return Ok((ours, unchecked));
         };
         let get = |k: &str| extra.get(k).map(String::as_str);
+        // A cosine whose length is left to the run: the run is the one the
+        // checkpoint was first written by, whose length it records (this
+        // one's --epochs is the epoch to resume up to).
+        let recorded = get(KEY_SCHEDULE).and_then(|t| t.parse::<ScheduleArg>().ok());
+        let given_schedule = match (args.schedule, recorded) {
+            (
+                ScheduleArg::Cosine {
+                    total: None,
+                    min_lr,
+                },
+                Some(ScheduleArg::Cosine { total, .. }),
+            ) => ScheduleArg::Cosine { total, min_lr },
+            _ => ours.schedule,
+        };
         let mut plan = Plan {
             schedule: resume_one(
                 file,
                 "--schedule",
-                ours.schedule,
+                given_schedule,
                 get(KEY_SCHEDULE),
                 given("schedule"),
                 &mut unchecked,
@@ -309,6 +323,34 @@ mod tests {
             e.starts_with("--schedule exponential:1.5: schedule: gamma"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_cosine_left_to_the_run_given_again_on_load_takes_the_recorded_length() {
+        use clap::Parser;
+        // First run: 1 epoch of 45 steps, the cosine's length left to it.
+        let first = Args::parse_from(["digits", "--schedule", "cosine", "--warmup", "5"]);
+        let (plan, _) = Plan::settle(&first, 0.05, 45, None, &|_| false).unwrap();
+        assert_eq!(plan.schedule.to_string(), "cosine:40:0.0");
+        let extra: BTreeMap<String, String> = plan
+            .extra()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
+        // The same command line resumed to a later epoch: the length was
+        // fixed by the first run, so the schedule given is the same one.
+        let given = |id: &str| id == "schedule" || id == "warmup";
+        let (resumed, _) = Plan::settle(&first, 0.05, 90, Some(("m.st", &extra)), &given).unwrap();
+        assert_eq!(resumed, plan);
+        // Another MIN_LR, or an explicit other length, is still refused.
+        for other in ["cosine::0.001", "cosine:90"] {
+            let args = Args::parse_from(["digits", "--schedule", other, "--warmup", "5"]);
+            let e = Plan::settle(&args, 0.05, 90, Some(("m.st", &extra)), &given).unwrap_err();
+            assert!(
+                e.contains("was trained with --schedule cosine:40:0.0"),
+                "{other}: {e}"
+            );
+        }
     }
 
     #[test]
