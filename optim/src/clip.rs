@@ -17,12 +17,17 @@ use crate::{Error, Float, Result};
 /// # Errors
 /// [`Error::NonFiniteGradient`] (naming the first NaN or infinite entry).
 pub fn grad_norm<T: Float>(grads: &[T]) -> Result<f64> {
+    norm(grads, "grad_norm")
+}
+
+/// [`grad_norm`], its error naming `caller`.
+fn norm<T: Float>(grads: &[T], caller: &'static str) -> Result<f64> {
     let mut sum = 0.0;
     for (index, &g) in grads.iter().enumerate() {
         let g = g.to_f64();
         if !g.is_finite() {
             return Err(Error::NonFiniteGradient {
-                optimizer: "clip_grad_norm",
+                optimizer: caller,
                 index,
                 value: g,
             });
@@ -79,7 +84,7 @@ pub fn clip_grad_norm<T: Float>(grads: &mut [T], max_norm: f64) -> Result<f64> {
             got: max_norm,
         });
     }
-    let norm = grad_norm(grads)?;
+    let norm = norm(grads, "clip_grad_norm")?;
     if norm > max_norm {
         let c = T::from_f64(max_norm / norm);
         grads.iter_mut().for_each(|g| *g *= c);
@@ -158,10 +163,14 @@ mod tests {
         );
         assert_eq!(g[0], 1.0);
         assert!(g[1].is_nan() && g[2] == f64::INFINITY);
+        assert_eq!(
+            e.to_string(),
+            "clip_grad_norm: gradient entry 1 is not finite (NaN)"
+        );
         let e = grad_norm(&[0.0f32, f32::NEG_INFINITY]).unwrap_err();
         assert_eq!(
             e.to_string(),
-            "clip_grad_norm: gradient entry 1 is not finite (-inf)"
+            "grad_norm: gradient entry 1 is not finite (-inf)"
         );
     }
 
