@@ -79,9 +79,10 @@ pub struct Args {
     /// Number of epochs (with --load: the epoch to train up to).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub epochs: u64,
-    /// Mini-batch size. With --load: the checkpoint's; if given, it must be
-    /// the same.
-    #[arg(long, default_value_t = 32)]
+    /// Mini-batch size, at least 1. With --load: the checkpoint's; if
+    /// given, it must be the same.
+    #[arg(long, default_value_t = 32,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub batch_size: usize,
     /// Hidden widths, comma-separated. With --load the architecture comes
     /// from the checkpoint: if given, it must be the same.
