@@ -63,7 +63,8 @@ pub struct Args {
     /// default 0, over STEPS steps, by default all the steps of --epochs
     /// after the warm-up: CosineAnnealingLR; cosine::MIN_LR gives MIN_LR
     /// alone). GAMMA in (0, 1]. With --load: the checkpoint's, its length
-    /// fixed when it was first run; if given, it must be the same.
+    /// fixed when it was first run (a note tells when the resumed run goes
+    /// past its end, to train at MIN_LR); if given, it must be the same.
     #[arg(long, default_value = "constant")]
     pub schedule: ScheduleArg,
     /// Steps of linear warm-up from --lr / STEPS to --lr before the
