@@ -805,3 +805,38 @@ fn a_state_saved_before_the_first_step_restores_into_a_network_of_any_size() {
     let mut big = Trainer::new(mlp, adam, TrainConfig::default());
     big.restore(&state).unwrap();
 }
+
+#[test]
+fn a_network_whose_output_does_not_fit_the_targets_is_refused_before_any_step_naming_both() {
+    // Regression: one target column, a network with two outputs.
+    let sine = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mlp = Mlp::<f64>::builder(&[1, 8, 2]).seed(1).build().unwrap();
+    let config = TrainConfig {
+        loss: Loss::LeastSquares(Reduction::Mean),
+        ..Default::default()
+    };
+    let mut t = Trainer::new(mlp, optim::by_name("adam", 1e-2).unwrap(), config);
+    let before = t.mlp().params().to_vec();
+    let e = t.fit(&sine, None, |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "targets: the network has 2 outputs, the training set 1 target value per sample"
+    );
+    assert_eq!(t.mlp().params(), &before[..]);
+    let e = nn::evaluate(t.mlp(), Loss::LeastSquares(Reduction::Mean), &sine).unwrap_err();
+    assert!(matches!(e, Error::Targets(_)), "{e}");
+    // Classification: ten classes, a network with five outputs.
+    let (train, test) = digits_split();
+    let mlp = Mlp::<f32>::builder(&[64, 16, 5]).seed(1).build().unwrap();
+    let mut t = Trainer::new(
+        mlp,
+        optim::by_name("adam", 1e-2).unwrap(),
+        TrainConfig::default(),
+    );
+    let e = t.fit(&train, Some(&test), |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "targets: the network has 5 outputs, the training set 10 classes (one output per class)"
+    );
+    assert_eq!(t.optimizer().steps(), 0);
+}

@@ -424,7 +424,9 @@ impl<T: Scalar> Trainer<T> {
     ///
     /// # Errors
     /// [`Error::EmptyData`] for a training or test set of no sample;
-    /// [`Error::Config`] for an early stopping `min_delta` that is negative
+    /// [`Error::Targets`] when the network's output width does not fit
+    /// either set's targets (one output per target value, at least one per
+    /// class), before any step; [`Error::Config`] for an early stopping `min_delta` that is negative
     /// or not finite; [`Error::NonFinite`] when a loss or gradient is NaN or
     /// infinite, a step makes a parameter so, or the loss on the training
     /// or test set after an epoch is (see the error for what the trainer
@@ -457,6 +459,10 @@ impl<T: Scalar> Trainer<T> {
         }
         if test.is_some_and(|t| t.is_empty()) {
             return Err(Error::EmptyData { what: "test" });
+        }
+        check_outputs(&self.mlp, train, "training")?;
+        if let Some(t) = test {
+            check_outputs(&self.mlp, t, "test")?;
         }
         if let Some(es) = self.config.early_stopping {
             if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
@@ -739,7 +745,8 @@ impl<T: Scalar> Trainer<T> {
 /// # Errors
 /// [`Error::EmptyData`] for a data set of no sample (its loss and accuracy
 /// would be NaN); [`Error::InputWidth`] unless its samples have the
-/// network's input width; label errors.
+/// network's input width; [`Error::Targets`] unless its targets fit the
+/// network's output width (as [`Trainer::fit`]); label errors.
 pub fn evaluate<T: Scalar>(
     mlp: &Mlp<T>,
     loss: Loss,
@@ -754,6 +761,7 @@ pub fn evaluate<T: Scalar>(
             got: Shape::new(data.len(), data.n_features()),
         });
     }
+    check_outputs(mlp, data, "evaluation")?;
     let x = data.features().as_slice();
     let out = mlp.predict(x)?;
     match data.targets() {
@@ -770,4 +778,40 @@ pub fn evaluate<T: Scalar>(
             None,
         )),
     }
+}
+
+/// The network's output width must fit `data`'s targets (`what` set): one
+/// output per target value (regression), at least one per class
+/// (classification); otherwise every batch would fail, or only those that
+/// hold a high label, with a message about a batch's length.
+fn check_outputs<T: Scalar>(mlp: &Mlp<T>, data: &Dataset<T>, what: &str) -> Result<()> {
+    let outputs = *mlp.widths().last().expect("a network has layers");
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let (fits, theirs) = match data.targets() {
+        Targets::Classes { .. } => {
+            let classes = data.n_classes().unwrap_or(0);
+            (
+                classes <= outputs,
+                format!(
+                    "{} (one output per class)",
+                    plural(classes, "class", "classes")
+                ),
+            )
+        }
+        Targets::Values(_) => {
+            let n = data.n_outputs();
+            (
+                n == outputs,
+                format!("{} per sample", plural(n, "target value", "target values")),
+            )
+        }
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(Error::Targets(format!(
+        "the network has {}, the {what} set {theirs}",
+        plural(outputs, "output", "outputs")
+    )))
 }
