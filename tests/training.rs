@@ -840,3 +840,39 @@ fn a_network_whose_output_does_not_fit_the_targets_is_refused_before_any_step_na
     );
     assert_eq!(t.optimizer().steps(), 0);
 }
+
+#[test]
+fn early_stopping_with_nothing_to_watch_is_refused_not_silently_ignored() {
+    let es = |metric| EarlyStopping {
+        metric,
+        patience: 2,
+        min_delta: 0.0,
+    };
+    // No test set: nothing to watch.
+    let (train, test) = digits_split();
+    let mut t = trainer(3, 0);
+    t.config_mut().early_stopping = Some(es(Metric::TestLoss));
+    let e = t.fit(&train, None, |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "early stopping watches the test loss, but fit was given no test set"
+    );
+    assert_eq!(t.epoch(), 0);
+    // With one it trains.
+    assert_eq!(t.fit(&train, Some(&test), |_| {}).unwrap().epochs.len(), 3);
+    // The accuracy of a regression.
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mut t = sine_net_trainer(
+        2,
+        TrainConfig {
+            early_stopping: Some(es(Metric::TestAccuracy)),
+            ..Default::default()
+        },
+    );
+    let e = t.fit(&data, Some(&data), |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "early stopping watches the test accuracy, but the data has real targets \
+         (regression: watch the test loss)"
+    );
+}

@@ -39,8 +39,9 @@ pub enum Metric {
 /// The best value, its parameters and the count of epochs since live in one
 /// call of [`Trainer::fit`]: they are not in checkpoints, and a run resumed
 /// from one (or a second `fit`) starts watching afresh, so it may stop
-/// later than the uninterrupted run would have. Ignored when `fit` is given
-/// no test set, or for `TestAccuracy` on regression data.
+/// later than the uninterrupted run would have. [`Trainer::fit`] refuses it
+/// ([`Error::EarlyStopping`]) when given no test set, and `TestAccuracy`
+/// on regression data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EarlyStopping {
     /// The metric watched.
@@ -424,6 +425,8 @@ impl<T: Scalar> Trainer<T> {
     ///
     /// # Errors
     /// [`Error::EmptyData`] for a training or test set of no sample;
+    /// [`Error::EarlyStopping`] for early stopping without a test set, or
+    /// on the accuracy of a regression;
     /// [`Error::Targets`] when the network's output width does not fit
     /// either set's targets (one output per target value, at least one per
     /// class), before any step; [`Error::Config`] for an early stopping `min_delta` that is negative
@@ -465,6 +468,20 @@ impl<T: Scalar> Trainer<T> {
             check_outputs(&self.mlp, t, "test")?;
         }
         if let Some(es) = self.config.early_stopping {
+            let metric = match es.metric {
+                Metric::TestLoss => "test loss",
+                Metric::TestAccuracy => "test accuracy",
+            };
+            let unwatched = |reason| Error::EarlyStopping { metric, reason };
+            match test {
+                None => return Err(unwatched("fit was given no test set")),
+                Some(t) if es.metric == Metric::TestAccuracy && t.n_classes().is_none() => {
+                    return Err(unwatched(
+                        "the data has real targets (regression: watch the test loss)",
+                    ))
+                }
+                Some(_) => {}
+            }
             if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
                 return Err(Error::Config {
                     what: "early_stopping.min_delta",
