@@ -876,3 +876,19 @@ fn early_stopping_with_nothing_to_watch_is_refused_not_silently_ignored() {
          (regression: watch the test loss)"
     );
 }
+
+#[test]
+fn a_test_set_of_another_width_is_refused_before_the_first_epoch_trains() {
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let wide = Dataset::regression(
+        autodiff::Matrix::new(32, 2, data.features().as_slice().to_vec()).unwrap(),
+        autodiff::Matrix::new(32, 1, vec![0.0; 32]).unwrap(),
+    )
+    .unwrap();
+    let mut t = sine_net_trainer(2, TrainConfig::default());
+    let before = t.mlp().params().to_vec();
+    let e = t.fit(&data, Some(&wide), |_| {}).unwrap_err();
+    assert!(matches!(e, Error::InputWidth { expected: 1, .. }), "{e}");
+    assert_eq!((t.epoch(), t.optimizer().steps()), (0, 0));
+    assert_eq!(t.mlp().params(), &before[..]);
+}

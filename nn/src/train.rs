@@ -427,9 +427,10 @@ impl<T: Scalar> Trainer<T> {
     /// [`Error::EmptyData`] for a training or test set of no sample;
     /// [`Error::EarlyStopping`] for early stopping without a test set, or
     /// on the accuracy of a regression;
-    /// [`Error::Targets`] when the network's output width does not fit
-    /// either set's targets (one output per target value, at least one per
-    /// class), before any step; [`Error::Config`] for an early stopping `min_delta` that is negative
+    /// [`Error::InputWidth`] when either set's samples do not have the
+    /// network's input width, and [`Error::Targets`] when its output width
+    /// does not fit either set's targets (one output per target value, at
+    /// least one per class), both before any step; [`Error::Config`] for an early stopping `min_delta` that is negative
     /// or not finite; [`Error::NonFinite`] when a loss or gradient is NaN or
     /// infinite, a step makes a parameter so, or the loss on the training
     /// or test set after an epoch is (see the error for what the trainer
@@ -463,9 +464,11 @@ impl<T: Scalar> Trainer<T> {
         if test.is_some_and(|t| t.is_empty()) {
             return Err(Error::EmptyData { what: "test" });
         }
-        check_outputs(&self.mlp, train, "training")?;
+        // Both sets fit the network before any step (the test set is
+        // otherwise first used after a whole epoch).
+        check_fits(&self.mlp, train, "training")?;
         if let Some(t) = test {
-            check_outputs(&self.mlp, t, "test")?;
+            check_fits(&self.mlp, t, "test")?;
         }
         if let Some(es) = self.config.early_stopping {
             let metric = match es.metric {
@@ -772,13 +775,7 @@ pub fn evaluate<T: Scalar>(
     if data.is_empty() {
         return Err(Error::EmptyData { what: "evaluation" });
     }
-    if data.n_features() != mlp.widths()[0] {
-        return Err(Error::InputWidth {
-            expected: mlp.widths()[0],
-            got: Shape::new(data.len(), data.n_features()),
-        });
-    }
-    check_outputs(mlp, data, "evaluation")?;
+    check_fits(mlp, data, "evaluation")?;
     let x = data.features().as_slice();
     let out = mlp.predict(x)?;
     match data.targets() {
@@ -797,11 +794,18 @@ pub fn evaluate<T: Scalar>(
     }
 }
 
-/// The network's output width must fit `data`'s targets (`what` set): one
-/// output per target value (regression), at least one per class
-/// (classification); otherwise every batch would fail, or only those that
-/// hold a high label, with a message about a batch's length.
-fn check_outputs<T: Scalar>(mlp: &Mlp<T>, data: &Dataset<T>, what: &str) -> Result<()> {
+/// `data` (the `what` set) must fit the network: its samples have the
+/// input width, and its targets fit the output width: one output per
+/// target value (regression), at least one per class (classification);
+/// otherwise every batch would fail, or only those that hold a high label,
+/// with a message about a batch's length.
+fn check_fits<T: Scalar>(mlp: &Mlp<T>, data: &Dataset<T>, what: &str) -> Result<()> {
+    if data.n_features() != mlp.widths()[0] {
+        return Err(Error::InputWidth {
+            expected: mlp.widths()[0],
+            got: Shape::new(data.len(), data.n_features()),
+        });
+    }
     let outputs = *mlp.widths().last().expect("a network has layers");
     let plural =
         |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
