@@ -892,3 +892,21 @@ fn a_test_set_of_another_width_is_refused_before_the_first_epoch_trains() {
     assert_eq!((t.epoch(), t.optimizer().steps()), (0, 0));
     assert_eq!(t.mlp().params(), &before[..]);
 }
+
+#[test]
+fn a_test_set_whose_targets_the_loss_cannot_take_is_refused_before_the_first_epoch_trains() {
+    // Cross-entropy training on classes, a test set of real targets.
+    let (train, _) = digits_split();
+    let regression = Dataset::regression(
+        train.features().clone(),
+        autodiff::Matrix::new(train.len(), 10, vec![0.0; 10 * train.len()]).unwrap(),
+    )
+    .unwrap();
+    let mut t = trainer(2, 0);
+    let e = t.fit(&train, Some(&regression), |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "targets: cross-entropy needs class labels, the test set has real target vectors"
+    );
+    assert_eq!((t.epoch(), t.optimizer().steps()), (0, 0));
+}

@@ -428,9 +428,10 @@ impl<T: Scalar> Trainer<T> {
     /// [`Error::EarlyStopping`] for early stopping without a test set, or
     /// on the accuracy of a regression;
     /// [`Error::InputWidth`] when either set's samples do not have the
-    /// network's input width, and [`Error::Targets`] when its output width
-    /// does not fit either set's targets (one output per target value, at
-    /// least one per class), both before any step; [`Error::Config`] for an early stopping `min_delta` that is negative
+    /// network's input width, and [`Error::Targets`] when either set's
+    /// targets are not of the loss's kind or do not fit the output width
+    /// (one output per target value, at least one per class), both before
+    /// any step; [`Error::Config`] for an early stopping `min_delta` that is negative
     /// or not finite; [`Error::NonFinite`] when a loss or gradient is NaN or
     /// infinite, a step makes a parameter so, or the loss on the training
     /// or test set after an epoch is (see the error for what the trainer
@@ -466,9 +467,9 @@ impl<T: Scalar> Trainer<T> {
         }
         // Both sets fit the network before any step (the test set is
         // otherwise first used after a whole epoch).
-        check_fits(&self.mlp, train, "training")?;
+        check_fits(&self.mlp, self.config.loss, train, "training")?;
         if let Some(t) = test {
-            check_fits(&self.mlp, t, "test")?;
+            check_fits(&self.mlp, self.config.loss, t, "test")?;
         }
         if let Some(es) = self.config.early_stopping {
             let metric = match es.metric {
@@ -775,7 +776,7 @@ pub fn evaluate<T: Scalar>(
     if data.is_empty() {
         return Err(Error::EmptyData { what: "evaluation" });
     }
-    check_fits(mlp, data, "evaluation")?;
+    check_fits(mlp, loss, data, "evaluation")?;
     let x = data.features().as_slice();
     let out = mlp.predict(x)?;
     match data.targets() {
@@ -794,17 +795,30 @@ pub fn evaluate<T: Scalar>(
     }
 }
 
-/// `data` (the `what` set) must fit the network: its samples have the
-/// input width, and its targets fit the output width: one output per
-/// target value (regression), at least one per class (classification);
-/// otherwise every batch would fail, or only those that hold a high label,
-/// with a message about a batch's length.
-fn check_fits<T: Scalar>(mlp: &Mlp<T>, data: &Dataset<T>, what: &str) -> Result<()> {
+/// `data` (the `what` set) must fit the network and the loss: its samples
+/// have the input width, its targets are of the loss's kind, and they fit
+/// the output width: one output per target value (regression), at least
+/// one per class (classification); otherwise every batch would fail, or
+/// only those that hold a high label, with a message about a batch's
+/// length.
+fn check_fits<T: Scalar>(mlp: &Mlp<T>, loss: Loss, data: &Dataset<T>, what: &str) -> Result<()> {
     if data.n_features() != mlp.widths()[0] {
         return Err(Error::InputWidth {
             expected: mlp.widths()[0],
             got: Shape::new(data.len(), data.n_features()),
         });
+    }
+    let wrong_kind = match (loss, data.targets()) {
+        (Loss::CrossEntropy(_), Targets::Values(_)) => Some(format!(
+            "cross-entropy needs class labels, the {what} set has real target vectors"
+        )),
+        (Loss::LeastSquares(_), Targets::Classes { .. }) => Some(format!(
+            "least squares needs real target vectors, the {what} set has class labels"
+        )),
+        _ => None,
+    };
+    if let Some(message) = wrong_kind {
+        return Err(Error::Targets(message));
     }
     let outputs = *mlp.widths().last().expect("a network has layers");
     let plural =
