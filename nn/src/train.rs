@@ -465,12 +465,6 @@ impl<T: Scalar> Trainer<T> {
         if test.is_some_and(|t| t.is_empty()) {
             return Err(Error::EmptyData { what: "test" });
         }
-        // Both sets fit the network before any step (the test set is
-        // otherwise first used after a whole epoch).
-        check_fits(&self.mlp, self.config.loss, train, "training")?;
-        if let Some(t) = test {
-            check_fits(&self.mlp, self.config.loss, t, "test")?;
-        }
         if let Some(es) = self.config.early_stopping {
             let metric = match es.metric {
                 Metric::TestLoss => "test loss",
@@ -502,6 +496,12 @@ impl<T: Scalar> Trainer<T> {
                     expected: "finite and > 0",
                 });
             }
+        }
+        // Both sets fit the network before any step (the test set is
+        // otherwise first used after a whole epoch).
+        check_fits(&self.mlp, self.config.loss, train, "training")?;
+        if let Some(t) = test {
+            check_fits(&self.mlp, self.config.loss, t, "test")?;
         }
         let mut batcher = Batcher::new(train.len(), self.config.batch_size)?
             .order(self.config.order)
