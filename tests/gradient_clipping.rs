@@ -166,6 +166,7 @@ fn a_bound_that_is_not_finite_and_positive_is_a_config_error_before_training() {
             gd,
             TrainConfig {
                 clip_grad_norm: Some(bad),
+                loss: Loss::LeastSquares(Reduction::Mean),
                 ..Default::default()
             },
         );

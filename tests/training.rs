@@ -805,3 +805,108 @@ fn a_state_saved_before_the_first_step_restores_into_a_network_of_any_size() {
     let mut big = Trainer::new(mlp, adam, TrainConfig::default());
     big.restore(&state).unwrap();
 }
+
+#[test]
+fn a_network_whose_output_does_not_fit_the_targets_is_refused_before_any_step_naming_both() {
+    // Regression: one target column, a network with two outputs.
+    let sine = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mlp = Mlp::<f64>::builder(&[1, 8, 2]).seed(1).build().unwrap();
+    let config = TrainConfig {
+        loss: Loss::LeastSquares(Reduction::Mean),
+        ..Default::default()
+    };
+    let mut t = Trainer::new(mlp, optim::by_name("adam", 1e-2).unwrap(), config);
+    let before = t.mlp().params().to_vec();
+    let e = t.fit(&sine, None, |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "targets: the network has 2 outputs, the training set 1 target value per sample"
+    );
+    assert_eq!(t.mlp().params(), &before[..]);
+    let e = nn::evaluate(t.mlp(), Loss::LeastSquares(Reduction::Mean), &sine).unwrap_err();
+    assert!(matches!(e, Error::Targets(_)), "{e}");
+    // Classification: ten classes, a network with five outputs.
+    let (train, test) = digits_split();
+    let mlp = Mlp::<f32>::builder(&[64, 16, 5]).seed(1).build().unwrap();
+    let mut t = Trainer::new(
+        mlp,
+        optim::by_name("adam", 1e-2).unwrap(),
+        TrainConfig::default(),
+    );
+    let e = t.fit(&train, Some(&test), |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "targets: the network has 5 outputs, the training set 10 classes (one output per class)"
+    );
+    assert_eq!(t.optimizer().steps(), 0);
+}
+
+#[test]
+fn early_stopping_with_nothing_to_watch_is_refused_not_silently_ignored() {
+    let es = |metric| EarlyStopping {
+        metric,
+        patience: 2,
+        min_delta: 0.0,
+    };
+    // No test set: nothing to watch.
+    let (train, test) = digits_split();
+    let mut t = trainer(3, 0);
+    t.config_mut().early_stopping = Some(es(Metric::TestLoss));
+    let e = t.fit(&train, None, |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "early stopping watches the test loss, but fit was given no test set"
+    );
+    assert_eq!(t.epoch(), 0);
+    // With one it trains.
+    assert_eq!(t.fit(&train, Some(&test), |_| {}).unwrap().epochs.len(), 3);
+    // The accuracy of a regression.
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let mut t = sine_net_trainer(
+        2,
+        TrainConfig {
+            early_stopping: Some(es(Metric::TestAccuracy)),
+            ..Default::default()
+        },
+    );
+    let e = t.fit(&data, Some(&data), |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "early stopping watches the test accuracy, but the data has real targets \
+         (regression: watch the test loss)"
+    );
+}
+
+#[test]
+fn a_test_set_of_another_width_is_refused_before_the_first_epoch_trains() {
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let wide = Dataset::regression(
+        autodiff::Matrix::new(32, 2, data.features().as_slice().to_vec()).unwrap(),
+        autodiff::Matrix::new(32, 1, vec![0.0; 32]).unwrap(),
+    )
+    .unwrap();
+    let mut t = sine_net_trainer(2, TrainConfig::default());
+    let before = t.mlp().params().to_vec();
+    let e = t.fit(&data, Some(&wide), |_| {}).unwrap_err();
+    assert!(matches!(e, Error::InputWidth { expected: 1, .. }), "{e}");
+    assert_eq!((t.epoch(), t.optimizer().steps()), (0, 0));
+    assert_eq!(t.mlp().params(), &before[..]);
+}
+
+#[test]
+fn a_test_set_whose_targets_the_loss_cannot_take_is_refused_before_the_first_epoch_trains() {
+    // Cross-entropy training on classes, a test set of real targets.
+    let (train, _) = digits_split();
+    let regression = Dataset::regression(
+        train.features().clone(),
+        autodiff::Matrix::new(train.len(), 10, vec![0.0; 10 * train.len()]).unwrap(),
+    )
+    .unwrap();
+    let mut t = trainer(2, 0);
+    let e = t.fit(&train, Some(&regression), |_| {}).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "targets: cross-entropy needs class labels, the test set has real target vectors"
+    );
+    assert_eq!((t.epoch(), t.optimizer().steps()), (0, 0));
+}

@@ -111,6 +111,16 @@ pub enum Error {
         /// Its range, in words.
         expected: &'static str,
     },
+    /// Early stopping has nothing to watch: no test set was given to
+    /// [`Trainer::fit`](crate::Trainer::fit), or it watches the accuracy of
+    /// a regression.
+    #[error("early stopping watches the {metric}, but {reason}")]
+    EarlyStopping {
+        /// `"test loss"` or `"test accuracy"`.
+        metric: &'static str,
+        /// What is missing.
+        reason: &'static str,
+    },
     /// A checkpoint's progress does not fit the trainer it is restored
     /// into.
     #[error("cannot resume: the checkpoint's {what} is {checkpoint}, this trainer's is {trainer}")]

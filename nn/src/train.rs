@@ -39,8 +39,9 @@ pub enum Metric {
 /// The best value, its parameters and the count of epochs since live in one
 /// call of [`Trainer::fit`]: they are not in checkpoints, and a run resumed
 /// from one (or a second `fit`) starts watching afresh, so it may stop
-/// later than the uninterrupted run would have. Ignored when `fit` is given
-/// no test set, or for `TestAccuracy` on regression data.
+/// later than the uninterrupted run would have. [`Trainer::fit`] refuses it
+/// ([`Error::EarlyStopping`]) when given no test set, and `TestAccuracy`
+/// on regression data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EarlyStopping {
     /// The metric watched.
@@ -424,7 +425,13 @@ impl<T: Scalar> Trainer<T> {
     ///
     /// # Errors
     /// [`Error::EmptyData`] for a training or test set of no sample;
-    /// [`Error::Config`] for an early stopping `min_delta` that is negative
+    /// [`Error::EarlyStopping`] for early stopping without a test set, or
+    /// on the accuracy of a regression;
+    /// [`Error::InputWidth`] when either set's samples do not have the
+    /// network's input width, and [`Error::Targets`] when either set's
+    /// targets are not of the loss's kind or do not fit the output width
+    /// (one output per target value, at least one per class), both before
+    /// any step; [`Error::Config`] for an early stopping `min_delta` that is negative
     /// or not finite; [`Error::NonFinite`] when a loss or gradient is NaN or
     /// infinite, a step makes a parameter so, or the loss on the training
     /// or test set after an epoch is (see the error for what the trainer
@@ -459,6 +466,20 @@ impl<T: Scalar> Trainer<T> {
             return Err(Error::EmptyData { what: "test" });
         }
         if let Some(es) = self.config.early_stopping {
+            let metric = match es.metric {
+                Metric::TestLoss => "test loss",
+                Metric::TestAccuracy => "test accuracy",
+            };
+            let unwatched = |reason| Error::EarlyStopping { metric, reason };
+            match test {
+                None => return Err(unwatched("fit was given no test set")),
+                Some(t) if es.metric == Metric::TestAccuracy && t.n_classes().is_none() => {
+                    return Err(unwatched(
+                        "the data has real targets (regression: watch the test loss)",
+                    ))
+                }
+                Some(_) => {}
+            }
             if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
                 return Err(Error::Config {
                     what: "early_stopping.min_delta",
@@ -475,6 +496,12 @@ impl<T: Scalar> Trainer<T> {
                     expected: "finite and > 0",
                 });
             }
+        }
+        // Both sets fit the network before any step (the test set is
+        // otherwise first used after a whole epoch).
+        check_fits(&self.mlp, self.config.loss, train, "training")?;
+        if let Some(t) = test {
+            check_fits(&self.mlp, self.config.loss, t, "test")?;
         }
         let mut batcher = Batcher::new(train.len(), self.config.batch_size)?
             .order(self.config.order)
@@ -739,7 +766,8 @@ impl<T: Scalar> Trainer<T> {
 /// # Errors
 /// [`Error::EmptyData`] for a data set of no sample (its loss and accuracy
 /// would be NaN); [`Error::InputWidth`] unless its samples have the
-/// network's input width; label errors.
+/// network's input width; [`Error::Targets`] unless its targets fit the
+/// network's output width (as [`Trainer::fit`]); label errors.
 pub fn evaluate<T: Scalar>(
     mlp: &Mlp<T>,
     loss: Loss,
@@ -748,12 +776,7 @@ pub fn evaluate<T: Scalar>(
     if data.is_empty() {
         return Err(Error::EmptyData { what: "evaluation" });
     }
-    if data.n_features() != mlp.widths()[0] {
-        return Err(Error::InputWidth {
-            expected: mlp.widths()[0],
-            got: Shape::new(data.len(), data.n_features()),
-        });
-    }
+    check_fits(mlp, loss, data, "evaluation")?;
     let x = data.features().as_slice();
     let out = mlp.predict(x)?;
     match data.targets() {
@@ -770,4 +793,60 @@ pub fn evaluate<T: Scalar>(
             None,
         )),
     }
+}
+
+/// `data` (the `what` set) must fit the network and the loss: its samples
+/// have the input width, its targets are of the loss's kind, and they fit
+/// the output width: one output per target value (regression), at least
+/// one per class (classification); otherwise every batch would fail, or
+/// only those that hold a high label, with a message about a batch's
+/// length.
+fn check_fits<T: Scalar>(mlp: &Mlp<T>, loss: Loss, data: &Dataset<T>, what: &str) -> Result<()> {
+    if data.n_features() != mlp.widths()[0] {
+        return Err(Error::InputWidth {
+            expected: mlp.widths()[0],
+            got: Shape::new(data.len(), data.n_features()),
+        });
+    }
+    let wrong_kind = match (loss, data.targets()) {
+        (Loss::CrossEntropy(_), Targets::Values(_)) => Some(format!(
+            "cross-entropy needs class labels, the {what} set has real target vectors"
+        )),
+        (Loss::LeastSquares(_), Targets::Classes { .. }) => Some(format!(
+            "least squares needs real target vectors, the {what} set has class labels"
+        )),
+        _ => None,
+    };
+    if let Some(message) = wrong_kind {
+        return Err(Error::Targets(message));
+    }
+    let outputs = *mlp.widths().last().expect("a network has layers");
+    let plural =
+        |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let (fits, theirs) = match data.targets() {
+        Targets::Classes { .. } => {
+            let classes = data.n_classes().unwrap_or(0);
+            (
+                classes <= outputs,
+                format!(
+                    "{} (one output per class)",
+                    plural(classes, "class", "classes")
+                ),
+            )
+        }
+        Targets::Values(_) => {
+            let n = data.n_outputs();
+            (
+                n == outputs,
+                format!("{} per sample", plural(n, "target value", "target values")),
+            )
+        }
+    };
+    if fits {
+        return Ok(());
+    }
+    Err(Error::Targets(format!(
+        "the network has {}, the {what} set {theirs}",
+        plural(outputs, "output", "outputs")
+    )))
 }

@@ -379,12 +379,7 @@ mod tests {
             ("adam", Hyperparameter::Beta2, 1.0, "beta2"),
             ("adamw", Hyperparameter::WeightDecay, -0.1, "weight_decay"),
             ("sgd_momentum", Hyperparameter::Dampening, 2.0, "dampening"),
-            (
-                "sgd_nesterov",
-                Hyperparameter::Momentum,
-                0.0,
-                "mu (Nesterov)",
-            ),
+            ("sgd_nesterov", Hyperparameter::Momentum, 0.0, "momentum"),
             ("friction", Hyperparameter::Eps, 0.0, "eps"),
         ];
         for (name, h, value, parameter) in cases {

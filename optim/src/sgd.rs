@@ -100,13 +100,14 @@ impl<T: Float> Sgd<T> {
     /// Sets the momentum variant.
     ///
     /// # Errors
-    /// [`Error::InvalidHyperparameter`] unless `mu` is in `[0, 1)` (`(0, 1)`
-    /// for Nesterov) and `dampening` in `[0, 1]`.
+    /// [`Error::InvalidHyperparameter`] unless `mu` (named `momentum`, as
+    /// in PyTorch, [`crate::Hyperparameter::Momentum`] and the settings) is
+    /// in `[0, 1)` (`(0, 1)` for Nesterov) and `dampening` in `[0, 1]`.
     pub fn with_momentum(mut self, momentum: Momentum) -> Result<Self> {
         match momentum {
             Momentum::None => {}
             Momentum::Classic { mu, dampening } => {
-                decay_rate(Self::NAME, "mu", mu)?;
+                decay_rate(Self::NAME, "momentum", mu)?;
                 if !(0.0..=1.0).contains(&dampening) {
                     return Err(Error::InvalidHyperparameter {
                         optimizer: Self::NAME,
@@ -117,8 +118,14 @@ impl<T: Float> Sgd<T> {
                 }
             }
             Momentum::Nesterov { mu } => {
-                decay_rate(Self::NAME, "mu", mu)?;
-                positive(Self::NAME, "mu (Nesterov)", mu)?;
+                if !(mu > 0.0 && mu < 1.0) {
+                    return Err(Error::InvalidHyperparameter {
+                        optimizer: Self::NAME,
+                        parameter: "momentum",
+                        expected: "in (0, 1) for Nesterov momentum",
+                        got: mu,
+                    });
+                }
             }
         }
         self.momentum = momentum;
@@ -293,6 +300,38 @@ mod tests {
         // g = 0 + 0.5 * 2 = 1, w = 2 - 0.1.
         sgd.step(&mut w, &[0.0]).unwrap();
         assert!((w[0] - 1.9).abs() < 1e-15);
+    }
+
+    #[test]
+    fn an_out_of_range_momentum_is_an_error_naming_it_momentum_as_builder_and_settings_do() {
+        for m in [
+            Momentum::Classic {
+                mu: 1.0,
+                dampening: 0.0,
+            },
+            Momentum::Nesterov { mu: 0.0 },
+            Momentum::Nesterov { mu: -0.5 },
+        ] {
+            let e = Sgd::<f32>::new(0.1).unwrap().with_momentum(m).unwrap_err();
+            assert!(
+                matches!(
+                    e,
+                    Error::InvalidHyperparameter {
+                        parameter: "momentum",
+                        ..
+                    }
+                ),
+                "{m:?}: {e}"
+            );
+        }
+        let e = Sgd::<f32>::new(0.1)
+            .unwrap()
+            .with_momentum(Momentum::Nesterov { mu: 0.0 })
+            .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "sgd: momentum must be in (0, 1) for Nesterov momentum, got 0"
+        );
     }
 
     #[test]

@@ -63,8 +63,9 @@ pub struct Args {
     /// default 0, over STEPS steps, by default all the steps of --epochs
     /// after the warm-up: CosineAnnealingLR; cosine::MIN_LR gives MIN_LR
     /// alone). GAMMA in (0, 1]. With --load: the checkpoint's, its length
-    /// fixed when it was first run; if given, it must be the same (a cosine
-    /// given without STEPS has the recorded length).
+    /// fixed when it was first run (a cosine given without STEPS has the
+    /// recorded length; a note tells when the resumed run goes past its
+    /// end, to train at MIN_LR); if given, it must be the same.
     #[arg(long, default_value = "constant")]
     pub schedule: ScheduleArg,
     /// Steps of linear warm-up from --lr / STEPS to --lr before the
@@ -80,9 +81,10 @@ pub struct Args {
     /// Number of epochs (with --load: the epoch to train up to).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub epochs: u64,
-    /// Mini-batch size. With --load: the checkpoint's; if given, it must be
-    /// the same.
-    #[arg(long, default_value_t = 32)]
+    /// Mini-batch size, at least 1. With --load: the checkpoint's; if
+    /// given, it must be the same.
+    #[arg(long, default_value_t = 32,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub batch_size: usize,
     /// Hidden widths, comma-separated. With --load the architecture comes
     /// from the checkpoint: if given, it must be the same.

@@ -113,6 +113,10 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
         build_trainer(&args, act, &settings, (&plan, &optimizer), features, loaded)?;
     if let Some(file) = &resumed_from {
         check_epochs_left(file, &trainer, epochs)?;
+        let run_steps = args.epochs * data.train.len().div_ceil(settings.batch_size) as u64;
+        if let Some(note) = plan.past_its_end(trainer.optimizer().steps(), run_steps) {
+            eprintln!("note: {note}");
+        }
     }
     let splits = (&data.train, &data.test);
     let run = progress::Run {

@@ -164,6 +164,11 @@ pub fn resume_settings(
             &mut unchecked,
         )?,
     };
+    if settings.batch_size == 0 {
+        return Err(format!(
+            "{file}: the recorded --batch-size 0 cannot be trained with (at least 1)"
+        ));
+    }
     Ok((settings, unchecked))
 }
 

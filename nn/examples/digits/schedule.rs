@@ -241,6 +241,51 @@ impl Plan {
     }
 }
 
+impl Plan {
+    /// On resuming at step `done` of a run of `run_steps` steps in all:
+    /// what to tell when the run goes past the end of a cosine decay (whose
+    /// length was fixed by the run's first `--epochs`), after which the
+    /// rate stays at `MIN_LR`; `None` otherwise.
+    pub fn past_its_end(&self, done: u64, run_steps: u64) -> Option<String> {
+        let ScheduleArg::Cosine {
+            total: Some(total),
+            min_lr,
+        } = self.schedule
+        else {
+            return None;
+        };
+        let end = self.warmup.saturating_add(total);
+        if run_steps <= end {
+            return None;
+        }
+        let still = if min_lr == 0.0 {
+            " (start a new run to anneal over more steps)"
+        } else {
+            ""
+        };
+        Some(if done >= end {
+            format!(
+                "the --schedule {} of the checkpoint (its length fixed when the run started) \
+                 ended at step {end}: all {} steps left run at its MIN_LR {min_lr}{}{still}",
+                self.schedule,
+                run_steps - done,
+                if min_lr == 0.0 {
+                    ", so the network will not change"
+                } else {
+                    ""
+                },
+            )
+        } else {
+            format!(
+                "the --schedule {} of the checkpoint (its length fixed when the run started) \
+                 ends at step {end}: the {} steps after it run at its MIN_LR {min_lr}{still}",
+                self.schedule,
+                run_steps - end,
+            )
+        })
+    }
+}
+
 impl fmt::Display for Plan {
     /// E.g. `lr 0.002, schedule cosine:90:0.0, warmup 5 steps`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -351,6 +396,37 @@ mod tests {
                 "{other}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn a_resumed_run_past_the_end_of_its_cosine_is_told_it_trains_at_min_lr() {
+        // `--epochs 3 --schedule cosine --warmup 20` of 45 steps an epoch,
+        // resumed at step 135 to epoch 8 (360 steps).
+        let plan = Plan {
+            lr: 2e-3,
+            schedule: "cosine".parse::<ScheduleArg>().unwrap().resolve(135, 20),
+            warmup: 20,
+        };
+        let note = plan.past_its_end(135, 360).unwrap();
+        assert_eq!(
+            note,
+            "the --schedule cosine:115:0.0 of the checkpoint (its length fixed when the run \
+             started) ended at step 135: all 225 steps left run at its MIN_LR 0, so the \
+             network will not change (start a new run to anneal over more steps)"
+        );
+        // Resumed before the end: told how many steps run at MIN_LR.
+        let note = plan.past_its_end(90, 360).unwrap();
+        assert!(
+            note.contains("ends at step 135: the 225 steps after it run at its MIN_LR 0"),
+            "{note}"
+        );
+        // Within the schedule, or another decay: nothing to say.
+        assert_eq!(plan.past_its_end(90, 135), None);
+        let step = Plan {
+            schedule: "step:10:0.5".parse().unwrap(),
+            ..plan
+        };
+        assert_eq!(step.past_its_end(135, 360), None);
     }
 
     #[test]

@@ -360,3 +360,30 @@ fn a_clipped_run_records_its_bound_resumes_bitwise_and_refuses_another() {
     assert_eq!(load(&free).state.extra[KEY_CLIP_GRAD_NORM], "none");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn a_batch_size_of_zero_is_refused_by_the_command_line_and_in_a_checkpoint_not_a_panic() {
+    let e = Args::command()
+        .try_get_matches_from(["digits", "--batch-size", "0"])
+        .unwrap_err();
+    assert!(e.to_string().contains("--batch-size"), "{e}");
+    // A checkpoint that records batch size 0 (edited by hand) is refused too.
+    let dir = scratch("batch0");
+    let path = dir.join("m.st");
+    digits_cli(&["--epochs", "1", "--save", path.to_str().unwrap()]).unwrap();
+    let ckpt = load(&path);
+    let mut edited = Checkpoint::new(&ckpt.model)
+        .optimizer(ckpt.state.optimizer.as_ref().unwrap())
+        .progress(ckpt.state.progress.unwrap())
+        .scaler(ckpt.state.scaler.as_ref().unwrap());
+    for (k, v) in &ckpt.state.extra {
+        edited = edited.extra(k, v);
+    }
+    save_checkpoint(&path, &edited.extra(KEY_BATCH_SIZE, "0")).unwrap();
+    let e = digits_cli(&["--epochs", "2", "--load", path.to_str().unwrap()]).unwrap_err();
+    assert!(
+        e.contains("batch size 0") || e.contains("--batch-size 0"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
