@@ -3,17 +3,7 @@
 //! checked by --load, and a scheduled run resumed bitwise.
 
 use crate::schedule::{KEY_LR, KEY_SCHEDULE, KEY_WARMUP};
-use crate::tests::{digits_cli, load, scratch};
-
-/// The bits of a checkpoint's parameters.
-fn param_bits(path: &std::path::Path) -> Vec<u32> {
-    load(path)
-        .model
-        .params()
-        .iter()
-        .map(|x| x.to_bits())
-        .collect()
-}
+use crate::tests::{digits_cli, load, param_bits, scratch};
 
 #[test]
 fn a_resumed_cosine_run_with_warmup_is_bitwise_the_run_never_stopped() {
