@@ -182,6 +182,14 @@ impl<T: Scalar> Trainer<T> {
     /// parameters are already in the network (see
     /// [`load_checkpoint`](crate::checkpoint::load_checkpoint)).
     ///
+    /// A checkpoint records the seed and the optimizer's hyperparameters,
+    /// which are checked, but not the rest of the [`TrainConfig`]: the run
+    /// continues bitwise as if never stopped only with the same batch size,
+    /// batch order, loss, schedule and clipping bound, which are the
+    /// caller's to keep (record them with [`checkpoint`](Self::checkpoint)'s
+    /// extra entries, as the digits example does, and compare them before
+    /// restoring).
+    ///
     /// # Errors
     /// [`Error::Resume`] when the checkpoint's seed is not the trainer's
     /// (the batch order, and any split made from the seed, would differ);
