@@ -183,10 +183,7 @@ pub(super) fn custom_backward<T: Float>(
     let vjp = &st.customs.0[f as usize];
     for (k, &x) in inputs.iter().enumerate() {
         if let Some(slot) = st.grad_of(x, out) {
-            if slot.is_first() {
-                slot.g.fill(T::zero());
-            }
-            vjp(&ctx, k, slot.g);
+            vjp(&ctx, k, slot.zeroed());
         }
     }
 }

@@ -120,9 +120,6 @@ pub(super) fn element_backward<T: Float>(
     out: &mut Sink<'_, T>,
 ) {
     if let Some(gx) = st.grad_of(x, out) {
-        if gx.is_first() {
-            gx.g.fill(T::zero());
-        }
-        gx.g[index] += dy;
+        gx.zeroed()[index] += dy;
     }
 }

@@ -127,16 +127,14 @@ pub(super) fn broadcast_backward<T: Float>(
 ) {
     let s = st.nodes[x as usize].shape;
     if let Some(gx) = st.grad_of(x, out) {
-        if gx.is_first() {
-            gx.g.fill(T::zero());
-        }
+        let g = gx.zeroed();
         let (r, c) = (s.rows, s.cols);
         for (i, row) in gy.chunks(shape.cols.max(1)).enumerate() {
             let dst = if r == 1 { 0 } else { i * c };
             if c == 1 {
-                gx.g[dst] += row.iter().copied().sum();
+                g[dst] += row.iter().copied().sum();
             } else {
-                for (g, &d) in gx.g[dst..dst + c].iter_mut().zip(row) {
+                for (g, &d) in g[dst..dst + c].iter_mut().zip(row) {
                     *g += d;
                 }
             }

@@ -165,11 +165,21 @@ pub(crate) struct GradSlot<'g, T> {
     first: bool,
 }
 
-impl<T: Float> GradSlot<'_, T> {
+impl<'g, T: Float> GradSlot<'g, T> {
     /// Whether this is the first write (assign rather than add).
     #[inline]
     pub(crate) fn is_first(&self) -> bool {
         self.first
+    }
+
+    /// The gradient to add into, zeroed on the first write: for rules that
+    /// touch only some entries, or run code of their own over it.
+    #[inline]
+    pub(crate) fn zeroed(self) -> &'g mut [T] {
+        if self.first {
+            self.g.fill(T::zero());
+        }
+        self.g
     }
 
     /// The `beta` of a product into this gradient: 0 on the first write.
