@@ -74,16 +74,13 @@ proptest! {
             prop_assert!(common::close(*c, *b, 1e-12), "custom {} built-in {}", c, b);
         }
         // Against central differences of the custom op's own value.
-        let flat: Vec<f64> = a.as_slice().iter().chain(b.as_slice()).copied().collect();
-        let value = |p: &[f64]| {
-            let tape = Tape::new();
-            let x = tape.mat_const(Shape::new(m, k), &p[..m * k]).unwrap();
-            let w = tape.mat_const(Shape::new(k, n), &p[m * k..]).unwrap();
-            weighted(custom_matmul(x, w), &r).value()
-        };
-        let grad: Vec<f64> = gac.iter().chain(&gbc).copied().collect();
         let cfg = GradcheckConfig { atol: 1e-6, rtol: 1e-6, ..Default::default() };
-        let report = autodiff::gradcheck_fn(value, &grad, &flat, &cfg).unwrap();
+        let report = autodiff::gradcheck_mats(
+            |v| weighted(custom_matmul(v[0], v[1]), &r),
+            &[a.clone(), b.clone()],
+            &cfg,
+        )
+        .unwrap();
         prop_assert!(report.passed(), "{}", report);
     }
 }

@@ -23,10 +23,8 @@ fn dims() -> impl Strategy<Value = (usize, usize, usize)> {
 
 type Build = dyn for<'t> Fn(&[Mat<'t, f64>]) -> Var<'t, f64>;
 
-/// Pins a closure's signature to the higher-ranked one of [`Build`].
-fn hr<F: for<'t> Fn(&[Mat<'t, f64>]) -> Var<'t, f64>>(f: F) -> F {
-    f
-}
+// Pins a closure's signature to the higher-ranked one of `Build`.
+use autodiff::mats_fn as hr;
 
 /// The top-left `rows x cols` block.
 fn block(m: &Matrix<f64>, rows: usize, cols: usize) -> Matrix<f64> {
@@ -41,21 +39,6 @@ fn tape_grads(inputs: &[Matrix<f64>], build: &Build) -> (f64, Vec<Vec<f64>>) {
     let y = build(&ms);
     let g = tape.backward(y);
     (y.value(), ms.iter().map(|&m| g[m].to_vec()).collect())
-}
-
-/// The value of `build` at the flattened inputs, recorded on constants.
-fn value_at(inputs: &[Matrix<f64>], flat: &[f64], build: &Build) -> f64 {
-    let tape = Tape::new();
-    let mut k = 0;
-    let ms: Vec<_> = inputs
-        .iter()
-        .map(|m| {
-            let n = m.shape().len();
-            k += n;
-            tape.mat_const(m.shape(), &flat[k - n..k]).unwrap()
-        })
-        .collect();
-    build(&ms).value()
 }
 
 /// Tape gradients equal `hand` (to 1e-12) and finite differences.
@@ -74,15 +57,12 @@ fn check(inputs: &[Matrix<f64>], build: &Build, hand: &[Vec<f64>]) -> Result<(),
             );
         }
     }
-    let flat: Vec<f64> = inputs.iter().flat_map(|m| m.as_slice().to_vec()).collect();
-    let grad: Vec<f64> = got.concat();
     let cfg = GradcheckConfig {
         atol: 1e-6,
         rtol: 1e-6,
         ..Default::default()
     };
-    let report =
-        autodiff::gradcheck_fn(|p| value_at(inputs, p, build), &grad, &flat, &cfg).unwrap();
+    let report = autodiff::gradcheck_mats(build, inputs, &cfg).unwrap();
     prop_assert!(report.passed(), "{}", report);
     Ok(())
 }
