@@ -85,7 +85,7 @@ fn metadata(path: &Path) -> HashMap<String, String> {
 fn the_settings_are_one_metadata_key_of_name_value_pairs() {
     let dir = TempDir::new("settings-key");
     for (method, want) in [
-        ("adam", "beta1=0.9,beta2=0.999,eps=1e-8"),
+        ("adam", "beta1=0.9,beta2=0.999,eps=1e-8,weight_decay=0.0"),
         ("heavy_ball_symplectic", "semi_implicit=1.0"),
         ("gradient_descent", ""),
     ] {

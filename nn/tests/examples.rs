@@ -83,7 +83,7 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
         ),
         (
             &["--optimizer", "heavy_ball", "--weight-decay", "0.1"],
-            "--weight-decay applies to adamw, sgd, sgd_momentum, sgd_nesterov",
+            "--weight-decay applies to adam, adamw, sgd, sgd_momentum, sgd_nesterov",
         ),
         (&["--beta2", "1"], "adam: beta2 must be in [0, 1), got 1"),
         (

@@ -33,13 +33,16 @@ impl<T: Float> AdamCore<T> {
         })
     }
 
-    /// One Adam step; `decay` multiplies the parameters first (AdamW).
+    /// One Adam step; `decay` multiplies the parameters first (AdamW's
+    /// decoupled decay), `l2` times the parameters is added to the gradient
+    /// (Adam's L2 weight decay, which enters the moments).
     fn step(
         &mut self,
         name: &'static str,
         params: &mut [T],
         grads: &[T],
         decay: Option<T>,
+        l2: Option<T>,
     ) -> Result<()> {
         check_step(name, params, grads, Some(self.m.len()))?;
         ensure_len(&mut self.m, params.len(), T::ZERO);
@@ -56,6 +59,10 @@ impl<T: Float> AdamCore<T> {
             if let Some(decay) = decay {
                 *w *= decay;
             }
+            let g = match l2 {
+                Some(l2) => g + l2 * *w,
+                None => g,
+            };
             *m = b1 * *m + c1 * g;
             *v = b2 * *v + c2 * g * g;
             *w -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
@@ -70,7 +77,7 @@ impl<T: Float> AdamCore<T> {
         self.steps = 0;
     }
 
-    /// `beta1`, `beta2`, `eps`, then the wrapper's `extra` settings.
+    /// `beta1`, `beta2`, `eps`, then the wrapper's `extra` setting.
     fn settings(&self, extra: Option<(&'static str, f64)>) -> Settings {
         let mut s = vec![
             ("beta1", self.beta1),
@@ -129,6 +136,13 @@ impl<T: Float> AdamCore<T> {
 /// Defaults (the paper's): `alpha = 1e-3`, `beta1 = 0.9`, `beta2 = 0.999`,
 /// `eps = 1e-8`.
 ///
+/// With an L2 weight decay `lambda` ([`Adam::with_weight_decay`], PyTorch's
+/// `Adam(weight_decay=lambda)`), `g_t = grad + lambda theta_{t-1}` enters
+/// the moments, so the decay is divided by `sqrt(v_hat)` like the
+/// gradient. That is what PyTorch's `Adam` does, and not what [`AdamW`]
+/// does (decoupled decay, usually the better regulariser for Adam); the
+/// default `lambda = 0` adds nothing.
+///
 /// This is neither the seed's (5.26), which has typos, nor (5.27), which
 /// applies the bias correction inside the recursion. The seed's model of
 /// Adam is (5.25), [`crate::AdamOde`]; the link is
@@ -148,6 +162,8 @@ impl<T: Float> AdamCore<T> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Adam<T> {
     core: AdamCore<T>,
+    /// L2 weight decay `lambda >= 0`, added to the gradient.
+    weight_decay: f64,
 }
 
 impl<T: Float> Default for Adam<T> {
@@ -168,7 +184,31 @@ impl<T: Float> Adam<T> {
     pub fn new(alpha: f64, beta1: f64, beta2: f64, eps: f64) -> Result<Self> {
         Ok(Self {
             core: AdamCore::new(Self::NAME, alpha, beta1, beta2, eps)?,
+            weight_decay: 0.0,
         })
+    }
+
+    /// Sets the L2 weight decay `lambda`: `lambda theta` is added to the
+    /// gradient before the moments (PyTorch's `Adam(weight_decay=lambda)`;
+    /// for decoupled decay use [`AdamW`]).
+    ///
+    /// # Errors
+    /// [`crate::Error::InvalidHyperparameter`] unless `lambda` is finite
+    /// and `>= 0`.
+    ///
+    /// ```
+    /// use optim::{Adam, Optimizer};
+    /// let mut adam = Adam::default().with_weight_decay(0.5)?;
+    /// let mut w = [2.0f64];
+    /// // Zero gradient: the decay alone, 0.5 * 2, moves w by alpha
+    /// // against its sign on the first step.
+    /// adam.step(&mut w, &[0.0])?;
+    /// assert!((w[0] - (2.0 - 1e-3)).abs() < 1e-9);
+    /// # Ok::<(), optim::Error>(())
+    /// ```
+    pub fn with_weight_decay(mut self, lambda: f64) -> Result<Self> {
+        self.weight_decay = non_negative(Self::NAME, "weight_decay", lambda)?;
+        Ok(self)
     }
 
     /// Adam from the seed's parameters (Remark 5.2.7): `alpha = dt`,
@@ -201,9 +241,10 @@ impl<T: Float> Adam<T> {
         &self.core.v
     }
 
-    /// `beta1`, `beta2`, `eps`.
+    /// `beta1`, `beta2`, `eps`, `weight_decay`.
     fn settings(&self) -> Settings {
-        self.core.settings(None)
+        self.core
+            .settings(Some(("weight_decay", self.weight_decay)))
     }
 }
 
@@ -239,7 +280,9 @@ impl<T: Float> Optimizer<T> for Adam<T> {
     }
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
-        self.core.step(Self::NAME, params, grads, None)
+        // PyTorch skips the term when lambda = 0 (keeps -0.0 gradients).
+        let l2 = (self.weight_decay != 0.0).then(|| T::from_f64(self.weight_decay));
+        self.core.step(Self::NAME, params, grads, None, l2)
     }
 
     forward_adam_core!();
@@ -314,7 +357,7 @@ impl<T: Float> Optimizer<T> for AdamW<T> {
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
         let decay = T::from_f64(1.0 - self.core.alpha * self.weight_decay);
-        self.core.step(Self::NAME, params, grads, Some(decay))
+        self.core.step(Self::NAME, params, grads, Some(decay), None)
     }
 
     forward_adam_core!();
@@ -351,5 +394,62 @@ mod tests {
             b.step(&mut wb, &g).unwrap();
         }
         assert_eq!(wa, wb);
+    }
+
+    #[test]
+    fn adam_weight_decay_is_adam_on_the_gradient_plus_lambda_theta() {
+        let mut decayed = Adam::<f64>::new(0.1, 0.9, 0.999, 1e-8)
+            .unwrap()
+            .with_weight_decay(0.3)
+            .unwrap();
+        let mut plain = Adam::<f64>::new(0.1, 0.9, 0.999, 1e-8).unwrap();
+        let (mut wa, mut wb) = ([1.0, -2.0, 0.5], [1.0, -2.0, 0.5]);
+        for k in 0..3 {
+            let g = [0.5 * k as f64, -1.0, 0.25];
+            decayed.step(&mut wa, &g).unwrap();
+            let g_l2: Vec<f64> = g.iter().zip(&wb).map(|(g, w)| g + 0.3 * w).collect();
+            plain.step(&mut wb, &g_l2).unwrap();
+        }
+        assert_eq!(wa, wb);
+        // torch.optim.Adam([w], lr=0.1, weight_decay=0.3) in float64 (PyTorch
+        // 2.x), the same three gradients: the same values to the last bits.
+        let torch = [0.7130611302212942, -1.7001986194658905, 0.2010576076773379];
+        for (w, t) in wa.iter().zip(torch) {
+            assert!((w - t).abs() <= 4.0 * f64::EPSILON * t.abs(), "{w} vs {t}");
+        }
+    }
+
+    #[test]
+    fn adam_states_from_before_weight_decay_load_as_without_it() {
+        let mut adam = Adam::<f64>::default();
+        let mut w = [1.0, 2.0];
+        adam.step(&mut w, &[0.5, -0.5]).unwrap();
+        let mut old = adam.state();
+        old.settings.retain(|(name, _)| name != "weight_decay");
+        assert_eq!(old.settings.len(), 3);
+        Adam::<f64>::default().load_state(&old).unwrap();
+        let mut decayed = Adam::<f64>::default().with_weight_decay(0.1).unwrap();
+        match decayed.load_state(&old) {
+            Err(crate::Error::SettingMismatch {
+                setting,
+                expected,
+                got,
+                ..
+            }) => assert_eq!(
+                (setting.as_str(), expected, got),
+                ("weight_decay", 0.1, 0.0)
+            ),
+            other => panic!("{other:?}"),
+        }
+        // A setting that was always recorded is still required.
+        let mut broken = adam.state();
+        broken.settings.retain(|(name, _)| name != "beta2");
+        assert!(matches!(
+            Adam::<f64>::default().load_state(&broken),
+            Err(crate::Error::MissingSetting {
+                setting: "beta2",
+                ..
+            })
+        ));
     }
 }

@@ -20,8 +20,8 @@ use std::str::FromStr;
 /// | `friction` | `nu` (1), `eps` (1e-8) |
 /// | `relaxation` | `eps` (10 lr) |
 /// | `adam_ode` | `eps1` (10 lr), `eps2` (1000 lr), `d0` (1e-8) |
-/// | `adam` | `beta1` (0.9), `beta2` (0.999), `eps` (1e-8) |
-/// | `adamw` | as `adam`, `weight_decay` (1e-2) |
+/// | `adam` | `beta1` (0.9), `beta2` (0.999), `eps` (1e-8), `weight_decay` (0) |
+/// | `adamw` | `beta1` (0.9), `beta2` (0.999), `eps` (1e-8), `weight_decay` (1e-2) |
 /// | `sgd` | `momentum` (0), `dampening` (0), `weight_decay` (0) |
 /// | `sgd_momentum` | `momentum` (0.9), `dampening` (0), `weight_decay` (0) |
 /// | `sgd_nesterov` | `momentum` (0.9), `weight_decay` (0) |
@@ -29,7 +29,7 @@ use std::str::FromStr;
 #[non_exhaustive]
 pub enum Hyperparameter {
     /// Weight decay `lambda`: decoupled for [`AdamW`], an L2 term added to
-    /// the gradient for [`Sgd`].
+    /// the gradient for [`Adam`] and [`Sgd`].
     WeightDecay,
     /// [`Sgd`]'s momentum factor `mu` (PyTorch's `momentum`).
     Momentum,
@@ -129,12 +129,12 @@ fn join(hs: &[Hyperparameter]) -> String {
 ///     .build::<f32>()?;
 /// assert_eq!(opt.state().setting("weight_decay"), Some(0.1));
 ///
-/// // Adam has no weight decay (use adamw): a typed error naming the
-/// // method, the hyperparameter and the ones it takes.
-/// let e = Builder::new("adam", 1e-3)?.set(Hyperparameter::WeightDecay, 0.1).unwrap_err();
+/// // Adam has no momentum factor: a typed error naming the method, the
+/// // hyperparameter and the ones it takes.
+/// let e = Builder::new("adam", 1e-3)?.set(Hyperparameter::Momentum, 0.9).unwrap_err();
 /// assert_eq!(
 ///     e.to_string(),
-///     "adam has no hyperparameter \"weight_decay\"; it takes beta1, beta2, eps"
+///     "adam has no hyperparameter \"momentum\"; it takes beta1, beta2, eps, weight_decay"
 /// );
 /// // Out of range: the method's own error, from build.
 /// let b = Builder::new("adam", 1e-3)?.set_named("beta1", 1.5)?;
@@ -171,7 +171,7 @@ impl Builder {
             "friction" => vec![(Nu, 1.0), (Eps, 1e-8)],
             "relaxation" => vec![(Eps, 10.0 * lr)],
             "adam_ode" => vec![(Eps1, 10.0 * lr), (Eps2, 1000.0 * lr), (D0, 1e-8)],
-            "adam" => adam,
+            "adam" => [adam, vec![(WeightDecay, 0.0)]].concat(),
             "adamw" => [adam, vec![(WeightDecay, 1e-2)]].concat(),
             "sgd" => vec![(Momentum, 0.0), (Dampening, 0.0), (WeightDecay, 0.0)],
             "sgd_momentum" => vec![(Momentum, 0.9), (Dampening, 0.0), (WeightDecay, 0.0)],
@@ -276,7 +276,9 @@ impl Builder {
             "friction" => Box::new(Friction::new(lr, v(Nu), v(Eps))?),
             "relaxation" => Box::new(Relaxation::new(lr, v(Eps))?),
             "adam_ode" => Box::new(AdamOde::new(lr, v(Eps1), v(Eps2), v(D0))?),
-            "adam" => Box::new(Adam::new(lr, v(Beta1), v(Beta2), v(Eps))?),
+            "adam" => Box::new(
+                Adam::new(lr, v(Beta1), v(Beta2), v(Eps))?.with_weight_decay(v(WeightDecay))?,
+            ),
             "adamw" => Box::new(AdamW::new(lr, v(Beta1), v(Beta2), v(Eps), v(WeightDecay))?),
             "sgd" | "sgd_momentum" => {
                 let (mu, dampening) = (v(Momentum), v(Dampening));

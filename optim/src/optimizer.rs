@@ -253,9 +253,15 @@ pub(crate) fn flag(on: bool) -> f64 {
     }
 }
 
+/// Settings added to a method after its states were first written, each
+/// with the value a state that lacks it was written with: Adam's L2 weight
+/// decay (files before it are without decay).
+const ADDED_LATER: [(&str, &str, f64); 1] = [("adam", "weight_decay", 0.0)];
+
 /// Checks that `state` was written with the optimizer's `settings`: each
-/// recorded one known and equal, none missing. A state without settings
-/// (written before they were recorded) passes unchecked.
+/// recorded one known and equal, none missing (one of [`ADDED_LATER`]
+/// counts as its value there). A state without settings (written before
+/// they were recorded) passes unchecked.
 fn check_settings<T>(
     optimizer: &'static str,
     state: &OptimizerState<T>,
@@ -281,10 +287,27 @@ fn check_settings<T>(
             });
         }
     }
-    match settings.iter().find(|(n, _)| state.setting(n).is_none()) {
-        Some(&(setting, _)) => Err(Error::MissingSetting { optimizer, setting }),
-        None => Ok(()),
+    for &(setting, expected) in settings {
+        if state.setting(setting).is_some() {
+            continue;
+        }
+        let earlier = ADDED_LATER
+            .iter()
+            .find(|&&(o, s, _)| o == optimizer && s == setting);
+        match earlier {
+            Some(&(_, _, got)) if got == expected => {}
+            Some(&(_, _, got)) => {
+                return Err(Error::SettingMismatch {
+                    optimizer,
+                    setting: setting.to_string(),
+                    expected,
+                    got,
+                })
+            }
+            None => return Err(Error::MissingSetting { optimizer, setting }),
+        }
     }
+    Ok(())
 }
 
 /// Extracts the buffers `names` from `state`, checking the writer's name

@@ -314,7 +314,7 @@ fn every_method_records_the_settings_of_its_constructor() {
         ("friction", "nu=1.0,eps=1e-8,semi_implicit=0.0"),
         ("relaxation", "eps=0.1,semi_implicit=0.0"),
         ("adam_ode", "eps1=0.1,eps2=10.0,d0=1e-8"),
-        ("adam", "beta1=0.9,beta2=0.999,eps=1e-8"),
+        ("adam", "beta1=0.9,beta2=0.999,eps=1e-8,weight_decay=0.0"),
         ("adamw", "beta1=0.9,beta2=0.999,eps=1e-8,weight_decay=0.01"),
         (
             "sgd",

@@ -37,7 +37,8 @@ pub struct Args {
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Weight decay: decoupled for adamw (default 1e-2), an L2 term added
-    /// to the gradient for sgd, sgd_momentum and sgd_nesterov (default 0).
+    /// to the gradient for adam, sgd, sgd_momentum and sgd_nesterov
+    /// (default 0).
     /// Refused for the other methods. With --load: the checkpoint's; if
     /// given, it must be the same (so for the four flags below).
     #[arg(long, allow_negative_numbers = true)]

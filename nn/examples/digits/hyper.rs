@@ -128,7 +128,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(
             e,
-            "--momentum does not apply to --optimizer adam (it takes --beta1, --beta2, --eps); \
+            "--momentum does not apply to --optimizer adam (it takes --beta1, --beta2, --eps, --weight-decay); \
              --momentum applies to sgd, sgd_momentum, sgd_nesterov"
         );
         let e = builder(
