@@ -28,6 +28,7 @@ mod error;
 mod init;
 pub mod jacobian_chain;
 mod loss;
+pub mod metrics;
 mod mlp;
 pub mod train;
 

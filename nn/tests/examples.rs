@@ -55,6 +55,37 @@ fn digits_trains_prints_its_configuration_and_reports_test_accuracy() {
 }
 
 #[test]
+fn digits_report_prints_the_test_sets_confusion_matrix_and_per_digit_scores() {
+    let (out, stdout, _) = run(example("digits").args(["--epochs", "2", "--report"]));
+    assert!(out.status.success(), "{stdout}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("true\\pred"))
+        .unwrap_or_else(|| panic!("no matrix in {stdout}"));
+    // Ten rows of ten counts, which add up to the test set's size.
+    let samples: u64 = lines[header - 1]
+        .trim_start_matches("test set, ")
+        .split(' ')
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{}", lines[header - 1]));
+    let counts: Vec<u64> = lines[header + 1..header + 11]
+        .iter()
+        .flat_map(|l| {
+            l.split_whitespace()
+                .skip(1)
+                .map(|c| c.parse::<u64>().unwrap())
+        })
+        .collect();
+    assert_eq!((counts.len(), counts.iter().sum::<u64>()), (100, samples));
+    assert!(
+        stdout.contains("precision") && stdout.contains("macro avg"),
+        "{stdout}"
+    );
+}
+
+#[test]
 fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
     let cases: [(&[&str], &str); 14] = [
         (&["--lr", "-1"], "must be finite and > 0"),

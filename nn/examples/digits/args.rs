@@ -113,6 +113,11 @@ pub struct Args {
     /// Draw the loss and accuracy curves into this SVG file.
     #[arg(long)]
     pub plot: Option<PathBuf>,
+    /// After training, print the test set's confusion matrix (rows: true
+    /// digit, columns: predicted) and each digit's precision, recall, F1
+    /// and support, as scikit-learn's classification_report.
+    #[arg(long)]
+    pub report: bool,
     /// Save the network, the optimizer's state, the epoch reached, the
     /// run's settings and the feature scaler to this safetensors checkpoint
     /// when training ends (or stops on an error).

@@ -86,6 +86,7 @@ use args::{activation, Args};
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 use nn::data::{digits, load_csv, CsvOptions, Dataset, Standardizer, TargetKind};
+use nn::metrics::ConfusionMatrix;
 use nn::{Activation, Mlp, TrainConfig, Trainer};
 use optim::Builder;
 use progress::{after_epochs, Outcome};
@@ -128,6 +129,13 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
     progress::print_header(&trainer, splits, &run, resumed_from.as_deref());
     let outcome = progress::train(&mut trainer, splits, epochs);
     progress::print_summary(&trainer, &outcome);
+    if args.report && outcome.result.is_ok() {
+        // (Not `?`: the plot and the checkpoint below are written anyway.)
+        match ConfusionMatrix::of(trainer.mlp(), &data.test) {
+            Ok(cm) => println!("test set, {} samples:\n{cm}", data.test.len()),
+            Err(e) => eprintln!("error: --report: {e}"),
+        }
+    }
     write_outputs(&args, &trainer, &outcome, (&settings, &plan), &data)
 }
 

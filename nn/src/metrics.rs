@@ -1,0 +1,375 @@
+//! Classification metrics beyond accuracy: the confusion matrix and, from
+//! it, each class's precision, recall and F1 score, as scikit-learn's
+//! `confusion_matrix` and `classification_report` give them.
+
+use crate::data::Dataset;
+use crate::train::Scalar;
+use crate::{Error, Mlp, Result};
+use std::fmt;
+
+/// Counts of (true class, predicted class) pairs: row `i`, column `j` holds
+/// the samples of class `i` predicted as `j` (scikit-learn's and
+/// PyTorch-Ignite's convention). The diagonal holds the correct ones.
+///
+/// A ratio with a zero denominator is `None` (not 0, and not NaN): the
+/// precision of a class never predicted, the recall of a class with no
+/// sample, the accuracy of an empty matrix. The macro averages follow
+/// scikit-learn (see [`macro_precision`](Self::macro_precision)).
+///
+/// `{}` prints the matrix and a per-class report:
+///
+/// ```
+/// use nn::metrics::ConfusionMatrix;
+/// let truth = [0, 0, 1, 1, 2, 2];
+/// let predicted = [0, 1, 1, 1, 2, 0];
+/// let cm = ConfusionMatrix::from_labels(3, &truth, &predicted)?;
+/// assert_eq!(cm.count(0, 1), 1); // one sample of class 0 taken for a 1
+/// assert_eq!(cm.accuracy(), Some(4.0 / 6.0));
+/// assert_eq!(cm.precision(1), Some(2.0 / 3.0));
+/// assert_eq!(cm.recall(2), Some(0.5));
+/// println!("{cm}");
+/// # Ok::<(), nn::Error>(())
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfusionMatrix {
+    classes: usize,
+    /// Row-major, `classes x classes`.
+    counts: Vec<u64>,
+}
+
+impl ConfusionMatrix {
+    /// An empty matrix for `classes` classes.
+    pub fn new(classes: usize) -> Self {
+        ConfusionMatrix {
+            classes,
+            counts: vec![0; classes * classes],
+        }
+    }
+
+    /// The matrix of `truth[k]` against `predicted[k]`.
+    ///
+    /// # Errors
+    /// [`Error::LengthMismatch`] unless both have the same length;
+    /// [`Error::Targets`] for a label `>= classes`, naming it and its
+    /// position. On error nothing is counted.
+    pub fn from_labels(classes: usize, truth: &[usize], predicted: &[usize]) -> Result<Self> {
+        if truth.len() != predicted.len() {
+            return Err(Error::LengthMismatch {
+                what: "predicted labels (one per true label)",
+                expected: truth.len(),
+                got: predicted.len(),
+            });
+        }
+        for (name, labels) in [("true", truth), ("predicted", predicted)] {
+            if let Some((k, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= classes) {
+                return Err(Error::Targets(format!(
+                    "{name} label {l} at position {k} is out of range for {classes} classes \
+                     (expected 0..{classes})"
+                )));
+            }
+        }
+        let mut cm = ConfusionMatrix::new(classes);
+        for (&t, &p) in truth.iter().zip(predicted) {
+            cm.counts[t * classes + p] += 1;
+        }
+        Ok(cm)
+    }
+
+    /// The matrix of `mlp`'s predictions ([`Mlp::classify`]) on a
+    /// classification data set, with as many classes as the network has
+    /// outputs.
+    ///
+    /// # Errors
+    /// [`Error::Targets`] for a regression data set or a label the network
+    /// has no output for; [`Error::EmptyData`] for no sample; the errors of
+    /// [`Mlp::classify`] (input width).
+    pub fn of<T: Scalar>(mlp: &Mlp<T>, data: &Dataset<T>) -> Result<Self> {
+        let Some(labels) = data.labels() else {
+            return Err(Error::Targets(
+                "a confusion matrix needs class labels, the data set has real target vectors"
+                    .into(),
+            ));
+        };
+        if data.is_empty() {
+            return Err(Error::EmptyData { what: "evaluation" });
+        }
+        let classes = *mlp.widths().last().expect("a network has layers");
+        let predicted = mlp.classify(data.features().as_slice())?;
+        Self::from_labels(classes, labels, &predicted)
+    }
+
+    /// The number of classes.
+    pub fn classes(&self) -> usize {
+        self.classes
+    }
+
+    /// The samples of class `truth` predicted as `predicted`.
+    ///
+    /// # Panics
+    /// If either is `>= classes()`.
+    pub fn count(&self, truth: usize, predicted: usize) -> u64 {
+        assert!(
+            truth < self.classes && predicted < self.classes,
+            "ConfusionMatrix::count({truth}, {predicted}) for {} classes",
+            self.classes
+        );
+        self.counts[truth * self.classes + predicted]
+    }
+
+    /// The row of class `truth`: its samples by predicted class.
+    ///
+    /// # Panics
+    /// If `truth >= classes()`.
+    pub fn row(&self, truth: usize) -> &[u64] {
+        assert!(
+            truth < self.classes,
+            "ConfusionMatrix::row({truth}) for {} classes",
+            self.classes
+        );
+        &self.counts[truth * self.classes..(truth + 1) * self.classes]
+    }
+
+    /// All samples counted.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+
+    /// The samples of class `class` (its row's sum; scikit-learn's
+    /// "support").
+    pub fn support(&self, class: usize) -> u64 {
+        self.row(class).iter().sum()
+    }
+
+    /// The samples predicted as `class` (its column's sum).
+    pub fn predicted(&self, class: usize) -> u64 {
+        (0..self.classes).map(|t| self.count(t, class)).sum()
+    }
+
+    /// The fraction of samples on the diagonal; `None` when empty.
+    pub fn accuracy(&self) -> Option<f64> {
+        let correct: u64 = (0..self.classes).map(|c| self.count(c, c)).sum();
+        ratio(correct, self.total())
+    }
+
+    /// Of the samples predicted as `class`, the fraction that are;
+    /// `None` when none is predicted as `class`.
+    pub fn precision(&self, class: usize) -> Option<f64> {
+        ratio(self.count(class, class), self.predicted(class))
+    }
+
+    /// Of the samples of `class`, the fraction predicted as it; `None`
+    /// when it has none.
+    pub fn recall(&self, class: usize) -> Option<f64> {
+        ratio(self.count(class, class), self.support(class))
+    }
+
+    /// The harmonic mean of [`precision`](Self::precision) and
+    /// [`recall`](Self::recall), `2 tp / (2 tp + fp + fn)`; `None` when the
+    /// class is neither present nor predicted.
+    pub fn f1(&self, class: usize) -> Option<f64> {
+        let tp = self.count(class, class);
+        ratio(2 * tp, self.support(class) + self.predicted(class))
+    }
+
+    /// The mean of [`precision`](Self::precision) over the classes that
+    /// occur (as a true or a predicted class), an undefined one counting 0:
+    /// scikit-learn's `average="macro"` with `zero_division=0`. `None` when
+    /// empty.
+    pub fn macro_precision(&self) -> Option<f64> {
+        self.macro_average(Self::precision)
+    }
+
+    /// The mean of [`recall`](Self::recall) as
+    /// [`macro_precision`](Self::macro_precision) takes it.
+    pub fn macro_recall(&self) -> Option<f64> {
+        self.macro_average(Self::recall)
+    }
+
+    /// The mean of [`f1`](Self::f1) as
+    /// [`macro_precision`](Self::macro_precision) takes it.
+    pub fn macro_f1(&self) -> Option<f64> {
+        self.macro_average(Self::f1)
+    }
+
+    /// The mean of [`recall`](Self::recall) over the classes that have
+    /// samples (scikit-learn's `balanced_accuracy_score`); `None` when
+    /// empty.
+    pub fn balanced_accuracy(&self) -> Option<f64> {
+        mean((0..self.classes).filter_map(|c| self.recall(c)))
+    }
+
+    fn macro_average(&self, score: fn(&Self, usize) -> Option<f64>) -> Option<f64> {
+        let occurring = (0..self.classes).filter(|&c| self.support(c) + self.predicted(c) > 0);
+        mean(occurring.map(|c| score(self, c).unwrap_or(0.0)))
+    }
+}
+
+fn ratio(num: u64, den: u64) -> Option<f64> {
+    (den > 0).then(|| num as f64 / den as f64)
+}
+
+fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = values.fold((0.0, 0usize), |(s, n), v| (s + v, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+/// The matrix (rows: true class, columns: predicted), then one line per
+/// class with its precision, recall, F1 and support, and the accuracy and
+/// macro averages; `-` where a score is undefined.
+impl fmt::Display for ConfusionMatrix {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let width = self
+            .counts
+            .iter()
+            .map(|c| c.to_string().len())
+            .chain([self.classes.saturating_sub(1).to_string().len()])
+            .max()
+            .unwrap_or(1)
+            .max(3);
+        let label = "true\\pred".len();
+        write!(f, "{:>label$}", "true\\pred")?;
+        for c in 0..self.classes {
+            write!(f, " {c:>width$}")?;
+        }
+        writeln!(f)?;
+        for t in 0..self.classes {
+            write!(f, "{t:>label$}")?;
+            for c in self.row(t) {
+                write!(f, " {c:>width$}")?;
+            }
+            writeln!(f)?;
+        }
+        let score = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.3}"));
+        writeln!(
+            f,
+            "\n{:>label$} {:>9} {:>9} {:>9} {:>9}",
+            "class", "precision", "recall", "f1", "support"
+        )?;
+        for c in 0..self.classes {
+            writeln!(
+                f,
+                "{c:>label$} {:>9} {:>9} {:>9} {:>9}",
+                score(self.precision(c)),
+                score(self.recall(c)),
+                score(self.f1(c)),
+                self.support(c)
+            )?;
+        }
+        writeln!(
+            f,
+            "{:>label$} {:>9} {:>9} {:>9} {:>9}",
+            "accuracy",
+            "",
+            "",
+            score(self.accuracy()),
+            self.total()
+        )?;
+        write!(
+            f,
+            "{:>label$} {:>9} {:>9} {:>9} {:>9}",
+            "macro avg",
+            score(self.macro_precision()),
+            score(self.macro_recall()),
+            score(self.macro_f1()),
+            self.total()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_rows_are_true_classes_and_columns_predictions() {
+        let cm = ConfusionMatrix::from_labels(3, &[0, 0, 1, 2, 2, 2], &[0, 2, 1, 2, 2, 1]).unwrap();
+        assert_eq!(cm.row(0), &[1, 0, 1]);
+        assert_eq!(cm.row(1), &[0, 1, 0]);
+        assert_eq!(cm.row(2), &[0, 1, 2]);
+        assert_eq!((cm.total(), cm.support(2), cm.predicted(1)), (6, 3, 2));
+    }
+
+    #[test]
+    fn scores_follow_their_definitions_and_undefined_ones_are_none() {
+        // Class 2 has no sample and is never predicted; class 1 is never
+        // predicted.
+        let cm = ConfusionMatrix::from_labels(3, &[0, 0, 0, 1], &[0, 0, 1, 0]).unwrap();
+        assert_eq!(cm.precision(0), Some(2.0 / 3.0));
+        assert_eq!(cm.recall(0), Some(2.0 / 3.0));
+        assert_eq!(cm.f1(0), Some(2.0 / 3.0));
+        assert_eq!(cm.precision(1), Some(0.0)); // predicted once, wrongly
+        assert_eq!(cm.recall(1), Some(0.0));
+        assert_eq!(cm.f1(1), Some(0.0));
+        assert_eq!(
+            (cm.precision(2), cm.recall(2), cm.f1(2)),
+            (None, None, None)
+        );
+        assert_eq!(cm.accuracy(), Some(0.5));
+        assert_eq!(ConfusionMatrix::new(2).accuracy(), None);
+        assert_eq!(ConfusionMatrix::new(2).macro_f1(), None);
+    }
+
+    #[test]
+    fn macro_averages_and_balanced_accuracy_are_scikit_learns() {
+        // scikit-learn 1.9: precision_recall_fscore_support(t, p,
+        // average="macro", zero_division=0) and balanced_accuracy_score(t, p).
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-15;
+        let cm = ConfusionMatrix::from_labels(3, &[0, 0, 0, 1], &[0, 0, 1, 0]).unwrap();
+        for v in [cm.macro_precision(), cm.macro_recall(), cm.macro_f1()] {
+            assert!(close(v, 1.0 / 3.0), "{v:?}");
+        }
+        assert!(close(cm.balanced_accuracy(), 1.0 / 3.0));
+        // Class 2 predicted but absent (recall undefined, counted 0 in the
+        // macro recall, left out of the balanced accuracy); class 4 neither.
+        let cm = ConfusionMatrix::from_labels(5, &[0, 0, 1, 3, 3], &[0, 2, 1, 3, 0]).unwrap();
+        assert!(close(cm.macro_precision(), 0.625));
+        assert!(close(cm.macro_recall(), 0.5));
+        assert!(close(cm.macro_f1(), 0.5416666666666666));
+        assert!(close(cm.balanced_accuracy(), 0.6666666666666666));
+    }
+
+    #[test]
+    fn f1_is_the_harmonic_mean_of_precision_and_recall() {
+        let cm = ConfusionMatrix::from_labels(2, &[0, 0, 0, 1, 1], &[0, 1, 1, 0, 1]).unwrap();
+        let (p, r) = (cm.precision(0).unwrap(), cm.recall(0).unwrap());
+        assert!((cm.f1(0).unwrap() - 2.0 * p * r / (p + r)).abs() < 1e-15);
+    }
+
+    #[test]
+    fn bad_labels_and_lengths_are_typed_errors_naming_them() {
+        let e = ConfusionMatrix::from_labels(3, &[0, 1], &[0]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::LengthMismatch {
+                    expected: 2,
+                    got: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        let e = ConfusionMatrix::from_labels(3, &[0, 1], &[0, 3]).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "targets: predicted label 3 at position 1 is out of range for 3 classes (expected 0..3)"
+        );
+        let e = ConfusionMatrix::from_labels(2, &[2], &[0]).unwrap_err();
+        assert!(e.to_string().contains("true label 2 at position 0"), "{e}");
+    }
+
+    #[test]
+    fn display_prints_the_matrix_and_a_dash_for_undefined_scores() {
+        let cm = ConfusionMatrix::from_labels(3, &[0, 0, 1], &[0, 1, 1]).unwrap();
+        let text = cm.to_string();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "true\\pred   0   1   2");
+        assert_eq!(lines[1], "        0   1   1   0");
+        assert_eq!(lines[3], "        2   0   0   0");
+        // Class 2: no sample, never predicted.
+        assert!(lines
+            .iter()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["2", "-", "-", "-", "0"]));
+        assert!(text.contains("accuracy"), "{text}");
+    }
+}
