@@ -98,6 +98,25 @@ pub fn builder(
     Ok(b)
 }
 
+/// When the checkpoint `file`'s optimizer state records no settings (it was
+/// saved before they were recorded) and hyperparameter flags are given:
+/// a note that they are used unchecked.
+pub fn unchecked(
+    file: &str,
+    saved: &OptimizerState<f32>,
+    flags: &[(&'static str, Hyperparameter, f64)],
+) -> Option<String> {
+    if !saved.settings.is_empty() || flags.is_empty() {
+        return None;
+    }
+    let given: Vec<&str> = flags.iter().map(|&(flag, _, _)| flag).collect();
+    Some(format!(
+        "{file} does not record the optimizer's hyperparameters (saved by an older \
+         version?): {} of this command line cannot be checked against the training so far",
+        given.join(", ")
+    ))
+}
+
 /// The hyperparameters as the header prints them, e.g.
 /// `beta1 0.9, beta2 0.999, eps 1e-8`; empty for a method without any.
 pub fn describe(b: &Builder) -> String {
@@ -115,6 +134,22 @@ mod tests {
 
     fn state_of(b: &Builder) -> OptimizerState<f32> {
         b.build::<f32>().unwrap().state()
+    }
+
+    #[test]
+    fn flags_on_a_checkpoint_without_settings_get_a_note_naming_them() {
+        let b = builder("adamw", 1e-3, &[], None).unwrap();
+        let mut old = state_of(&b);
+        let wd = [("--weight-decay", Hyperparameter::WeightDecay, 0.1)];
+        assert_eq!(unchecked("m.st", &old, &wd), None, "settings recorded");
+        old.settings.clear();
+        assert_eq!(unchecked("m.st", &old, &[]), None, "no flag given");
+        let note = unchecked("m.st", &old, &wd).unwrap();
+        assert!(
+            note.starts_with("m.st does not record the optimizer's hyperparameters")
+                && note.contains("--weight-decay of this command line"),
+            "{note}"
+        );
     }
 
     #[test]

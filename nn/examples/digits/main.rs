@@ -173,7 +173,11 @@ fn plan_optimizer(
         );
     }
     let state = saved.and_then(|(file, s)| s.optimizer.as_ref().map(|o| (file, o)));
-    let optimizer = hyper::builder(&settings.optimizer, plan.lr, &hyper::given(args), state)?;
+    let flags = hyper::given(args);
+    if let Some(note) = state.and_then(|(file, o)| hyper::unchecked(file, o, &flags)) {
+        eprintln!("note: {note}");
+    }
+    let optimizer = hyper::builder(&settings.optimizer, plan.lr, &flags, state)?;
     // Out-of-range values fail here, before the data is touched further.
     optimizer.build::<f32>().map_err(|e| e.to_string())?;
     plan.schedule()?;
