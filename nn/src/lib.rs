@@ -1,6 +1,9 @@
 //! Multilayer perceptrons on the chainrule tape: layers, activations,
-//! losses, initialisation, data sets and mini-batches, and the seed's
-//! closed-form back-propagation (5.11)-(5.14) as an independent reference.
+//! losses, initialisation, data sets and mini-batches, training
+//! ([`train`]), checkpoints ([`checkpoint`]), metrics ([`metrics`]: the
+//! confusion matrix, per-class precision, recall and F1, regression
+//! scores), and the seed's closed-form back-propagation (5.11)-(5.14) as
+//! an independent reference.
 //!
 //! ```
 //! use nn::{Activation, BatchTargets, Init, Loss, Mlp};

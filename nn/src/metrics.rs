@@ -1,10 +1,13 @@
-//! Classification metrics beyond accuracy: the confusion matrix and, from
-//! it, each class's precision, recall and F1 score, as scikit-learn's
-//! `confusion_matrix` and `classification_report` give them.
+//! Metrics beyond the loss and the accuracy. Classification: the
+//! confusion matrix and, from it, each class's precision, recall and F1
+//! score, as scikit-learn's `confusion_matrix` and `classification_report`
+//! give them. Regression: mean squared and absolute errors and the
+//! coefficient of determination R^2.
 
 use crate::data::Dataset;
 use crate::train::Scalar;
 use crate::{Error, Mlp, Result};
+use autodiff::{Float, Matrix};
 use std::fmt;
 
 /// Counts of (true class, predicted class) pairs: row `i`, column `j` holds
@@ -204,6 +207,11 @@ impl ConfusionMatrix {
     }
 }
 
+/// Column `j` of the row-major `values` of `cols` columns, in `f64`.
+fn column_f64<T: Float>(values: &[T], cols: usize, j: usize) -> impl Iterator<Item = f64> + '_ {
+    values.iter().skip(j).step_by(cols).map(|v| v.to_f64())
+}
+
 fn ratio(num: u64, den: u64) -> Option<f64> {
     (den > 0).then(|| num as f64 / den as f64)
 }
@@ -273,6 +281,101 @@ impl fmt::Display for ConfusionMatrix {
             score(self.macro_f1()),
             self.total()
         )
+    }
+}
+
+/// Regression scores of predictions against target values, over every
+/// sample and output (computed in `f64`):
+///
+/// - `mse`: the mean of `(p - y)^2` (twice the least-squares loss of
+///   (5.1) with mean reduction, per output);
+/// - `mae`: the mean of `|p - y|`;
+/// - `r2`: per output `1 - sum (p - y)^2 / sum (y - mean y)^2`, averaged
+///   over the outputs (scikit-learn's `r2_score` with its default
+///   `"uniform_average"`). An output whose targets are all equal has no R^2
+///   (scikit-learn substitutes 1 or 0); `r2` is the mean over the others,
+///   `None` when no output has one.
+///
+/// NaN predictions give NaN scores, not an error.
+///
+/// ```
+/// use autodiff::Matrix;
+/// use nn::metrics::RegressionScores;
+/// let y = Matrix::new(3, 1, vec![1.0, 2.0, 3.0])?;
+/// let p = Matrix::new(3, 1, vec![1.0, 2.0, 4.0])?;
+/// let s = RegressionScores::from_values(&y, &p)?;
+/// assert_eq!((s.mse, s.mae), (1.0 / 3.0, 1.0 / 3.0));
+/// assert_eq!(s.r2, Some(0.5)); // 1 - 1 / 2
+/// # Ok::<(), nn::Error>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RegressionScores {
+    /// Mean squared error.
+    pub mse: f64,
+    /// Mean absolute error.
+    pub mae: f64,
+    /// Coefficient of determination, averaged over the outputs that have
+    /// one.
+    pub r2: Option<f64>,
+}
+
+impl RegressionScores {
+    /// The scores of `predicted` against `targets` (rows: samples,
+    /// columns: outputs).
+    ///
+    /// # Errors
+    /// [`Error::Targets`] unless both have the same shape;
+    /// [`Error::EmptyData`] for no sample.
+    pub fn from_values<T: Float>(targets: &Matrix<T>, predicted: &Matrix<T>) -> Result<Self> {
+        if targets.shape() != predicted.shape() {
+            return Err(Error::Targets(format!(
+                "predictions of shape {} for targets of shape {}",
+                predicted.shape(),
+                targets.shape()
+            )));
+        }
+        let (rows, cols) = (targets.rows(), targets.cols());
+        if rows == 0 || cols == 0 {
+            return Err(Error::EmptyData { what: "evaluation" });
+        }
+        let (y, p) = (targets.as_slice(), predicted.as_slice());
+        let pairs = || y.iter().zip(p).map(|(y, p)| (y.to_f64(), p.to_f64()));
+        let n = (rows * cols) as f64;
+        let mse = pairs().map(|(y, p)| (p - y) * (p - y)).sum::<f64>() / n;
+        let mae = pairs().map(|(y, p)| (p - y).abs()).sum::<f64>() / n;
+        let r2 = (0..cols).filter_map(|j| {
+            let column = |v| column_f64(v, cols, j);
+            let mean = column(y).sum::<f64>() / rows as f64;
+            let total: f64 = column(y).map(|y| (y - mean) * (y - mean)).sum();
+            let residual: f64 = column(y)
+                .zip(column(p))
+                .map(|(y, p)| (p - y) * (p - y))
+                .sum();
+            (total > 0.0).then(|| 1.0 - residual / total)
+        });
+        Ok(RegressionScores {
+            mse,
+            mae,
+            r2: mean(r2),
+        })
+    }
+
+    /// The scores of `mlp`'s predictions on a regression data set.
+    ///
+    /// # Errors
+    /// [`Error::Targets`] for a classification data set or a network of
+    /// another output width; [`Error::EmptyData`] for no sample; the errors
+    /// of [`Mlp::predict`] (input width).
+    pub fn of<T: Scalar>(mlp: &Mlp<T>, data: &Dataset<T>) -> Result<Self> {
+        let Some(values) = data.values() else {
+            return Err(Error::Targets(
+                "regression scores need real target vectors, the data set has class labels".into(),
+            ));
+        };
+        if data.is_empty() {
+            return Err(Error::EmptyData { what: "evaluation" });
+        }
+        Self::from_values(values, &mlp.predict(data.features().as_slice())?)
     }
 }
 
@@ -371,5 +474,37 @@ mod tests {
             .iter()
             .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["2", "-", "-", "-", "0"]));
         assert!(text.contains("accuracy"), "{text}");
+    }
+
+    #[test]
+    fn regression_scores_are_scikit_learns() {
+        // scikit-learn 1.9: mean_squared_error, mean_absolute_error and
+        // r2_score (uniform average) of the same two-output data.
+        let y = Matrix::new(3, 2, vec![1.0, 2.0, 2.0, 0.0, 4.0, 1.0]).unwrap();
+        let p = Matrix::new(3, 2, vec![1.5, 2.0, 1.0, 0.5, 3.5, 0.0]).unwrap();
+        let s = RegressionScores::from_values(&y, &p).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-15;
+        assert!(close(s.mse, 0.45833333333333337), "{s:?}");
+        assert!(close(s.mae, 0.5833333333333333), "{s:?}");
+        assert!(close(s.r2.unwrap(), 0.5267857142857143), "{s:?}");
+    }
+
+    #[test]
+    fn r2_skips_constant_outputs_and_shapes_must_agree() {
+        // The second output's targets are constant: no R^2 there.
+        let y = Matrix::new(2, 2, vec![1.0, 5.0, 3.0, 5.0]).unwrap();
+        let p = Matrix::new(2, 2, vec![1.0, 4.0, 2.0, 5.0]).unwrap();
+        let s = RegressionScores::from_values(&y, &p).unwrap();
+        assert_eq!(s.r2, Some(1.0 - 1.0 / 2.0));
+        let flat = Matrix::new(2, 1, vec![3.0, 3.0]).unwrap();
+        assert_eq!(
+            RegressionScores::from_values(&flat, &flat).unwrap().r2,
+            None
+        );
+        let e = RegressionScores::from_values(&y, &flat).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "targets: predictions of shape (2, 1) for targets of shape (2, 2)"
+        );
     }
 }
