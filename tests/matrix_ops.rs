@@ -144,6 +144,24 @@ proptest! {
     }
 
     #[test]
+    fn dropout_gradient_is_the_output_gradient_times_the_mask(
+        x in mat(4, 5), r in mat(4, 5), p in 0.0..0.9_f64, seed in any::<u64>()
+    ) {
+        // The mask, read off the dropout of a matrix of ones: 0 or 1 / (1 - p).
+        let tape = Tape::new();
+        let mask = tape.mat_const(Shape::new(4, 5), &[1.0; 20]).unwrap().dropout(p, seed).to_vec();
+        prop_assert!(mask.iter().all(|&m| m == 0.0 || m == 1.0 / (1.0 - p)));
+        // The forward is x times the same mask.
+        let y = tape.matrix(&x).dropout(p, seed).to_vec();
+        for ((y, m), x) in y.iter().zip(&mask).zip(x.as_slice()) {
+            prop_assert_eq!(*y, x * m);
+        }
+        let hand: Vec<f64> = r.as_slice().iter().zip(&mask).map(|(r, m)| r * m).collect();
+        let build = hr(move |m| weighted(m[0].dropout(p, seed), &r));
+        check(std::slice::from_ref(&x), &build, &[hand])?;
+    }
+
+    #[test]
     fn sum_and_mean_spread_the_output_gradient_evenly(x in mat(3, 5)) {
         let build = hr(|m| m[0].sum() * 2.0 + m[0].mean() * 3.0);
         // d/dx = 2 + 3 / 15
@@ -193,6 +211,39 @@ proptest! {
         // from 0 their steps would be lost in the logits' rounding.
         check(std::slice::from_ref(&z0), &build, &[hand])?;
     }
+}
+
+#[test]
+fn dropout_p_zero_is_the_identity_and_p_outside_zero_one_is_a_typed_error() {
+    let tape = Tape::new();
+    let x = tape
+        .mat(Shape::new(2, 3), &[1.0_f64, -2.0, 3.0, 0.5, 0.0, -0.0])
+        .unwrap();
+    let y = x.dropout(0.0, 42).to_vec();
+    assert_eq!(
+        y.iter().map(|v: &f64| v.to_bits()).collect::<Vec<_>>(),
+        x.to_vec()
+            .iter()
+            .map(|v: &f64| v.to_bits())
+            .collect::<Vec<_>>()
+    );
+    for p in [1.0, -0.5, f64::NAN] {
+        let e = x.try_dropout(p, 0).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("dropout: the drop probability p: "),
+            "{e}"
+        );
+        assert!(matches!(e, autodiff::Error::OutOfRange { .. }), "{e}");
+    }
+}
+
+#[test]
+#[should_panic(expected = "dropout: the drop probability p: 1 is outside the allowed range [0, 1)")]
+fn plain_dropout_panics_with_the_same_message() {
+    let tape = Tape::<f32>::new();
+    let x = tape.mat(Shape::new(1, 2), &[1.0, 2.0]).unwrap();
+    let _ = x.dropout(1.0, 0);
 }
 
 #[test]

@@ -4,6 +4,7 @@
 //! Each op lives in one module with its forward computation and its
 //! derivative rule side by side: `linear` (matmul, affine map),
 //! `elementwise` (zip and map with the rules of [`crate::rules`], scale),
+//! `dropout` (inverted dropout with a counter-based mask),
 //! `layout` (transpose, broadcast), `reduce` (sum, mean, over everything
 //! or one axis), `softmax` (row-wise softmax and log-softmax), `gather`
 //! (a matrix of scalar `Var`s, an entry as a `Var`), `loss` (least
@@ -22,6 +23,7 @@
 //! across [`Tape::clear`](crate::Tape::clear).
 
 pub(crate) mod custom;
+pub(crate) mod dropout;
 pub(crate) mod elementwise;
 pub(crate) mod gather;
 pub(crate) mod layout;
@@ -55,6 +57,8 @@ pub(crate) enum Op<T> {
     Map { op: Unary, x: u32 },
     /// `c x` for a constant `c`
     Scale { x: u32, c: T },
+    /// inverted dropout of `x`, its mask drawn from `seed` (see `dropout`)
+    Dropout { x: u32, p: f64, seed: u64 },
     /// sum (or mean) of all entries, into the scalar statement `out`
     Sum { x: u32, out: u32, mean: bool },
     /// `x^T`

@@ -1,7 +1,9 @@
 //! The matrix nodes' store: the nodes, the value arena, and the
 //! gradient slots a backward rule writes into.
 
-use super::{copy, custom, elementwise, gather, layout, linear, loss, reduce, softmax, Mat, Op};
+use super::{
+    copy, custom, dropout, elementwise, gather, layout, linear, loss, reduce, softmax, Mat, Op,
+};
 use crate::{Float, Real, Shape};
 
 #[derive(Clone, Copy, Debug)]
@@ -263,6 +265,7 @@ impl<T: Real> MatStore<T> {
             Op::Zip { op, a, b } => elementwise::zip_backward(self, node, op, a, b, gy, out),
             Op::Map { op, x } => elementwise::map_backward(self, node, op, x, gy, out),
             Op::Scale { x, c } => elementwise::scale_backward(self, x, c, gy, out),
+            Op::Dropout { x, p, seed } => dropout::dropout_backward(self, x, (p, seed), gy, out),
             Op::Sum { x, out: o, mean } => {
                 reduce::sum_backward(self, x, mean, adj[o as usize], out)
             }
