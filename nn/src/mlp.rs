@@ -5,6 +5,8 @@ use crate::init::Sampler;
 use crate::{Activation, Error, Init, Result};
 use autodiff::{Float, Grads, Mat, Matrix, Packed, Shape, Tape};
 use indexmap::IndexMap;
+use rand::rngs::StdRng;
+use rand::{RngCore, SeedableRng};
 use smallvec::SmallVec;
 
 /// Where one parameter tensor lives in the flat buffer.
@@ -377,7 +379,28 @@ impl<T: Float> Mlp<T> {
     /// [`Error::InputWidth`] unless `x` has `a_0` columns;
     /// [`Error::NonFiniteParameter`] if a parameter is NaN or infinite.
     pub fn forward<'t>(&'t self, tape: &'t Tape<T>, x: Mat<'t, T>) -> Result<Forward<'t, T>> {
-        self.record(tape, x, &self.params)
+        self.record(tape, x, &self.params, None)
+    }
+
+    /// [`forward`](Self::forward) in training mode with dropout: after each
+    /// hidden layer's activation, inverted dropout with drop probability
+    /// `p` ([`Mat::dropout`]; PyTorch's `nn.Dropout(p)` after every hidden
+    /// activation), one mask per layer, all drawn from `seed`. Draw a new
+    /// seed for every step; [`predict`](Self::predict) and
+    /// [`forward`](Self::forward) are the evaluation mode (no dropout), and
+    /// `p = 0` is `forward` bitwise.
+    ///
+    /// # Errors
+    /// As [`forward`](Self::forward); [`autodiff::Error::OutOfRange`]
+    /// (wrapped) unless `0 <= p < 1`.
+    pub fn forward_dropout<'t>(
+        &'t self,
+        tape: &'t Tape<T>,
+        x: Mat<'t, T>,
+        p: f64,
+        seed: u64,
+    ) -> Result<Forward<'t, T>> {
+        self.record(tape, x, &self.params, Some((p, seed)))
     }
 
     /// [`forward`](Self::forward) with the parameters `params` (in the
@@ -401,14 +424,17 @@ impl<T: Float> Mlp<T> {
                 got: params.len(),
             });
         }
-        self.record(tape, x, params)
+        self.record(tape, x, params, None)
     }
 
-    fn record<'t>(
+    /// The forward pass with the parameters `flat`, and inverted dropout
+    /// `(p, seed)` after the hidden layers if given.
+    pub(crate) fn record<'t>(
         &self,
         tape: &'t Tape<T>,
         x: Mat<'t, T>,
         flat: &'t [T],
+        dropout: Option<(f64, u64)>,
     ) -> Result<Forward<'t, T>> {
         self.check_input(x.shape())?;
         // The parameters are read in place (no copy), and their gradients
@@ -419,9 +445,24 @@ impl<T: Float> Mlp<T> {
         if !params.all_finite() {
             return Err(self.non_finite(flat));
         }
+        if let Some((p, _)) = dropout.filter(|&(p, _)| !(0.0..1.0).contains(&p)) {
+            // (Checked here too for a network without hidden layers.)
+            return Err(autodiff::Error::OutOfRange {
+                what: "dropout: the drop probability p",
+                value: p,
+                range: "[0, 1)",
+            }
+            .into());
+        }
+        // One mask seed per hidden layer, drawn from the given seed.
+        let mut seeds = dropout.map(|(p, seed)| (p, StdRng::seed_from_u64(seed)));
+        let last = self.activations.len() - 1;
         let mut h = x;
         for (r, &act) in self.activations.iter().enumerate() {
             h = act.apply(h.try_affine(params.get(2 * r), Some(params.get(2 * r + 1)))?);
+            if let (Some((p, rng)), true) = (&mut seeds, r < last) {
+                h = h.try_dropout(*p, rng.next_u64())?;
+            }
         }
         Ok(Forward { output: h, params })
     }

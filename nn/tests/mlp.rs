@@ -540,3 +540,86 @@ fn predict_proba_is_the_softmax_of_the_outputs_and_stays_finite_for_huge_logits(
     assert!(p.as_slice().iter().all(|v| v.is_finite()));
     assert!((p.row(0)[0] + p.row(0)[3] - 1.0).abs() < 1e-12);
 }
+
+/// `sum(forward_dropout(x))` and its gradient with respect to `x`.
+fn dropout_sum(mlp: &Mlp<f64>, x: &[f64], p: f64, seed: u64) -> (f64, Vec<f64>) {
+    let tape = Tape::new();
+    let xm = tape.mat(Shape::new(2, 3), x).unwrap();
+    let y = mlp
+        .forward_dropout(&tape, xm, p, seed)
+        .unwrap()
+        .output
+        .sum();
+    (y.value(), tape.backward(y)[xm].to_vec())
+}
+
+#[test]
+fn dropout_at_p_zero_is_forward_bitwise_and_masks_depend_on_the_seed_only() {
+    let mlp = net(&[3, 16, 16, 2]);
+    let x = [0.3, -1.2, 0.8, 2.0, 0.1, -0.4];
+    let tape = Tape::new();
+    let xm = tape.mat_const(Shape::new(2, 3), &x).unwrap();
+    let plain = mlp.forward(&tape, xm).unwrap().output.to_vec();
+    let at_zero = mlp
+        .forward_dropout(&tape, xm, 0.0, 9)
+        .unwrap()
+        .output
+        .to_vec();
+    assert_eq!(plain, at_zero);
+    let a = mlp
+        .forward_dropout(&tape, xm, 0.5, 9)
+        .unwrap()
+        .output
+        .to_vec();
+    let b = mlp
+        .forward_dropout(&tape, xm, 0.5, 9)
+        .unwrap()
+        .output
+        .to_vec();
+    let c = mlp
+        .forward_dropout(&tape, xm, 0.5, 10)
+        .unwrap()
+        .output
+        .to_vec();
+    assert_eq!(a, b);
+    assert_ne!(a, plain);
+    assert_ne!(a, c);
+    // No hidden layer, no dropout: the output layer is never dropped.
+    let linear = net(&[3, 2]);
+    let out = linear
+        .forward_dropout(&tape, xm, 0.5, 9)
+        .unwrap()
+        .output
+        .to_vec();
+    assert_eq!(out, linear.forward(&tape, xm).unwrap().output.to_vec());
+    // A probability outside [0, 1) is refused, also without hidden layers.
+    for m in [&mlp, &linear] {
+        let e = m.forward_dropout(&tape, xm, 1.0, 0).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("dropout: the drop probability p: 1 is outside"),
+            "{e}"
+        );
+    }
+}
+
+#[test]
+fn dropout_gradient_with_respect_to_the_input_matches_finite_differences() {
+    let mlp = net(&[3, 16, 16, 2]);
+    let x = [0.3, -1.2, 0.8, 2.0, 0.1, -0.4];
+    let (_, g) = dropout_sum(&mlp, &x, 0.4, 5);
+    let h = 1e-6;
+    for k in 0..x.len() {
+        let (mut up, mut down) = (x, x);
+        up[k] += h;
+        down[k] -= h;
+        // The same seed, so the same masks: a smooth function of x.
+        let fd =
+            (dropout_sum(&mlp, &up, 0.4, 5).0 - dropout_sum(&mlp, &down, 0.4, 5).0) / (2.0 * h);
+        assert!(
+            (g[k] - fd).abs() <= 1e-7 * (1.0 + fd.abs()),
+            "x[{k}]: {} vs {fd}",
+            g[k]
+        );
+    }
+}
