@@ -65,31 +65,65 @@ fn same_seed_twice_gives_bitwise_equal_parameters() {
     );
 }
 
+/// A configuration with every setting a checkpoint records away from its
+/// default (batch size, order, `drop_last`, loss reduction, a cosine
+/// schedule with warm-up, clipping), to `epochs`; the cosine's length is
+/// fixed (that of a 4-epoch run), whatever `epochs`.
+fn resume_config(epochs: usize) -> TrainConfig {
+    // 1437 training samples in batches of 50, the last short one dropped:
+    // 28 steps per epoch.
+    let schedule = optim::Schedule::cosine(2e-3, 4 * 28 - 10, 1e-4)
+        .unwrap()
+        .with_warmup(10);
+    TrainConfig {
+        epochs,
+        batch_size: 50,
+        order: nn::data::BatchOrder::WithReplacement,
+        drop_last: true,
+        seed: 5,
+        loss: Loss::CrossEntropy(Reduction::Sum),
+        schedule: Some(schedule),
+        early_stopping: None,
+        clip_grad_norm: Some(20.0),
+    }
+}
+
+/// A trainer of `mlp` by Adam at 2e-3 with [`resume_config`].
+fn resume_trainer(mlp: Mlp<f32>, epochs: usize) -> Trainer<f32> {
+    let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
+    Trainer::new(mlp, adam, resume_config(epochs))
+}
+
 #[test]
 fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
     let (train, test) = digits_split();
-    let mut whole = trainer(4, 5);
-    whole.fit(&train, Some(&test), |_| {}).unwrap();
+    let mlp = Mlp::builder(&[64, 32, 10])
+        .hidden(Activation::RELU)
+        .seed(5)
+        .build()
+        .unwrap();
+    let mut whole = resume_trainer(mlp.clone(), 4);
+    let h = whole.fit(&train, Some(&test), |_| {}).unwrap();
+    assert!(
+        h.epochs.iter().any(|e| e.grad_norm.unwrap() > 20.0),
+        "the clipping bound acts"
+    );
 
     let dir = std::env::temp_dir().join(format!("chainrule-resume-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("half.safetensors");
-    let mut first = trainer(2, 5);
+    let mut first = resume_trainer(mlp, 2);
     first.fit(&train, Some(&test), |_| {}).unwrap();
     first.save_checkpoint(&path).unwrap();
     drop(first);
 
+    // A fresh process, configured as the first run but for more epochs
+    // (not recorded: resuming to train longer is allowed).
     let loaded = load_checkpoint::<f32>(&path).unwrap();
-    let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
-    let mut second = Trainer::new(
-        loaded.model,
-        adam,
-        TrainConfig {
-            epochs: 4,
-            batch_size: 32,
-            seed: 5,
-            ..Default::default()
-        },
+    let mut second = resume_trainer(loaded.model, 4);
+    assert_eq!(
+        loaded.state.training,
+        Some(nn::checkpoint::TrainingSettings::of(second.config()))
     );
     second.restore(&loaded.state).unwrap();
     assert_eq!(second.epoch(), 2);
@@ -562,6 +596,7 @@ fn restoring_an_optimizer_state_for_another_network_size_is_refused_untouched() 
     let state = nn::checkpoint::TrainingState {
         optimizer: Some(small.optimizer().state()),
         progress: None,
+        training: None,
         scaler: None,
         extra: Default::default(),
         dtype: nn::checkpoint::StoredDtype::of::<f64>(),
@@ -789,6 +824,7 @@ fn a_state_saved_before_the_first_step_restores_into_a_network_of_any_size() {
     let state = nn::checkpoint::TrainingState {
         optimizer: Some(fresh.optimizer().state()),
         progress: None,
+        training: None,
         extra: Default::default(),
         dtype: nn::checkpoint::StoredDtype::of::<f64>(),
         scaler: None,

@@ -132,6 +132,23 @@ pub enum Error {
         /// The trainer's value.
         trainer: u64,
     },
+    /// A checkpoint records a setting of the run
+    /// ([`TrainingSettings`](crate::checkpoint::TrainingSettings)) other
+    /// than the [`TrainConfig`](crate::TrainConfig) of the trainer it is
+    /// restored into: resumed with it, the run would not continue as if
+    /// never stopped.
+    #[error("cannot resume: the checkpoint was trained with {setting} {checkpoint}, this trainer's configuration has {setting} {trainer} (a resumed run continues as if never stopped only with the same settings)")]
+    ResumeSetting {
+        /// The setting, named as the field of
+        /// [`TrainConfig`](crate::TrainConfig): `"batch_size"`, `"order"`,
+        /// `"drop_last"`, `"loss"`, `"schedule"` or `"clip_grad_norm"`.
+        setting: &'static str,
+        /// The checkpoint's value, as `{:?}` prints it (e.g.
+        /// `CrossEntropy(Mean)`, `Some(0.5)`).
+        checkpoint: String,
+        /// The trainer's value, likewise.
+        trainer: String,
+    },
     /// An error of the tape (a shape mismatch, a label out of range).
     #[error(transparent)]
     Autodiff(#[from] autodiff::Error),

@@ -734,6 +734,7 @@ fn malformed_metadata_is_named() {
         (&[("progress.epoch", "1")], "metadata progress.epoch, progress.step and progress.seed must be present together"),
         (&[("progress.epoch", "-1"), ("progress.step", "0"), ("progress.seed", "0")], "metadata progress.epoch = \"-1\" is not an unsigned integer"),
         (&[("optimizer", "adam"), ("optimizer.buffers", "")], "metadata optimizer.learning_rate is missing (the file has an optimizer)"),
+        (&[("training.order", "cyclic")], "metadata training.loss is missing (the file records the training settings: it has training.order)"),
         (&[("format", "chainrule-checkpoint/2")], "metadata format is \"chainrule-checkpoint/2\"; this version reads \"chainrule-checkpoint/1\""),
     ];
     for (meta, want) in cases {

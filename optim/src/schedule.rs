@@ -150,6 +150,21 @@ impl Schedule {
         self
     }
 
+    /// The peak learning rate (reached at the end of the warm-up).
+    pub fn lr(&self) -> f64 {
+        self.lr
+    }
+
+    /// How the rate decays after the warm-up.
+    pub fn decay(&self) -> Decay {
+        self.decay
+    }
+
+    /// The number of linear warm-up steps (0: none).
+    pub fn warmup(&self) -> u64 {
+        self.warmup
+    }
+
     /// The learning rate of step `t` (0 for the first step). Always `> 0`
     /// except for a cosine decay to `min_lr = 0`, which reaches 0 at its end,
     /// and an exponential or step decay once it underflows; every optimizer
@@ -245,6 +260,27 @@ mod tests {
         let s = Schedule::exponential(1.0, 0.5).unwrap().with_warmup(4);
         let rates: Vec<f64> = (0..6).map(|t| s.learning_rate(t)).collect();
         assert_eq!(rates, [0.25, 0.5, 0.75, 1.0, 1.0, 0.5]);
+    }
+
+    #[test]
+    fn a_schedule_gives_back_the_peak_rate_decay_and_warmup_it_was_built_with() {
+        let s = Schedule::cosine(0.1 + 0.2, 50, 1e-3)
+            .unwrap()
+            .with_warmup(7);
+        assert_eq!(s.lr().to_bits(), (0.1_f64 + 0.2).to_bits());
+        assert_eq!(
+            s.decay(),
+            Decay::Cosine {
+                total: 50,
+                min_lr: 1e-3
+            }
+        );
+        assert_eq!(s.warmup(), 7);
+        let rebuilt = Schedule::new(s.lr(), s.decay())
+            .unwrap()
+            .with_warmup(s.warmup());
+        assert_eq!(rebuilt, s);
+        assert_eq!(Schedule::constant(1.0).unwrap().warmup(), 0);
     }
 
     #[test]

@@ -15,7 +15,8 @@
 //!
 //! `--save` writes the trainer's checkpoint ([`Trainer::checkpoint`]: the
 //! network, the optimizer's state with its settings, the progress: epoch,
-//! steps, seed), the feature scaler fitted on the training split
+//! steps, seed, and the trainer's settings: metadata `training.*`), the
+//! feature scaler fitted on the training split
 //! ([`Checkpoint::scaler`]: tensors `scaler.mean` and `scaler.std`) and, as
 //! free-form metadata ([`Checkpoint::extra`], keys `extra.<key>` in the
 //! file), the settings that shape the run:
@@ -36,12 +37,16 @@
 //! are the optimizer state's settings (metadata `optimizer.settings`).
 //!
 //! `--load` takes those settings and hyperparameters (and the seed) from
-//! the checkpoint, refuses a different one given on the command line, and checks that the scaler
-//! fitted again on the same split is bitwise the saved one: a resumed run
-//! then continues bitwise as if never stopped. (A checkpoint without these
-//! keys, from an older version, still loads, unchecked, with a note; one
-//! whose scaler is in the metadata strings `extra.scaler.mean` and
-//! `extra.scaler.std`, as the previous version wrote it, loads as well.)
+//! the checkpoint, refuses a different one given on the command line, and
+//! checks that the scaler fitted again on the same split is bitwise the
+//! saved one: a resumed run then continues bitwise as if never stopped.
+//! (`Trainer::restore` checks the `training.*` keys again, which settings
+//! taken from the checkpoint pass; the checks here come first, to take the
+//! checkpoint's values for flags left out and to name a flag that differs.
+//! A checkpoint without these keys, from an older version, still loads,
+//! unchecked, with a note; one whose scaler is in the metadata strings
+//! `extra.scaler.mean` and `extra.scaler.std`, as the previous version
+//! wrote it, loads as well.)
 //!
 //! # Predicting with a checkpoint
 //!

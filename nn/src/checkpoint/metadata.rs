@@ -1,8 +1,9 @@
 //! The header's `__metadata__` strings: the architecture, the optimizer's
-//! scalars, settings and buffer names, the progress and the caller's
-//! `extra.` keys, encoded for writing and decoded and validated for reading.
+//! scalars, settings and buffer names, the progress, the run's settings
+//! (their keys are `training`'s) and the caller's `extra.` keys, encoded
+//! for writing and decoded and validated for reading.
 
-use super::{Checkpoint, Progress, FORMAT};
+use super::{training, Checkpoint, Progress, TrainingSettings, FORMAT};
 use crate::Activation;
 use autodiff::Float;
 use optim::OptimizerState;
@@ -55,8 +56,8 @@ pub(super) fn encode_settings(settings: &[(String, f64)]) -> std::result::Result
 }
 
 /// The metadata of `c`: format, architecture, the optimizer's scalars,
-/// settings and buffer names (if any), the progress (if any) and the
-/// `extra.` keys. An error for settings [`encode_settings`] refuses.
+/// settings and buffer names (if any), the progress (if any), the run's
+/// settings (if any) and the `extra.` keys. An error for settings [`encode_settings`] refuses.
 pub(super) fn encode<T: Float>(
     c: &Checkpoint<'_, T>,
 ) -> std::result::Result<HashMap<String, String>, String> {
@@ -86,6 +87,11 @@ pub(super) fn encode<T: Float>(
         meta.insert("progress.epoch".to_string(), p.epoch.to_string());
         meta.insert("progress.step".to_string(), p.step.to_string());
         meta.insert("progress.seed".to_string(), p.seed.to_string());
+    }
+    if let Some(t) = &c.training {
+        for (key, value) in t.encode() {
+            meta.insert(key.to_string(), value);
+        }
     }
     for (k, v) in &c.extra {
         meta.insert(format!("{EXTRA_PREFIX}{k}"), v.clone());
@@ -226,6 +232,11 @@ impl Meta {
                     .into(),
             ),
         }
+    }
+
+    /// The run's settings, if recorded (see [`training::decode`]).
+    pub(super) fn training(&self) -> std::result::Result<Option<TrainingSettings>, String> {
+        training::decode(&self.0)
     }
 
     /// The optimizer's buffer names in order, if the file has an optimizer.

@@ -1,7 +1,7 @@
 //! Checkpoints in the [safetensors](https://github.com/huggingface/safetensors)
 //! format: the model's parameters, optionally an optimizer's state, the
-//! training progress and free-form metadata, in one file that PyTorch users
-//! open with `safetensors.torch.load_file`.
+//! training progress, the run's settings and free-form metadata, in one
+//! file that PyTorch users open with `safetensors.torch.load_file`.
 //!
 //! # The file
 //!
@@ -32,7 +32,21 @@
 //!   | `optimizer.buffers` | buffer names in order, comma-separated (possibly empty) |
 //!   | `optimizer.settings` | [`OptimizerState::settings`] in order, `name=value` comma-separated, values as `optimizer.learning_rate` (e.g. `beta1=0.9,beta2=0.999,eps=1e-8`; empty for a method without any). A file without this key, written before settings were recorded, loads with none: the state then loads unchecked |
 //!   | `progress.epoch`, `progress.step`, `progress.seed` | decimal `u64` (only with a [`Progress`]) |
+//!   | `training.batch_size` | decimal (this and every `training.` key only with [`TrainingSettings`], all of them together) |
+//!   | `training.order` | `reshuffled`, `cyclic` or `with_replacement` ([`BatchOrder`]) |
+//!   | `training.drop_last` | `true` or `false` |
+//!   | `training.loss`, `training.loss.reduction` | `cross_entropy` or `least_squares`; `mean` or `sum` |
+//!   | `training.schedule` | `none`, or the decay of the [`Schedule`]: `constant`, `step`, `exponential` or `cosine` |
+//!   | `training.schedule.lr`, `training.schedule.warmup` | with a schedule: its peak rate (an `f64` as `optimizer.learning_rate`) and warm-up steps (decimal) |
+//!   | `training.schedule.every`, `training.schedule.gamma` | a `step` decay's period (decimal) and factor (`f64`); an `exponential` decay has `gamma` alone |
+//!   | `training.schedule.total`, `training.schedule.min_lr` | a `cosine` decay's length in steps (decimal) and final rate (`f64`) |
+//!   | `training.clip_grad_norm` | the bound, an `f64` as `optimizer.learning_rate`, or `none` |
 //!   | `extra.<key>` | the caller's [`Checkpoint::extra`] entries |
+//!
+//! A schedule has exactly the `training.schedule.` keys of its decay. A file
+//! without any `training.` key, written before the settings were recorded,
+//! loads with none ([`TrainingState::training`]): it then restores
+//! unchecked ([`Trainer::restore`]).
 //!
 //! In PyTorch, keep the `layers.` entries for the model:
 //!
@@ -55,7 +69,8 @@
 //!   not do that.)
 //! - Loading the dtype that was saved gives the parameters and optimizer
 //!   buffers bitwise; training resumed from a checkpoint is bitwise the
-//!   training that was not interrupted.
+//!   training that was not interrupted ([`Trainer::restore`] refuses a
+//!   trainer whose seed, optimizer or settings are not the checkpoint's).
 //! - Loading the other dtype converts explicitly: `F32` into `f64` widens
 //!   exactly; `F64` into `f32` rounds to nearest, and a finite value beyond
 //!   the range of `f32` is an error rather than an infinity.
@@ -94,13 +109,18 @@
 //! ```
 //!
 //! [`ParamSlot`]: crate::ParamSlot
+//! [`BatchOrder`]: crate::data::BatchOrder
+//! [`Schedule`]: optim::Schedule
+//! [`Trainer::restore`]: crate::Trainer::restore
 
 mod metadata;
 mod read;
 mod scaler;
+mod training;
 mod write;
 
 pub use read::{load_checkpoint, load_into, load_model};
+pub use training::TrainingSettings;
 pub use write::{save_checkpoint, save_model};
 
 use crate::data::Standardizer;
@@ -187,10 +207,12 @@ pub struct Progress {
 }
 
 /// What [`save_checkpoint`] writes: a model and, optionally, an optimizer
-/// state, the progress and free-form metadata.
+/// state, the progress, the run's settings, a feature scaler and free-form
+/// metadata.
 ///
 /// [`Trainer::checkpoint`](crate::Trainer::checkpoint) gives one of a
-/// trainer's network, optimizer and progress, to which more can be added.
+/// trainer's network, optimizer, progress and settings, to which more can
+/// be added.
 #[derive(Clone, Debug)]
 pub struct Checkpoint<'a, T: Clone> {
     /// The network.
@@ -200,6 +222,9 @@ pub struct Checkpoint<'a, T: Clone> {
     pub optimizer: Option<Cow<'a, OptimizerState<T>>>,
     /// Where training stands.
     pub progress: Option<Progress>,
+    /// The settings that decide the run's trajectory (metadata keys
+    /// `training.`).
+    pub training: Option<TrainingSettings>,
     /// The feature scaler the network's inputs go through, one statistic
     /// per input feature.
     pub scaler: Option<&'a Standardizer<T>>,
@@ -215,6 +240,7 @@ impl<'a, T: Clone> Checkpoint<'a, T> {
             model,
             optimizer: None,
             progress: None,
+            training: None,
             scaler: None,
             extra: BTreeMap::new(),
         }
@@ -229,6 +255,12 @@ impl<'a, T: Clone> Checkpoint<'a, T> {
     /// Adds the progress.
     pub fn progress(mut self, progress: Progress) -> Self {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Adds the settings that decide the run's trajectory.
+    pub fn training(mut self, settings: TrainingSettings) -> Self {
+        self.training = Some(settings);
         self
     }
 
@@ -254,6 +286,11 @@ pub struct TrainingState<T> {
     pub optimizer: Option<OptimizerState<T>>,
     /// The progress, if saved.
     pub progress: Option<Progress>,
+    /// The settings that decide the run's trajectory, if saved (a file
+    /// written before they were recorded has none):
+    /// [`Trainer::restore`](crate::Trainer::restore) refuses a trainer
+    /// configured otherwise.
+    pub training: Option<TrainingSettings>,
     /// The feature scaler, if saved: raw inputs go through its
     /// [`transform`](Standardizer::transform) before the network.
     pub scaler: Option<Standardizer<T>>,
@@ -268,7 +305,7 @@ pub struct TrainingState<T> {
 pub struct LoadedCheckpoint<T> {
     /// The network, rebuilt from the architecture in the metadata.
     pub model: Mlp<T>,
-    /// The optimizer state, progress and metadata.
+    /// The optimizer state, progress, settings, scaler and metadata.
     pub state: TrainingState<T>,
 }
 

@@ -58,8 +58,8 @@ pub fn load_model<T: Float>(path: impl AsRef<Path>) -> Result<Mlp<T>> {
 /// an architecture, the same widths and activations. Files written by
 /// PyTorch (no metadata) load too.
 ///
-/// Returns the rest of the checkpoint: optimizer state, progress, scaler,
-/// metadata.
+/// Returns the rest of the checkpoint: optimizer state, progress, the
+/// run's settings, scaler, metadata.
 ///
 /// # Errors
 /// [`Error::Checkpoint`] naming the file and the problem: unreadable file,
@@ -264,12 +264,14 @@ impl<'b> Parsed<'b> {
             }
         };
         let progress = self.meta.progress()?;
+        let training = self.meta.training()?;
         let scaler = scaler::decode(&self.tensors, dtype, model.widths()[0])?;
         let extra = self.meta.extra();
         model.params_mut().copy_from_slice(&params);
         Ok(TrainingState {
             optimizer,
             progress,
+            training,
             scaler,
             extra,
             dtype,

@@ -19,7 +19,7 @@ pub use evaluate::evaluate;
 use report::Observer;
 pub use report::{Callback, EpochReport, Event, History};
 
-use crate::checkpoint::{save_checkpoint, Checkpoint, Progress, TrainingState};
+use crate::checkpoint::{save_checkpoint, Checkpoint, Progress, TrainingSettings, TrainingState};
 use crate::data::{Batcher, Dataset};
 use crate::{Error, Mlp, Result};
 use autodiff::{Grads, Reduction, Tape};
@@ -141,11 +141,14 @@ impl<T: Scalar> Trainer<T> {
     }
 
     /// The checkpoint of where training stands: the network, the
-    /// optimizer's state and the [`Progress`] (epoch reached, steps, seed),
-    /// from which [`restore`](Self::restore) continues bitwise as if never
-    /// stopped (with early stopping, see [`EarlyStopping`] for what is not
-    /// saved). Add to it what else the run needs (the feature scaler,
-    /// metadata of one's own), then write it with [`save_checkpoint`]:
+    /// optimizer's state (with its hyperparameters), the [`Progress`]
+    /// (epoch reached, steps, seed) and the [`TrainingSettings`] of the
+    /// configuration (batch size, batch order, `drop_last`, loss and its
+    /// reduction, schedule, clipping bound), from which
+    /// [`restore`](Self::restore) continues bitwise as if never stopped
+    /// (with early stopping, see [`EarlyStopping`] for what is not saved).
+    /// Add to it what else the run needs (the feature scaler, metadata of
+    /// one's own), then write it with [`save_checkpoint`]:
     ///
     /// ```
     /// # use nn::{Mlp, TrainConfig, Trainer};
@@ -159,11 +162,13 @@ impl<T: Scalar> Trainer<T> {
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
     pub fn checkpoint(&self) -> Checkpoint<'_, T> {
-        let mut checkpoint = Checkpoint::new(&self.mlp).progress(Progress {
-            epoch: self.epoch as u64,
-            step: self.optimizer.steps(),
-            seed: self.config.seed,
-        });
+        let mut checkpoint = Checkpoint::new(&self.mlp)
+            .progress(Progress {
+                epoch: self.epoch as u64,
+                step: self.optimizer.steps(),
+                seed: self.config.seed,
+            })
+            .training(TrainingSettings::of(&self.config));
         checkpoint.optimizer = Some(Cow::Owned(self.optimizer.state()));
         checkpoint
     }
@@ -182,21 +187,37 @@ impl<T: Scalar> Trainer<T> {
     /// parameters are already in the network (see
     /// [`load_checkpoint`](crate::checkpoint::load_checkpoint)).
     ///
-    /// A checkpoint records the seed and the optimizer's hyperparameters,
-    /// which are checked, but not the rest of the [`TrainConfig`]: the run
-    /// continues bitwise as if never stopped only with the same batch size,
-    /// batch order, loss, schedule and clipping bound, which are the
-    /// caller's to keep (record them with [`checkpoint`](Self::checkpoint)'s
-    /// extra entries, as the digits example does, and compare them before
-    /// restoring).
+    /// The run then continues bitwise as if never stopped: a checkpoint
+    /// of [`checkpoint`](Self::checkpoint) records everything of the
+    /// [`TrainConfig`] that decides the trajectory, and each is checked
+    /// against this trainer's: the seed, the optimizer's method and
+    /// hyperparameters, and the [`TrainingSettings`] (batch size, batch
+    /// order, `drop_last`, loss and its reduction, schedule with all its
+    /// parameters, clipping bound; floats bitwise).
+    ///
+    /// Not recorded, so free to change: `epochs` (a run resumes to train
+    /// longer) and `early_stopping` (see [`EarlyStopping`]). A schedule's
+    /// length is counted in optimizer steps and is part of it: to resume a
+    /// cosine sized to the first run's epochs for more epochs, give it the
+    /// same length (the steps past its end then run at its `min_lr`); one
+    /// sized again to the new `epochs` is another schedule, refused.
+    ///
+    /// A checkpoint that records no progress, or no settings (a file
+    /// written before they were recorded, or a [`Checkpoint`] built without
+    /// them), restores without those checks, as does an optimizer state
+    /// without hyperparameters: the run is then bitwise the uninterrupted
+    /// one only if the caller kept them the same.
     ///
     /// # Errors
     /// [`Error::Resume`] when the checkpoint's seed is not the trainer's
     /// (the batch order, and any split made from the seed, would differ);
+    /// [`Error::ResumeSetting`] when a setting it records differs from the
+    /// trainer's configuration, naming the first such (in the order of
+    /// [`TrainingSettings`]'s fields) and both values;
     /// [`Error::Resume`] when the optimizer's state is for another number
     /// of parameters than the network's; the optimizer's error when its
-    /// state does not fit otherwise (another method, a corrupt value). On
-    /// error nothing is changed.
+    /// state does not fit otherwise (another method or hyperparameters, a
+    /// corrupt value). On error nothing is changed.
     pub fn restore(&mut self, state: &TrainingState<T>) -> Result<()> {
         if let Some(p) = state.progress {
             if p.seed != self.config.seed {
@@ -204,6 +225,16 @@ impl<T: Scalar> Trainer<T> {
                     what: "seed",
                     checkpoint: p.seed,
                     trainer: self.config.seed,
+                });
+            }
+        }
+        if let Some(recorded) = &state.training {
+            let ours = TrainingSettings::of(&self.config);
+            if let Some((setting, checkpoint, trainer)) = recorded.first_difference(&ours) {
+                return Err(Error::ResumeSetting {
+                    setting,
+                    checkpoint,
+                    trainer,
                 });
             }
         }
