@@ -47,6 +47,7 @@ fn config() -> TrainConfig {
         schedule: exponential(1e-2, 0.99, 3),
         early_stopping: None,
         clip_grad_norm: Some(1.0),
+        dropout: Some(0.25),
     }
 }
 
@@ -97,6 +98,7 @@ fn a_trainers_checkpoint_records_every_setting_and_reads_it_back_bitwise() {
             loss: Loss::CrossEntropy(Reduction::Sum),
             schedule: Some(Schedule::cosine(0.1 + 0.2, 1000, 1e-5).unwrap()),
             clip_grad_norm: Some(0.1 + 0.7),
+            dropout: Some(0.1 + 0.2),
             ..TrainConfig::default()
         },
         TrainConfig {
@@ -128,7 +130,7 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
     let state = trained_state(&scratch);
     // The recorded schedule is exponential(1e-2, 0.99) with 3 warm-up steps.
     // (setting, the trainer's value as printed, the change to the config)
-    let cases: [(&str, &str, Change); 12] = [
+    let cases: [(&str, &str, Change); 14] = [
         ("batch_size", "32", |c| c.batch_size = 32),
         ("order", "Reshuffled", |c| c.order = BatchOrder::Reshuffled),
         ("drop_last", "true", |c| c.drop_last = true),
@@ -162,6 +164,8 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
         ),
         ("clip_grad_norm", "None", |c| c.clip_grad_norm = None),
         ("clip_grad_norm", "Some(2.0)", |c| c.clip_grad_norm = Some(2.0)),
+        ("dropout", "None", |c| c.dropout = None),
+        ("dropout", "Some(0.5)", |c| c.dropout = Some(0.5)),
     ];
     let recorded = TrainingSettings::of(&config());
     for (setting, theirs, change) in &cases {
@@ -178,7 +182,8 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
             "drop_last" => format!("{:?}", recorded.drop_last),
             "loss" => format!("{:?}", recorded.loss),
             "schedule" => format!("{:?}", recorded.schedule),
-            _ => format!("{:?}", recorded.clip_grad_norm),
+            "clip_grad_norm" => format!("{:?}", recorded.clip_grad_norm),
+            _ => format!("{:?}", recorded.dropout),
         };
         match &e {
             Error::ResumeSetting {

@@ -67,7 +67,7 @@ fn same_seed_twice_gives_bitwise_equal_parameters() {
 
 /// A configuration with every setting a checkpoint records away from its
 /// default (batch size, order, `drop_last`, loss reduction, a cosine
-/// schedule with warm-up, clipping), to `epochs`; the cosine's length is
+/// schedule with warm-up, clipping, dropout), to `epochs`; the cosine's length is
 /// fixed (that of a 4-epoch run), whatever `epochs`.
 fn resume_config(epochs: usize) -> TrainConfig {
     // 1437 training samples in batches of 50, the last short one dropped:
@@ -85,6 +85,7 @@ fn resume_config(epochs: usize) -> TrainConfig {
         schedule: Some(schedule),
         early_stopping: None,
         clip_grad_norm: Some(20.0),
+        dropout: Some(0.2),
     }
 }
 
@@ -131,6 +132,75 @@ fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
     assert_eq!(h.epochs.len(), 2, "only the remaining epochs run");
     assert_eq!(bits(second.mlp().params()), bits(whole.mlp().params()));
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn dropout_runs_are_reproducible_evaluate_without_dropout_and_refuse_p_outside_zero_one() {
+    let (train, test) = digits_split();
+    let mlp = Mlp::builder(&[64, 32, 10])
+        .hidden(Activation::RELU)
+        .seed(2)
+        .build()
+        .unwrap();
+    let run = |dropout| {
+        let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
+        let config = TrainConfig {
+            epochs: 3,
+            dropout,
+            ..TrainConfig::default()
+        };
+        let mut t = Trainer::new(mlp.clone(), adam, config);
+        let h = t.fit(&train, Some(&test), |_| {}).unwrap();
+        (t, h)
+    };
+    let (a, ha) = run(Some(0.3));
+    let (b, _) = run(Some(0.3));
+    let (plain, _) = run(None);
+    let (zero, _) = run(Some(0.0));
+    assert_eq!(
+        bits(a.mlp().params()),
+        bits(b.mlp().params()),
+        "same seed, same masks"
+    );
+    assert_ne!(
+        bits(a.mlp().params()),
+        bits(plain.mlp().params()),
+        "dropout acts"
+    );
+    assert_eq!(
+        bits(zero.mlp().params()),
+        bits(plain.mlp().params()),
+        "p = 0 is no dropout"
+    );
+    // The reported figures are the evaluation mode's (no dropout).
+    let last = ha.epochs.last().unwrap();
+    let labels = test.labels().unwrap();
+    let accuracy = a
+        .mlp()
+        .accuracy(test.features().as_slice(), labels)
+        .unwrap();
+    assert_eq!(last.test_accuracy, Some(accuracy));
+    assert!(accuracy > 0.8, "still learns (chance is 0.1): {accuracy}");
+    for p in [1.0, -0.1, f64::NAN] {
+        let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
+        let config = TrainConfig {
+            dropout: Some(p),
+            ..TrainConfig::default()
+        };
+        let e = Trainer::new(mlp.clone(), adam, config)
+            .fit(&train, None, |_| {})
+            .unwrap_err();
+        assert!(
+            matches!(
+                e,
+                nn::Error::Config {
+                    what: "dropout",
+                    ..
+                }
+            ),
+            "{p}: {e}"
+        );
+    }
 }
 
 #[test]

@@ -388,7 +388,8 @@ impl<T: Float> Mlp<T> {
     /// activation), one mask per layer, all drawn from `seed`. Draw a new
     /// seed for every step; [`predict`](Self::predict) and
     /// [`forward`](Self::forward) are the evaluation mode (no dropout), and
-    /// `p = 0` is `forward` bitwise.
+    /// `p = 0` is `forward` bitwise. [`TrainConfig::dropout`](crate::TrainConfig::dropout)
+    /// does this in the [`Trainer`](crate::train::Trainer).
     ///
     /// # Errors
     /// As [`forward`](Self::forward); [`autodiff::Error::OutOfRange`]

@@ -79,6 +79,13 @@ pub struct Args {
     /// --load: the checkpoint's; if given, it must be the same.
     #[arg(long, value_parser = positive_finite)]
     pub clip_grad_norm: Option<f64>,
+    /// Inverted dropout after every hidden activation during training
+    /// (PyTorch's nn.Dropout(P)), with drop probability P in [0, 1); the
+    /// masks come from the seed and the step, and the test figures are
+    /// computed without it. With --load: the checkpoint's; if given, it
+    /// must be the same.
+    #[arg(long, value_parser = probability)]
+    pub dropout: Option<f64>,
     /// Number of epochs (with --load: the epoch to train up to).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub epochs: u64,
@@ -151,6 +158,14 @@ pub fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
 }
 
 /// A finite number `> 0`.
+fn probability(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("must be a probability in [0, 1), got {v}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
 fn positive_finite(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),

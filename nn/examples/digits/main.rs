@@ -31,6 +31,7 @@
 //! | `warmup` | the `--warmup` steps |
 //! | `lr` | the peak `--lr` of a schedule (absent for a constant rate: the optimizer state's) |
 //! | `clip_grad_norm` | the `--clip-grad-norm` bound, shortest round-trip form, or `none` |
+//! | `dropout` | the `--dropout` probability, shortest round-trip form, or `none` |
 //!
 //! The optimizer's hyperparameters (`--weight-decay`, `--momentum`,
 //! `--beta1`, `--beta2`, `--eps` and the others of `optim::Hyperparameter`)
@@ -282,6 +283,7 @@ fn build_trainer(
         seed: settings.seed,
         schedule: plan.schedule()?,
         clip_grad_norm: settings.clip.0,
+        dropout: settings.dropout.0,
         ..Default::default()
     };
     let optimizer = optimizer.build::<f32>().map_err(|e| e.to_string())?;

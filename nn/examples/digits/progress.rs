@@ -66,6 +66,13 @@ pub fn print_header(
         settings.test_fraction,
         train.n_features()
     );
+    let mut regularisation = String::new();
+    if let Some(c) = settings.clip.0 {
+        regularisation += &format!(", gradient norm clipped to {c}");
+    }
+    if let Some(p) = settings.dropout.0 {
+        regularisation += &format!(", dropout {p}");
+    }
     println!(
         "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean); \
          optimizer {}{} {}{}; {} epochs, batch {}, reshuffled; seed {}",
@@ -81,10 +88,7 @@ pub fn print_header(
             true => plan.to_string(),
             false => format!("lr {}", trainer.optimizer().learning_rate()),
         },
-        match settings.clip.0 {
-            Some(c) => format!(", gradient norm clipped to {c}"),
-            None => String::new(),
-        },
+        regularisation,
         epochs,
         settings.batch_size,
         settings.seed

@@ -12,12 +12,14 @@ pub const KEY_OPTIMIZER: &str = "optimizer";
 pub const KEY_BATCH_SIZE: &str = "batch_size";
 pub const KEY_TEST_FRACTION: &str = "test_fraction";
 pub const KEY_CLIP_GRAD_NORM: &str = "clip_grad_norm";
+pub const KEY_DROPOUT: &str = "dropout";
 
-/// `--clip-grad-norm`: a bound, or none (written `none`).
+/// An optional number setting (`--clip-grad-norm`, `--dropout`): a value,
+/// or none (written `none`).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Clip(pub Option<f64>);
+pub struct OrNone(pub Option<f64>);
 
-impl std::fmt::Display for Clip {
+impl std::fmt::Display for OrNone {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.0 {
             // `{:?}`: the shortest text that reads back bitwise.
@@ -27,18 +29,18 @@ impl std::fmt::Display for Clip {
     }
 }
 
-impl std::str::FromStr for Clip {
+impl std::str::FromStr for OrNone {
     type Err = std::num::ParseFloatError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
-            "none" => Ok(Clip(None)),
-            _ => s.parse().map(|v| Clip(Some(v))),
+            "none" => Ok(OrNone(None)),
+            _ => s.parse().map(|v| OrNone(Some(v))),
         }
     }
 }
 
 /// The settings that shape a run besides the architecture and the data:
-/// the optimizer, the batches and the split.
+/// the optimizer, the batches, the split, clipping and dropout.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     /// The `--optimizer` name, `-` written `_` (as `optim::by_name` reads it).
@@ -46,7 +48,8 @@ pub struct Settings {
     pub batch_size: usize,
     pub test_fraction: f64,
     pub seed: u64,
-    pub clip: Clip,
+    pub clip: OrNone,
+    pub dropout: OrNone,
 }
 
 impl Settings {
@@ -56,18 +59,20 @@ impl Settings {
             batch_size: args.batch_size,
             test_fraction: args.test_fraction,
             seed: args.seed,
-            clip: Clip(args.clip_grad_norm),
+            clip: OrNone(args.clip_grad_norm),
+            dropout: OrNone(args.dropout),
         }
     }
 
     /// The metadata entries that record them (the seed is in the
     /// checkpoint's progress).
-    pub fn extra(&self) -> [(&'static str, String); 4] {
+    pub fn extra(&self) -> [(&'static str, String); 5] {
         [
             (KEY_OPTIMIZER, self.optimizer.clone()),
             (KEY_BATCH_SIZE, self.batch_size.to_string()),
             (KEY_TEST_FRACTION, format!("{:?}", self.test_fraction)),
             (KEY_CLIP_GRAD_NORM, self.clip.to_string()),
+            (KEY_DROPOUT, self.dropout.to_string()),
         ]
     }
 }
@@ -161,6 +166,14 @@ pub fn resume_settings(
             ours.clip,
             get(KEY_CLIP_GRAD_NORM),
             given("clip_grad_norm"),
+            &mut unchecked,
+        )?,
+        dropout: resume_one(
+            file,
+            "--dropout",
+            ours.dropout,
+            get(KEY_DROPOUT),
+            given("dropout"),
             &mut unchecked,
         )?,
     };

@@ -6,8 +6,8 @@ use crate::args::Args;
 use crate::checkpoint::{decode_floats, legacy_scaler, same_scaler};
 use crate::progress::{after_epochs, fmt_loss};
 use crate::resume::{
-    resume_settings, Clip, Settings, KEY_BATCH_SIZE, KEY_CLIP_GRAD_NORM, KEY_OPTIMIZER,
-    KEY_TEST_FRACTION,
+    resume_settings, OrNone, Settings, KEY_BATCH_SIZE, KEY_CLIP_GRAD_NORM, KEY_DROPOUT,
+    KEY_OPTIMIZER, KEY_TEST_FRACTION,
 };
 use crate::run;
 use clap::{CommandFactory, FromArgMatches};
@@ -90,14 +90,16 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
         batch_size: 32,
         test_fraction: 0.2,
         seed: 0,
-        clip: Clip(None),
+        clip: OrNone(None),
+        dropout: OrNone(None),
     };
     let saved = Settings {
         optimizer: "sgd_momentum".into(),
         batch_size: 64,
         test_fraction: 0.25,
         seed: 0,
-        clip: Clip(Some(0.5)),
+        clip: OrNone(Some(0.5)),
+        dropout: OrNone(Some(0.25)),
     };
     let extra: BTreeMap<String, String> = saved
         .extra()
@@ -158,7 +160,8 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
             "--optimizer",
             "--batch-size",
             "--test-fraction",
-            "--clip-grad-norm"
+            "--clip-grad-norm",
+            "--dropout"
         ]
     );
 }
@@ -360,6 +363,40 @@ fn a_clipped_run_records_its_bound_resumes_bitwise_and_refuses_another() {
     .unwrap();
     assert_ne!(param_bits(&free), param_bits(&whole));
     assert_eq!(load(&free).state.extra[KEY_CLIP_GRAD_NORM], "none");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_dropout_run_records_its_probability_resumes_bitwise_and_refuses_another() {
+    let dir = scratch("dropout");
+    let (whole, half) = (dir.join("whole.st"), dir.join("half.st"));
+    let (whole_s, half_s) = (whole.to_str().unwrap(), half.to_str().unwrap());
+    let run = ["--dropout", "0.3"];
+    digits_cli(&[&run[..], &["--epochs", "2", "--save", whole_s]].concat()).unwrap();
+    digits_cli(&[&run[..], &["--epochs", "1", "--save", half_s]].concat()).unwrap();
+    let e = digits_cli(&["--epochs", "2", "--load", half_s, "--dropout", "0.5"]).unwrap_err();
+    assert!(
+        e.contains("was trained with --dropout 0.3, this run gives --dropout 0.5"),
+        "{e}"
+    );
+    // Left out: the checkpoint's, so the masks continue where they were.
+    digits_cli(&["--epochs", "2", "--load", half_s, "--save", half_s]).unwrap();
+    let saved = load(&whole).state;
+    assert_eq!(saved.extra[KEY_DROPOUT], "0.3");
+    assert_eq!(saved.training.unwrap().dropout, Some(0.3));
+    assert_eq!(param_bits(&whole), param_bits(&half));
+    // Dropout acted: the same run without it ends elsewhere.
+    let free = dir.join("free.st");
+    digits_cli(&["--epochs", "2", "--save", free.to_str().unwrap()]).unwrap();
+    assert_ne!(param_bits(&free), param_bits(&whole));
+    let e = Args::command()
+        .try_get_matches_from(["digits", "--dropout", "1"])
+        .unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("must be a probability in [0, 1), got 1"),
+        "{e}"
+    );
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

@@ -26,6 +26,7 @@ const GAMMA: &str = "training.schedule.gamma";
 const TOTAL: &str = "training.schedule.total";
 const MIN_LR: &str = "training.schedule.min_lr";
 const CLIP: &str = "training.clip_grad_norm";
+const DROPOUT: &str = "training.dropout";
 
 /// The parameters of a schedule, each one's key.
 const SCHEDULE_PARAMETERS: [&str; 6] = [LR, WARMUP, EVERY, GAMMA, TOTAL, MIN_LR];
@@ -70,6 +71,8 @@ pub struct TrainingSettings {
     pub schedule: Option<Schedule>,
     /// [`TrainConfig::clip_grad_norm`].
     pub clip_grad_norm: Option<f64>,
+    /// [`TrainConfig::dropout`].
+    pub dropout: Option<f64>,
 }
 
 /// One setting: its name (the field's), its metadata entries and its value
@@ -86,17 +89,18 @@ impl TrainingSettings {
             loss: config.loss,
             schedule: config.schedule,
             clip_grad_norm: config.clip_grad_norm,
+            dropout: config.dropout,
         }
     }
 
     /// Each setting, in the order of the fields.
-    fn each(&self) -> [Setting; 6] {
+    fn each(&self) -> [Setting; 7] {
         let (loss, reduction) = match self.loss {
             Loss::CrossEntropy(r) => ("cross_entropy", r),
             Loss::LeastSquares(r) => ("least_squares", r),
         };
-        let clip = match self.clip_grad_norm {
-            Some(max) => format!("{max:?}"),
+        let optional = |v: Option<f64>| match v {
+            Some(v) => format!("{v:?}"),
             None => "none".to_string(),
         };
         [
@@ -130,8 +134,13 @@ impl TrainingSettings {
             ),
             (
                 "clip_grad_norm",
-                vec![(CLIP, clip)],
+                vec![(CLIP, optional(self.clip_grad_norm))],
                 format!("{:?}", self.clip_grad_norm),
+            ),
+            (
+                "dropout",
+                vec![(DROPOUT, optional(self.dropout))],
+                format!("{:?}", self.dropout),
             ),
         ]
     }
@@ -238,9 +247,9 @@ pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSe
             ))
         }
     };
-    let clip_grad_norm = match require(CLIP)? {
-        "none" => None,
-        text => Some(number(CLIP, text, "a number or none")?),
+    let optional = |key: &str| match require(key)? {
+        "none" => Ok(None),
+        text => number(key, text, "a number or none").map(Some),
     };
     Ok(Some(TrainingSettings {
         batch_size: number(BATCH_SIZE, require(BATCH_SIZE)?, "an unsigned integer")?,
@@ -248,7 +257,8 @@ pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSe
         drop_last: choose(DROP_LAST, require(DROP_LAST)?, &BOOLS)?,
         loss: kind(choose(REDUCTION, require(REDUCTION)?, &REDUCTIONS)?),
         schedule: decode_schedule(require(SCHEDULE)?, &get, &require)?,
-        clip_grad_norm,
+        clip_grad_norm: optional(CLIP)?,
+        dropout: optional(DROPOUT)?,
     }))
 }
 
@@ -353,6 +363,7 @@ mod tests {
                 loss: losses[k % 4],
                 schedule,
                 clip_grad_norm: clips[k % 4],
+                dropout: [None, Some(0.5), Some(0.1 + 0.2)][k % 3],
             });
         }
         all.push(base);
@@ -369,6 +380,7 @@ mod tests {
                 back.clip_grad_norm.map(f64::to_bits),
                 s.clip_grad_norm.map(f64::to_bits)
             );
+            assert_eq!(back.dropout.map(f64::to_bits), s.dropout.map(f64::to_bits));
             assert_eq!(
                 back.schedule.map(|x| x.lr().to_bits()),
                 s.schedule.map(|x| x.lr().to_bits())
@@ -389,6 +401,7 @@ mod tests {
                     .with_warmup(10),
             ),
             clip_grad_norm: Some(0.5),
+            dropout: Some(0.25),
         };
         let mut entries = s.encode();
         entries.sort();
@@ -396,6 +409,7 @@ mod tests {
             ("training.batch_size", "64"),
             ("training.clip_grad_norm", "0.5"),
             ("training.drop_last", "true"),
+            ("training.dropout", "0.25"),
             ("training.loss", "least_squares"),
             ("training.loss.reduction", "sum"),
             ("training.order", "with_replacement"),
@@ -476,6 +490,8 @@ mod tests {
             (GAMMA, Some("1.5"), "metadata training.schedule = \"step\" is not a valid schedule: "),
             (TOTAL, Some("10"), "metadata training.schedule.total is present but training.schedule = \"step\" takes no such parameter"),
             (CLIP, Some("big"), "metadata training.clip_grad_norm = \"big\" is not a number or none"),
+            (DROPOUT, Some("half"), "metadata training.dropout = \"half\" is not a number or none"),
+            (DROPOUT, None, "metadata training.dropout is missing"),
             (ORDER, None, "metadata training.order is missing (the file records the training settings: it has training.batch_size)"),
             (GAMMA, None, "metadata training.schedule.gamma is missing (the file records the training settings: it has training.batch_size)"),
             (BATCH_SIZE, None, "metadata training.batch_size is missing (the file records the training settings: it has training.clip_grad_norm)"),

@@ -62,6 +62,15 @@ pub struct TrainConfig {
     /// and `> 0` (checked by [`Trainer::fit`](super::Trainer::fit)). The epoch reports then
     /// carry the mean norm before clipping ([`EpochReport::grad_norm`](super::EpochReport::grad_norm)).
     pub clip_grad_norm: Option<f64>,
+    /// Inverted dropout after every hidden activation in the training
+    /// steps ([`Mlp::forward_dropout`](crate::Mlp::forward_dropout),
+    /// PyTorch's `nn.Dropout(p)` in training mode), with this drop
+    /// probability in `[0, 1)` (checked by [`Trainer::fit`](super::Trainer::fit)). The masks
+    /// are drawn from the seed and the optimizer's step count, so a run is
+    /// bitwise reproducible and a resumed one continues as if never
+    /// stopped. The evaluation after each epoch (the reported losses and
+    /// accuracies) runs without dropout, as PyTorch's `eval()` mode.
+    pub dropout: Option<f64>,
 }
 
 impl Default for TrainConfig {
@@ -76,6 +85,7 @@ impl Default for TrainConfig {
             schedule: None,
             early_stopping: None,
             clip_grad_norm: None,
+            dropout: None,
         }
     }
 }

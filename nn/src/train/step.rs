@@ -44,11 +44,21 @@ impl<T: Scalar> Trainer<T> {
         let x = self
             .tape
             .mat_const(Shape::new(idx.len(), data.n_features()), &self.features)?;
-        let out = if shifted {
-            self.mlp.forward_at(&self.tape, x, &self.shifted)?
+        // Dropout masks from the seed and the step count (restored with the
+        // optimizer's state), so a resumed run draws the same ones.
+        let dropout = self.config.dropout.map(|p| {
+            let step = self.optimizer.steps();
+            (
+                p,
+                self.config.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15),
+            )
+        });
+        let params = if shifted {
+            &self.shifted
         } else {
-            self.mlp.forward(&self.tape, x)?
+            self.mlp.params()
         };
+        let out = self.mlp.record(&self.tape, x, params, dropout)?;
         let loss = self.config.loss.apply(out.output, targets)?;
         let value = Real::to_f64(loss.value());
         if !value.is_finite() {
