@@ -433,3 +433,41 @@ fn gradcheck_report_names_the_worst_coordinate_even_when_a_direction_is_worse() 
     assert!(text.contains("worst coordinate 1"), "{text}");
     assert!(text.contains("random direction"), "{text}");
 }
+
+#[test]
+fn gradcheck_report_prints_a_huge_or_tiny_value_in_a_few_digits() {
+    // f64's `Display` writes 1e300 out in 301 digits; the report's line
+    // stays readable at any scale.
+    for (scale, want) in [(1e300, "f(x) = 1e300"), (1e-300, "f(x) = 1e-300")] {
+        let f = |x: &[f64]| x[0] * scale;
+        let r = autodiff::gradcheck_fn(f, &[scale], &[1.0], &GradcheckConfig::default()).unwrap();
+        let text = r.to_string();
+        assert!(text.contains(want), "{text}");
+        assert!(text.len() < 400, "{} characters: {text}", text.len());
+    }
+    let r = autodiff::gradcheck_fn(|x| x[0], &[1.0], &[0.15], &GradcheckConfig::default()).unwrap();
+    assert!(r.to_string().contains("f(x) = 0.15;"), "{r}");
+}
+
+#[test]
+fn gradcheck_report_says_which_side_is_not_finite() {
+    let cfg = GradcheckConfig {
+        directions: 0,
+        ..Default::default()
+    };
+    // sqrt at 1e-8: the step of 1e-6 leaves the domain, the quotient is NaN.
+    let r = autodiff::gradcheck_fn(|x| x[0].sqrt(), &[0.5e4], &[1e-8], &cfg).unwrap();
+    let text = r.to_string();
+    assert!(!r.passed());
+    assert!(
+        text.contains("the difference quotient is not finite"),
+        "{text}"
+    );
+    // A NaN in the gradient under test.
+    let r = autodiff::gradcheck_fn(|x| x[0] * x[0], &[f64::NAN], &[1.0], &cfg).unwrap();
+    assert!(r.to_string().contains("the gradient is not finite"), "{r}");
+    // The value itself NaN, every probe within tolerance: the line says why
+    // the check failed.
+    let r = autodiff::gradcheck_fn(|x| x[0].sin() / x[0], &[0.0], &[0.0], &cfg).unwrap();
+    assert!(r.to_string().contains("f(x) = NaN is not finite"), "{r}");
+}

@@ -178,11 +178,16 @@ impl GradcheckReport {
 impl fmt::Display for GradcheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.passed() { "passed" } else { "FAILED" };
+        // `{:?}`: a few digits at any scale (`Display` writes 1e300 out in
+        // 301 digits), and the same as `Display` for ordinary values.
         write!(
             f,
-            "gradcheck {verdict}: {} of {} probes out of tolerance, f(x) = {}",
+            "gradcheck {verdict}: {} of {} probes out of tolerance, f(x) = {:?}",
             self.failures, self.probes, self.value
         )?;
+        if !self.value.is_finite() {
+            write!(f, " is not finite")?;
+        }
         // The worst coordinate first (it says where to look), then the
         // worst direction.
         for w in [self.worst_coordinate, self.worst_direction]
@@ -193,8 +198,14 @@ impl fmt::Display for GradcheckReport {
                 Probe::Coordinate(i) => format!("coordinate {i}"),
                 Probe::Direction(k) => format!("random direction {k}"),
             };
+            // Which side failed, where it is not the comparison itself.
             let verdict = if w.passed() {
                 "within tolerance"
+            } else if !w.analytic.is_finite() {
+                "out of tolerance: the gradient is not finite"
+            } else if !w.numeric.is_finite() {
+                "out of tolerance: the difference quotient is not finite (f is NaN, infinite \
+                 or overflowing within a step of x)"
             } else {
                 "out of tolerance"
             };
