@@ -153,6 +153,27 @@ proptest! {
     }
 
     #[test]
+    fn a_pruned_graph_computes_the_same_value_and_gradient(g in expr_graph(N, 6, 12), x in inputs(N)) {
+        let p = g.pruned();
+        prop_assert!(p.len() <= g.len() && p.n_inputs == g.n_inputs && p.outputs.len() == g.outputs.len());
+        // Every node but the inputs is read by a later node or is an output.
+        for (i, node) in p.nodes.iter().enumerate() {
+            let read = p.outputs.contains(&i) || p.nodes[i + 1..].iter().any(|n| match *n {
+                autodiff::strategies::Node::Input(_) => false,
+                autodiff::strategies::Node::AffineConst(a, ..) | autodiff::strategies::Node::Unary(_, a) => a == i,
+                autodiff::strategies::Node::Binary(_, a, b) => a == i || b == i,
+            });
+            prop_assert!(read || matches!(node, autodiff::strategies::Node::Input(_)), "node {i} of {p:?}");
+        }
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        prop_assert!(same(p.eval(&x), g.eval(&x)));
+        let (v, grad) = autodiff::value_and_grad(|v| g.eval(v), &x).unwrap();
+        let (vp, grad_p) = autodiff::value_and_grad(|v| p.eval(v), &x).unwrap();
+        prop_assert!(same(v, vp));
+        prop_assert!(grad.iter().zip(&grad_p).all(|(&a, &b)| same(a, b)), "{grad:?} vs {grad_p:?}");
+    }
+
+    #[test]
     fn gradcheck_passes_on_random_graphs_away_from_kinks(g in expr_graph(N, 6, 12), x in inputs(N)) {
         prop_assume!(g.is_well_conditioned(&x, 1e-3));
         let cfg = GradcheckConfig { atol: 1e-5, rtol: 1e-5, ..Default::default() };
