@@ -24,6 +24,42 @@
 //! nothing).
 //! Check away from kinks (ReLU or `|x|` at 0, ties of `min`/`max`): there the
 //! one-sided derivatives differ and no finite difference agrees with both.
+//!
+//! # Jacobians and second derivatives
+//! Row `i` of a [`jacobian`](crate::jacobian) is the gradient of output
+//! `i`, and row `i` of a [`hessian`](crate::hessian) the gradient of the
+//! gradient's entry `i`: [`gradcheck_fn`] checks each (what PyTorch's
+//! `gradgradcheck` and JAX's `check_grads` with `order=2` do). Write the
+//! function as a generic `fn`, so that it serves `grad`, `hessian` and the
+//! plain `f64` evaluation alike. A primitive of one's own
+//! ([`Real::with_partials`](crate::Real::with_partials)) whose partials
+//! were made by `from_f64` is right to first order only; this sees it:
+//!
+//! ```
+//! use autodiff::{gradcheck_fn, GradcheckConfig, Real};
+//! let cfg = GradcheckConfig::default();
+//! let x = [0.3, -0.8];
+//! fn v<T: Real>(x: &[T]) -> Vec<T> { vec![x[0] * x[1], x[1].tanh()] }
+//! let j = autodiff::jacobian(|x| v(x), &x)?;
+//! for i in 0..2 {
+//!     gradcheck_fn(|p: &[f64]| v(p)[i], j.row(i), &x, &cfg)?.assert_passed();
+//! }
+//! fn f<T: Real>(x: &[T]) -> T { (x[0] * x[1]).sin() + x[1].exp() }
+//! let h = autodiff::hessian(|x| f(x), &x)?;
+//! for i in 0..2 {
+//!     let grad_i = |p: &[f64]| autodiff::grad(|y| f(y), p).unwrap()[i];
+//!     gradcheck_fn(grad_i, h.row(i), &x, &cfg)?.assert_passed();
+//! }
+//! // exp as a primitive of one's own, its partial a constant to second order.
+//! fn my_exp<T: Real>(x: T) -> T {
+//!     let e = T::from_f64(x.to_f64().exp());
+//!     T::with_partials(e, &[(x, e)])
+//! }
+//! let h = autodiff::hessian(|x| my_exp(x[0]), &[0.5])?;
+//! let grad_0 = |p: &[f64]| autodiff::grad(|y| my_exp(y[0]), p).unwrap()[0];
+//! assert!(!gradcheck_fn(grad_0, h.row(0), &[0.5], &cfg)?.passed());
+//! # Ok::<(), autodiff::Error>(())
+//! ```
 
 use crate::{Error, Mat, Matrix, PVar, Result, Tape, Var};
 use rand::{Rng, SeedableRng};
