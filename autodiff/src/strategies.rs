@@ -331,7 +331,7 @@ fn build(n_inputs: usize, layers: &[Vec<(u8, u32, u32)>]) -> ExprGraph {
     }
 }
 
-/// `n` inputs drawn uniformly from `[-2, 2]`.
+/// `n` inputs drawn uniformly from `[-2, 2)`.
 pub fn inputs(n: usize) -> impl Strategy<Value = Vec<f64>> {
     vec(-2.0..2.0_f64, n)
 }
