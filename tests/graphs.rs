@@ -492,3 +492,19 @@ fn gradcheck_report_says_which_side_is_not_finite() {
     let r = autodiff::gradcheck_fn(|x| x[0].sin() / x[0], &[0.0], &[0.0], &cfg).unwrap();
     assert!(r.to_string().contains("f(x) = NaN is not finite"), "{r}");
 }
+
+#[test]
+fn gradcheck_passes_any_derivative_below_atol_as_its_doc_says() {
+    // f = 1e-8 x^2 at 1: the derivative 2e-8 is below the default atol, so a
+    // gradient of 0 passes; with atol lowered it is caught.
+    let f = |x: &[f64]| 1e-8 * x[0] * x[0];
+    let r = autodiff::gradcheck_fn(f, &[0.0], &[1.0], &GradcheckConfig::default()).unwrap();
+    assert!(r.passed(), "{r}");
+    let strict = GradcheckConfig {
+        atol: 1e-12,
+        ..Default::default()
+    };
+    assert!(!autodiff::gradcheck_fn(f, &[0.0], &[1.0], &strict)
+        .unwrap()
+        .passed());
+}

@@ -74,7 +74,11 @@ pub struct GradcheckConfig {
     /// loosen the tolerances; near the edge of `f`'s domain, such as `ln`
     /// at `1e-7`, a step of `h max(1, |x_i|)` may leave it and give NaN).
     pub step: f64,
-    /// Absolute tolerance (default `1e-6`).
+    /// Absolute tolerance (default `1e-6`). A derivative below it passes
+    /// whatever the gradient says (`0` where it is `2e-8` passes): for a
+    /// function whose derivatives are that small, scale it or lower this
+    /// (at `0`, a derivative that is exactly 0 must be estimated as exactly
+    /// 0, which rounding in `f` may not allow).
     pub atol: f64,
     /// Relative tolerance (default `1e-5`).
     pub rtol: f64,
