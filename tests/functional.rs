@@ -175,6 +175,65 @@ fn one_closure_with_literals_serves_grad_hvp_and_hessian() {
 }
 
 #[test]
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
+fn one_closure_with_literal_comparisons_and_references_serves_grad_and_hvp() {
+    // A branch on a literal (`x[0] > 0.0`, `0.0 < x[0]`, `x[0] == 0.0`) and
+    // literals with references (`v * 2.0` over `x.iter()`) in the same
+    // closure text for `grad`'s f64 tape and `hvp`'s and `hessian`'s tape
+    // of dual numbers.
+    macro_rules! f {
+        () => {
+            |x| {
+                let s: Vec<_> = x.iter().map(|v| 2.0 * v - v / 4.0 + 1.0).collect();
+                let t: Vec<_> = x.iter().map(|v| 1.0 - v * 3.0 + 1.0 / v).collect();
+                let y = s[0] * s[1] + t[0] * t[1];
+                if x[0] > 0.0 && 0.0 < x[1] && !(x[0] == 0.0) && 0.5 != x[1] {
+                    y * x[0]
+                } else {
+                    -y
+                }
+            }
+        };
+    }
+    fn plain<T: Real>(x: &[T]) -> T {
+        let lit = T::from_f64;
+        let s: Vec<T> = x.iter().map(|&v| lit(1.75) * v + lit(1.0)).collect();
+        let t: Vec<T> = x
+            .iter()
+            .map(|&v| lit(1.0) - lit(3.0) * v + v.recip())
+            .collect();
+        let y = s[0] * s[1] + t[0] * t[1];
+        if x[0] > T::zero() && x[1] > T::zero() {
+            y * x[0]
+        } else {
+            -y
+        }
+    }
+    for x in [[0.7, 1.3], [-0.7, 1.3], [0.7, -1.3]] {
+        assert_eq!(
+            autodiff::grad(f!(), &x).unwrap(),
+            autodiff::grad(|x| plain(x), &x).unwrap()
+        );
+        let v = [0.25, -1.0];
+        let hv = autodiff::hvp(f!(), &x, &v).unwrap();
+        let want = autodiff::hvp(|x| plain(x), &x, &v).unwrap();
+        for (a, b) in hv.iter().zip(&want) {
+            assert!(
+                (a - b).abs() <= 1e-13 * b.abs().max(1.0),
+                "{hv:?} vs {want:?}"
+            );
+        }
+        assert_eq!(
+            autodiff::hessian(f!(), &x).unwrap().shape(),
+            autodiff::Shape::new(2, 2)
+        );
+    }
+    // And on plain dual numbers.
+    let d = autodiff::Dual::new(0.5_f64, 1.0);
+    assert!(d > 0.0 && 1.0 > d && d == 0.5 && 0.25 != d && d <= 0.5_f64);
+}
+
+#[test]
 fn an_evaluator_moves_to_another_thread() {
     fn send<S: Send>(s: S) -> S {
         s

@@ -153,6 +153,27 @@ proptest! {
     }
 
     #[test]
+    fn a_pruned_graph_computes_the_same_value_and_gradient(g in expr_graph(N, 6, 12), x in inputs(N)) {
+        let p = g.pruned();
+        prop_assert!(p.len() <= g.len() && p.n_inputs == g.n_inputs && p.outputs.len() == g.outputs.len());
+        // Every node but the inputs is read by a later node or is an output.
+        for (i, node) in p.nodes.iter().enumerate() {
+            let read = p.outputs.contains(&i) || p.nodes[i + 1..].iter().any(|n| match *n {
+                autodiff::strategies::Node::Input(_) => false,
+                autodiff::strategies::Node::AffineConst(a, ..) | autodiff::strategies::Node::Unary(_, a) => a == i,
+                autodiff::strategies::Node::Binary(_, a, b) => a == i || b == i,
+            });
+            prop_assert!(read || matches!(node, autodiff::strategies::Node::Input(_)), "node {i} of {p:?}");
+        }
+        let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+        prop_assert!(same(p.eval(&x), g.eval(&x)));
+        let (v, grad) = autodiff::value_and_grad(|v| g.eval(v), &x).unwrap();
+        let (vp, grad_p) = autodiff::value_and_grad(|v| p.eval(v), &x).unwrap();
+        prop_assert!(same(v, vp));
+        prop_assert!(grad.iter().zip(&grad_p).all(|(&a, &b)| same(a, b)), "{grad:?} vs {grad_p:?}");
+    }
+
+    #[test]
     fn gradcheck_passes_on_random_graphs_away_from_kinks(g in expr_graph(N, 6, 12), x in inputs(N)) {
         prop_assume!(g.is_well_conditioned(&x, 1e-3));
         let cfg = GradcheckConfig { atol: 1e-5, rtol: 1e-5, ..Default::default() };
@@ -432,4 +453,58 @@ fn gradcheck_report_names_the_worst_coordinate_even_when_a_direction_is_worse() 
     let text = r.to_string();
     assert!(text.contains("worst coordinate 1"), "{text}");
     assert!(text.contains("random direction"), "{text}");
+}
+
+#[test]
+fn gradcheck_report_prints_a_huge_or_tiny_value_in_a_few_digits() {
+    // f64's `Display` writes 1e300 out in 301 digits; the report's line
+    // stays readable at any scale.
+    for (scale, want) in [(1e300, "f(x) = 1e300"), (1e-300, "f(x) = 1e-300")] {
+        let f = |x: &[f64]| x[0] * scale;
+        let r = autodiff::gradcheck_fn(f, &[scale], &[1.0], &GradcheckConfig::default()).unwrap();
+        let text = r.to_string();
+        assert!(text.contains(want), "{text}");
+        assert!(text.len() < 400, "{} characters: {text}", text.len());
+    }
+    let r = autodiff::gradcheck_fn(|x| x[0], &[1.0], &[0.15], &GradcheckConfig::default()).unwrap();
+    assert!(r.to_string().contains("f(x) = 0.15;"), "{r}");
+}
+
+#[test]
+fn gradcheck_report_says_which_side_is_not_finite() {
+    let cfg = GradcheckConfig {
+        directions: 0,
+        ..Default::default()
+    };
+    // sqrt at 1e-8: the step of 1e-6 leaves the domain, the quotient is NaN.
+    let r = autodiff::gradcheck_fn(|x| x[0].sqrt(), &[0.5e4], &[1e-8], &cfg).unwrap();
+    let text = r.to_string();
+    assert!(!r.passed());
+    assert!(
+        text.contains("the difference quotient is not finite"),
+        "{text}"
+    );
+    // A NaN in the gradient under test.
+    let r = autodiff::gradcheck_fn(|x| x[0] * x[0], &[f64::NAN], &[1.0], &cfg).unwrap();
+    assert!(r.to_string().contains("the gradient is not finite"), "{r}");
+    // The value itself NaN, every probe within tolerance: the line says why
+    // the check failed.
+    let r = autodiff::gradcheck_fn(|x| x[0].sin() / x[0], &[0.0], &[0.0], &cfg).unwrap();
+    assert!(r.to_string().contains("f(x) = NaN is not finite"), "{r}");
+}
+
+#[test]
+fn gradcheck_passes_any_derivative_below_atol_as_its_doc_says() {
+    // f = 1e-8 x^2 at 1: the derivative 2e-8 is below the default atol, so a
+    // gradient of 0 passes; with atol lowered it is caught.
+    let f = |x: &[f64]| 1e-8 * x[0] * x[0];
+    let r = autodiff::gradcheck_fn(f, &[0.0], &[1.0], &GradcheckConfig::default()).unwrap();
+    assert!(r.passed(), "{r}");
+    let strict = GradcheckConfig {
+        atol: 1e-12,
+        ..Default::default()
+    };
+    assert!(!autodiff::gradcheck_fn(f, &[0.0], &[1.0], &strict)
+        .unwrap()
+        .passed());
 }

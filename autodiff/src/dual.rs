@@ -224,6 +224,38 @@ macro_rules! literal_ops {
 }
 literal_ops!(f32, f64);
 
+// Comparisons with a plain number on either side (`x > 0.0`, `0.0 < x`), by
+// the value, as between dual numbers.
+macro_rules! literal_cmp {
+    ($($f:ty),*) => {$(
+        impl PartialEq<$f> for Dual<$f> {
+            #[inline]
+            fn eq(&self, c: &$f) -> bool {
+                self.re == *c
+            }
+        }
+        impl PartialOrd<$f> for Dual<$f> {
+            #[inline]
+            fn partial_cmp(&self, c: &$f) -> Option<Ordering> {
+                self.re.partial_cmp(c)
+            }
+        }
+        impl PartialEq<Dual<$f>> for $f {
+            #[inline]
+            fn eq(&self, x: &Dual<$f>) -> bool {
+                *self == x.re
+            }
+        }
+        impl PartialOrd<Dual<$f>> for $f {
+            #[inline]
+            fn partial_cmp(&self, x: &Dual<$f>) -> Option<Ordering> {
+                self.partial_cmp(&x.re)
+            }
+        }
+    )*};
+}
+literal_cmp!(f32, f64);
+
 /// A constant ([`Dual::constant`]).
 impl<T: Real> From<T> for Dual<T> {
     #[inline]

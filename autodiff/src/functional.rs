@@ -26,7 +26,10 @@ pub type PVar<'t, T = f64> = Var<'t, T, Preaccumulating>;
 /// `for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>` these need, but infers one
 /// fixed lifetime for a closure stored first ("lifetime may not live long
 /// enough", "one type is more general than the other"). A generic `fn`
-/// item (`fn f<T: Real>(x: &[T]) -> T`) needs none of this.
+/// item (`fn f<T: Real>(x: &[T]) -> T`) needs no pinning: pass it as
+/// `|x| f(x)`, written in the call. Passed by name, `grad(f, &x)`, it does
+/// not compile ("implementation of `Fn` is not general enough"): its `T`
+/// would have to be one type for every tape lifetime.
 ///
 /// ```
 /// use autodiff::{scalar_fn, GradcheckConfig, Real};
@@ -34,6 +37,15 @@ pub type PVar<'t, T = f64> = Var<'t, T, Preaccumulating>;
 /// let g = autodiff::grad(&f, &[2.0, 0.5]).unwrap();
 /// autodiff::gradcheck(&f, &[2.0, 0.5], &GradcheckConfig::default()).unwrap().assert_passed();
 /// assert_eq!(g[0], 0.5_f64.sin());
+/// // A generic fn, through a closure written in the call.
+/// fn h<T: Real>(x: &[T]) -> T { x[0] * x[1].sin() }
+/// assert_eq!(autodiff::grad(|x| h(x), &[2.0, 0.5]).unwrap(), g);
+/// ```
+///
+/// ```compile_fail
+/// use autodiff::Real;
+/// fn h<T: Real>(x: &[T]) -> T { x[0] * x[1].sin() }
+/// autodiff::grad(h, &[2.0, 0.5]).unwrap(); // not general enough: pass |x| h(x)
 /// ```
 pub fn scalar_fn<F>(f: F) -> F
 where

@@ -24,6 +24,42 @@
 //! nothing).
 //! Check away from kinks (ReLU or `|x|` at 0, ties of `min`/`max`): there the
 //! one-sided derivatives differ and no finite difference agrees with both.
+//!
+//! # Jacobians and second derivatives
+//! Row `i` of a [`jacobian`](crate::jacobian) is the gradient of output
+//! `i`, and row `i` of a [`hessian`](crate::hessian) the gradient of the
+//! gradient's entry `i`: [`gradcheck_fn`] checks each (what PyTorch's
+//! `gradgradcheck` and JAX's `check_grads` with `order=2` do). Write the
+//! function as a generic `fn`, so that it serves `grad`, `hessian` and the
+//! plain `f64` evaluation alike. A primitive of one's own
+//! ([`Real::with_partials`](crate::Real::with_partials)) whose partials
+//! were made by `from_f64` is right to first order only; this sees it:
+//!
+//! ```
+//! use autodiff::{gradcheck_fn, GradcheckConfig, Real};
+//! let cfg = GradcheckConfig::default();
+//! let x = [0.3, -0.8];
+//! fn v<T: Real>(x: &[T]) -> Vec<T> { vec![x[0] * x[1], x[1].tanh()] }
+//! let j = autodiff::jacobian(|x| v(x), &x)?;
+//! for i in 0..2 {
+//!     gradcheck_fn(|p: &[f64]| v(p)[i], j.row(i), &x, &cfg)?.assert_passed();
+//! }
+//! fn f<T: Real>(x: &[T]) -> T { (x[0] * x[1]).sin() + x[1].exp() }
+//! let h = autodiff::hessian(|x| f(x), &x)?;
+//! for i in 0..2 {
+//!     let grad_i = |p: &[f64]| autodiff::grad(|y| f(y), p).unwrap()[i];
+//!     gradcheck_fn(grad_i, h.row(i), &x, &cfg)?.assert_passed();
+//! }
+//! // exp as a primitive of one's own, its partial a constant to second order.
+//! fn my_exp<T: Real>(x: T) -> T {
+//!     let e = T::from_f64(x.to_f64().exp());
+//!     T::with_partials(e, &[(x, e)])
+//! }
+//! let h = autodiff::hessian(|x| my_exp(x[0]), &[0.5])?;
+//! let grad_0 = |p: &[f64]| autodiff::grad(|y| my_exp(y[0]), p).unwrap()[0];
+//! assert!(!gradcheck_fn(grad_0, h.row(0), &[0.5], &cfg)?.passed());
+//! # Ok::<(), autodiff::Error>(())
+//! ```
 
 use crate::{Error, Mat, Matrix, PVar, Result, Tape, Var};
 use rand::{Rng, SeedableRng};
@@ -38,7 +74,11 @@ pub struct GradcheckConfig {
     /// loosen the tolerances; near the edge of `f`'s domain, such as `ln`
     /// at `1e-7`, a step of `h max(1, |x_i|)` may leave it and give NaN).
     pub step: f64,
-    /// Absolute tolerance (default `1e-6`).
+    /// Absolute tolerance (default `1e-6`). A derivative below it passes
+    /// whatever the gradient says (`0` where it is `2e-8` passes): for a
+    /// function whose derivatives are that small, scale it or lower this
+    /// (at `0`, a derivative that is exactly 0 must be estimated as exactly
+    /// 0, which rounding in `f` may not allow).
     pub atol: f64,
     /// Relative tolerance (default `1e-5`).
     pub rtol: f64,
@@ -178,11 +218,16 @@ impl GradcheckReport {
 impl fmt::Display for GradcheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let verdict = if self.passed() { "passed" } else { "FAILED" };
+        // `{:?}`: a few digits at any scale (`Display` writes 1e300 out in
+        // 301 digits), and the same as `Display` for ordinary values.
         write!(
             f,
-            "gradcheck {verdict}: {} of {} probes out of tolerance, f(x) = {}",
+            "gradcheck {verdict}: {} of {} probes out of tolerance, f(x) = {:?}",
             self.failures, self.probes, self.value
         )?;
+        if !self.value.is_finite() {
+            write!(f, " is not finite")?;
+        }
         // The worst coordinate first (it says where to look), then the
         // worst direction.
         for w in [self.worst_coordinate, self.worst_direction]
@@ -193,8 +238,14 @@ impl fmt::Display for GradcheckReport {
                 Probe::Coordinate(i) => format!("coordinate {i}"),
                 Probe::Direction(k) => format!("random direction {k}"),
             };
+            // Which side failed, where it is not the comparison itself.
             let verdict = if w.passed() {
                 "within tolerance"
+            } else if !w.analytic.is_finite() {
+                "out of tolerance: the gradient is not finite"
+            } else if !w.numeric.is_finite() {
+                "out of tolerance: the difference quotient is not finite (f is NaN, infinite \
+                 or overflowing within a step of x)"
             } else {
                 "out of tolerance"
             };

@@ -431,6 +431,25 @@ macro_rules! float_lhs_ops {
 }
 float_lhs_ops!(f32, f64);
 
+// A plain number compared with a value on the left too: `0.0 < x`.
+macro_rules! float_lhs_cmp {
+    ($($f:ty),*) => {$(
+        impl<M: Recording> PartialEq<Var<'_, $f, M>> for $f {
+            #[inline]
+            fn eq(&self, x: &Var<'_, $f, M>) -> bool {
+                *self == x.value
+            }
+        }
+        impl<M: Recording> PartialOrd<Var<'_, $f, M>> for $f {
+            #[inline]
+            fn partial_cmp(&self, x: &Var<'_, $f, M>) -> Option<Ordering> {
+                self.partial_cmp(&x.value)
+            }
+        }
+    )*};
+}
+float_lhs_cmp!(f32, f64);
+
 // `2.0 * &x`: the by-value form.
 macro_rules! float_lhs_ref_ops {
     ($($f:ty),*) => {$(
@@ -533,6 +552,53 @@ macro_rules! dual_literal_ops {
             #[inline(always)]
             fn div_assign(&mut self, c: $f) {
                 *self = *self / c;
+            }
+        }
+        // Comparisons with a literal, on either side (`x > 0.0`, `0.0 < x`),
+        // by the value's real part, as between dual numbers.
+        impl<M: Recording> PartialEq<$f> for Var<'_, Dual<$f>, M> {
+            #[inline]
+            fn eq(&self, c: &$f) -> bool {
+                self.value.re == *c
+            }
+        }
+        impl<M: Recording> PartialOrd<$f> for Var<'_, Dual<$f>, M> {
+            #[inline]
+            fn partial_cmp(&self, c: &$f) -> Option<Ordering> {
+                self.value.re.partial_cmp(c)
+            }
+        }
+        impl<M: Recording> PartialEq<Var<'_, Dual<$f>, M>> for $f {
+            #[inline]
+            fn eq(&self, x: &Var<'_, Dual<$f>, M>) -> bool {
+                *self == x.value.re
+            }
+        }
+        impl<M: Recording> PartialOrd<Var<'_, Dual<$f>, M>> for $f {
+            #[inline]
+            fn partial_cmp(&self, x: &Var<'_, Dual<$f>, M>) -> Option<Ordering> {
+                self.partial_cmp(&x.value.re)
+            }
+        }
+        dual_literal_ops!(@refs $f; Add add, Sub sub, Mul mul, Div div);
+    )*};
+    // The by-reference forms (`x.iter().map(|v| v * 2.0)`, `2.0 * &x`), as
+    // on the plain tapes: `Var` is `Copy`, so each is the by-value one.
+    (@refs $f:ty; $($tr:ident $m:ident),*) => {$(
+        impl<'t, M: Recording> $tr<$f> for &Var<'t, Dual<$f>, M> {
+            type Output = Var<'t, Dual<$f>, M>;
+            #[inline(always)]
+            #[track_caller]
+            fn $m(self, c: $f) -> Var<'t, Dual<$f>, M> {
+                $tr::$m(*self, c)
+            }
+        }
+        impl<'t, M: Recording> $tr<&Var<'t, Dual<$f>, M>> for $f {
+            type Output = Var<'t, Dual<$f>, M>;
+            #[inline(always)]
+            #[track_caller]
+            fn $m(self, x: &Var<'t, Dual<$f>, M>) -> Var<'t, Dual<$f>, M> {
+                $tr::$m(self, *x)
             }
         }
     )*};
