@@ -11,10 +11,7 @@ use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-fn mat(rows: usize, cols: usize) -> impl Strategy<Value = Matrix<f64>> {
-    proptest::collection::vec(-2.0..2.0_f64, rows * cols)
-        .prop_map(move |v| Matrix::new(rows, cols, v).unwrap())
-}
+use autodiff::strategies::matrix as mat;
 
 /// `a b` as a custom primitive: dA = G B^T, dB = A^T G, written with
 /// plain loops (the vector-Jacobian product of seed (5.11)-(5.13)'s

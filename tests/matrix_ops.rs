@@ -11,11 +11,8 @@ use autodiff::{Error, Float, GradcheckConfig, Mat, Matrix, Reduction, Shape, Tap
 use common::fwd::Fwd;
 use proptest::prelude::*;
 
-/// A random matrix of the given shape with entries in [-2, 2].
-fn mat(rows: usize, cols: usize) -> impl Strategy<Value = Matrix<f64>> {
-    proptest::collection::vec(-2.0..2.0_f64, rows * cols)
-        .prop_map(move |v| Matrix::new(rows, cols, v).unwrap())
-}
+// A random matrix of the given shape with entries in [-2, 2).
+use autodiff::strategies::matrix as mat;
 
 fn dims() -> impl Strategy<Value = (usize, usize, usize)> {
     (1..7usize, 1..7usize, 1..7usize)

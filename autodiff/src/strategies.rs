@@ -1,6 +1,6 @@
-//! proptest strategies for property tests of gradients: random inputs and
-//! random expression graphs over every scalar primitive (feature
-//! `proptest`).
+//! proptest strategies for property tests of gradients: random inputs,
+//! random matrices, and random expression graphs over every scalar
+//! primitive (feature `proptest`).
 //!
 //! ```
 //! use autodiff::strategies::{expr_graph, inputs};
@@ -19,7 +19,7 @@
 //! ```
 
 use crate::rules::{Binary, Unary};
-use crate::Real;
+use crate::{Matrix, Real};
 use proptest::collection::vec;
 use proptest::prelude::*;
 
@@ -334,4 +334,30 @@ fn build(n_inputs: usize, layers: &[Vec<(u8, u32, u32)>]) -> ExprGraph {
 /// `n` inputs drawn uniformly from `[-2, 2)`.
 pub fn inputs(n: usize) -> impl Strategy<Value = Vec<f64>> {
     vec(-2.0..2.0_f64, n)
+}
+
+/// A `rows x cols` matrix of entries drawn uniformly from `[-2, 2)`, for
+/// [`gradcheck_mats`](crate::gradcheck_mats) of one's own functions of
+/// matrices. Random shapes come from a strategy of shapes mapped through
+/// it (`(1..5usize, 1..5usize).prop_flat_map(|(r, c)| matrix(r, c))`).
+///
+/// ```
+/// use autodiff::strategies::matrix;
+/// use autodiff::{gradcheck_mats, mats_fn, GradcheckConfig};
+/// use proptest::prelude::*;
+/// use proptest::test_runner::TestRunner;
+///
+/// // tanh(A B) summed, at random shapes: A is r x k, B is k x c.
+/// let pair = (1..4usize, 1..4usize, 1..4usize)
+///     .prop_flat_map(|(r, k, c)| (matrix(r, k), matrix(k, c)));
+/// let f = mats_fn(|m| m[0].matmul(m[1]).tanh().sum());
+/// TestRunner::default().run(&pair, |(a, b)| {
+///     let report = gradcheck_mats(&f, &[a, b], &GradcheckConfig::default()).unwrap();
+///     prop_assert!(report.passed(), "{report}");
+///     Ok(())
+/// }).unwrap();
+/// ```
+pub fn matrix(rows: usize, cols: usize) -> impl Strategy<Value = Matrix<f64>> {
+    vec(-2.0..2.0_f64, rows * cols)
+        .prop_map(move |v| Matrix::new(rows, cols, v).expect("rows * cols values"))
 }
