@@ -266,9 +266,17 @@ fn gradcheck_mats_names_the_wrong_entry_counting_through_the_inputs_in_order() {
     )
     .unwrap();
     assert_eq!((by_coordinate.failures, by_coordinate.probes), (1, 12));
+    // Named by its input and entry too: w is input 1, entry 4 is (1, 1).
     assert!(
-        report.to_string().contains("worst coordinate 10:"),
+        report
+            .to_string()
+            .contains("worst coordinate 10 (input 1, entry (1, 1)):"),
         "{report}"
+    );
+    assert_eq!(report.matrix_entry(10), Some((1, 1, 1)));
+    assert_eq!(
+        (report.matrix_entry(5), report.matrix_entry(12)),
+        (Some((0, 1, 2)), None)
     );
     // Its analytic value is twice x's entry 4, its numeric one x's entry 4.
     let worst = report.worst_coordinate.unwrap();

@@ -351,6 +351,7 @@ fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
         failures: 1,
         worst_coordinate: Some(c),
         worst_direction: Some(d),
+        shapes: Vec::new(),
     };
     assert_eq!(report.worst(), Some(d));
     assert!(

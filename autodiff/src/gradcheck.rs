@@ -61,7 +61,7 @@
 //! # Ok::<(), autodiff::Error>(())
 //! ```
 
-use crate::{Error, Mat, Matrix, PVar, Result, Tape, Var};
+use crate::{Error, Mat, Matrix, PVar, Result, Shape, Tape, Var};
 use rand::{Rng, SeedableRng};
 use std::fmt;
 
@@ -191,6 +191,10 @@ pub struct GradcheckReport {
     /// The random direction with the largest error relative to its
     /// tolerance.
     pub worst_direction: Option<Comparison>,
+    /// For [`gradcheck_mats`]: the inputs' shapes, which name a coordinate
+    /// by its input and entry ([`matrix_entry`](Self::matrix_entry));
+    /// empty otherwise.
+    pub shapes: Vec<Shape>,
 }
 
 impl GradcheckReport {
@@ -200,6 +204,30 @@ impl GradcheckReport {
             (Some(c), Some(d)) => Some(if d.ratio() > c.ratio() { d } else { c }),
             (c, d) => c.or(d),
         }
+    }
+
+    /// For a report of [`gradcheck_mats`], coordinate `i` as `(input, row,
+    /// column)`: entry `(row, column)` of input `input`. `None` for another
+    /// report or a coordinate past the inputs.
+    ///
+    /// ```
+    /// use autodiff::{gradcheck_mats, GradcheckConfig, Matrix};
+    /// let a = Matrix::new(2, 3, vec![0.1; 6])?;
+    /// let b = Matrix::new(3, 2, vec![0.2; 6])?;
+    /// let r = gradcheck_mats(|m| m[0].matmul(m[1]).sum(), &[a, b], &GradcheckConfig::default())?;
+    /// assert_eq!(r.matrix_entry(7), Some((1, 0, 1))); // the 2nd entry of b
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn matrix_entry(&self, i: usize) -> Option<(usize, usize, usize)> {
+        let mut start = 0;
+        for (input, s) in self.shapes.iter().enumerate() {
+            if i < start + s.len() {
+                let k = i - start;
+                return Some((input, k / s.cols, k % s.cols));
+            }
+            start += s.len();
+        }
+        None
     }
 
     /// Whether every comparison passed and the value is finite.
@@ -235,7 +263,10 @@ impl fmt::Display for GradcheckReport {
             .flatten()
         {
             let at = match w.probe {
-                Probe::Coordinate(i) => format!("coordinate {i}"),
+                Probe::Coordinate(i) => match self.matrix_entry(i) {
+                    Some((m, r, c)) => format!("coordinate {i} (input {m}, entry ({r}, {c}))"),
+                    None => format!("coordinate {i}"),
+                },
                 Probe::Direction(k) => format!("random direction {k}"),
             };
             // Which side failed, where it is not the comparison itself.
@@ -302,6 +333,7 @@ pub fn gradcheck_fn(
         failures: 0,
         worst_coordinate: None,
         worst_direction: None,
+        shapes: Vec::new(),
     };
     let mut xp = x.to_vec();
     let mut record = |probe, analytic: f64, numeric: f64| {
@@ -395,7 +427,8 @@ where
 /// loss, or one built on a [`Tape::custom`] primitive) at `inputs`, against
 /// finite differences of the same `f` recorded on constants. Coordinate `i`
 /// of the report is entry `i` of the inputs laid end to end (row-major,
-/// in order).
+/// in order); the report names it by its input and entry as well
+/// ([`GradcheckReport::matrix_entry`]).
 ///
 /// ```
 /// use autodiff::{gradcheck_mats, GradcheckConfig, Mat, Matrix, Var};
@@ -457,5 +490,7 @@ where
             .collect();
         f(&consts).value()
     };
-    gradcheck_fn(plain, &g, &flat, config)
+    let mut report = gradcheck_fn(plain, &g, &flat, config)?;
+    report.shapes = inputs.iter().map(|m| m.shape()).collect();
+    Ok(report)
 }
