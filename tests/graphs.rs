@@ -229,6 +229,34 @@ fn gradcheck_catches_a_wrong_gradient() {
 }
 
 #[test]
+fn a_steep_function_passes_its_right_gradient_by_extrapolation_and_fails_a_wrong_one() {
+    // exp(1e4 x) at 1e-3: the central quotient's error h^2 k^2 / 6 is
+    // 1.7e-5 relative, above rtol = 1e-5; Richardson's is O(h^4 k^4).
+    let k = 1e4;
+    let f = |x: &[f64]| (k * x[0]).exp();
+    let x = [1e-3];
+    let right = [k * (k * x[0]).exp()];
+    let cfg = GradcheckConfig::default();
+    let h = cfg.step;
+    let plain = ((k * (x[0] + h)).exp() - (k * (x[0] - h)).exp()) / (2.0 * h);
+    assert!(
+        (plain - right[0]).abs() > cfg.atol + cfg.rtol * plain.abs(),
+        "the central quotient alone fails: {plain} vs {}",
+        right[0]
+    );
+    let report = autodiff::gradcheck_fn(f, &right, &x, &cfg).unwrap();
+    assert!(report.passed(), "{report}");
+    // The report shows the extrapolated estimate that passed.
+    let w = report.worst_coordinate.unwrap();
+    assert!((w.numeric - right[0]).abs() < 1e-8 * right[0], "{report}");
+    // Off by 1e-4 relative (ten times rtol): fails both estimates.
+    let wrong = [right[0] * (1.0 + 1e-4)];
+    assert!(!autodiff::gradcheck_fn(f, &wrong, &x, &cfg)
+        .unwrap()
+        .passed());
+}
+
+#[test]
 fn gradcheck_fails_where_the_difference_quotient_overflows() {
     // f(x + h) = exp(709.78...) overflows: the estimate is infinite, and so
     // would be its tolerance; a wrong gradient of 0 must not pass.
