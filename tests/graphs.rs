@@ -257,6 +257,44 @@ fn a_steep_function_passes_its_right_gradient_by_extrapolation_and_fails_a_wrong
 }
 
 #[test]
+fn the_report_lists_every_failed_coordinate_not_only_the_worst() {
+    let f = |x: &[f64]| x.iter().map(|v| v * v).sum::<f64>();
+    let x: Vec<f64> = (0..12).map(|i| 0.5 + i as f64).collect();
+    let mut g: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    for i in [2, 5, 9] {
+        g[i] *= 1.01;
+    }
+    let cfg = GradcheckConfig {
+        directions: 0,
+        ..Default::default()
+    };
+    let report = autodiff::gradcheck_fn(f, &g, &x, &cfg).unwrap();
+    use autodiff::gradcheck::Probe;
+    let failed: Vec<Probe> = report.failed.iter().map(|c| c.probe).collect();
+    assert_eq!(
+        failed,
+        [
+            Probe::Coordinate(2),
+            Probe::Coordinate(5),
+            Probe::Coordinate(9)
+        ]
+    );
+    assert_eq!(report.failures, 3);
+    assert!(
+        report
+            .to_string()
+            .ends_with("; failed coordinates: coordinate 2, coordinate 5, coordinate 9"),
+        "{report}"
+    );
+    // A right gradient: none.
+    let right: Vec<f64> = x.iter().map(|v| 2.0 * v).collect();
+    assert!(autodiff::gradcheck_fn(f, &right, &x, &cfg)
+        .unwrap()
+        .failed
+        .is_empty());
+}
+
+#[test]
 fn gradcheck_fails_where_the_difference_quotient_overflows() {
     // f(x + h) = exp(709.78...) overflows: the estimate is infinite, and so
     // would be its tolerance; a wrong gradient of 0 must not pass.
@@ -379,6 +417,7 @@ fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
         failures: 1,
         worst_coordinate: Some(c),
         worst_direction: Some(d),
+        failed: vec![d],
         shapes: Vec::new(),
     };
     assert_eq!(report.worst(), Some(d));

@@ -197,6 +197,9 @@ pub struct GradcheckReport {
     /// The random direction with the largest error relative to its
     /// tolerance.
     pub worst_direction: Option<Comparison>,
+    /// Every comparison out of tolerance, in the order made (coordinates,
+    /// then directions): where the gradient is wrong, not only the worst.
+    pub failed: Vec<Comparison>,
     /// For [`gradcheck_mats`]: the inputs' shapes, which name a coordinate
     /// by its input and entry ([`matrix_entry`](Self::matrix_entry));
     /// empty otherwise.
@@ -268,13 +271,7 @@ impl fmt::Display for GradcheckReport {
             .into_iter()
             .flatten()
         {
-            let at = match w.probe {
-                Probe::Coordinate(i) => match self.matrix_entry(i) {
-                    Some((m, r, c)) => format!("coordinate {i} (input {m}, entry ({r}, {c}))"),
-                    None => format!("coordinate {i}"),
-                },
-                Probe::Direction(k) => format!("random direction {k}"),
-            };
+            let at = self.name(w.probe);
             // Which side failed, where it is not the comparison itself.
             let verdict = if w.passed() {
                 "within tolerance"
@@ -292,7 +289,41 @@ impl fmt::Display for GradcheckReport {
                 w.analytic, w.numeric, w.error, w.tolerance
             )?;
         }
+        // Where else: the failed coordinates (the directions mix them).
+        let coordinates: Vec<String> = self
+            .failed
+            .iter()
+            .filter(|c| matches!(c.probe, Probe::Coordinate(_)))
+            .map(|c| self.name(c.probe))
+            .collect();
+        if coordinates.len() > 1 {
+            const SHOWN: usize = 8;
+            write!(
+                f,
+                "; failed coordinates: {}{}",
+                coordinates[..coordinates.len().min(SHOWN)].join(", "),
+                if coordinates.len() > SHOWN {
+                    format!(" and {} more", coordinates.len() - SHOWN)
+                } else {
+                    String::new()
+                }
+            )?;
+        }
         Ok(())
+    }
+}
+
+impl GradcheckReport {
+    /// `coordinate 3` (with its input and entry for [`gradcheck_mats`]),
+    /// `random direction 1`.
+    fn name(&self, probe: Probe) -> String {
+        match probe {
+            Probe::Coordinate(i) => match self.matrix_entry(i) {
+                Some((m, r, c)) => format!("coordinate {i} (input {m}, entry ({r}, {c}))"),
+                None => format!("coordinate {i}"),
+            },
+            Probe::Direction(k) => format!("random direction {k}"),
+        }
     }
 }
 
@@ -339,6 +370,7 @@ pub fn gradcheck_fn(
         failures: 0,
         worst_coordinate: None,
         worst_direction: None,
+        failed: Vec::new(),
         shapes: Vec::new(),
     };
     let mut xp = x.to_vec();
@@ -379,7 +411,10 @@ pub fn gradcheck_fn(
     };
     let mut record = |c: Comparison| {
         report.probes += 1;
-        report.failures += usize::from(!c.passed());
+        if !c.passed() {
+            report.failures += 1;
+            report.failed.push(c);
+        }
         let worst = match c.probe {
             Probe::Coordinate(_) => &mut report.worst_coordinate,
             Probe::Direction(_) => &mut report.worst_direction,
