@@ -296,7 +296,7 @@ impl fmt::Display for ConfusionMatrix {
 ///   (scikit-learn substitutes 1 or 0); `r2` is the mean over the others,
 ///   `None` when no output has one.
 ///
-/// NaN predictions give NaN scores, not an error.
+/// A NaN prediction or target gives NaN scores (`r2` too), not an error.
 ///
 /// ```
 /// use autodiff::Matrix;
@@ -351,7 +351,9 @@ impl RegressionScores {
                 .zip(column(p))
                 .map(|(y, p)| (p - y) * (p - y))
                 .sum();
-            (total > 0.0).then(|| 1.0 - residual / total)
+            // Only constant targets (total exactly 0) have no R^2; a NaN
+            // total (a NaN target) gives a NaN, not a skipped output.
+            (total != 0.0).then(|| 1.0 - residual / total)
         });
         Ok(RegressionScores {
             mse,
@@ -487,6 +489,24 @@ mod tests {
         assert!(close(s.mse, 0.45833333333333337), "{s:?}");
         assert!(close(s.mae, 0.5833333333333333), "{s:?}");
         assert!(close(s.r2.unwrap(), 0.5267857142857143), "{s:?}");
+    }
+
+    #[test]
+    fn a_nan_target_or_prediction_gives_nan_scores_and_is_not_skipped() {
+        // A NaN target in the second output: its R^2 is NaN, so the mean
+        // is too (it was the first output's 0.5 alone, as if that output
+        // were constant).
+        let y = Matrix::new(2, 2, vec![1.0, f64::NAN, 2.0, 3.0]).unwrap();
+        let p = Matrix::new(2, 2, vec![1.0, 1.0, 2.5, 3.0]).unwrap();
+        let s = RegressionScores::from_values(&y, &p).unwrap();
+        assert!(s.mse.is_nan() && s.mae.is_nan(), "{s:?}");
+        assert!(s.r2.is_some_and(f64::is_nan), "{s:?}");
+        let y = Matrix::new(2, 1, vec![f64::NAN, 2.0]).unwrap();
+        let p = Matrix::new(2, 1, vec![1.0, 2.0]).unwrap();
+        for (y, p) in [(&y, &p), (&p, &y)] {
+            let s = RegressionScores::from_values(y, p).unwrap();
+            assert!(s.r2.is_some_and(f64::is_nan), "{s:?}");
+        }
     }
 
     #[test]
