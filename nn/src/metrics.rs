@@ -492,6 +492,19 @@ mod tests {
     }
 
     #[test]
+    fn r2_of_targets_spread_less_than_one_is_scikit_learns() {
+        // Sums of squares below 1 (every other test's are above): scikit-learn
+        // 1.9's r2_score, mean_squared_error and mean_absolute_error.
+        let y = Matrix::new(3, 2, vec![0.1, 0.02, 0.2, 0.0, 0.4, 0.01]).unwrap();
+        let p = Matrix::new(3, 2, vec![0.15, 0.02, 0.2, 0.005, 0.3, 0.0]).unwrap();
+        let s = RegressionScores::from_values(&y, &p).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-14 * b.abs();
+        assert!(close(s.r2.unwrap(), 0.5535714285714286), "{s:?}");
+        assert!(close(s.mse, 0.0021041666666666674), "{s:?}");
+        assert!(close(s.mae, 0.027500000000000004), "{s:?}");
+    }
+
+    #[test]
     fn a_nan_target_or_prediction_gives_nan_scores_and_is_not_skipped() {
         // A NaN target in the second output: its R^2 is NaN, so the mean
         // is too (it was the first output's 0.5 alone, as if that output
