@@ -42,10 +42,17 @@ pub struct ConfusionMatrix {
 
 impl ConfusionMatrix {
     /// An empty matrix for `classes` classes.
+    ///
+    /// # Panics
+    /// If `classes * classes` overflows `usize` (no memory holds that
+    /// many counts).
     pub fn new(classes: usize) -> Self {
+        let Some(cells) = classes.checked_mul(classes) else {
+            panic!("ConfusionMatrix::new({classes}): {classes} x {classes} counts overflow usize");
+        };
         ConfusionMatrix {
             classes,
-            counts: vec![0; classes * classes],
+            counts: vec![0; cells],
         }
     }
 
@@ -54,8 +61,14 @@ impl ConfusionMatrix {
     /// # Errors
     /// [`Error::LengthMismatch`] unless both have the same length;
     /// [`Error::Targets`] for a label `>= classes`, naming it and its
-    /// position. On error nothing is counted.
+    /// position, or for a number of classes whose `classes * classes`
+    /// counts overflow `usize`. On error nothing is counted.
     pub fn from_labels(classes: usize, truth: &[usize], predicted: &[usize]) -> Result<Self> {
+        if classes.checked_mul(classes).is_none() {
+            return Err(Error::Targets(format!(
+                "{classes} classes: a matrix of {classes} x {classes} counts overflows usize"
+            )));
+        }
         if truth.len() != predicted.len() {
             return Err(Error::LengthMismatch {
                 what: "predicted labels (one per true label)",
@@ -139,11 +152,17 @@ impl ConfusionMatrix {
 
     /// The samples of class `class` (its row's sum; scikit-learn's
     /// "support").
+    ///
+    /// # Panics
+    /// If `class >= classes()` (so for the scores below).
     pub fn support(&self, class: usize) -> u64 {
         self.row(class).iter().sum()
     }
 
     /// The samples predicted as `class` (its column's sum).
+    ///
+    /// # Panics
+    /// If `class >= classes()`.
     pub fn predicted(&self, class: usize) -> u64 {
         (0..self.classes).map(|t| self.count(t, class)).sum()
     }
@@ -156,12 +175,18 @@ impl ConfusionMatrix {
 
     /// Of the samples predicted as `class`, the fraction that are;
     /// `None` when none is predicted as `class`.
+    ///
+    /// # Panics
+    /// If `class >= classes()`.
     pub fn precision(&self, class: usize) -> Option<f64> {
         ratio(self.count(class, class), self.predicted(class))
     }
 
     /// Of the samples of `class`, the fraction predicted as it; `None`
     /// when it has none.
+    ///
+    /// # Panics
+    /// If `class >= classes()`.
     pub fn recall(&self, class: usize) -> Option<f64> {
         ratio(self.count(class, class), self.support(class))
     }
@@ -169,6 +194,9 @@ impl ConfusionMatrix {
     /// The harmonic mean of [`precision`](Self::precision) and
     /// [`recall`](Self::recall), `2 tp / (2 tp + fp + fn)`; `None` when the
     /// class is neither present nor predicted.
+    ///
+    /// # Panics
+    /// If `class >= classes()`.
     pub fn f1(&self, class: usize) -> Option<f64> {
         let tp = self.count(class, class);
         ratio(2 * tp, self.support(class) + self.predicted(class))
@@ -461,6 +489,21 @@ mod tests {
         );
         let e = ConfusionMatrix::from_labels(2, &[2], &[0]).unwrap_err();
         assert!(e.to_string().contains("true label 2 at position 0"), "{e}");
+    }
+
+    #[test]
+    fn a_number_of_classes_whose_square_overflows_is_a_typed_error() {
+        // It overflowed inside (a panic in a debug build; in a release
+        // build a wrapped size, then an index out of bounds or an abort).
+        let e = ConfusionMatrix::from_labels(1 << (usize::BITS / 2), &[1], &[2]).unwrap_err();
+        assert!(
+            matches!(&e, Error::Targets(m) if m.contains("overflows usize")),
+            "{e}"
+        );
+        assert!(ConfusionMatrix::from_labels(usize::MAX, &[], &[]).is_err());
+        let panic = std::panic::catch_unwind(|| ConfusionMatrix::new(usize::MAX)).unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(message.contains("overflow usize"), "{message}");
     }
 
     #[test]
