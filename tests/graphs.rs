@@ -559,6 +559,9 @@ fn gradcheck_report_says_which_side_is_not_finite() {
     // the check failed.
     let r = autodiff::gradcheck_fn(|x| x[0].sin() / x[0], &[0.0], &[0.0], &cfg).unwrap();
     assert!(r.to_string().contains("f(x) = NaN is not finite"), "{r}");
+    // Infinite is not finite either.
+    let r = autodiff::gradcheck_fn(|x| x[0].exp(), &[f64::INFINITY], &[1e3], &cfg).unwrap();
+    assert!(r.to_string().contains("f(x) = inf is not finite"), "{r}");
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! A trainer's checkpoint records the settings that decide the run's
 //! trajectory (batch size, batch order, `drop_last`, loss, schedule,
-//! clipping bound), and `Trainer::restore` refuses a trainer configured
+//! clipping bound, dropout), and `Trainer::restore` refuses a trainer configured
 //! otherwise; a checkpoint that records none restores unchecked. (That a
 //! resume with the same settings is bitwise the uninterrupted run is
 //! `resuming_from_a_checkpoint_equals_the_uninterrupted_run` in

@@ -1016,3 +1016,102 @@ fn a_test_set_whose_targets_the_loss_cannot_take_is_refused_before_the_first_epo
     );
     assert_eq!((t.epoch(), t.optimizer().steps()), (0, 0));
 }
+
+#[test]
+fn a_trainer_draws_new_dropout_masks_at_every_step() {
+    // One sample, one step per epoch: a hidden unit dropped in a step gets
+    // no gradient, so its incoming weight is left exactly as it was. The
+    // units left alone are those dropped, and they change from step to step.
+    let data = noisy_sine::<f64>(1, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 32, 1])
+        .hidden(Activation::Tanh)
+        .seed(1)
+        .build()
+        .unwrap();
+    let sgd = optim::by_name::<f64>("gradient_descent", 0.1).unwrap();
+    let mut t = Trainer::new(
+        mlp,
+        sgd,
+        TrainConfig {
+            batch_size: 1,
+            loss: Loss::LeastSquares(Reduction::Mean),
+            dropout: Some(0.5),
+            ..Default::default()
+        },
+    );
+    let w1 = t.mlp().slots()["layers.0.weight"].range();
+    let mut before = t.mlp().params()[w1.clone()].to_vec();
+    let mut dropped_each_step = Vec::new();
+    for epochs in 1..=3 {
+        t.config_mut().epochs = epochs;
+        t.fit(&data, None, |_| {}).unwrap();
+        let after = t.mlp().params()[w1.clone()].to_vec();
+        let unchanged: Vec<usize> = (0..32).filter(|&j| before[j] == after[j]).collect();
+        assert!(
+            (4..=28).contains(&unchanged.len()),
+            "step {epochs}: {} of 32 units dropped",
+            unchanged.len()
+        );
+        dropped_each_step.push(unchanged);
+        before = after;
+    }
+    assert!(
+        dropped_each_step.windows(2).all(|w| w[0] != w[1]),
+        "the same units dropped in consecutive steps: {dropped_each_step:?}"
+    );
+}
+
+#[test]
+fn a_nesterov_trainer_takes_each_gradient_at_the_lookahead_point() {
+    // The trainer against a hand loop of (5.19): the gradient at the point
+    // gradient_point gives. Full batches in order, so the same sums.
+    let data = noisy_sine::<f64>(16, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 4, 1])
+        .hidden(Activation::Tanh)
+        .seed(1)
+        .build()
+        .unwrap();
+    let loss = Loss::LeastSquares(Reduction::Mean);
+    let mut t = Trainer::new(
+        mlp.clone(),
+        optim::by_name::<f64>("nesterov", 0.05).unwrap(),
+        TrainConfig {
+            epochs: 3,
+            batch_size: 16,
+            order: nn::data::BatchOrder::Cyclic,
+            loss,
+            ..Default::default()
+        },
+    );
+    t.fit(&data, None, |_| {}).unwrap();
+    let hand = |lookahead: bool| {
+        let mut opt = optim::by_name::<f64>("nesterov", 0.05).unwrap();
+        let mut w = mlp.params().to_vec();
+        let mut at = vec![0.0; w.len()];
+        for _ in 0..3 {
+            let shifted = opt.gradient_point(&w, &mut at).unwrap();
+            assert!(shifted, "Nesterov takes its gradient elsewhere");
+            let point = if lookahead { at.clone() } else { w.clone() };
+            let tape = autodiff::Tape::new();
+            let x = tape
+                .mat_const(autodiff::Shape::new(16, 1), data.features().as_slice())
+                .unwrap();
+            let out = mlp.forward_at(&tape, x, &point).unwrap();
+            let values = data.values().unwrap().as_slice();
+            let l = loss
+                .apply(out.output, nn::BatchTargets::Values(values))
+                .unwrap();
+            let g = tape.backward(l);
+            let grad = out.gradient(&g).to_vec();
+            opt.step(&mut w, &grad).unwrap();
+        }
+        w
+    };
+    let bits64 = |p: &[f64]| p.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits64(t.mlp().params()), bits64(&hand(true)));
+    assert_ne!(
+        bits64(t.mlp().params()),
+        bits64(&hand(false)),
+        "the lookahead matters"
+    );
+}

@@ -141,7 +141,8 @@ pub enum Error {
     ResumeSetting {
         /// The setting, named as the field of
         /// [`TrainConfig`](crate::TrainConfig): `"batch_size"`, `"order"`,
-        /// `"drop_last"`, `"loss"`, `"schedule"` or `"clip_grad_norm"`.
+        /// `"drop_last"`, `"loss"`, `"schedule"`, `"clip_grad_norm"` or
+        /// `"dropout"`.
         setting: &'static str,
         /// The checkpoint's value, as `{:?}` prints it (e.g.
         /// `CrossEntropy(Mean)`, `Some(0.5)`).

@@ -42,10 +42,17 @@ pub struct ConfusionMatrix {
 
 impl ConfusionMatrix {
     /// An empty matrix for `classes` classes.
+    ///
+    /// # Panics
+    /// If `classes * classes` overflows `usize` (no memory holds that
+    /// many counts).
     pub fn new(classes: usize) -> Self {
+        let Some(cells) = classes.checked_mul(classes) else {
+            panic!("ConfusionMatrix::new({classes}): {classes} x {classes} counts overflow usize");
+        };
         ConfusionMatrix {
             classes,
-            counts: vec![0; classes * classes],
+            counts: vec![0; cells],
         }
     }
 
@@ -54,8 +61,14 @@ impl ConfusionMatrix {
     /// # Errors
     /// [`Error::LengthMismatch`] unless both have the same length;
     /// [`Error::Targets`] for a label `>= classes`, naming it and its
-    /// position. On error nothing is counted.
+    /// position, or for a number of classes whose `classes * classes`
+    /// counts overflow `usize`. On error nothing is counted.
     pub fn from_labels(classes: usize, truth: &[usize], predicted: &[usize]) -> Result<Self> {
+        if classes.checked_mul(classes).is_none() {
+            return Err(Error::Targets(format!(
+                "{classes} classes: a matrix of {classes} x {classes} counts overflows usize"
+            )));
+        }
         if truth.len() != predicted.len() {
             return Err(Error::LengthMismatch {
                 what: "predicted labels (one per true label)",
@@ -139,11 +152,17 @@ impl ConfusionMatrix {
 
     /// The samples of class `class` (its row's sum; scikit-learn's
     /// "support").
+    ///
+    /// # Panics
+    /// If `class >= classes()` (so for the scores below).
     pub fn support(&self, class: usize) -> u64 {
         self.row(class).iter().sum()
     }
 
     /// The samples predicted as `class` (its column's sum).
+    ///
+    /// # Panics
+    /// If `class >= classes()`.
     pub fn predicted(&self, class: usize) -> u64 {
         (0..self.classes).map(|t| self.count(t, class)).sum()
     }
@@ -156,12 +175,18 @@ impl ConfusionMatrix {
 
     /// Of the samples predicted as `class`, the fraction that are;
     /// `None` when none is predicted as `class`.
+    ///
+    /// # Panics
+    /// If `class >= classes()`.
     pub fn precision(&self, class: usize) -> Option<f64> {
         ratio(self.count(class, class), self.predicted(class))
     }
 
     /// Of the samples of `class`, the fraction predicted as it; `None`
     /// when it has none.
+    ///
+    /// # Panics
+    /// If `class >= classes()`.
     pub fn recall(&self, class: usize) -> Option<f64> {
         ratio(self.count(class, class), self.support(class))
     }
@@ -169,6 +194,9 @@ impl ConfusionMatrix {
     /// The harmonic mean of [`precision`](Self::precision) and
     /// [`recall`](Self::recall), `2 tp / (2 tp + fp + fn)`; `None` when the
     /// class is neither present nor predicted.
+    ///
+    /// # Panics
+    /// If `class >= classes()`.
     pub fn f1(&self, class: usize) -> Option<f64> {
         let tp = self.count(class, class);
         ratio(2 * tp, self.support(class) + self.predicted(class))
@@ -296,7 +324,7 @@ impl fmt::Display for ConfusionMatrix {
 ///   (scikit-learn substitutes 1 or 0); `r2` is the mean over the others,
 ///   `None` when no output has one.
 ///
-/// NaN predictions give NaN scores, not an error.
+/// A NaN prediction or target gives NaN scores (`r2` too), not an error.
 ///
 /// ```
 /// use autodiff::Matrix;
@@ -351,7 +379,9 @@ impl RegressionScores {
                 .zip(column(p))
                 .map(|(y, p)| (p - y) * (p - y))
                 .sum();
-            (total > 0.0).then(|| 1.0 - residual / total)
+            // Only constant targets (total exactly 0) have no R^2; a NaN
+            // total (a NaN target) gives a NaN, not a skipped output.
+            (total != 0.0).then(|| 1.0 - residual / total)
         });
         Ok(RegressionScores {
             mse,
@@ -462,6 +492,21 @@ mod tests {
     }
 
     #[test]
+    fn a_number_of_classes_whose_square_overflows_is_a_typed_error() {
+        // It overflowed inside (a panic in a debug build; in a release
+        // build a wrapped size, then an index out of bounds or an abort).
+        let e = ConfusionMatrix::from_labels(1 << (usize::BITS / 2), &[1], &[2]).unwrap_err();
+        assert!(
+            matches!(&e, Error::Targets(m) if m.contains("overflows usize")),
+            "{e}"
+        );
+        assert!(ConfusionMatrix::from_labels(usize::MAX, &[], &[]).is_err());
+        let panic = std::panic::catch_unwind(|| ConfusionMatrix::new(usize::MAX)).unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(message.contains("overflow usize"), "{message}");
+    }
+
+    #[test]
     fn display_prints_the_matrix_and_a_dash_for_undefined_scores() {
         let cm = ConfusionMatrix::from_labels(3, &[0, 0, 1], &[0, 1, 1]).unwrap();
         let text = cm.to_string();
@@ -487,6 +532,37 @@ mod tests {
         assert!(close(s.mse, 0.45833333333333337), "{s:?}");
         assert!(close(s.mae, 0.5833333333333333), "{s:?}");
         assert!(close(s.r2.unwrap(), 0.5267857142857143), "{s:?}");
+    }
+
+    #[test]
+    fn r2_of_targets_spread_less_than_one_is_scikit_learns() {
+        // Sums of squares below 1 (every other test's are above): scikit-learn
+        // 1.9's r2_score, mean_squared_error and mean_absolute_error.
+        let y = Matrix::new(3, 2, vec![0.1, 0.02, 0.2, 0.0, 0.4, 0.01]).unwrap();
+        let p = Matrix::new(3, 2, vec![0.15, 0.02, 0.2, 0.005, 0.3, 0.0]).unwrap();
+        let s = RegressionScores::from_values(&y, &p).unwrap();
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-14 * b.abs();
+        assert!(close(s.r2.unwrap(), 0.5535714285714286), "{s:?}");
+        assert!(close(s.mse, 0.0021041666666666674), "{s:?}");
+        assert!(close(s.mae, 0.027500000000000004), "{s:?}");
+    }
+
+    #[test]
+    fn a_nan_target_or_prediction_gives_nan_scores_and_is_not_skipped() {
+        // A NaN target in the second output: its R^2 is NaN, so the mean
+        // is too (it was the first output's 0.5 alone, as if that output
+        // were constant).
+        let y = Matrix::new(2, 2, vec![1.0, f64::NAN, 2.0, 3.0]).unwrap();
+        let p = Matrix::new(2, 2, vec![1.0, 1.0, 2.5, 3.0]).unwrap();
+        let s = RegressionScores::from_values(&y, &p).unwrap();
+        assert!(s.mse.is_nan() && s.mae.is_nan(), "{s:?}");
+        assert!(s.r2.is_some_and(f64::is_nan), "{s:?}");
+        let y = Matrix::new(2, 1, vec![f64::NAN, 2.0]).unwrap();
+        let p = Matrix::new(2, 1, vec![1.0, 2.0]).unwrap();
+        for (y, p) in [(&y, &p), (&p, &y)] {
+            let s = RegressionScores::from_values(y, p).unwrap();
+            assert!(s.r2.is_some_and(f64::is_nan), "{s:?}");
+        }
     }
 
     #[test]

@@ -623,3 +623,39 @@ fn dropout_gradient_with_respect_to_the_input_matches_finite_differences() {
         );
     }
 }
+
+#[test]
+fn each_hidden_layer_draws_its_own_dropout_mask() {
+    // Identity layers (weights I, biases 0, identity activations): the
+    // output is the input times both hidden layers' masks. With one mask
+    // for both, an entry is dropped with probability p; with a mask each,
+    // 1 - (1 - p)^2 (0.5 and 0.75 at p = 0.5).
+    let n = 4;
+    let mut mlp = Mlp::<f64>::builder(&[n, n, n, n])
+        .hidden(Activation::Identity)
+        .output(Activation::Identity)
+        .build()
+        .unwrap();
+    let slots: Vec<_> = mlp.slots().values().copied().collect();
+    let params = mlp.params_mut();
+    params.fill(0.0);
+    for slot in slots.iter().filter(|s| s.shape.rows == s.shape.cols) {
+        for i in 0..n {
+            params[slot.offset + i * n + i] = 1.0;
+        }
+    }
+    let rows = 500;
+    let tape = Tape::new();
+    let x = tape
+        .mat_const(Shape::new(rows, n), &vec![1.0; rows * n])
+        .unwrap();
+    let out = mlp
+        .forward_dropout(&tape, x, 0.5, 11)
+        .unwrap()
+        .output
+        .to_vec();
+    assert!(out.iter().all(|&v| v == 0.0 || v == 4.0), "scaled twice");
+    let dropped = out.iter().filter(|&&v| v == 0.0).count() as f64 / out.len() as f64;
+    // 2000 entries: the standard deviation is below 0.01.
+    assert!((dropped - 0.75).abs() < 0.05, "dropped {dropped}");
+}

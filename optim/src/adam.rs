@@ -441,6 +441,28 @@ mod tests {
             ),
             other => panic!("{other:?}"),
         }
+        // Only Adam's weight_decay was added later: AdamW's and Sgd's were
+        // always recorded, and a state without one is refused, also where
+        // the optimizer's value is the 0 Adam's missing one stands for.
+        let mut adamw = AdamW::<f64>::new(1e-3, 0.9, 0.999, 1e-8, 0.0).unwrap();
+        adamw.step(&mut w, &[0.5, -0.5]).unwrap();
+        let mut sgd = crate::Sgd::<f64>::new(0.1).unwrap();
+        sgd.step(&mut w, &[0.5, -0.5]).unwrap();
+        let (adamw_state, sgd_state) = (adamw.state(), sgd.state());
+        for (opt, mut state) in [
+            (&mut adamw as &mut dyn Optimizer<f64>, adamw_state),
+            (&mut sgd, sgd_state),
+        ] {
+            assert_eq!(state.setting("weight_decay"), Some(0.0));
+            state.settings.retain(|(name, _)| name != "weight_decay");
+            match opt.load_state(&state) {
+                Err(crate::Error::MissingSetting {
+                    setting: "weight_decay",
+                    ..
+                }) => {}
+                other => panic!("{}: {other:?}", state.optimizer),
+            }
+        }
         // A setting that was always recorded is still required.
         let mut broken = adam.state();
         broken.settings.retain(|(name, _)| name != "beta2");

@@ -41,7 +41,7 @@
 //!   | `training.schedule.every`, `training.schedule.gamma` | a `step` decay's period (decimal) and factor (`f64`); an `exponential` decay has `gamma` alone |
 //!   | `training.schedule.total`, `training.schedule.min_lr` | a `cosine` decay's length in steps (decimal) and final rate (`f64`) |
 //!   | `training.clip_grad_norm` | the bound, an `f64` as `optimizer.learning_rate`, or `none` |
-//!   | `training.dropout` | the drop probability, an `f64` as `optimizer.learning_rate`, or `none` |
+//!   | `training.dropout` | the drop probability, an `f64` as `optimizer.learning_rate`, or `none`; a file that records the other `training.` keys without it (written before dropout existed) reads as `none` |
 //!   | `extra.<key>` | the caller's [`Checkpoint::extra`] entries |
 //!
 //! A schedule has exactly the `training.schedule.` keys of its decay. A file

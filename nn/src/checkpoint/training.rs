@@ -225,7 +225,9 @@ fn number<V: std::str::FromStr>(key: &str, text: &str, what: &str) -> Result<V, 
 
 /// The settings recorded in `meta`, if any: a file written before they were
 /// recorded has no `training.` key. One that has some must have them all,
-/// each well-formed, and a schedule's keys must be those of its decay.
+/// each well-formed, and a schedule's keys must be those of its decay;
+/// only `training.dropout`, recorded since dropout exists, may be missing
+/// (no dropout).
 pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSettings>, String> {
     let Some(first) = meta.keys().filter(|k| k.starts_with(PREFIX)).min() else {
         return Ok(None);
@@ -258,7 +260,12 @@ pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSe
         loss: kind(choose(REDUCTION, require(REDUCTION)?, &REDUCTIONS)?),
         schedule: decode_schedule(require(SCHEDULE)?, &get, &require)?,
         clip_grad_norm: optional(CLIP)?,
-        dropout: optional(DROPOUT)?,
+        // Recorded since dropout exists: a file that records the other
+        // settings without it was written before, by a run without dropout.
+        dropout: match get(DROPOUT) {
+            Some(_) => optional(DROPOUT)?,
+            None => None,
+        },
     }))
 }
 
@@ -430,6 +437,24 @@ mod tests {
     }
 
     #[test]
+    fn settings_written_before_dropout_was_recorded_read_as_without_dropout() {
+        // As the version before dropout wrote them: every key but
+        // training.dropout. Such a file loaded with an error (its model
+        // too), when it was trained without dropout.
+        for dropout in [None, Some(0.5)] {
+            let s = TrainingSettings {
+                dropout,
+                ..TrainingSettings::of(&TrainConfig::default())
+            };
+            let mut m = meta(&s.encode());
+            assert!(m.remove(DROPOUT).is_some());
+            let back = decode(&m).unwrap().unwrap();
+            assert_eq!(back.dropout, None);
+            assert_eq!(back, TrainingSettings { dropout: None, ..s });
+        }
+    }
+
+    #[test]
     fn a_file_without_training_keys_records_no_settings() {
         let other = meta(&[("progress.seed", "3".to_string())]);
         assert_eq!(decode(&other).unwrap(), None);
@@ -491,7 +516,6 @@ mod tests {
             (TOTAL, Some("10"), "metadata training.schedule.total is present but training.schedule = \"step\" takes no such parameter"),
             (CLIP, Some("big"), "metadata training.clip_grad_norm = \"big\" is not a number or none"),
             (DROPOUT, Some("half"), "metadata training.dropout = \"half\" is not a number or none"),
-            (DROPOUT, None, "metadata training.dropout is missing"),
             (ORDER, None, "metadata training.order is missing (the file records the training settings: it has training.batch_size)"),
             (GAMMA, None, "metadata training.schedule.gamma is missing (the file records the training settings: it has training.batch_size)"),
             (BATCH_SIZE, None, "metadata training.batch_size is missing (the file records the training settings: it has training.clip_grad_norm)"),

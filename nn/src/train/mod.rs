@@ -144,7 +144,7 @@ impl<T: Scalar> Trainer<T> {
     /// optimizer's state (with its hyperparameters), the [`Progress`]
     /// (epoch reached, steps, seed) and the [`TrainingSettings`] of the
     /// configuration (batch size, batch order, `drop_last`, loss and its
-    /// reduction, schedule, clipping bound), from which
+    /// reduction, schedule, clipping bound, dropout), from which
     /// [`restore`](Self::restore) continues bitwise as if never stopped
     /// (with early stopping, see [`EarlyStopping`] for what is not saved).
     /// Add to it what else the run needs (the feature scaler, metadata of
@@ -193,7 +193,7 @@ impl<T: Scalar> Trainer<T> {
     /// against this trainer's: the seed, the optimizer's method and
     /// hyperparameters, and the [`TrainingSettings`] (batch size, batch
     /// order, `drop_last`, loss and its reduction, schedule with all its
-    /// parameters, clipping bound; floats bitwise).
+    /// parameters, clipping bound, dropout; floats bitwise).
     ///
     /// Not recorded, so free to change: `epochs` (a run resumes to train
     /// longer) and `early_stopping` (see [`EarlyStopping`]). A schedule's
