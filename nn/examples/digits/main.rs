@@ -135,14 +135,17 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
     progress::print_header(&trainer, splits, &run, resumed_from.as_deref());
     let outcome = progress::train(&mut trainer, splits, epochs);
     progress::print_summary(&trainer, &outcome);
+    // (The report's error, if any, after the plot and the checkpoint are
+    // written.)
+    let mut report = Ok(());
     if args.report && outcome.result.is_ok() {
-        // (Not `?`: the plot and the checkpoint below are written anyway.)
         match ConfusionMatrix::of(trainer.mlp(), &data.test) {
             Ok(cm) => println!("test set, {} samples:\n{cm}", data.test.len()),
-            Err(e) => eprintln!("error: --report: {e}"),
+            Err(e) => report = Err(format!("--report: {e}")),
         }
     }
-    write_outputs(&args, &trainer, &outcome, (&settings, &plan), &data)
+    write_outputs(&args, &trainer, &outcome, (&settings, &plan), &data)?;
+    report
 }
 
 /// The learning rate's plan and the optimizer (method and

@@ -7,6 +7,10 @@ use autodiff::{Real, Shape};
 
 use super::{evaluate, EpochReport, Metric, Scalar, Trainer, LAST_STEP};
 
+/// Domain tag mixed into the dropout masks' seed (see `BATCH_STREAM` in
+/// the batches).
+const DROPOUT_STREAM: u64 = 0x6472_6f70_6f75_7421; // "dropout!"
+
 impl<T: Scalar> Trainer<T> {
     /// One optimizer step on the mini-batch `idx`; returns its loss and,
     /// when clipping, the gradient's norm before clipping.
@@ -45,13 +49,13 @@ impl<T: Scalar> Trainer<T> {
             .tape
             .mat_const(Shape::new(idx.len(), data.n_features()), &self.features)?;
         // Dropout masks from the seed and the step count (restored with the
-        // optimizer's state), so a resumed run draws the same ones.
+        // optimizer's state), so a resumed run draws the same ones; tagged,
+        // so that they are not the stream of another use of the seed (the
+        // initialisation, the batches).
         let dropout = self.config.dropout.map(|p| {
             let step = self.optimizer.steps();
-            (
-                p,
-                self.config.seed ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15),
-            )
+            let tagged = self.config.seed ^ DROPOUT_STREAM;
+            (p, tagged ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15))
         });
         let params = if shifted {
             &self.shifted
