@@ -156,6 +156,9 @@ proptest! {
     fn a_pruned_graph_computes_the_same_value_and_gradient(g in expr_graph(N, 6, 12), x in inputs(N)) {
         let p = g.pruned();
         prop_assert!(p.len() <= g.len() && p.n_inputs == g.n_inputs && p.outputs.len() == g.outputs.len());
+        // The outputs are the last layer's nodes: pruning keeps a path of
+        // every layer.
+        prop_assert_eq!(p.depth, g.depth);
         // Every node but the inputs is read by a later node or is an output.
         for (i, node) in p.nodes.iter().enumerate() {
             let read = p.outputs.contains(&i) || p.nodes[i + 1..].iter().any(|n| match *n {

@@ -61,7 +61,8 @@ pub struct ExprGraph {
     pub nodes: Vec<Node>,
     /// The nodes whose sum is the output.
     pub outputs: Vec<usize>,
-    /// Number of layers above the inputs.
+    /// Number of layers above the inputs: the longest path from an input
+    /// to an output, in nodes.
     pub depth: usize,
 }
 
@@ -122,6 +123,14 @@ impl ExprGraph {
     /// assert_eq!(p.nodes, [Node::Input(0), Node::Input(1), Node::Unary(Unary::Exp, 1)]);
     /// assert_eq!(p.outputs, [2]);
     /// assert_eq!(p.eval(&[0.5, 0.25]), g.eval(&[0.5, 0.25]));
+    /// // A deeper branch the output does not read goes, and the depth with it.
+    /// let deep = ExprGraph {
+    ///     n_inputs: 1,
+    ///     nodes: vec![Node::Input(0), Node::Unary(Unary::Sin, 0), Node::Unary(Unary::Exp, 1)],
+    ///     outputs: vec![1],
+    ///     depth: 2,
+    /// };
+    /// assert_eq!((deep.pruned().nodes.len(), deep.pruned().depth), (2, 1));
     /// ```
     pub fn pruned(&self) -> ExprGraph {
         let n = self.nodes.len();
@@ -154,11 +163,21 @@ impl ExprGraph {
                 });
             }
         }
+        let outputs: Vec<usize> = self.outputs.iter().map(|&o| new_index[o]).collect();
+        // The longest path left, which pruning may have shortened.
+        let mut level = vec![0; nodes.len()];
+        for i in 0..nodes.len() {
+            level[i] = match nodes[i] {
+                Node::Input(_) => 0,
+                Node::AffineConst(a, ..) | Node::Unary(_, a) => level[a] + 1,
+                Node::Binary(_, a, b) => level[a].max(level[b]) + 1,
+            };
+        }
         ExprGraph {
             n_inputs: self.n_inputs,
+            depth: outputs.iter().map(|&o| level[o]).max().unwrap_or(0),
             nodes,
-            outputs: self.outputs.iter().map(|&o| new_index[o]).collect(),
-            depth: self.depth,
+            outputs,
         }
     }
 
