@@ -1,19 +1,13 @@
 //! Training end to end on the digits: accuracy, determinism, resuming from
 //! checkpoints, and the typed stop on divergence.
 
-use autodiff::Reduction;
-use nn::checkpoint::load_checkpoint;
-use nn::data::{digits, noisy_sine, Dataset, Standardizer};
-use nn::{Activation, EarlyStopping, Error, Loss, Metric, Mlp, TrainConfig, Trainer};
+mod common;
 
-fn digits_split() -> (Dataset<f32>, Dataset<f32>) {
-    let (train, test) = digits::<f32>().unwrap().split(0.2, 7).unwrap();
-    let s = Standardizer::fit_dataset(&train).unwrap();
-    (
-        s.transform_dataset(train).unwrap(),
-        s.transform_dataset(test).unwrap(),
-    )
-}
+use autodiff::Reduction;
+use common::training::{bits, digits_split};
+use nn::checkpoint::load_checkpoint;
+use nn::data::{digits, noisy_sine, Dataset};
+use nn::{Activation, EarlyStopping, Error, Loss, Metric, Mlp, TrainConfig, Trainer};
 
 fn trainer(epochs: usize, seed: u64) -> Trainer<f32> {
     let mlp = Mlp::builder(&[64, 64, 10])
@@ -32,10 +26,6 @@ fn trainer(epochs: usize, seed: u64) -> Trainer<f32> {
             ..Default::default()
         },
     )
-}
-
-fn bits(p: &[f32]) -> Vec<u32> {
-    p.iter().map(|v| v.to_bits()).collect()
 }
 
 #[test]
@@ -132,75 +122,6 @@ fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
     assert_eq!(h.epochs.len(), 2, "only the remaining epochs run");
     assert_eq!(bits(second.mlp().params()), bits(whole.mlp().params()));
     std::fs::remove_dir_all(&dir).unwrap();
-}
-
-#[test]
-fn dropout_runs_are_reproducible_evaluate_without_dropout_and_refuse_p_outside_zero_one() {
-    let (train, test) = digits_split();
-    let mlp = Mlp::builder(&[64, 32, 10])
-        .hidden(Activation::RELU)
-        .seed(2)
-        .build()
-        .unwrap();
-    let run = |dropout| {
-        let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
-        let config = TrainConfig {
-            epochs: 3,
-            dropout,
-            ..TrainConfig::default()
-        };
-        let mut t = Trainer::new(mlp.clone(), adam, config);
-        let h = t.fit(&train, Some(&test), |_| {}).unwrap();
-        (t, h)
-    };
-    let (a, ha) = run(Some(0.3));
-    let (b, _) = run(Some(0.3));
-    let (plain, _) = run(None);
-    let (zero, _) = run(Some(0.0));
-    assert_eq!(
-        bits(a.mlp().params()),
-        bits(b.mlp().params()),
-        "same seed, same masks"
-    );
-    assert_ne!(
-        bits(a.mlp().params()),
-        bits(plain.mlp().params()),
-        "dropout acts"
-    );
-    assert_eq!(
-        bits(zero.mlp().params()),
-        bits(plain.mlp().params()),
-        "p = 0 is no dropout"
-    );
-    // The reported figures are the evaluation mode's (no dropout).
-    let last = ha.epochs.last().unwrap();
-    let labels = test.labels().unwrap();
-    let accuracy = a
-        .mlp()
-        .accuracy(test.features().as_slice(), labels)
-        .unwrap();
-    assert_eq!(last.test_accuracy, Some(accuracy));
-    assert!(accuracy > 0.8, "still learns (chance is 0.1): {accuracy}");
-    for p in [1.0, -0.1, f64::NAN] {
-        let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
-        let config = TrainConfig {
-            dropout: Some(p),
-            ..TrainConfig::default()
-        };
-        let e = Trainer::new(mlp.clone(), adam, config)
-            .fit(&train, None, |_| {})
-            .unwrap_err();
-        assert!(
-            matches!(
-                e,
-                nn::Error::Config {
-                    what: "dropout",
-                    ..
-                }
-            ),
-            "{p}: {e}"
-        );
-    }
 }
 
 #[test]
@@ -1015,50 +936,6 @@ fn a_test_set_whose_targets_the_loss_cannot_take_is_refused_before_the_first_epo
         "targets: cross-entropy needs class labels, the test set has real target vectors"
     );
     assert_eq!((t.epoch(), t.optimizer().steps()), (0, 0));
-}
-
-#[test]
-fn a_trainer_draws_new_dropout_masks_at_every_step() {
-    // One sample, one step per epoch: a hidden unit dropped in a step gets
-    // no gradient, so its incoming weight is left exactly as it was. The
-    // units left alone are those dropped, and they change from step to step.
-    let data = noisy_sine::<f64>(1, 0.1, 1).unwrap();
-    let mlp = Mlp::builder(&[1, 32, 1])
-        .hidden(Activation::Tanh)
-        .seed(1)
-        .build()
-        .unwrap();
-    let sgd = optim::by_name::<f64>("gradient_descent", 0.1).unwrap();
-    let mut t = Trainer::new(
-        mlp,
-        sgd,
-        TrainConfig {
-            batch_size: 1,
-            loss: Loss::LeastSquares(Reduction::Mean),
-            dropout: Some(0.5),
-            ..Default::default()
-        },
-    );
-    let w1 = t.mlp().slots()["layers.0.weight"].range();
-    let mut before = t.mlp().params()[w1.clone()].to_vec();
-    let mut dropped_each_step = Vec::new();
-    for epochs in 1..=3 {
-        t.config_mut().epochs = epochs;
-        t.fit(&data, None, |_| {}).unwrap();
-        let after = t.mlp().params()[w1.clone()].to_vec();
-        let unchanged: Vec<usize> = (0..32).filter(|&j| before[j] == after[j]).collect();
-        assert!(
-            (4..=28).contains(&unchanged.len()),
-            "step {epochs}: {} of 32 units dropped",
-            unchanged.len()
-        );
-        dropped_each_step.push(unchanged);
-        before = after;
-    }
-    assert!(
-        dropped_each_step.windows(2).all(|w| w[0] != w[1]),
-        "the same units dropped in consecutive steps: {dropped_each_step:?}"
-    );
 }
 
 #[test]

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod fwd;
+pub mod training;
 
 /// `|a - b| <= tol * max(1, |a|, |b|)`.
 pub fn close(a: f64, b: f64, tol: f64) -> bool {
