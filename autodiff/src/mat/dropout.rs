@@ -34,7 +34,8 @@ impl<T: Float> Mask<T> {
     fn new(p: f64, seed: u64) -> Self {
         Mask {
             seed,
-            // `p < 1`, so this is below 2^64; `as` rounds down.
+            // `as` rounds down, and saturates at `u64::MAX` where `p` is
+            // so close to 1 that the product rounds up to 2^64.
             threshold: (p * 2f64.powi(64)) as u64,
             scale: T::from_f64(1.0 / (1.0 - p)),
         }
