@@ -327,6 +327,14 @@ impl GradcheckReport {
     }
 }
 
+/// Where a probe steps from `x`: one coordinate by the step, or along a
+/// direction.
+#[derive(Clone, Copy)]
+enum Step<'a> {
+    Coordinate(usize),
+    Along(&'a [f64]),
+}
+
 /// Checks a gradient `grad` of `f` at `x` that came from anywhere (a
 /// hand-written formula, another library, the tape).
 ///
@@ -381,20 +389,30 @@ pub fn gradcheck_fn(
         error: (analytic - numeric).abs(),
         tolerance: config.atol + config.rtol * numeric.abs(),
     };
-    // The central quotient along `dir` with step `t`, `(f(x + t dir) -
-    // f(x - t dir)) / (2 t)`; out of tolerance, it is extrapolated with the
+    // The central quotient along `step` with step size `t`, `(f(x + t d) -
+    // f(x - t d)) / (2 t)`; out of tolerance, it is extrapolated with the
     // quotient at `2 t` (Richardson: `(4 D(t) - D(2 t)) / 3`, error
     // `O(t^4)` instead of `O(t^2)`) before it counts as a failure, so that
-    // a steep `f` does not fail a right gradient.
-    let estimate = |xp: &mut [f64], probe, analytic: f64, dir: &dyn Fn(usize) -> f64, t: f64| {
-        // (A coordinate not stepped keeps its value exactly: `-0.0 + 0.0`
-        // would be `+0.0`.)
-        let at = |xp: &mut [f64], s: f64| {
-            for (i, p) in xp.iter_mut().enumerate() {
-                let d = dir(i);
-                *p = if d == 0.0 { x[i] } else { x[i] + s * d };
+    // a steep `f` does not fail a right gradient. `xp` is `x` on entry and
+    // on return.
+    let estimate = |xp: &mut [f64], probe, analytic: f64, step: Step<'_>, t: f64| {
+        let at = |xp: &mut [f64], s: f64| match step {
+            // One entry written and restored: the others keep their values
+            // exactly, and a coordinate probe costs no pass over `x`.
+            Step::Coordinate(i) => {
+                xp[i] = x[i] + s;
+                let v = f(xp);
+                xp[i] = x[i];
+                v
             }
-            f(xp)
+            Step::Along(d) => {
+                for ((p, &xi), &di) in xp.iter_mut().zip(x).zip(d) {
+                    *p = xi + s * di;
+                }
+                let v = f(xp);
+                xp.copy_from_slice(x);
+                v
+            }
         };
         let mut quotient = |t: f64| (at(xp, t) - at(xp, -t)) / (2.0 * t);
         let first = compare(probe, analytic, quotient(t));
@@ -426,8 +444,13 @@ pub fn gradcheck_fn(
     if config.per_coordinate {
         for i in 0..x.len() {
             let h = config.step * x[i].abs().max(1.0);
-            let unit = |j: usize| if j == i { 1.0 } else { 0.0 };
-            record(estimate(&mut xp, Probe::Coordinate(i), grad[i], &unit, h));
+            record(estimate(
+                &mut xp,
+                Probe::Coordinate(i),
+                grad[i],
+                Step::Coordinate(i),
+                h,
+            ));
         }
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(config.seed);
@@ -452,7 +475,7 @@ pub fn gradcheck_fn(
             &mut xp,
             Probe::Direction(k),
             analytic,
-            &|j| u[j],
+            Step::Along(&u),
             h,
         ));
     }
