@@ -446,14 +446,9 @@ impl<T: Float> Mlp<T> {
         if !params.all_finite() {
             return Err(self.non_finite(flat));
         }
-        if let Some((p, _)) = dropout.filter(|&(p, _)| !(0.0..1.0).contains(&p)) {
+        if let Some((p, _)) = dropout {
             // (Checked here too for a network without hidden layers.)
-            return Err(autodiff::Error::OutOfRange {
-                what: "dropout: the drop probability p",
-                value: p,
-                range: "[0, 1)",
-            }
-            .into());
+            autodiff::mat::check_drop_probability(p)?;
         }
         // One mask seed per hidden layer, drawn from the given seed.
         let mut seeds = dropout.map(|(p, seed)| (p, StdRng::seed_from_u64(seed)));

@@ -52,8 +52,19 @@ impl<T: Float> Mask<T> {
     }
 }
 
-/// The error for a drop probability outside `[0, 1)`.
-fn check_p(p: f64) -> Result<()> {
+/// Checks a dropout's drop probability `p`: in `[0, 1)` (`p = 1` would
+/// scale by `1 / 0`). [`Mat::try_dropout`] runs it; callers that take `p`
+/// from a configuration can run it before recording anything.
+///
+/// ```
+/// assert!(autodiff::mat::check_drop_probability(0.5).is_ok());
+/// assert!(autodiff::mat::check_drop_probability(1.0).is_err());
+/// assert!(autodiff::mat::check_drop_probability(f64::NAN).is_err());
+/// ```
+///
+/// # Errors
+/// [`Error::OutOfRange`] unless `0 <= p < 1`.
+pub fn check_drop_probability(p: f64) -> Result<()> {
     if (0.0..1.0).contains(&p) {
         Ok(())
     } else {
@@ -92,7 +103,7 @@ impl<'t, T: Float> Mat<'t, T> {
     /// # Errors
     /// [`Error::OutOfRange`] unless `0 <= p < 1`.
     pub fn try_dropout(self, p: f64, seed: u64) -> Result<Mat<'t, T>> {
-        check_p(p)?;
+        check_drop_probability(p)?;
         let mask = Mask::<T>::new(p, seed);
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
@@ -162,7 +173,7 @@ mod tests {
         let m = Mask::<f32>::new(0.0, 9);
         assert!((0..10_000).all(|k| m.factor(k) == 1.0));
         for p in [-0.1, 1.0, f64::NAN] {
-            assert!(check_p(p).is_err(), "{p}");
+            assert!(check_drop_probability(p).is_err(), "{p}");
         }
     }
 }

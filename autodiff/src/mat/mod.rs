@@ -35,6 +35,7 @@ pub(crate) mod softmax;
 mod store;
 
 pub use custom::CustomVjp;
+pub use dropout::check_drop_probability;
 pub use loss::Reduction;
 pub use reduce::Axis;
 pub(crate) use store::{Lent, MatStore, Node, Sink};

@@ -347,7 +347,11 @@ impl<T: Scalar> Trainer<T> {
                 });
             }
         }
-        if let Some(p) = self.config.dropout.filter(|p| !(0.0..1.0).contains(p)) {
+        if let Some(p) = self
+            .config
+            .dropout
+            .filter(|&p| autodiff::mat::check_drop_probability(p).is_err())
+        {
             return Err(Error::Config {
                 what: "dropout",
                 got: p,
