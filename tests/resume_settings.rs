@@ -11,7 +11,9 @@ use nn::checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, TrainingSettings, TrainingState,
 };
 use nn::data::{noisy_sine, BatchOrder};
-use nn::{Activation, EarlyStopping, Error, Loss, Metric, Mlp, TrainConfig, Trainer};
+use nn::{
+    Activation, EarlyStopping, Error, Loss, Metric, Mlp, SettingDifference, TrainConfig, Trainer,
+};
 use optim::Schedule;
 use std::path::PathBuf;
 
@@ -186,14 +188,16 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
             _ => format!("{:?}", recorded.dropout),
         };
         match &e {
-            Error::ResumeSetting {
-                setting: named,
-                checkpoint,
-                trainer,
-            } => {
-                assert_eq!(named, setting, "{setting} -> {theirs}: {e}");
-                assert_eq!(*checkpoint, want_checkpoint, "{setting} -> {theirs}: {e}");
-                assert_eq!(trainer, theirs, "{setting} -> {theirs}: {e}");
+            Error::ResumeSetting { differences } => {
+                assert_eq!(
+                    differences,
+                    &[SettingDifference {
+                        setting,
+                        checkpoint: want_checkpoint.clone(),
+                        trainer: theirs.to_string(),
+                    }],
+                    "{setting} -> {theirs}: {e}"
+                );
             }
             other => panic!("{setting} -> {theirs}: expected Error::ResumeSetting, got {other}"),
         }
@@ -212,6 +216,36 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
             "{setting} -> {theirs}: the trainer changed"
         );
     }
+}
+
+#[test]
+fn restore_names_every_differing_setting_in_field_order() {
+    let scratch = Scratch::new("several");
+    let state = trained_state(&scratch);
+    let mut t = trainer(TrainConfig {
+        dropout: None,
+        batch_size: 8,
+        ..config()
+    });
+    let Err(e) = t.restore(&state) else {
+        panic!("restored, not refused");
+    };
+    let Error::ResumeSetting { differences } = &e else {
+        panic!("expected Error::ResumeSetting, got {e}");
+    };
+    let named: Vec<_> = differences
+        .iter()
+        .map(|d| (d.setting, d.checkpoint.as_str(), d.trainer.as_str()))
+        .collect();
+    assert_eq!(
+        named,
+        [("batch_size", "16", "8"), ("dropout", "Some(0.25)", "None")]
+    );
+    let msg = e.to_string();
+    assert!(
+        msg.contains("batch_size 16, this trainer's configuration has batch_size 8; the checkpoint was trained with dropout Some(0.25)"),
+        "{msg}"
+    );
 }
 
 #[test]

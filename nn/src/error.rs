@@ -132,23 +132,17 @@ pub enum Error {
         /// The trainer's value.
         trainer: u64,
     },
-    /// A checkpoint records a setting of the run
+    /// A checkpoint records settings of the run
     /// ([`TrainingSettings`](crate::checkpoint::TrainingSettings)) other
     /// than the [`TrainConfig`](crate::TrainConfig) of the trainer it is
-    /// restored into: resumed with it, the run would not continue as if
+    /// restored into: resumed with them, the run would not continue as if
     /// never stopped.
-    #[error("cannot resume: the checkpoint was trained with {setting} {checkpoint}, this trainer's configuration has {setting} {trainer} (a resumed run continues as if never stopped only with the same settings)")]
+    #[error("cannot resume: {} (a resumed run continues as if never stopped only with the same settings)", list(.differences))]
     ResumeSetting {
-        /// The setting, named as the field of
-        /// [`TrainConfig`](crate::TrainConfig): `"batch_size"`, `"order"`,
-        /// `"drop_last"`, `"loss"`, `"schedule"`, `"clip_grad_norm"` or
-        /// `"dropout"`.
-        setting: &'static str,
-        /// The checkpoint's value, as `{:?}` prints it (e.g.
-        /// `CrossEntropy(Mean)`, `Some(0.5)`).
-        checkpoint: String,
-        /// The trainer's value, likewise.
-        trainer: String,
+        /// Every setting that differs, in the order of
+        /// [`TrainingSettings`](crate::checkpoint::TrainingSettings)'s
+        /// fields; never empty.
+        differences: Vec<SettingDifference>,
     },
     /// An error of the tape (a shape mismatch, a label out of range).
     #[error(transparent)]
@@ -163,3 +157,39 @@ pub enum Error {
 
 /// `Result` with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// One setting a checkpoint records otherwise than a trainer's
+/// configuration ([`Error::ResumeSetting`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingDifference {
+    /// The setting, named as the field of
+    /// [`TrainConfig`](crate::TrainConfig): `"batch_size"`, `"order"`,
+    /// `"drop_last"`, `"loss"`, `"schedule"`, `"clip_grad_norm"` or
+    /// `"dropout"`.
+    pub setting: &'static str,
+    /// The checkpoint's value, as `{:?}` prints it (e.g.
+    /// `CrossEntropy(Mean)`, `Some(0.5)`).
+    pub checkpoint: String,
+    /// The trainer's value, likewise.
+    pub trainer: String,
+}
+
+impl std::fmt::Display for SettingDifference {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let SettingDifference {
+            setting,
+            checkpoint,
+            trainer,
+        } = self;
+        write!(
+            f,
+            "the checkpoint was trained with {setting} {checkpoint}, this trainer's configuration has {setting} {trainer}"
+        )
+    }
+}
+
+/// The differences joined by "; ".
+fn list(differences: &[SettingDifference]) -> String {
+    let parts: Vec<String> = differences.iter().map(ToString::to_string).collect();
+    parts.join("; ")
+}

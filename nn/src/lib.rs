@@ -36,7 +36,7 @@ mod mlp;
 pub mod train;
 
 pub use activation::Activation;
-pub use error::{Error, Result};
+pub use error::{Error, Result, SettingDifference};
 pub use init::Init;
 pub use loss::{BatchTargets, Loss};
 pub use mlp::{Forward, Mlp, MlpBuilder, ParamSlot};

@@ -6,7 +6,7 @@
 //! [`Trainer::restore`]: crate::Trainer::restore
 
 use crate::data::BatchOrder;
-use crate::{Loss, TrainConfig};
+use crate::{Loss, SettingDifference, TrainConfig};
 use autodiff::Reduction;
 use optim::{Decay, Schedule};
 use std::collections::HashMap;
@@ -153,16 +153,23 @@ impl TrainingSettings {
             .collect()
     }
 
-    /// The first setting, in the order of the fields, that `self` and
-    /// `other` record differently (floats compared bitwise, through their
-    /// shortest round-trip form): its name and both values as `{:?}` prints
-    /// them, `self`'s first; `None` when they record the same.
-    pub(crate) fn first_difference(&self, other: &Self) -> Option<(&'static str, String, String)> {
+    /// The settings that `self` and `other` record differently, in the
+    /// order of the fields (floats compared bitwise, through their shortest
+    /// round-trip form), with both values as `{:?}` prints them, `self`'s
+    /// as the checkpoint's; empty when they record the same.
+    pub(crate) fn differences(&self, other: &Self) -> Vec<SettingDifference> {
         self.each()
             .into_iter()
             .zip(other.each())
-            .find(|(a, b)| a.1 != b.1)
-            .map(|((name, _, a), (_, _, b))| (name, a, b))
+            .filter(|(a, b)| a.1 != b.1)
+            .map(
+                |((setting, _, checkpoint), (_, _, trainer))| SettingDifference {
+                    setting,
+                    checkpoint,
+                    trainer,
+                },
+            )
+            .collect()
     }
 }
 
@@ -382,7 +389,7 @@ mod tests {
         for s in variety() {
             let back = round_trip(&s);
             assert_eq!(back, s);
-            assert_eq!(back.first_difference(&s), None, "{s:?}");
+            assert_eq!(back.differences(&s), [], "{s:?}");
             assert_eq!(
                 back.clip_grad_norm.map(f64::to_bits),
                 s.clip_grad_norm.map(f64::to_bits)
@@ -461,31 +468,32 @@ mod tests {
     }
 
     #[test]
-    fn the_first_difference_names_the_setting_and_both_values() {
+    fn the_differences_name_every_differing_setting_and_both_values() {
         let a = TrainingSettings::of(&TrainConfig::default());
         let b = TrainingSettings {
             loss: Loss::CrossEntropy(Reduction::Sum),
             clip_grad_norm: Some(1.0),
             ..a
         };
+        let named = |setting, checkpoint: &str, trainer: &str| SettingDifference {
+            setting,
+            checkpoint: checkpoint.into(),
+            trainer: trainer.into(),
+        };
         assert_eq!(
-            a.first_difference(&b),
-            Some((
-                "loss",
-                "CrossEntropy(Mean)".into(),
-                "CrossEntropy(Sum)".into()
-            ))
+            a.differences(&b),
+            [
+                named("loss", "CrossEntropy(Mean)", "CrossEntropy(Sum)"),
+                named("clip_grad_norm", "None", "Some(1.0)"),
+            ]
         );
         // Floats bitwise: -0.0 is not 0.0.
         let zero = |min_lr| TrainingSettings {
             schedule: Some(Schedule::cosine(1.0, 10, min_lr).unwrap()),
             ..a
         };
-        assert_eq!(zero(0.0).first_difference(&zero(0.0)), None);
-        assert_eq!(
-            zero(0.0).first_difference(&zero(-0.0)).map(|d| d.0),
-            Some("schedule")
-        );
+        assert_eq!(zero(0.0).differences(&zero(0.0)), []);
+        assert_eq!(zero(0.0).differences(&zero(-0.0))[0].setting, "schedule");
     }
 
     #[test]

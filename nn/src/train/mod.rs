@@ -212,8 +212,8 @@ impl<T: Scalar> Trainer<T> {
     /// [`Error::Resume`] when the checkpoint's seed is not the trainer's
     /// (the batch order, and any split made from the seed, would differ);
     /// [`Error::ResumeSetting`] when a setting it records differs from the
-    /// trainer's configuration, naming the first such (in the order of
-    /// [`TrainingSettings`]'s fields) and both values;
+    /// trainer's configuration, naming every such setting (in the order
+    /// of [`TrainingSettings`]'s fields) and both values;
     /// [`Error::Resume`] when the optimizer's state is for another number
     /// of parameters than the network's; the optimizer's error when its
     /// state does not fit otherwise (another method or hyperparameters, a
@@ -230,12 +230,9 @@ impl<T: Scalar> Trainer<T> {
         }
         if let Some(recorded) = &state.training {
             let ours = TrainingSettings::of(&self.config);
-            if let Some((setting, checkpoint, trainer)) = recorded.first_difference(&ours) {
-                return Err(Error::ResumeSetting {
-                    setting,
-                    checkpoint,
-                    trainer,
-                });
+            let differences = recorded.differences(&ours);
+            if !differences.is_empty() {
+                return Err(Error::ResumeSetting { differences });
             }
         }
         let n = self.mlp.num_params();
