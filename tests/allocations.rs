@@ -33,6 +33,23 @@ fn reused_tapes_make_no_heap_allocation_in_steady_state() {
     }
     assert_eq!(allocations() - before, 0, "scalar evaluations allocated");
 
+    // Second order, on the Evaluator's dual tape.
+    let v: Vec<f64> = x.iter().map(|x| x.cos()).collect();
+    let mut hv = vec![0.0; x.len()];
+    ev.grad_and_hvp(|x| rosenbrock(x), &x, &v, &mut g, &mut hv)
+        .unwrap(); // warm-up
+    let before = allocations();
+    for _ in 0..10 {
+        ev.hvp(|x| rosenbrock(x), &x, &v, &mut hv).unwrap();
+        ev.grad_and_hvp(|x| rosenbrock(x), &x, &v, &mut g, &mut hv)
+            .unwrap();
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "Hessian-vector products allocated"
+    );
+
     // Matrix path: an MLP-like step on a reused tape and gradient store.
     // The tape, the gradient store and the matrix kernel (packing buffers
     // kept per thread) allocate nothing.

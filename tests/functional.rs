@@ -128,6 +128,126 @@ fn evaluator_reused_across_functions_keeps_its_adjoints_clean() {
     }
 }
 
+/// H(x) v of the extended Rosenbrock function, from its Hessian derived by
+/// hand: each term adds 2 + 1200 x_i^2 - 400 x_{i+1} at (i, i), -400 x_i
+/// at (i, i+1) and (i+1, i), and 200 at (i+1, i+1).
+fn rosenbrock_hvp(x: &[f64], v: &[f64]) -> Vec<f64> {
+    let mut hv = vec![0.0; x.len()];
+    for i in 0..x.len() - 1 {
+        let (a, b) = (x[i], x[i + 1]);
+        let (hii, hij, hjj) = (2.0 + 1200.0 * a * a - 400.0 * b, -400.0 * a, 200.0);
+        hv[i] += hii * v[i] + hij * v[i + 1];
+        hv[i + 1] += hij * v[i] + hjj * v[i + 1];
+    }
+    hv
+}
+
+fn assert_close(got: &[f64], want: &[f64], what: &str) {
+    for (k, (a, b)) in got.iter().zip(want).enumerate() {
+        assert!(
+            (a - b).abs() <= 1e-12 * b.abs().max(1.0),
+            "{what}[{k}]: {a} vs {b}"
+        );
+    }
+}
+
+#[test]
+fn evaluator_hvp_and_grad_and_hvp_match_the_hand_derived_hessian_across_reuse() {
+    // The dual tape's adjoints are reset once used, as the f64 tape's:
+    // other functions, a constant output and an output that is an input,
+    // between two rounds, must not leak into the next results.
+    let x: Vec<f64> = (0..9).map(|i| (i as f64 * 0.7).sin() * 1.3).collect();
+    let v: Vec<f64> = (0..9).map(|i| (i as f64 * 1.1).cos()).collect();
+    let (want_hv, want_g) = (rosenbrock_hvp(&x, &v), rosenbrock_grad(&x));
+    let mut ev = autodiff::Evaluator::new();
+    let (mut g, mut hv) = (vec![0.0; 9], vec![0.0; 9]);
+    for _ in 0..2 {
+        let value = ev.hvp(|x| rosenbrock(x), &x, &v, &mut hv).unwrap();
+        assert_eq!(value, rosenbrock(&x));
+        assert_close(&hv, &want_hv, "hvp");
+        // The free function is the same computation.
+        assert_eq!(autodiff::hvp(|x| rosenbrock(x), &x, &v).unwrap(), hv);
+
+        hv.fill(f64::NAN);
+        let value = ev
+            .grad_and_hvp(|x| rosenbrock(x), &x, &v, &mut g, &mut hv)
+            .unwrap();
+        assert_eq!(value, rosenbrock(&x));
+        assert_close(&g, &want_g, "grad");
+        assert_close(&hv, &want_hv, "grad_and_hvp");
+
+        ev.value_and_grad(|x| rosenbrock(x), &x, &mut g).unwrap();
+        assert_close(&g, &want_g, "value_and_grad");
+
+        // x0^2 x1 on fewer inputs: H e_0 = [2 x1, 2 x0].
+        let (mut g2, mut hv2) = ([0.0; 2], [0.0; 2]);
+        ev.grad_and_hvp(
+            |x| x[0] * x[0] * x[1],
+            &[3.0, 5.0],
+            &[1.0, 0.0],
+            &mut g2,
+            &mut hv2,
+        )
+        .unwrap();
+        assert_eq!((g2, hv2), ([30.0, 9.0], [10.0, 6.0]));
+        ev.hvp(
+            |_| autodiff::Var::constant(autodiff::Dual::new(2.0, 0.0)),
+            &x,
+            &v,
+            &mut hv,
+        )
+        .unwrap();
+        assert_eq!(hv, [0.0; 9]);
+        ev.grad_and_hvp(|x| x[4], &x, &v, &mut g, &mut hv).unwrap();
+        assert_eq!(
+            (&g[..], &hv[..]),
+            (
+                &[0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 0.0][..],
+                &[0.0; 9][..]
+            )
+        );
+    }
+}
+
+#[test]
+fn evaluator_second_order_names_each_buffer_of_the_wrong_length() {
+    let what = |e: autodiff::Error| match e {
+        autodiff::Error::LengthMismatch {
+            what,
+            expected,
+            got,
+        } => (what, expected, got),
+        other => panic!("expected LengthMismatch, got {other}"),
+    };
+    let mut ev = autodiff::Evaluator::new();
+    let f = autodiff::second_order_fn(|x| x[0] * x[1]);
+    let x = [1.0, 2.0];
+    let (mut two, mut three) = ([0.0; 2], [0.0; 3]);
+    assert_eq!(
+        what(ev.hvp(f, &x, &[1.0], &mut two).unwrap_err()),
+        ("hvp (direction v)", 2, 1)
+    );
+    assert_eq!(
+        what(ev.hvp(f, &x, &[1.0, 0.0], &mut three).unwrap_err()),
+        ("hvp (output hv)", 2, 3)
+    );
+    assert_eq!(
+        what(
+            ev.grad_and_hvp(f, &x, &[1.0, 0.0], &mut three, &mut two)
+                .unwrap_err()
+        ),
+        ("grad_and_hvp (gradient buffer)", 2, 3)
+    );
+    assert!(matches!(
+        ev.hvp(f, &[], &[], &mut []).unwrap_err(),
+        autodiff::Error::EmptyInput { what: "hvp" }
+    ));
+    // Nothing was left half-done: the next call is right.
+    ev.grad_and_hvp(f, &x, &[0.0, 1.0], &mut two, &mut [0.0; 2])
+        .unwrap();
+    assert_eq!(two, [2.0, 1.0]);
+}
+
 #[test]
 fn the_evaluator_records_only_operations_of_two_recorded_inputs() {
     // Rosenbrock on 6 inputs: 3 statements per term, minus the first

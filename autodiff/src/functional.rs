@@ -10,7 +10,7 @@
 //! pinned: [`scalar_fn`], [`vector_fn`], [`second_order_fn`], [`mats_fn`].
 
 use crate::tape::Preaccumulating;
-use crate::{Dual, Error, Grads, Matrix, Result, Tape, Var};
+use crate::{Dual, Error, Evaluator, Grads, Matrix, Result, Tape, Var};
 
 /// The number type the helpers' closures receive: a [`Var`] of a
 /// [preaccumulating](Tape::preaccumulating) tape, since the helpers return
@@ -88,11 +88,11 @@ where
 }
 
 /// The tapes of the helpers.
-fn preaccumulating<T: crate::TapeValue>() -> Tape<T, Preaccumulating> {
+pub(crate) fn preaccumulating<T: crate::TapeValue>() -> Tape<T, Preaccumulating> {
     Tape::preaccumulating_with_capacity(64)
 }
 
-fn nonempty(x: &[f64], what: &'static str) -> Result<()> {
+pub(crate) fn nonempty(x: &[f64], what: &'static str) -> Result<()> {
     if x.is_empty() {
         Err(Error::EmptyInput { what })
     } else {
@@ -200,23 +200,9 @@ pub fn hvp<F>(f: F, x: &[f64], v: &[f64]) -> Result<Vec<f64>>
 where
     F: for<'t> Fn(&[PVar<'t, Dual<f64>>]) -> PVar<'t, Dual<f64>>,
 {
-    nonempty(x, "hvp")?;
-    if v.len() != x.len() {
-        return Err(Error::LengthMismatch {
-            what: "hvp (direction v)",
-            expected: x.len(),
-            got: v.len(),
-        });
-    }
-    let tape = preaccumulating::<Dual<f64>>();
-    let xs: Vec<_> = x
-        .iter()
-        .zip(v)
-        .map(|(&x, &v)| tape.var(Dual::new(x, v)))
-        .collect();
-    let y = f(&xs);
-    let g = tape.backward(y);
-    Ok(xs.iter().map(|&xi| g[xi].eps).collect())
+    let mut hv = vec![0.0; x.len()];
+    Evaluator::new().hvp(f, x, v, &mut hv)?;
+    Ok(hv)
 }
 
 /// The Hessian matrix of a scalar `f` at `x`: one [`hvp`] per basis vector.
@@ -240,115 +226,16 @@ where
     nonempty(x, "hessian")?;
     let n = x.len();
     let mut h = Matrix::zeros(n, n);
-    let mut e = vec![0.0; n];
+    let (mut e, mut col) = (vec![0.0; n], vec![0.0; n]);
+    // One evaluator for every column: one tape, recorded n times.
+    let mut ev = Evaluator::new();
     for j in 0..n {
         e[j] = 1.0;
-        let col = hvp(&f, x, &e)?;
+        ev.hvp(&f, x, &e, &mut col)?;
         e[j] = 0.0;
-        for (i, c) in col.into_iter().enumerate() {
+        for (i, &c) in col.iter().enumerate() {
             h[(i, j)] = c;
         }
     }
     Ok(h)
-}
-
-/// A preaccumulating tape, its adjoint buffer and its input buffer, kept
-/// across calls: the allocation-free way to differentiate the same function
-/// many times (an optimisation loop).
-///
-/// Its closures, like those of the other helpers, receive [`PVar`]s and
-/// cannot record matrix operations (those record on a [`Tape::new`] tape;
-/// differentiate such functions with [`Tape::backward`]).
-///
-/// ```
-/// let mut ev = autodiff::Evaluator::new();
-/// let mut g = [0.0; 2];
-/// for step in 0..3 {
-///     let x = [step as f64, 1.0];
-///     let v = ev.value_and_grad(|x| x[0] * x[1], &x, &mut g).unwrap();
-///     assert_eq!((v, g), (step as f64, [1.0, step as f64]));
-/// }
-/// ```
-#[derive(Debug)]
-pub struct Evaluator {
-    tape: Tape<f64, Preaccumulating>,
-    // Scalar adjoints, all zero between calls (see `Tape::leaf_gradient`).
-    adj: Vec<f64>,
-    // Always empty between calls: only its allocation is kept.
-    inputs: InputBuffer,
-}
-
-/// The allocation of the `Evaluator`'s input handles, kept between calls.
-///
-/// A `PVar` holds a `&Tape`, and `Tape` is not `Sync`, so a vector of them
-/// is not `Send`; this one is empty whenever an `Evaluator` can be moved
-/// (between calls), so it holds no reference, and moving it to another
-/// thread moves only memory.
-#[derive(Debug, Default)]
-struct InputBuffer(Vec<PVar<'static, f64>>);
-
-// SAFETY: see `InputBuffer`: the vector is empty outside
-// `Evaluator::value_and_grad`, which holds `&mut self` while it is not.
-unsafe impl Send for InputBuffer {}
-
-impl Default for Evaluator {
-    fn default() -> Self {
-        Evaluator {
-            tape: preaccumulating(),
-            adj: Vec::new(),
-            inputs: InputBuffer::default(),
-        }
-    }
-}
-
-impl Evaluator {
-    /// A new evaluator.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// `f(x)`, writing the gradient into `grad`.
-    ///
-    /// # Errors
-    /// [`Error::EmptyInput`] if `x` is empty; [`Error::LengthMismatch`]
-    /// unless `grad` has the length of `x`.
-    pub fn value_and_grad<F>(&mut self, f: F, x: &[f64], grad: &mut [f64]) -> Result<f64>
-    where
-        F: for<'t> Fn(&[PVar<'t, f64>]) -> PVar<'t, f64>,
-    {
-        nonempty(x, "value_and_grad")?;
-        if grad.len() != x.len() {
-            return Err(Error::LengthMismatch {
-                what: "value_and_grad (gradient buffer)",
-                expected: x.len(),
-                got: grad.len(),
-            });
-        }
-        self.tape.clear();
-        let mut xs = relabel(std::mem::take(&mut self.inputs.0));
-        self.tape.vars_into(x, &mut xs);
-        let y = f(&xs);
-        // The inputs were recorded first, on a cleared tape: their adjoints
-        // are the first `x.len()` ones.
-        debug_assert_eq!(xs[0].tape().map(|_| xs[0].index()), Some(0));
-        self.tape.leaf_gradient(y, &mut self.adj, grad);
-        self.inputs.0 = relabel(xs);
-        Ok(y.value())
-    }
-
-    /// Bytes of tape memory the last evaluation used.
-    pub fn tape_bytes(&self) -> usize {
-        self.tape.memory_bytes()
-    }
-}
-
-/// Empties `v` and hands back its allocation with another lifetime.
-fn relabel<'a, 'b>(mut v: Vec<PVar<'a, f64>>) -> Vec<PVar<'b, f64>> {
-    v.clear();
-    let mut v = std::mem::ManuallyDrop::new(v);
-    let (ptr, cap) = (v.as_mut_ptr(), v.capacity());
-    // SAFETY: the vector is empty, so no `Var<'a>` is reinterpreted; only
-    // the allocation moves over, and `Var<'a>` and `Var<'b>` differ only in
-    // a lifetime, so they have the same size and alignment.
-    unsafe { Vec::from_raw_parts(ptr.cast::<PVar<'b, f64>>(), 0, cap) }
 }

@@ -31,9 +31,11 @@
 //!   affine map, elementwise, transpose, broadcast, sums and means over
 //!   everything or one [`Axis`], row-wise softmax and log-softmax, entries
 //!   as scalars and matrices of scalars, the losses of (5.1)).
-//! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`],
-//!   [`Evaluator`]: function transformations. They return gradients with
-//!   respect to the inputs only, so they record on a preaccumulating tape
+//! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`]:
+//!   function transformations; [`Evaluator`] keeps their tapes for
+//!   allocation-free repeated gradients and Hessian-vector products. They
+//!   return gradients with respect to the inputs only, so they record on a
+//!   preaccumulating tape
 //!   ([`Tape::preaccumulating`]): operations of one recorded input are
 //!   folded into the next two-input statement instead of recorded. Their
 //!   closures receive [`PVar`]s, the `Var`s of such a tape; a generic
@@ -73,6 +75,7 @@
 
 mod dual;
 mod error;
+mod evaluator;
 mod functional;
 pub mod gradcheck;
 mod grads;
@@ -90,9 +93,10 @@ mod var;
 
 pub use dual::Dual;
 pub use error::{Error, Result};
+pub use evaluator::Evaluator;
 pub use functional::{
     grad, hessian, hvp, jacobian, mats_fn, scalar_fn, second_order_fn, value_and_grad, vector_fn,
-    Evaluator, PVar,
+    PVar,
 };
 pub use gradcheck::{gradcheck, gradcheck_fn, gradcheck_mats, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
