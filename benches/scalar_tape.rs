@@ -110,6 +110,7 @@ fn main() {
             r.tape_hand
         );
     }
+    second_order();
     // Tape size per recorded op, with every operation recorded and with
     // the Evaluator's preaccumulation.
     tape_size(Tape::with_capacity(1 << 17));
@@ -130,5 +131,38 @@ fn tape_size<M: Recording>(tape: Tape<f64, M>) {
         stmts,
         bytes,
         y.value()
+    );
+}
+
+/// Rosenbrock's Hessian-vector product on the Evaluator's dual tape
+/// against its gradient on the f64 tape, interleaved (no goal; reported).
+fn second_order() {
+    let n = 10_000;
+    let x: Vec<f64> = (0..n).map(|i| (i as f64 * 0.1).sin()).collect();
+    let v: Vec<f64> = (0..n).map(|i| (i as f64 * 0.3).cos()).collect();
+    let (mut g, mut g2, mut hv) = (vec![0.0; n], vec![0.0; n], vec![0.0; n]);
+    let mut ev = Evaluator::new();
+    let mut ev2 = Evaluator::new();
+    let t = Interleaved::measure(
+        21,
+        0.02,
+        &mut [
+            &mut || {
+                black_box(rosenbrock::<f64>(black_box(&x)));
+            },
+            &mut || {
+                black_box(ev.value_and_grad(|x| rosenbrock(x), black_box(&x), &mut g)).unwrap();
+            },
+            &mut || {
+                black_box(ev2.grad_and_hvp(|x| rosenbrock(x), black_box(&x), &v, &mut g2, &mut hv))
+                    .unwrap();
+            },
+        ],
+    );
+    println!(
+        "extended Rosenbrock, Evaluator::grad_and_hvp (gradient and H v): {} ({:.2}x the gradient, {:.2}x the primal)",
+        fmt_secs(t.median(2)),
+        t.ratio(2, 1),
+        t.ratio(2, 0)
     );
 }
