@@ -582,3 +582,71 @@ fn gradcheck_passes_any_derivative_below_atol_as_its_doc_says() {
         .unwrap()
         .passed());
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, max_global_rejects: 5_000, ..ProptestConfig::default() })]
+
+    /// Three random graphs as one function of R^N into R^3: `jvp` (dual
+    /// numbers, no tape) against the reverse-mode `jacobian` times `v`,
+    /// `vjp` (one sweep) against `u^T` times it, and the two products
+    /// against each other (`u . J v = u^T J . v`).
+    #[test]
+    fn jvp_and_vjp_agree_with_the_reverse_mode_jacobian_on_random_graphs(
+        g0 in expr_graph(N, 8, 20), g1 in expr_graph(N, 8, 20), g2 in expr_graph(N, 8, 20),
+        x in inputs(N), v in inputs(N), u in inputs(3),
+    ) {
+        let gs = [&g0, &g1, &g2];
+        let j = autodiff::jacobian(|x| gs.iter().map(|g| g.eval(x)).collect(), &x).unwrap();
+        prop_assume!(j.as_slice().iter().all(|v| v.is_finite()));
+        let (y, jv) = autodiff::jvp(|x| gs.iter().map(|g| g.eval(x)).collect(), &x, &v).unwrap();
+        let (y2, uj) = autodiff::vjp(|x| gs.iter().map(|g| g.eval(x)).collect(), &x, &u).unwrap();
+        let want_y: Vec<f64> = gs.iter().map(|g| g.eval(&x)).collect();
+        prop_assert_eq!(&y, &want_y);
+        prop_assert_eq!(&y2, &want_y);
+        let (rows, cols) = (3, N);
+        let j_v: Vec<f64> = (0..rows).map(|r| (0..cols).map(|c| j[(r, c)] * v[c]).sum()).collect();
+        let u_j: Vec<f64> = (0..cols).map(|c| (0..rows).map(|r| u[r] * j[(r, c)]).sum()).collect();
+        // Each entry of J v and u^T J is a sum of products: the bound is
+        // relative to the largest of its terms' magnitudes (`agree`'s scale).
+        if let Err(e) = agree(&jv, &j_v, 1e-10, 1e-4) {
+            return Err(TestCaseError::fail(format!("jvp: {e}")));
+        }
+        if let Err(e) = agree(&uj, &u_j, 1e-10, 1e-4) {
+            return Err(TestCaseError::fail(format!("vjp: {e}")));
+        }
+        let lhs: f64 = u.iter().zip(&jv).map(|(a, b)| a * b).sum();
+        let rhs: f64 = uj.iter().zip(&v).map(|(a, b)| a * b).sum();
+        let scale = j.as_slice().iter().fold(1e-4_f64, |m, e| m.max(e.abs())) * 9.0;
+        prop_assert!((lhs - rhs).abs() <= 1e-10 * scale, "u.Jv = {lhs}, u^TJ.v = {rhs}");
+    }
+}
+
+#[test]
+fn jvp_and_vjp_name_what_has_the_wrong_length_and_vjp_skips_zero_cotangents() {
+    use autodiff::Real;
+    let f = autodiff::vector_fn(|x| vec![x[0].sqrt(), x[1] * 2.0]);
+    let wrong = |e: autodiff::Error| match e {
+        autodiff::Error::LengthMismatch {
+            what,
+            expected,
+            got,
+        } => (what, expected, got),
+        other => panic!("expected LengthMismatch, got {other}"),
+    };
+    assert_eq!(
+        wrong(autodiff::vjp(f, &[1.0, 1.0], &[1.0]).unwrap_err()),
+        ("vjp (cotangent u, one entry per output)", 2, 1)
+    );
+    assert_eq!(
+        wrong(autodiff::jvp(|x| vec![x[0]], &[1.0, 1.0], &[1.0]).unwrap_err()),
+        ("jvp (tangent v)", 2, 1)
+    );
+    assert!(matches!(
+        autodiff::jvp(|x| vec![x[0]], &[], &[]).unwrap_err(),
+        autodiff::Error::EmptyInput { what: "jvp" }
+    ));
+    // d sqrt(x0) / dx0 is infinite at 0: a zero cotangent on that output
+    // keeps it out (no 0 * inf), as a zero seed would in JAX.
+    let (y, uj) = autodiff::vjp(f, &[0.0, 3.0], &[0.0, 1.0]).unwrap();
+    assert_eq!((y, uj), (vec![0.0, 6.0], vec![0.0, 2.0]));
+}

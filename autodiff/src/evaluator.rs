@@ -2,9 +2,11 @@
 //! calls so that differentiating the same function many times allocates
 //! nothing once warm.
 
-use crate::functional::{nonempty, preaccumulating, PVar};
+use crate::functional::{nonempty, preaccumulating, same_length, PVar};
 use crate::tape::Preaccumulating;
-use crate::{Dual, Error, Result, Tape, TapeValue};
+#[cfg(doc)]
+use crate::Error;
+use crate::{Dual, Result, Tape, TapeValue};
 
 /// Preaccumulating tapes with their adjoint and input buffers, kept across
 /// calls: the allocation-free way to differentiate the same function many
@@ -94,19 +96,6 @@ struct InputBuffer<T: TapeValue + 'static>(Vec<PVar<'static, T>>);
 // SAFETY: see `InputBuffer`: the vector is empty outside `Buffers::run`,
 // which holds `&mut self` while it is not.
 unsafe impl<T: TapeValue + Send + 'static> Send for InputBuffer<T> {}
-
-/// The error unless `out`, named `what`, has the length of `x`.
-fn same_length(x: &[f64], out: usize, what: &'static str) -> Result<()> {
-    if out == x.len() {
-        Ok(())
-    } else {
-        Err(Error::LengthMismatch {
-            what,
-            expected: x.len(),
-            got: out,
-        })
-    }
-}
 
 impl Evaluator {
     /// A new evaluator.

@@ -92,6 +92,21 @@ pub(crate) fn preaccumulating<T: crate::TapeValue>() -> Tape<T, Preaccumulating>
     Tape::preaccumulating_with_capacity(64)
 }
 
+/// The error unless `len`, the length of the buffer named `what`, is that
+/// of `x`.
+pub(crate) fn same_length(x: &[f64], len: usize, what: &'static str) -> Result<()> {
+    if len == x.len() {
+        Ok(())
+    } else {
+        Err(Error::LengthMismatch {
+            what,
+            expected: x.len(),
+            got: len,
+        })
+    }
+}
+
+/// The error if `x`, the input of the function named `what`, is empty.
 pub(crate) fn nonempty(x: &[f64], what: &'static str) -> Result<()> {
     if x.is_empty() {
         Err(Error::EmptyInput { what })
@@ -178,6 +193,73 @@ where
         }
     }
     Ok(jac)
+}
+
+/// The value `f(x)` and the Jacobian-vector product `J(x) v` of a
+/// vector-valued `f` (JAX's `jvp`): forward mode, one evaluation of `f` on
+/// dual numbers `x + v e`, no tape. The directional derivative of a scalar
+/// function is `jvp(|x| vec![f(x)], ...)`.
+///
+/// ```
+/// use autodiff::Real;
+/// // f(x) = (x0 x1, sin x0); J = [[x1, x0], [cos x0, 0]]
+/// let (y, jv) = autodiff::jvp(|x| vec![x[0] * x[1], x[0].sin()], &[0.0, 3.0], &[1.0, 2.0]).unwrap();
+/// assert_eq!(y, [0.0, 0.0]);
+/// assert_eq!(jv, [3.0, 1.0]);
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty; [`Error::LengthMismatch`] unless
+/// `v` has the length of `x`.
+pub fn jvp<F>(f: F, x: &[f64], v: &[f64]) -> Result<(Vec<f64>, Vec<f64>)>
+where
+    F: Fn(&[Dual<f64>]) -> Vec<Dual<f64>>,
+{
+    nonempty(x, "jvp")?;
+    same_length(x, v.len(), "jvp (tangent v)")?;
+    let xs: Vec<Dual<f64>> = x.iter().zip(v).map(|(&x, &v)| Dual::new(x, v)).collect();
+    Ok(f(&xs).into_iter().map(|y| (y.re, y.eps)).unzip())
+}
+
+/// The value `f(x)` and the vector-Jacobian product `u^T J(x)` of a
+/// vector-valued `f` (JAX's `vjp` applied to the cotangent `u`): one
+/// recording and one reverse sweep, from `sum_i u_i f_i(x)`, where
+/// [`jacobian`] sweeps once per output. Outputs whose `u_i` is exactly zero
+/// contribute nothing, even where their derivatives are infinite.
+///
+/// ```
+/// // f(x) = (x0 x1, x0 + 2 x1); J = [[x1, x0], [1, 2]]
+/// let (y, uj) = autodiff::vjp(|x| vec![x[0] * x[1], x[0] + 2.0 * x[1]], &[3.0, 4.0], &[1.0, 10.0]).unwrap();
+/// assert_eq!(y, [12.0, 11.0]);
+/// assert_eq!(uj, [4.0 + 10.0, 3.0 + 20.0]);
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty; [`Error::LengthMismatch`] unless
+/// `u` has one entry per output of `f`.
+pub fn vjp<F>(f: F, x: &[f64], u: &[f64]) -> Result<(Vec<f64>, Vec<f64>)>
+where
+    F: for<'t> Fn(&[PVar<'t, f64>]) -> Vec<PVar<'t, f64>>,
+{
+    nonempty(x, "vjp")?;
+    let tape = preaccumulating::<f64>();
+    let xs = tape.vars(x);
+    let ys = f(&xs);
+    if u.len() != ys.len() {
+        return Err(Error::LengthMismatch {
+            what: "vjp (cotangent u, one entry per output)",
+            expected: ys.len(),
+            got: u.len(),
+        });
+    }
+    let s = ys
+        .iter()
+        .zip(u)
+        .filter(|&(_, &u)| u != 0.0)
+        .fold(PVar::constant(0.0), |s, (&y, &u)| s + y * u);
+    let grads = tape.backward(s);
+    let values = ys.iter().map(|y| y.value()).collect();
+    Ok((values, xs.iter().map(|&x| grads[x]).collect()))
 }
 
 /// The Hessian-vector product `H(x) v` of a scalar `f`, exact to rounding:

@@ -31,8 +31,8 @@
 //!   affine map, elementwise, transpose, broadcast, sums and means over
 //!   everything or one [`Axis`], row-wise softmax and log-softmax, entries
 //!   as scalars and matrices of scalars, the losses of (5.1)).
-//! - [`grad`], [`value_and_grad`], [`jacobian`], [`hvp`], [`hessian`]:
-//!   function transformations; [`Evaluator`] keeps their tapes for
+//! - [`grad`], [`value_and_grad`], [`jacobian`], [`jvp`], [`vjp`],
+//!   [`hvp`], [`hessian`]: function transformations; [`Evaluator`] keeps their tapes for
 //!   allocation-free repeated gradients and Hessian-vector products. They
 //!   return gradients with respect to the inputs only, so they record on a
 //!   preaccumulating tape
@@ -95,8 +95,8 @@ pub use dual::Dual;
 pub use error::{Error, Result};
 pub use evaluator::Evaluator;
 pub use functional::{
-    grad, hessian, hvp, jacobian, mats_fn, scalar_fn, second_order_fn, value_and_grad, vector_fn,
-    PVar,
+    grad, hessian, hvp, jacobian, jvp, mats_fn, scalar_fn, second_order_fn, value_and_grad,
+    vector_fn, vjp, PVar,
 };
 pub use gradcheck::{gradcheck, gradcheck_fn, gradcheck_mats, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
