@@ -298,6 +298,6 @@ pub(super) fn scale_backward<T: Float>(
     out: &mut Sink<'_, T>,
 ) {
     if let Some(mut gx) = st.grad_of(x, out) {
-        gx.update(|k| c * gy[k]);
+        gx.update_from(gy, move |_, d| c * d);
     }
 }

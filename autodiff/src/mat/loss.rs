@@ -217,7 +217,7 @@ pub(super) fn cross_entropy_backward<T: Float>(
     let p = &st.data[probs..probs + rows * cols];
     let labels = &st.labels[labels..labels + rows];
     if let Some(mut gz) = st.grad_of(z, out) {
-        gz.update(|k| d * p[k]);
+        gz.update_from(p, move |_, p| d * p);
         for (gr, &label) in gz.g.chunks_exact_mut(cols.max(1)).zip(labels) {
             gr[label as usize] -= d;
         }

@@ -135,6 +135,38 @@ impl<'g, T: Float> GradSlot<'g, T> {
         });
         self.first = false;
     }
+
+    /// `g[k] += f(k, src[k])` for every `k` (an assignment on the first
+    /// write), `src` of the gradient's length: [`update`](Self::update) for
+    /// a rule that reads one array, in a loop the compiler vectorises
+    /// (`src` is cut to each chunk, so no bounds check per entry; `f` is
+    /// copied into the chunk's frame, so its captures are not reloaded
+    /// after each store; AVX2 where the CPU has it, [`crate::simd`]).
+    #[inline(always)]
+    pub(crate) fn update_from(&mut self, src: &[T], f: impl Fn(usize, T) -> T + Sync + Copy) {
+        assert_eq!(src.len(), self.g.len(), "update_from: lengths differ");
+        let first = self.first;
+        let len = self.g.len();
+        crate::par::chunks_mut(self.g, 16, len, |start, chunk| {
+            let (f, src) = (f, &src[start..start + chunk.len()]);
+            // (One vectorised closure per loop: one holding both was not
+            // inlined into its AVX2 frame.)
+            if first {
+                crate::simd::vectorized(|| {
+                    for (k, (g, &s)) in chunk.iter_mut().zip(src).enumerate() {
+                        *g = f(start + k, s);
+                    }
+                })
+            } else {
+                crate::simd::vectorized(|| {
+                    for (k, (g, &s)) in chunk.iter_mut().zip(src).enumerate() {
+                        *g += f(start + k, s);
+                    }
+                })
+            }
+        });
+        self.first = false;
+    }
 }
 
 /// The matrix part of a tape.
