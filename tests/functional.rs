@@ -209,16 +209,21 @@ fn evaluator_hvp_and_grad_and_hvp_match_the_hand_derived_hessian_across_reuse() 
     }
 }
 
-#[test]
-fn evaluator_second_order_names_each_buffer_of_the_wrong_length() {
-    let what = |e: autodiff::Error| match e {
+/// The fields of an [`autodiff::Error::LengthMismatch`].
+fn length_mismatch(e: autodiff::Error) -> (&'static str, usize, usize) {
+    match e {
         autodiff::Error::LengthMismatch {
             what,
             expected,
             got,
         } => (what, expected, got),
         other => panic!("expected LengthMismatch, got {other}"),
-    };
+    }
+}
+
+#[test]
+fn evaluator_second_order_names_each_buffer_of_the_wrong_length() {
+    let what = length_mismatch;
     let mut ev = autodiff::Evaluator::new();
     let f = autodiff::second_order_fn(|x| x[0] * x[1]);
     let x = [1.0, 2.0];
@@ -518,4 +523,27 @@ fn a_custom_primitive_of_two_tapes_panics_at_a_later_input() {
     let (t1, t2) = (autodiff::Tape::new(), autodiff::Tape::new());
     let (a, b) = (t1.vars(&[1.0, 2.0]), t2.vars(&[0.0; 100]));
     let _ = autodiff::Var::with_partials(a[0], &[(a[0], a[0]), (a[1], a[1]), (b[99], b[99])]);
+}
+
+#[test]
+fn jvp_and_vjp_name_what_has_the_wrong_length_and_vjp_skips_zero_cotangents() {
+    use autodiff::Real;
+    let f = autodiff::vector_fn(|x| vec![x[0].sqrt(), x[1] * 2.0]);
+    let wrong = length_mismatch;
+    assert_eq!(
+        wrong(autodiff::vjp(f, &[1.0, 1.0], &[1.0]).unwrap_err()),
+        ("vjp (cotangent u, one entry per output)", 2, 1)
+    );
+    assert_eq!(
+        wrong(autodiff::jvp(|x| vec![x[0]], &[1.0, 1.0], &[1.0]).unwrap_err()),
+        ("jvp (tangent v)", 2, 1)
+    );
+    assert!(matches!(
+        autodiff::jvp(|x| vec![x[0]], &[], &[]).unwrap_err(),
+        autodiff::Error::EmptyInput { what: "jvp" }
+    ));
+    // d sqrt(x0) / dx0 is infinite at 0: a zero cotangent on that output
+    // keeps it out (no 0 * inf), as a zero seed would in JAX.
+    let (y, uj) = autodiff::vjp(f, &[0.0, 3.0], &[0.0, 1.0]).unwrap();
+    assert_eq!((y, uj), (vec![0.0, 6.0], vec![0.0, 2.0]));
 }
