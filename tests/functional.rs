@@ -547,3 +547,41 @@ fn jvp_and_vjp_name_what_has_the_wrong_length_and_vjp_skips_zero_cotangents() {
     let (y, uj) = autodiff::vjp(f, &[0.0, 3.0], &[0.0, 1.0]).unwrap();
     assert_eq!((y, uj), (vec![0.0, 6.0], vec![0.0, 2.0]));
 }
+
+#[test]
+fn jacobian_forward_equals_the_reverse_mode_jacobian_and_names_a_varying_output_count() {
+    // A wide and a tall function: forward (one dual pass per input) and
+    // reverse (one sweep per output) modes are independent computations.
+    fn wide<T: Real>(x: &[T]) -> Vec<T> {
+        vec![heavy(x), rosenbrock(x)]
+    }
+    fn tall<T: Real>(x: &[T]) -> Vec<T> {
+        (0..7)
+            .map(|k| (x[0] * T::from_f64(k as f64)).sin() * x[1] + x[1].exp())
+            .collect()
+    }
+    let x: Vec<f64> = (0..6).map(|i| (i as f64 * 0.9).cos()).collect();
+    for (fwd, rev) in [
+        (
+            autodiff::jacobian_forward(wide, &x).unwrap(),
+            autodiff::jacobian(|x| wide(x), &x).unwrap(),
+        ),
+        (
+            autodiff::jacobian_forward(tall, &x[..2]).unwrap(),
+            autodiff::jacobian(|x| tall(x), &x[..2]).unwrap(),
+        ),
+    ] {
+        assert_eq!(fwd.shape(), rev.shape());
+        assert_close(fwd.as_slice(), rev.as_slice(), "jacobian_forward");
+    }
+    // A function whose number of outputs depends on the tangent.
+    let e = autodiff::jacobian_forward(
+        |x| vec![x[0]; if x[0].eps == 1.0 { 1 } else { 2 }],
+        &[1.0, 2.0],
+    )
+    .unwrap_err();
+    assert_eq!(
+        length_mismatch(e),
+        ("jacobian_forward (outputs of f, by tangent)", 1, 2)
+    );
+}

@@ -221,6 +221,47 @@ where
     Ok(f(&xs).into_iter().map(|y| (y.re, y.eps)).unzip())
 }
 
+/// The Jacobian matrix of a vector-valued `f` at `x` by forward mode
+/// (JAX's `jacfwd`): one evaluation of `f` on dual numbers per input, no
+/// tape, against [`jacobian`]'s one reverse sweep per output. The cheaper
+/// of the two when `f` has more outputs than inputs. Shape
+/// `(outputs, inputs)`.
+///
+/// ```
+/// use autodiff::Real;
+/// let j = autodiff::jacobian_forward(|x| vec![x[0] * x[1], x[0].exp(), 2.0 * x[1]], &[0.0, 4.0]).unwrap();
+/// assert_eq!(j.as_slice(), &[4.0, 0.0, 1.0, 0.0, 0.0, 2.0]);
+/// ```
+///
+/// # Errors
+/// [`Error::EmptyInput`] if `x` is empty; [`Error::LengthMismatch`] if
+/// `f` returns a different number of outputs for different tangents.
+pub fn jacobian_forward<F>(f: F, x: &[f64]) -> Result<Matrix<f64>>
+where
+    F: Fn(&[Dual<f64>]) -> Vec<Dual<f64>>,
+{
+    nonempty(x, "jacobian_forward")?;
+    let mut xs: Vec<Dual<f64>> = x.iter().map(|&x| Dual::new(x, 0.0)).collect();
+    let mut jac: Option<Matrix<f64>> = None;
+    for j in 0..x.len() {
+        xs[j].eps = 1.0;
+        let ys = f(&xs);
+        xs[j].eps = 0.0;
+        let m = jac.get_or_insert_with(|| Matrix::zeros(ys.len(), x.len()));
+        if ys.len() != m.shape().rows {
+            return Err(Error::LengthMismatch {
+                what: "jacobian_forward (outputs of f, by tangent)",
+                expected: m.shape().rows,
+                got: ys.len(),
+            });
+        }
+        for (i, y) in ys.iter().enumerate() {
+            m[(i, j)] = y.eps;
+        }
+    }
+    Ok(jac.expect("x is not empty"))
+}
+
 /// The value `f(x)` and the vector-Jacobian product `u^T J(x)` of a
 /// vector-valued `f` (JAX's `vjp` applied to the cotangent `u`): one
 /// recording and one reverse sweep, from `sum_i u_i f_i(x)`, where

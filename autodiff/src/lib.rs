@@ -31,15 +31,16 @@
 //!   affine map, elementwise, transpose, broadcast, sums and means over
 //!   everything or one [`Axis`], row-wise softmax and log-softmax, entries
 //!   as scalars and matrices of scalars, the losses of (5.1)).
-//! - [`grad`], [`value_and_grad`], [`jacobian`], [`jvp`], [`vjp`],
-//!   [`hvp`], [`hessian`]: function transformations; [`Evaluator`] keeps their tapes for
-//!   allocation-free repeated gradients and Hessian-vector products. They
-//!   return gradients with respect to the inputs only, so they record on a
-//!   preaccumulating tape
-//!   ([`Tape::preaccumulating`]): operations of one recorded input are
-//!   folded into the next two-input statement instead of recorded. Their
-//!   closures receive [`PVar`]s, the `Var`s of such a tape; a generic
-//!   function is passed as `|x| f(x)` and never names the type. The
+//! - [`grad`], [`value_and_grad`], [`jacobian`], [`jacobian_forward`],
+//!   [`jvp`], [`vjp`], [`hvp`], [`hessian`]: function transformations;
+//!   [`Evaluator`] keeps their tapes for allocation-free repeated
+//!   gradients and Hessian-vector products. The reverse-mode ones return
+//!   gradients with respect to the inputs only, so they record on a
+//!   preaccumulating tape ([`Tape::preaccumulating`]): operations of one
+//!   recorded input are folded into the next two-input statement instead
+//!   of recorded. Their closures receive [`PVar`]s, the `Var`s of such a
+//!   tape (the forward-mode ones, [`Dual`] numbers); a generic function
+//!   is passed as `|x| f(x)` and never names the type. The
 //!   recording mode is a type parameter of [`Tape`] and [`Var`]
 //!   ([`Recording`]), so recording tests nothing at run time.
 //! - [`Float::gemm`]: the matrix product every matrix op runs on, the
@@ -95,8 +96,8 @@ pub use dual::Dual;
 pub use error::{Error, Result};
 pub use evaluator::Evaluator;
 pub use functional::{
-    grad, hessian, hvp, jacobian, jvp, mats_fn, scalar_fn, second_order_fn, value_and_grad,
-    vector_fn, vjp, PVar,
+    grad, hessian, hvp, jacobian, jacobian_forward, jvp, mats_fn, scalar_fn, second_order_fn,
+    value_and_grad, vector_fn, vjp, PVar,
 };
 pub use gradcheck::{gradcheck, gradcheck_fn, gradcheck_mats, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
