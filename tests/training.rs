@@ -447,6 +447,67 @@ fn early_stopping_min_delta_is_the_smallest_improvement_that_counts() {
 }
 
 #[test]
+fn early_stopping_does_not_count_an_equal_value_as_an_improvement() {
+    // A step of 1e-30 leaves every f64 parameter's effect on the loss
+    // below rounding: the test loss is exactly level, which is no
+    // improvement (strictly below best - min_delta is one): the run stops
+    // `patience` epochs after the first.
+    let data = noisy_sine::<f64>(16, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 4, 1])
+        .hidden(Activation::Tanh)
+        .seed(1)
+        .build()
+        .unwrap();
+    let es = EarlyStopping {
+        metric: Metric::TestLoss,
+        patience: 2,
+        min_delta: 0.0,
+    };
+    let mut t = Trainer::new(
+        mlp,
+        optim::by_name::<f64>("sgd", 1e-30).unwrap(),
+        TrainConfig {
+            epochs: 10,
+            batch_size: 16,
+            loss: Loss::LeastSquares(Reduction::Mean),
+            early_stopping: Some(es),
+            ..Default::default()
+        },
+    );
+    let h = t.fit(&data, Some(&data), |_| {}).unwrap();
+    let losses: Vec<f64> = h.epochs.iter().map(|r| r.test_loss.unwrap()).collect();
+    assert!(
+        losses.iter().all(|&l| l == losses[0]),
+        "the premise: a level loss, {losses:?}"
+    );
+    assert!(h.stopped_early);
+    assert_eq!(h.epochs.len(), 1 + es.patience);
+}
+
+#[test]
+fn early_stopping_on_accuracy_keeps_the_most_accurate_epoch() {
+    let es = EarlyStopping {
+        metric: Metric::TestAccuracy,
+        patience: 2,
+        min_delta: 0.0,
+    };
+    let (h, t, test) = early_stopping_run(30, es);
+    let accuracies: Vec<f64> = h.epochs.iter().map(|r| r.test_accuracy.unwrap()).collect();
+    // The first epoch of the highest accuracy (a later tie is no
+    // improvement).
+    let best =
+        (0..accuracies.len()).fold(0, |b, i| if accuracies[i] > accuracies[b] { i } else { b });
+    assert!(
+        accuracies[best] > accuracies[0],
+        "the premise: training improves the accuracy, {accuracies:?}"
+    );
+    assert!(h.stopped_early, "{accuracies:?}");
+    assert_eq!(h.epochs.len(), best + 1 + es.patience, "{accuracies:?}");
+    let (_, now) = nn::evaluate(t.mlp(), t.config().loss, &test).unwrap();
+    assert_eq!(now, Some(accuracies[best]), "{accuracies:?}");
+}
+
+#[test]
 fn an_infinite_loss_with_a_finite_gradient_stops_before_the_step() {
     // f32 least squares against targets of 1e20: the loss 0.5 |f - y|^2
     // overflows f32, its gradient f - y does not.

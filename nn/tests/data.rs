@@ -424,6 +424,37 @@ fn with_replacement_draws_n_indices_in_range_with_repeats() {
 }
 
 #[test]
+fn with_replacement_epochs_differ() {
+    let mut b = Batcher::new(50, 10)
+        .unwrap()
+        .order(BatchOrder::WithReplacement)
+        .seed(1);
+    let epochs: Vec<_> = (0..5).map(|e| epoch_batches(&mut b, e)).collect();
+    for i in 0..epochs.len() {
+        for j in i + 1..epochs.len() {
+            assert_ne!(epochs[i], epochs[j], "epochs {i} and {j}");
+        }
+    }
+}
+
+#[test]
+fn with_replacement_draws_every_row_about_equally_often() {
+    // 100 epochs of 10 draws: each row is drawn Binomial(1000, 1/10) times,
+    // 100 +- 9.5; [60, 140] is more than 4 standard deviations wide.
+    let mut b = Batcher::new(10, 3)
+        .unwrap()
+        .order(BatchOrder::WithReplacement)
+        .seed(5);
+    let mut counts = [0usize; 10];
+    for e in 0..100 {
+        for i in epoch_batches(&mut b, e).concat() {
+            counts[i] += 1;
+        }
+    }
+    assert!(counts.iter().all(|c| (60..=140).contains(c)), "{counts:?}");
+}
+
+#[test]
 fn full_batch_is_one_batch_of_all_rows() {
     let mut b = Batcher::full_batch(25);
     assert_eq!(epoch_batches(&mut b, 0), vec![(0..25).collect::<Vec<_>>()]);

@@ -153,6 +153,32 @@ mod tests {
     }
 
     #[test]
+    fn norm_is_accurate_where_the_squares_are_subnormal() {
+        // 9e-320 and 1.6e-319 are subnormal: their sum keeps about 5
+        // digits, and its root would be off by about 1e-5 relative.
+        let g = [3e-160f64, -4e-160];
+        let norm = grad_norm(&g).unwrap();
+        assert!((norm / 5e-160 - 1.0).abs() < 1e-15, "{norm}");
+    }
+
+    #[test]
+    fn norm_is_homogeneous_under_powers_of_two_across_the_range() {
+        // Scaling by 2^k is exact on the entries, so it is on the norm too,
+        // to rounding, from the subnormal squares to the overflowing ones.
+        let g = [0.3f64, -1.7, 2.9, 0.05];
+        let base = grad_norm(&g).unwrap();
+        for k in (-1000..=1000).step_by(25) {
+            let s = 2f64.powi(k);
+            let scaled: Vec<f64> = g.iter().map(|x| x * s).collect();
+            let norm = grad_norm(&scaled).unwrap();
+            assert!(
+                (norm / (base * s) - 1.0).abs() < 4.0 * f64::EPSILON,
+                "2^{k}: {norm:e}"
+            );
+        }
+    }
+
+    #[test]
     fn non_finite_entry_is_an_error_naming_it_and_nothing_is_modified() {
         let g0 = [1.0f64, f64::NAN, f64::INFINITY];
         let mut g = g0;

@@ -200,6 +200,20 @@ mod tests {
     }
 
     #[test]
+    fn friction_coefficient_is_nu_over_the_root_of_the_squared_norm_plus_eps() {
+        // eps = 2.75 is not negligible: c = nu / sqrt(|Z|^2 + eps), not
+        // nu / (|Z| + eps) nor nu / |Z|.
+        let mut fr = Friction::new(0.5, 1.5, 2.75).unwrap();
+        let mut w = [0.0f64, 0.0];
+        // Step 1 (Z^0 = 0, no friction): Z^1 = -0.5 * (3, 4) = (-1.5, -2).
+        fr.step(&mut w, &[3.0, 4.0]).unwrap();
+        // Step 2, zero gradient: c = 1.5 / sqrt(6.25 + 2.75) = 0.5, and
+        // Z^2 = Z^1 (1 - 0.5 * 0.5) = 0.75 Z^1, exactly in binary.
+        fr.step(&mut w, &[0.0, 0.0]).unwrap();
+        assert_eq!(fr.moment(), &[-1.125, -1.5]);
+    }
+
+    #[test]
     fn relaxation_moment_converges_to_minus_the_gradient() {
         let mut rx = Relaxation::new(0.01, 0.1).unwrap();
         // Fixed W (huge J scale irrelevant): feed a constant gradient.

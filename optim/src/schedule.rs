@@ -284,6 +284,16 @@ mod tests {
     }
 
     #[test]
+    fn a_factor_of_one_is_accepted_and_keeps_the_rate_constant() {
+        let step = Schedule::step(0.5, 2, 1.0).unwrap();
+        let exponential = Schedule::exponential(0.5, 1.0).unwrap();
+        for t in [0, 1, 2, 7, 1000] {
+            assert_eq!(step.learning_rate(t), 0.5);
+            assert_eq!(exponential.learning_rate(t), 0.5);
+        }
+    }
+
+    #[test]
     fn invalid_schedules_are_rejected() {
         assert!(Schedule::constant(0.0).is_err());
         assert!(Schedule::step(1.0, 0, 0.5).is_err());

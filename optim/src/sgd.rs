@@ -293,6 +293,43 @@ mod tests {
         assert!((w[0] + 0.95).abs() < 1e-15);
     }
 
+    /// PyTorch's SGD adds `lambda w` to the gradient before the momentum
+    /// buffer, so with momentum the decay is carried by the buffer too:
+    /// the same run as without decay on the gradients `g + lambda w`.
+    #[test]
+    fn weight_decay_enters_the_momentum_buffer_as_in_pytorch() {
+        let grads = [[0.5, -1.0, 0.25], [0.0, 1.5, -0.75], [-1.0, 0.5, 2.0]];
+        // torch.optim.SGD([w], lr=0.1, momentum=0.9, ..., weight_decay=0.3)
+        // in float64 (PyTorch 2.15.0, /work/torchenv), w = (1, -2, 0.5), the
+        // three gradients above: dampening=0.25, then nesterov=True.
+        let torch = [
+            [0.80025575, -1.69923025, 0.31823725],
+            [0.804050352, -1.713355704, 0.12215267599999988],
+        ];
+        let momenta = [
+            Momentum::Classic {
+                mu: 0.9,
+                dampening: 0.25,
+            },
+            Momentum::Nesterov { mu: 0.9 },
+        ];
+        for (momentum, torch) in momenta.into_iter().zip(torch) {
+            let sgd = || Sgd::<f64>::new(0.1).unwrap().with_momentum(momentum);
+            let mut decayed = sgd().unwrap().with_weight_decay(0.3).unwrap();
+            let mut plain = sgd().unwrap();
+            let (mut wa, mut wb) = ([1.0, -2.0, 0.5], [1.0, -2.0, 0.5]);
+            for g in grads {
+                decayed.step(&mut wa, &g).unwrap();
+                let g_l2: Vec<f64> = g.iter().zip(&wb).map(|(g, w)| g + 0.3 * w).collect();
+                plain.step(&mut wb, &g_l2).unwrap();
+            }
+            assert_eq!(wa, wb, "{momentum:?}");
+            for (w, t) in wa.iter().zip(torch) {
+                assert!((w - t).abs() <= 1e-15, "{momentum:?}: {w} vs {t}");
+            }
+        }
+    }
+
     #[test]
     fn weight_decay_is_added_to_the_gradient() {
         let mut sgd = Sgd::new(0.1).unwrap().with_weight_decay(0.5).unwrap();

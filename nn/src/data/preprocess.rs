@@ -348,6 +348,23 @@ mod tests {
     }
 
     #[test]
+    fn inverse_transform_undoes_transform_on_rows_it_was_not_fitted_on() {
+        // A constant training feature (std 0) is only centred, so its
+        // inverse only adds the mean back, whatever the value.
+        let train = Matrix::new(2, 2, vec![1.0_f64, 7.0, 3.0, 7.0]).unwrap();
+        let s = Standardizer::fit(&train).unwrap();
+        assert_eq!(
+            (s.mean.clone(), s.std.clone()),
+            (vec![2.0, 7.0], vec![1.0, 0.0])
+        );
+        let x = Matrix::new(2, 2, vec![-4.0_f64, 9.0, 0.5, -1.0]).unwrap();
+        let mut z = s.transform(&x).unwrap();
+        assert_eq!(z.as_slice(), &[-6.0, 2.0, -1.5, -8.0]);
+        s.inverse_transform_in_place(&mut z).unwrap();
+        assert_eq!(z.as_slice(), x.as_slice());
+    }
+
+    #[test]
     fn wrong_feature_count_is_rejected() {
         let s = Standardizer::fit(&Matrix::<f32>::zeros(2, 3)).unwrap();
         let e = s.transform(&Matrix::zeros(2, 2)).unwrap_err();
