@@ -29,8 +29,9 @@ pub enum LabelColumn {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetKind {
     /// Class labels, integers `>= 0` (the default). With `n_classes: None`
-    /// the number of classes is the largest label plus one; with
-    /// `Some(k)`, a label `>= k` is an error.
+    /// the number of classes is the largest label plus one (a label of
+    /// `usize::MAX` is an error); with `Some(k)`, a label `>= k` is an
+    /// error.
     Classes {
         /// The number of classes, if known.
         n_classes: Option<usize>,
@@ -127,7 +128,7 @@ pub fn load_csv<T: Float>(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<D
 /// finite number, [`DataError::Overflow`] for one that is but overflows `T`
 /// (`1e40` as `f32`); [`DataError::BadLabel`] for a class label that is not an
 /// integer `>= 0`; [`DataError::LabelTooLarge`] for one not below the
-/// given number of classes; [`DataError::UnknownColumn`],
+/// given number of classes (`usize::MAX` when counted); [`DataError::UnknownColumn`],
 /// [`DataError::NoHeader`], [`DataError::LabelColumnOutOfRange`] for a label
 /// column that cannot be found.
 pub fn read_csv<T: Float>(
@@ -221,7 +222,10 @@ pub fn read_csv<T: Float>(
                             column: j + 1,
                             text: field.to_string(),
                         })?;
-                        if let Some(classes) = n_classes.filter(|&k| label >= k) {
+                        // Counted, the classes are the largest label + 1,
+                        // which must fit a usize.
+                        let classes = n_classes.unwrap_or(usize::MAX);
+                        if label >= classes {
                             return Err(DataError::LabelTooLarge {
                                 path: path(),
                                 line: line_no,
@@ -419,6 +423,19 @@ mod tests {
             ),
             "{e:?}"
         );
+    }
+
+    #[test]
+    fn a_label_of_usize_max_is_too_large_to_count_the_classes() {
+        // The classes were counted as max + 1, which overflowed.
+        let e = read("0.5,1\n0.25,18446744073709551615\n", &CsvOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2:2: class label 18446744073709551615 is out of range for \
+             18446744073709551615 classes (expected 0..18446744073709551615)"
+        );
+        let d = read("1,18446744073709551614\n", &CsvOptions::default()).unwrap();
+        assert_eq!(d.n_classes(), Some(usize::MAX));
     }
 
     #[test]
