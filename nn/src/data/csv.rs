@@ -121,7 +121,8 @@ pub fn load_csv<T: Float>(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<D
 /// Reads a data set from CSV text; `source_name` names the source in errors.
 ///
 /// # Errors
-/// [`DataError::Io`] if reading fails (or the text is not UTF-8);
+/// [`DataError::Io`] if reading fails; [`DataError::NotUtf8`] for a line
+/// that is not UTF-8;
 /// [`DataError::Empty`] without data rows; [`DataError::Ragged`] for a row
 /// whose field count differs from the first row's;
 /// [`DataError::BadValue`] for a feature (or real target) that is not a
@@ -138,7 +139,7 @@ pub fn read_csv<T: Float>(
 ) -> Result<Dataset<T>> {
     let mut reader = BufReader::new(reader);
     let path = || source_name.to_string();
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut line_no = 0;
     let mut width = None; // fields per row, from the header or the first row
     let mut label_col = None; // resolved target column
@@ -150,8 +151,10 @@ pub fn read_csv<T: Float>(
     let delim = opts.delimiter as char;
     loop {
         line.clear();
+        // Bytes, then UTF-8: `read_line` refuses a line that is not UTF-8
+        // with an I/O error that says neither where nor what.
         let n = reader
-            .read_line(&mut line)
+            .read_until(b'\n', &mut line)
             .map_err(|source| DataError::Io {
                 path: path(),
                 source,
@@ -160,6 +163,12 @@ pub fn read_csv<T: Float>(
             break;
         }
         line_no += 1;
+        let line = std::str::from_utf8(&line).map_err(|e| DataError::NotUtf8 {
+            path: path(),
+            line: line_no,
+            offset: e.valid_up_to() + 1,
+            byte: line[e.valid_up_to()],
+        })?;
         let mut text = line.trim_end_matches(['\n', '\r']);
         if line_no == 1 {
             // A UTF-8 byte order mark (as spreadsheet programs write) is not
@@ -482,6 +491,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!((d.n_features(), d.n_outputs()), (2, 0));
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_is_named_with_its_line_and_position() {
+        let e =
+            read_csv::<f64>(&b"1,0\n2,\xff1\n"[..], "t.csv", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::NotUtf8 {
+                    line: 2,
+                    offset: 3,
+                    byte: 0xff,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2: expected UTF-8 text, found the byte 0xff (byte 3 of the line)"
+        );
+        // A multi-byte character cut short by the line's end.
+        let e = read_csv::<f64>(&b"1,\xc3\n"[..], "t.csv", &CsvOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:1: expected UTF-8 text, found the byte 0xc3 (byte 3 of the line)"
+        );
     }
 
     #[test]
