@@ -139,13 +139,15 @@ fn loaded_then_resumed<T: Scalar>(fx: &Fixture<T>, path: &Path) -> Outcome<T> {
         Err(e) => {
             let r = reason(e, path);
             // `load_into` reads the same file: it must refuse it too, and
-            // leave the model as it was.
+            // leave the model as it was; unless it lost both architecture
+            // keys, as a PyTorch file has none, which `load_into` takes.
             let mut model = fx.model.clone();
-            assert!(
-                load_into(path, &mut model).is_err(),
-                "load_into took it: {r}"
-            );
-            assert_eq!(model, fx.model);
+            let pytorch_like = r.starts_with("no architecture in the metadata");
+            let into = load_into(path, &mut model);
+            assert!(into.is_err() || pytorch_like, "load_into took it: {r}");
+            if into.is_err() {
+                assert_eq!(model, fx.model);
+            }
             return Outcome::Refused(r);
         }
     };
