@@ -10,6 +10,7 @@ use nn::data::{
     Dataset, IdxArray, IdxData, TargetKind,
 };
 use proptest::prelude::*;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod common;
 use common::TempDir;
@@ -223,10 +224,17 @@ proptest! {
             let at = pick.index(f.len());
             f[at] = byte;
         }
+        // New names each case, removed after: truncating a just-written
+        // file to rewrite it makes ext4 flush it (auto_da_alloc).
+        static COUNT: AtomicUsize = AtomicUsize::new(0);
+        let n = COUNT.fetch_add(1, Ordering::Relaxed);
         let d = SCRATCH.with(|dir| {
-            let images = dir.write("images.idx", &files[0]);
-            let labels = dir.write("labels.idx", &files[1]);
-            load_mnist::<f32>(&images, &labels)
+            let images = dir.write(&format!("images{n}.idx"), &files[0]);
+            let labels = dir.write(&format!("labels{n}.idx"), &files[1]);
+            let d = load_mnist::<f32>(&images, &labels);
+            std::fs::remove_file(images).unwrap();
+            std::fs::remove_file(labels).unwrap();
+            d
         });
         match d {
             Ok(d) => {
