@@ -178,6 +178,6 @@ fn malformed_settings_metadata_is_named_and_unstorable_names_are_refused() {
     let e = reason(load_checkpoint::<f32>(&path).unwrap_err(), &path);
     assert_eq!(
         e,
-        "metadata optimizer.settings = \"nu=1.x\": \"nu=1.x\" is not name=number"
+        "metadata optimizer.settings = \"nu=1.x\": \"nu=1.x\" is not name=number (a finite number)"
     );
 }

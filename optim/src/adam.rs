@@ -44,7 +44,7 @@ impl<T: Float> AdamCore<T> {
         decay: Option<T>,
         l2: Option<T>,
     ) -> Result<()> {
-        check_step(name, params, grads, Some(self.m.len()))?;
+        check_step(name, self.steps, params, grads, Some(self.m.len()))?;
         ensure_len(&mut self.m, params.len(), T::ZERO);
         ensure_len(&mut self.v, params.len(), T::ZERO);
         let t = (self.steps + 1) as f64;

@@ -190,7 +190,7 @@ impl<T: Float> Optimizer<T> for AdamOde<T> {
     }
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
-        check_step(Self::NAME, params, grads, Some(self.z.len()))?;
+        check_step(Self::NAME, self.steps, params, grads, Some(self.z.len()))?;
         ensure_len(&mut self.z, params.len(), T::ZERO);
         ensure_len(&mut self.d, params.len(), T::from_f64(self.d0));
         let dt = T::from_f64(self.dt);

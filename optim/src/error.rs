@@ -128,6 +128,18 @@ pub enum Error {
         /// What the buffer's values must be, in words.
         expected: &'static str,
     },
+    /// The step counter is at its maximum and cannot count another step
+    /// (only a corrupted checkpoint puts it there).
+    #[error(
+        "{optimizer}: the state has taken {got} steps, expected at most {} for another \
+         step to be counted", u64::MAX - 1
+    )]
+    StepCount {
+        /// The optimizer asked to step.
+        optimizer: &'static str,
+        /// Its step counter.
+        got: u64,
+    },
     /// A checkpoint lacks a state buffer the optimizer needs.
     #[error("{optimizer}: state buffer {entry:?} is missing")]
     MissingState {

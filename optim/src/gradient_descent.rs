@@ -50,7 +50,7 @@ impl<T: Float> Optimizer<T> for GradientDescent {
     }
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
-        check_step(Self::NAME, params, grads, None)?;
+        check_step(Self::NAME, self.steps, params, grads, None)?;
         let dt = T::from_f64(self.dt);
         for (w, &g) in params.iter_mut().zip(grads) {
             *w -= dt * g;

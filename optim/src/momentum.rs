@@ -69,7 +69,7 @@ impl<T: Float> SecondOrder<T> {
         grads: &[T],
         accel: impl Fn(T, T) -> T,
     ) -> Result<()> {
-        check_step(name, params, grads, Some(self.z.len()))?;
+        check_step(name, self.steps, params, grads, Some(self.z.len()))?;
         ensure_len(&mut self.z, params.len(), T::ZERO);
         let dt = T::from_f64(self.dt);
         let triples = params.iter_mut().zip(self.z.iter_mut()).zip(grads);

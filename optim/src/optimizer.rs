@@ -54,9 +54,10 @@ pub trait Optimizer<T: Float> {
     /// # Errors
     /// [`Error::LengthMismatch`] when `grads` (or the state allocated on a
     /// previous step) has another length than `params`;
-    /// [`Error::NonFiniteGradient`] when `grads` holds a NaN or an infinity.
-    /// Both are detected before anything is written: on error, `params` and
-    /// the state are unchanged.
+    /// [`Error::NonFiniteGradient`] when `grads` holds a NaN or an infinity;
+    /// [`Error::StepCount`] when the step counter is at `u64::MAX` (only a
+    /// corrupted checkpoint gets it there). All are detected before anything
+    /// is written: on error, `params` and the state are unchanged.
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()>;
 
     /// Where the next gradient must be taken.
@@ -186,14 +187,24 @@ impl<T> OptimizerState<T> {
     }
 }
 
-/// The checks shared by every `step`: equal lengths, finite gradient, and a
-/// state (of length `state_len`, 0 when not yet allocated) that fits.
+/// The checks shared by every `step`: a step counter (`steps` so far) that
+/// can count one more, equal lengths, finite gradient, and a state (of
+/// length `state_len`, 0 when not yet allocated) that fits.
 pub(crate) fn check_step<T: Float>(
     optimizer: &'static str,
+    steps: u64,
     params: &[T],
     grads: &[T],
     state_len: Option<usize>,
 ) -> Result<()> {
+    // A loaded state may hold any counter; stepping past the maximum would
+    // overflow (Adam's bias correction takes steps + 1).
+    if steps == u64::MAX {
+        return Err(Error::StepCount {
+            optimizer,
+            got: steps,
+        });
+    }
     if grads.len() != params.len() {
         return Err(Error::LengthMismatch {
             optimizer,

@@ -165,7 +165,7 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     }
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
-        check_step(Self::NAME, params, grads, Some(self.buf.len()))?;
+        check_step(Self::NAME, self.steps, params, grads, Some(self.buf.len()))?;
         let lr = T::from_f64(self.lr);
         let wd = T::from_f64(self.weight_decay);
         let decay = self.weight_decay != 0.0;

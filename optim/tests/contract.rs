@@ -267,6 +267,35 @@ fn rejects_bad_checkpoints<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
         Err(Error::UnexpectedState { .. })
     ));
 
+    // A counter at the maximum (only a corrupted file holds one) cannot
+    // count another step: Adam's bias correction overflowed on it.
+    let mut last = good.clone();
+    last.steps = u64::MAX - 1;
+    opt.load_state(&last).unwrap();
+    let mut v = w.clone();
+    let g = gradient(&v);
+    opt.step(&mut v, &g).unwrap();
+    let full = opt.state();
+    let moved = v.clone();
+    let err = opt.step(&mut v, &gradient(&moved)).unwrap_err();
+    assert!(
+        matches!(err, Error::StepCount { got: u64::MAX, .. }),
+        "{}: {err:?}",
+        opt.name()
+    );
+    assert!(
+        err.to_string()
+            .contains("taken 18446744073709551615 steps, expected at most 18446744073709551614"),
+        "{err}"
+    );
+    assert_eq!(
+        (bits(&v), opt.state()),
+        (bits(&moved), full),
+        "{}",
+        opt.name()
+    );
+    opt.load_state(&before).unwrap();
+
     let mut bad_lr = good.clone();
     bad_lr.learning_rate = -1.0;
     assert!(matches!(

@@ -38,7 +38,7 @@ pub(super) fn encode_activations(acts: &[Activation]) -> String {
 /// The `optimizer.settings` value: `name=value` pairs, comma-separated,
 /// each value in Rust's shortest round-trip form (`{:?}`), so that it reads
 /// back bitwise. An error for a name that is empty, holds `,` or `=`, or
-/// repeats.
+/// repeats, and for a value that is not finite.
 pub(super) fn encode_settings(settings: &[(String, f64)]) -> std::result::Result<String, String> {
     let mut pairs = Vec::with_capacity(settings.len());
     for (k, (name, value)) in settings.iter().enumerate() {
@@ -50,6 +50,11 @@ pub(super) fn encode_settings(settings: &[(String, f64)]) -> std::result::Result
         if settings[..k].iter().any(|(n, _)| n == name) {
             return Err(format!("optimizer setting {name:?} appears twice"));
         }
+        if !value.is_finite() {
+            return Err(format!(
+                "optimizer setting {name} = {value} cannot be stored: expected a finite number"
+            ));
+        }
         pairs.push(format!("{name}={value:?}"));
     }
     Ok(pairs.join(","))
@@ -57,7 +62,9 @@ pub(super) fn encode_settings(settings: &[(String, f64)]) -> std::result::Result
 
 /// The metadata of `c`: format, architecture, the optimizer's scalars,
 /// settings and buffer names (if any), the progress (if any), the run's
-/// settings (if any) and the `extra.` keys. An error for settings [`encode_settings`] refuses.
+/// settings (if any) and the `extra.` keys. An error for settings [`encode_settings`] refuses,
+/// and for training settings out of range ([`TrainingSettings`]'s `out_of_range`), which the
+/// reader would refuse.
 pub(super) fn encode<T: Float>(
     c: &Checkpoint<'_, T>,
 ) -> std::result::Result<HashMap<String, String>, String> {
@@ -70,6 +77,12 @@ pub(super) fn encode<T: Float>(
         encode_activations(c.model.activations()),
     );
     if let Some(s) = c.optimizer.as_deref() {
+        if !s.learning_rate.is_finite() {
+            return Err(format!(
+                "the optimizer's learning rate {} cannot be stored: expected a finite number",
+                s.learning_rate
+            ));
+        }
         let names: Vec<&str> = s.buffers.iter().map(|(name, _)| name.as_str()).collect();
         meta.insert("optimizer".to_string(), s.optimizer.clone());
         meta.insert("optimizer.steps".to_string(), s.steps.to_string());
@@ -89,6 +102,12 @@ pub(super) fn encode<T: Float>(
         meta.insert("progress.seed".to_string(), p.seed.to_string());
     }
     if let Some(t) = &c.training {
+        // The reader refuses these: a file written with one would not load.
+        if let Some((key, value, expected)) = t.out_of_range() {
+            return Err(format!(
+                "the training settings cannot be stored: {key} is {value}, expected {expected}"
+            ));
+        }
         for (key, value) in t.encode() {
             meta.insert(key.to_string(), value);
         }
@@ -124,13 +143,14 @@ fn parse_activation(s: &str) -> std::result::Result<Activation, String> {
 fn parse_settings(key: &str, text: &str) -> std::result::Result<Vec<(String, f64)>, String> {
     let mut settings: Vec<(String, f64)> = Vec::new();
     for pair in text.split(',').filter(|_| !text.is_empty()) {
+        // (Every setting of every method is a finite number.)
         let parsed = pair
             .split_once('=')
             .and_then(|(name, v)| Some((name.trim(), v.trim().parse::<f64>().ok()?)))
-            .filter(|(name, _)| !name.is_empty());
+            .filter(|(name, v)| !name.is_empty() && v.is_finite());
         let Some((name, value)) = parsed else {
             return Err(format!(
-                "metadata {key} = {text:?}: {pair:?} is not name=number"
+                "metadata {key} = {text:?}: {pair:?} is not name=number (a finite number)"
             ));
         };
         if settings.iter().any(|(n, _)| n == name) {
@@ -258,9 +278,13 @@ impl Meta {
     /// [`Meta::optimizer_names`] found an optimizer.
     pub(super) fn optimizer_scalars<T>(&self) -> std::result::Result<OptimizerState<T>, String> {
         let lr_text = self.require("optimizer.learning_rate", HAS_OPTIMIZER)?;
-        let learning_rate = lr_text.parse::<f64>().map_err(|_| {
-            format!("metadata optimizer.learning_rate = {lr_text:?} is not a number")
-        })?;
+        let learning_rate = lr_text
+            .parse::<f64>()
+            .ok()
+            .filter(|lr| lr.is_finite())
+            .ok_or_else(|| {
+                format!("metadata optimizer.learning_rate = {lr_text:?} is not a finite number")
+            })?;
         let steps = self
             .u64("optimizer.steps")?
             .ok_or_else(|| missing("optimizer.steps", HAS_OPTIMIZER))?;
@@ -361,9 +385,19 @@ mod tests {
         );
         assert_eq!(
             parse_settings("k", "nu=1.0,eps").unwrap_err(),
-            "metadata k = \"nu=1.0,eps\": \"eps\" is not name=number"
+            "metadata k = \"nu=1.0,eps\": \"eps\" is not name=number (a finite number)"
         );
         assert!(parse_settings("k", "nu=x").is_err());
+        for v in ["NaN", "inf", "-inf", "1e400"] {
+            assert_eq!(
+                parse_settings("k", &format!("nu={v}")).unwrap_err(),
+                format!("metadata k = \"nu={v}\": \"nu={v}\" is not name=number (a finite number)")
+            );
+        }
+        assert_eq!(
+            encode_settings(&[("nu".to_string(), f64::NAN)]).unwrap_err(),
+            "optimizer setting nu = NaN cannot be stored: expected a finite number"
+        );
         assert!(parse_settings("k", "=1").is_err());
         assert!(parse_settings("k", "nu=1,nu=2").is_err());
     }

@@ -28,11 +28,11 @@
 //!   | `activations` | one per layer: `identity`, `sigmoid`, `tanh`, `softplus`, `relu:<subgradient at 0>` (e.g. `relu:0.0,identity`) |
 //!   | `optimizer` | [`OptimizerState::optimizer`] (only with an optimizer) |
 //!   | `optimizer.steps` | decimal `u64` |
-//!   | `optimizer.learning_rate` | the `f64` in Rust's shortest round-trip form (`{:?}`), so it reads back bitwise |
+//!   | `optimizer.learning_rate` | the `f64` (finite) in Rust's shortest round-trip form (`{:?}`), so it reads back bitwise |
 //!   | `optimizer.buffers` | buffer names in order, comma-separated (possibly empty) |
-//!   | `optimizer.settings` | [`OptimizerState::settings`] in order, `name=value` comma-separated, values as `optimizer.learning_rate` (e.g. `beta1=0.9,beta2=0.999,eps=1e-8`; empty for a method without any). A file without this key, written before settings were recorded, loads with none: the state then loads unchecked |
+//!   | `optimizer.settings` | [`OptimizerState::settings`] in order, `name=value` comma-separated, values finite, as `optimizer.learning_rate` (e.g. `beta1=0.9,beta2=0.999,eps=1e-8`; empty for a method without any). A file without this key, written before settings were recorded, loads with none: the state then loads unchecked |
 //!   | `progress.epoch`, `progress.step`, `progress.seed` | decimal `u64` (only with a [`Progress`]) |
-//!   | `training.batch_size` | decimal (this and every `training.` key only with [`TrainingSettings`], all of them together) |
+//!   | `training.batch_size` | decimal, `>= 1` (this and every `training.` key only with [`TrainingSettings`], all of them together) |
 //!   | `training.order` | `reshuffled`, `cyclic` or `with_replacement` ([`BatchOrder`]) |
 //!   | `training.drop_last` | `true` or `false` |
 //!   | `training.loss`, `training.loss.reduction` | `cross_entropy` or `least_squares`; `mean` or `sum` |
@@ -40,8 +40,8 @@
 //!   | `training.schedule.lr`, `training.schedule.warmup` | with a schedule: its peak rate (an `f64` as `optimizer.learning_rate`) and warm-up steps (decimal) |
 //!   | `training.schedule.every`, `training.schedule.gamma` | a `step` decay's period (decimal) and factor (`f64`); an `exponential` decay has `gamma` alone |
 //!   | `training.schedule.total`, `training.schedule.min_lr` | a `cosine` decay's length in steps (decimal) and final rate (`f64`) |
-//!   | `training.clip_grad_norm` | the bound, an `f64` as `optimizer.learning_rate`, or `none` |
-//!   | `training.dropout` | the drop probability, an `f64` as `optimizer.learning_rate`, or `none`; a file that records the other `training.` keys without it (written before dropout existed) reads as `none` |
+//!   | `training.clip_grad_norm` | the bound, an `f64` as `optimizer.learning_rate` (finite, `> 0`), or `none` |
+//!   | `training.dropout` | the drop probability, an `f64` as `optimizer.learning_rate` (in `[0, 1)`), or `none`; a file that records the other `training.` keys without it (written before dropout existed) reads as `none` |
 //!   | `extra.<key>` | the caller's [`Checkpoint::extra`] entries |
 //!
 //! A schedule has exactly the `training.schedule.` keys of its decay. A file

@@ -9,7 +9,7 @@ use autodiff::Float;
 use safetensors::tensor::Metadata;
 use safetensors::{SafeTensorError, SafeTensors};
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 
 /// Reads a checkpoint written by [`save_checkpoint`], rebuilding the
@@ -139,6 +139,14 @@ impl<'b> Parsed<'b> {
         }
         let (n, metadata): (usize, Metadata) =
             SafeTensors::read_metadata(bytes).map_err(header_error)?;
+        // (`read_metadata` checked that the header is UTF-8.)
+        let header = std::str::from_utf8(&bytes[8..8 + n]).unwrap_or_default();
+        if let Some(key) = repeated_key(header) {
+            return Err(format!(
+                "the header names {key:?} twice in one object; expected each tensor and \
+                 metadata key once (a JSON reader keeps one of them silently)"
+            ));
+        }
         let data = &bytes[8 + n..];
         let mut tensors = BTreeMap::new();
         for (name, info) in metadata.tensors() {
@@ -279,6 +287,52 @@ impl<'b> Parsed<'b> {
     }
 }
 
+/// The first key that appears twice in one object of `json`, which
+/// serde_json, and so safetensors, reads as its last value without a word.
+/// Keys are compared decoded (`"a"` and `"\u0061"` are the same). Any text
+/// is scanned without panicking; only valid JSON gives meaningful answers.
+fn repeated_key(json: &str) -> Option<String> {
+    let b = json.as_bytes();
+    // The keys of each open object; `None` for an open array.
+    let mut open: Vec<Option<HashSet<String>>> = Vec::new();
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        match c {
+            b'{' => open.push(Some(HashSet::new())),
+            b'[' => open.push(None),
+            b'}' | b']' => {
+                open.pop();
+            }
+            b'"' => {
+                let start = i;
+                i += 1;
+                while let Some(&c) = b.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                let raw = json.get(start..=i.min(b.len() - 1)).unwrap_or_default();
+                // A string followed by `:` is a key of the innermost object.
+                let next = b
+                    .get(i + 1..)
+                    .and_then(|r| r.iter().find(|c| !c.is_ascii_whitespace()));
+                if let (Some(b':'), Some(Some(keys))) = (next, open.last_mut()) {
+                    let key =
+                        serde_json::from_str::<String>(raw).unwrap_or_else(|_| raw.to_string());
+                    if !keys.insert(key.clone()) {
+                        return Some(key);
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
 /// The values of tensor `name`, stored as `dtype`, as `T`: bitwise when
 /// `dtype` is `T`'s, widened exactly from `F32` to `f64`, rounded to nearest
 /// from `F64` to `f32` (an error for a finite value beyond `f32`'s range).
@@ -345,6 +399,24 @@ mod tests {
             decode_values::<f32>("t", StoredDtype::F64, &raw).unwrap(),
             vec![f32::INFINITY]
         );
+    }
+
+    #[test]
+    fn a_key_repeated_in_one_object_is_found_decoded_and_nothing_else_is() {
+        let found = |json: &str| repeated_key(json);
+        assert_eq!(found(r#"{"a":{"x":"1"},"b":{"x":"1"}}"#), None);
+        assert_eq!(found(r#"{"a":"x","b":["a","a"],"c":"a"}"#), None);
+        assert_eq!(
+            found(r#"{"a":{"x":"1","y":"2","x":"3"}}"#),
+            Some("x".into())
+        );
+        assert_eq!(found(r#"{"a" : 1, "b\"":2, "a":3}"#), Some("a".into()));
+        assert_eq!(found(r#"{"\u0061":1,"a":2}"#), Some("a".into()));
+        assert_eq!(found(r#"{"a\\":1,"a\\":2}"#), Some("a\\".into()));
+        // Not JSON: no panic.
+        for text in ["", "\"", "{\"a", "{\"a\\", "}}]]", "{\"a\":", "\"\\"] {
+            assert_eq!(found(text), None, "{text:?}");
+        }
     }
 
     #[test]

@@ -153,6 +153,32 @@ impl TrainingSettings {
             .collect()
     }
 
+    /// The first setting out of the range a trainer runs with (the checks
+    /// of [`Trainer::fit`](crate::Trainer::fit) and [`Batcher::new`]): its
+    /// key, its value and the range in words. A NaN or an infinity is never
+    /// in range.
+    ///
+    /// [`Batcher::new`]: crate::data::Batcher::new
+    pub(super) fn out_of_range(&self) -> Option<(&'static str, String, &'static str)> {
+        if self.batch_size == 0 {
+            return Some((BATCH_SIZE, "0".into(), ">= 1"));
+        }
+        if let Some(c) = self.clip_grad_norm.filter(|c| !(c.is_finite() && *c > 0.0)) {
+            return Some((CLIP, format!("{c:?}"), "a finite number > 0, or none"));
+        }
+        if let Some(p) = self
+            .dropout
+            .filter(|&p| autodiff::mat::check_drop_probability(p).is_err())
+        {
+            return Some((
+                DROPOUT,
+                format!("{p:?}"),
+                "a drop probability in [0, 1), or none",
+            ));
+        }
+        None
+    }
+
     /// The settings that `self` and `other` record differently, in the
     /// order of the fields (floats compared bitwise, through their shortest
     /// round-trip form), with both values as `{:?}` prints them, `self`'s
@@ -260,7 +286,7 @@ pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSe
         "none" => Ok(None),
         text => number(key, text, "a number or none").map(Some),
     };
-    Ok(Some(TrainingSettings {
+    let settings = TrainingSettings {
         batch_size: number(BATCH_SIZE, require(BATCH_SIZE)?, "an unsigned integer")?,
         order: choose(ORDER, require(ORDER)?, &ORDERS)?,
         drop_last: choose(DROP_LAST, require(DROP_LAST)?, &BOOLS)?,
@@ -273,7 +299,16 @@ pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSe
             Some(_) => optional(DROPOUT)?,
             None => None,
         },
-    }))
+    };
+    // A value no run trains with (a NaN bound, a dropout of 2) is a
+    // corrupt file, not settings to compare against a trainer's.
+    if let Some((key, _, expected)) = settings.out_of_range() {
+        return Err(format!(
+            "metadata {key} = {:?} is out of range: expected {expected}",
+            get(key).unwrap_or_default()
+        ));
+    }
+    Ok(Some(settings))
 }
 
 /// The schedule whose decay is named `name`, its parameters read with
@@ -531,6 +566,18 @@ mod tests {
         for (key, value, want) in cases {
             let e = with(key, value);
             assert!(e.starts_with(want), "{key} = {value:?}: {e}");
+        }
+        let ranges = [
+            (BATCH_SIZE, "0", "metadata training.batch_size = \"0\" is out of range: expected >= 1"),
+            (CLIP, "NaN", "metadata training.clip_grad_norm = \"NaN\" is out of range: expected a finite number > 0, or none"),
+            (CLIP, "inf", "metadata training.clip_grad_norm = \"inf\" is out of range: expected a finite number > 0, or none"),
+            (CLIP, "0", "metadata training.clip_grad_norm = \"0\" is out of range: expected a finite number > 0, or none"),
+            (DROPOUT, "1", "metadata training.dropout = \"1\" is out of range: expected a drop probability in [0, 1), or none"),
+            (DROPOUT, "NaN", "metadata training.dropout = \"NaN\" is out of range: expected a drop probability in [0, 1), or none"),
+            (DROPOUT, "-0.5", "metadata training.dropout = \"-0.5\" is out of range: expected a drop probability in [0, 1), or none"),
+        ];
+        for (key, value, want) in ranges {
+            assert_eq!(with(key, Some(value)), want);
         }
         let none = meta(&TrainingSettings::of(&TrainConfig::default()).encode());
         let mut stray = none.clone();

@@ -19,8 +19,11 @@ use std::path::{Path, PathBuf};
 /// comma or repeats, when a setting name is empty, holds a comma or `=`, or
 /// repeats, when a buffer is neither empty nor one value per parameter, when
 /// the scaler has another number of features than the network's input width
-/// or is not valid ([`Standardizer::validate`]), or when the file cannot be
-/// written; the previous file at `path`, if any, is then untouched.
+/// or is not valid ([`Standardizer::validate`]), when a training setting is
+/// out of the range a trainer runs with (a batch size of 0, a clipping bound
+/// not finite and `> 0`, a dropout probability outside `[0, 1)`: the reader
+/// refuses those), or when the file cannot be written; the previous file at
+/// `path`, if any, is then untouched.
 ///
 /// [`Standardizer::validate`]: crate::data::Standardizer::validate
 ///

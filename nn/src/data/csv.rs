@@ -29,8 +29,9 @@ pub enum LabelColumn {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetKind {
     /// Class labels, integers `>= 0` (the default). With `n_classes: None`
-    /// the number of classes is the largest label plus one; with
-    /// `Some(k)`, a label `>= k` is an error.
+    /// the number of classes is the largest label plus one (a label of
+    /// `usize::MAX` is an error); with `Some(k)`, a label `>= k` is an
+    /// error.
     Classes {
         /// The number of classes, if known.
         n_classes: Option<usize>,
@@ -120,14 +121,15 @@ pub fn load_csv<T: Float>(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<D
 /// Reads a data set from CSV text; `source_name` names the source in errors.
 ///
 /// # Errors
-/// [`DataError::Io`] if reading fails (or the text is not UTF-8);
+/// [`DataError::Io`] if reading fails; [`DataError::NotUtf8`] for a line
+/// that is not UTF-8;
 /// [`DataError::Empty`] without data rows; [`DataError::Ragged`] for a row
 /// whose field count differs from the first row's;
 /// [`DataError::BadValue`] for a feature (or real target) that is not a
 /// finite number, [`DataError::Overflow`] for one that is but overflows `T`
 /// (`1e40` as `f32`); [`DataError::BadLabel`] for a class label that is not an
 /// integer `>= 0`; [`DataError::LabelTooLarge`] for one not below the
-/// given number of classes; [`DataError::UnknownColumn`],
+/// given number of classes (`usize::MAX` when counted); [`DataError::UnknownColumn`],
 /// [`DataError::NoHeader`], [`DataError::LabelColumnOutOfRange`] for a label
 /// column that cannot be found.
 pub fn read_csv<T: Float>(
@@ -137,7 +139,7 @@ pub fn read_csv<T: Float>(
 ) -> Result<Dataset<T>> {
     let mut reader = BufReader::new(reader);
     let path = || source_name.to_string();
-    let mut line = String::new();
+    let mut line = Vec::new();
     let mut line_no = 0;
     let mut width = None; // fields per row, from the header or the first row
     let mut label_col = None; // resolved target column
@@ -149,8 +151,10 @@ pub fn read_csv<T: Float>(
     let delim = opts.delimiter as char;
     loop {
         line.clear();
+        // Bytes, then UTF-8: `read_line` refuses a line that is not UTF-8
+        // with an I/O error that says neither where nor what.
         let n = reader
-            .read_line(&mut line)
+            .read_until(b'\n', &mut line)
             .map_err(|source| DataError::Io {
                 path: path(),
                 source,
@@ -159,6 +163,12 @@ pub fn read_csv<T: Float>(
             break;
         }
         line_no += 1;
+        let line = std::str::from_utf8(&line).map_err(|e| DataError::NotUtf8 {
+            path: path(),
+            line: line_no,
+            offset: e.valid_up_to() + 1,
+            byte: line[e.valid_up_to()],
+        })?;
         let mut text = line.trim_end_matches(['\n', '\r']);
         if line_no == 1 {
             // A UTF-8 byte order mark (as spreadsheet programs write) is not
@@ -221,7 +231,10 @@ pub fn read_csv<T: Float>(
                             column: j + 1,
                             text: field.to_string(),
                         })?;
-                        if let Some(classes) = n_classes.filter(|&k| label >= k) {
+                        // Counted, the classes are the largest label + 1,
+                        // which must fit a usize.
+                        let classes = n_classes.unwrap_or(usize::MAX);
+                        if label >= classes {
                             return Err(DataError::LabelTooLarge {
                                 path: path(),
                                 line: line_no,
@@ -422,6 +435,19 @@ mod tests {
     }
 
     #[test]
+    fn a_label_of_usize_max_is_too_large_to_count_the_classes() {
+        // The classes were counted as max + 1, which overflowed.
+        let e = read("0.5,1\n0.25,18446744073709551615\n", &CsvOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2:2: class label 18446744073709551615 is out of range for \
+             18446744073709551615 classes (expected 0..18446744073709551615)"
+        );
+        let d = read("1,18446744073709551614\n", &CsvOptions::default()).unwrap();
+        assert_eq!(d.n_classes(), Some(usize::MAX));
+    }
+
+    #[test]
     fn non_finite_cell_is_a_bad_value() {
         let e = read("1,0\nnan,1\n", &CsvOptions::default()).unwrap_err();
         assert!(
@@ -465,6 +491,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!((d.n_features(), d.n_outputs()), (2, 0));
+    }
+
+    #[test]
+    fn a_byte_that_is_not_utf8_is_named_with_its_line_and_position() {
+        let e =
+            read_csv::<f64>(&b"1,0\n2,\xff1\n"[..], "t.csv", &CsvOptions::default()).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                DataError::NotUtf8 {
+                    line: 2,
+                    offset: 3,
+                    byte: 0xff,
+                    ..
+                }
+            ),
+            "{e:?}"
+        );
+        assert_eq!(
+            e.to_string(),
+            "t.csv:2: expected UTF-8 text, found the byte 0xff (byte 3 of the line)"
+        );
+        // A multi-byte character cut short by the line's end.
+        let e = read_csv::<f64>(&b"1,\xc3\n"[..], "t.csv", &CsvOptions::default()).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "t.csv:1: expected UTF-8 text, found the byte 0xc3 (byte 3 of the line)"
+        );
     }
 
     #[test]

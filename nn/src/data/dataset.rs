@@ -5,6 +5,7 @@ use autodiff::{Float, Matrix};
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use std::collections::BTreeMap;
 
 /// What a data set's rows are labelled with.
 #[derive(Clone, Debug, PartialEq)]
@@ -302,7 +303,7 @@ impl<T: Float> Dataset<T> {
     /// [`DataError::WrongTargets`] for real targets.
     pub fn split_stratified(&self, test_fraction: f64, seed: u64) -> Result<(Self, Self)> {
         check_fraction(test_fraction)?;
-        let Targets::Classes { labels, n_classes } = &self.targets else {
+        let Targets::Classes { labels, .. } = &self.targets else {
             return Err(DataError::WrongTargets {
                 what: "Dataset::split_stratified",
                 expected: "class",
@@ -310,12 +311,16 @@ impl<T: Float> Dataset<T> {
             });
         };
         let mut rng = StdRng::seed_from_u64(seed);
-        let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); *n_classes];
+        // The classes present, in order: as many as the rows at most,
+        // whatever `n_classes` a file's largest label made (a label of
+        // 10^14 made this allocate 10^14 empty lists and abort). Empty
+        // classes drew nothing from `rng`: the split is the same.
+        let mut by_class: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
         for (i, &l) in labels.iter().enumerate() {
-            by_class[l].push(i);
+            by_class.entry(l).or_default().push(i);
         }
         let (mut train, mut test) = (Vec::new(), Vec::new());
-        for rows in &mut by_class {
+        for rows in by_class.values_mut() {
             rows.shuffle(&mut rng);
             let n_test = (test_fraction * rows.len() as f64).round() as usize;
             test.extend_from_slice(&rows[..n_test]);
@@ -546,6 +551,38 @@ mod tests {
         let (train, test) = d.split_stratified(0.2, 3).unwrap();
         assert_eq!(test.class_counts(), Some(vec![2, 2, 2]));
         assert_eq!(train.class_counts(), Some(vec![8, 8, 8]));
+    }
+
+    #[test]
+    fn stratified_split_of_classes_with_gaps_is_pinned() {
+        // Classes 0, 3 and 6 of 7; rows tagged by their feature. The
+        // splits as drawn when every class, present or not, had its list:
+        // grouping only the classes present leaves them bitwise the same.
+        let labels = vec![6, 0, 3, 3, 6, 0, 6, 3, 0, 6, 3, 6, 0, 3];
+        let x = Matrix::new(14, 1, (0..14).map(f64::from).collect()).unwrap();
+        let d = Dataset::classification(x, labels, 7).unwrap();
+        let pinned: [(u64, [f64; 9], [f64; 5]); 3] = [
+            (
+                1,
+                [4., 7., 12., 11., 8., 2., 5., 0., 3.],
+                [6., 10., 9., 13., 1.],
+            ),
+            (
+                2,
+                [2., 3., 10., 5., 4., 11., 12., 6., 8.],
+                [13., 9., 0., 1., 7.],
+            ),
+            (
+                3,
+                [5., 1., 0., 12., 4., 2., 7., 13., 6.],
+                [9., 8., 3., 10., 11.],
+            ),
+        ];
+        for (seed, train, test) in pinned {
+            let (a, b) = d.split_stratified(0.3, seed).unwrap();
+            assert_eq!(a.features().as_slice(), train, "seed {seed}");
+            assert_eq!(b.features().as_slice(), test, "seed {seed}");
+        }
     }
 
     #[test]

@@ -17,6 +17,18 @@ pub enum DataError {
         #[source]
         source: std::io::Error,
     },
+    /// A text file holds a byte that is not part of UTF-8 text.
+    #[error("{path}:{line}: expected UTF-8 text, found the byte 0x{byte:02x} (byte {offset} of the line)")]
+    NotUtf8 {
+        /// The file (or source name).
+        path: String,
+        /// The 1-based line.
+        line: usize,
+        /// The 1-based position in the line's bytes where UTF-8 stops.
+        offset: usize,
+        /// The byte found there.
+        byte: u8,
+    },
     /// A file holds no data row (it is empty, blank, or only a header).
     #[error("{path}: no data rows (the file is empty, blank or only a header)")]
     Empty {

@@ -380,7 +380,7 @@ pub fn idx_to_labels(array: &IdxArray, source_name: &str) -> Result<Vec<usize>> 
 /// # Errors
 /// As [`load_idx_images`] and [`load_idx_labels`]; [`DataError::Idx`] for
 /// an images file that is not `n x rows x cols` (the two files swapped, say)
-/// or a label above 9, naming the file; [`DataError::CountMismatch`] if the
+/// or not of u8 pixels, or a label above 9, naming the file; [`DataError::CountMismatch`] if the
 /// files hold different numbers of items.
 pub fn load_mnist<T: Float>(
     images_path: impl AsRef<Path>,
@@ -399,6 +399,17 @@ pub fn load_mnist<T: Float>(
                 } else {
                     ""
                 }
+            ),
+        });
+    }
+    // Pixels 0..=255 divided by 255: another type (one changed byte makes
+    // u8 into i8) would give values outside [0, 1] without a word.
+    if !matches!(raw.data, IdxData::U8(_)) {
+        return Err(DataError::Idx {
+            path: ip.display().to_string(),
+            reason: format!(
+                "MNIST images have type code 0x08 (u8 pixels 0..=255), found type code 0x{:02x}",
+                raw.data.type_code()
             ),
         });
     }
