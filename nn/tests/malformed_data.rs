@@ -7,7 +7,7 @@
 
 use nn::data::{
     idx_to_labels, idx_to_matrix, load_mnist, read_csv, read_idx, write_idx, CsvOptions, DataError,
-    Dataset, IdxArray, IdxData, TargetKind,
+    Dataset, IdxArray, IdxData, TargetKind, MAX_COUNTED_CLASSES,
 };
 use proptest::prelude::*;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -469,7 +469,8 @@ proptest! {
                     DataError::BadValue { line, column, .. }
                     | DataError::BadLabel { line, column, .. }
                     | DataError::Overflow { line, column, .. }
-                    | DataError::LabelTooLarge { line, column, .. } => Some((line, column)),
+                    | DataError::LabelTooLarge { line, column, .. }
+                    | DataError::LabelTooLargeToCount { line, column, .. } => Some((line, column)),
                     DataError::Ragged { line, .. } => Some((line, 0)),
                     _ => None,
                 };
@@ -504,7 +505,7 @@ fn mnist_images_of_another_type_than_u8_are_refused_not_scaled_out_of_range() {
 }
 
 #[test]
-fn a_largest_usize_label_is_a_typed_error_not_an_overflow() {
+fn a_largest_usize_label_is_a_typed_error_not_an_overflow_when_counting_the_classes() {
     // Counting the classes as the largest label + 1 overflowed (a panic in
     // debug builds).
     let text = "0.5,1\n0.25,18446744073709551615\n";
@@ -514,11 +515,11 @@ fn a_largest_usize_label_is_a_typed_error_not_an_overflow() {
     assert!(
         matches!(
             e,
-            DataError::LabelTooLarge {
+            DataError::LabelTooLargeToCount {
                 line: 2,
                 column: 2,
                 label: usize::MAX,
-                classes: usize::MAX,
+                max: MAX_COUNTED_CLASSES,
                 ..
             }
         ),
@@ -528,11 +529,14 @@ fn a_largest_usize_label_is_a_typed_error_not_an_overflow() {
 
 #[test]
 fn a_csv_label_of_10_to_the_14_splits_stratified_without_a_list_per_class() {
-    // The classes are counted as the largest label + 1: 10^14 of them.
+    // 10^14 classes (named: counted, such a label is refused).
     // split_stratified kept a list for each and aborted the process
     // (memory allocation of 2.4 PB failed).
     let text = "0.5,99999999999999\n0.1,0\n0.2,0\n";
-    let d = read_csv::<f64>(text.as_bytes(), "t.csv", &CsvOptions::default()).unwrap();
+    let opts = CsvOptions::default().targets(TargetKind::Classes {
+        n_classes: Some(100_000_000_000_000),
+    });
+    let d = read_csv::<f64>(text.as_bytes(), "t.csv", &opts).unwrap();
     assert_eq!(d.n_classes(), Some(100_000_000_000_000));
     let (train, test) = d.split_stratified(0.5, 1).unwrap();
     assert_eq!((train.len(), test.len()), (1, 2));

@@ -25,13 +25,20 @@ pub enum LabelColumn {
     None,
 }
 
+/// The labels a CSV file's classes are counted from (`n_classes: None`)
+/// stay below this, 2^20: a label past it is more likely a stray value (a
+/// feature in the label column, a typo) than a class, and the count is
+/// allocated per class downstream (class counts, the confusion matrix, the
+/// network's output layer). Name the number of classes to read more.
+pub const MAX_COUNTED_CLASSES: usize = 1 << 20;
+
 /// What the target column holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TargetKind {
     /// Class labels, integers `>= 0` (the default). With `n_classes: None`
     /// the number of classes is the largest label plus one (a label of
-    /// `usize::MAX` is an error); with `Some(k)`, a label `>= k` is an
-    /// error.
+    /// [`MAX_COUNTED_CLASSES`] or more is an error); with `Some(k)`, a label
+    /// `>= k` is an error.
     Classes {
         /// The number of classes, if known.
         n_classes: Option<usize>,
@@ -129,7 +136,8 @@ pub fn load_csv<T: Float>(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<D
 /// finite number, [`DataError::Overflow`] for one that is but overflows `T`
 /// (`1e40` as `f32`); [`DataError::BadLabel`] for a class label that is not an
 /// integer `>= 0`; [`DataError::LabelTooLarge`] for one not below the
-/// given number of classes (`usize::MAX` when counted); [`DataError::UnknownColumn`],
+/// given number of classes, [`DataError::LabelTooLargeToCount`] for one of
+/// [`MAX_COUNTED_CLASSES`] or more when they are counted; [`DataError::UnknownColumn`],
 /// [`DataError::NoHeader`], [`DataError::LabelColumnOutOfRange`] for a label
 /// column that cannot be found.
 pub fn read_csv<T: Float>(
@@ -231,8 +239,15 @@ pub fn read_csv<T: Float>(
                             column: j + 1,
                             text: field.to_string(),
                         })?;
-                        // Counted, the classes are the largest label + 1,
-                        // which must fit a usize.
+                        if n_classes.is_none() && label >= MAX_COUNTED_CLASSES {
+                            return Err(DataError::LabelTooLargeToCount {
+                                path: path(),
+                                line: line_no,
+                                column: j + 1,
+                                label,
+                                max: MAX_COUNTED_CLASSES,
+                            });
+                        }
                         let classes = n_classes.unwrap_or(usize::MAX);
                         if label >= classes {
                             return Err(DataError::LabelTooLarge {
@@ -435,15 +450,28 @@ mod tests {
     }
 
     #[test]
-    fn a_label_of_usize_max_is_too_large_to_count_the_classes() {
-        // The classes were counted as max + 1, which overflowed.
-        let e = read("0.5,1\n0.25,18446744073709551615\n", &CsvOptions::default()).unwrap_err();
-        assert_eq!(
-            e.to_string(),
-            "t.csv:2:2: class label 18446744073709551615 is out of range for \
-             18446744073709551615 classes (expected 0..18446744073709551615)"
-        );
-        let d = read("1,18446744073709551614\n", &CsvOptions::default()).unwrap();
+    fn a_label_too_large_to_count_the_classes_from_is_named_unless_the_count_is_given() {
+        // The classes were counted as max + 1, which overflowed at
+        // usize::MAX; a label of 10^14 then made split_stratified and
+        // class_counts allocate per class.
+        for label in [usize::MAX, 99_999_999_999_999, MAX_COUNTED_CLASSES] {
+            let e = read(&format!("0.5,1\n0.25,{label}\n"), &CsvOptions::default()).unwrap_err();
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "t.csv:2:2: class label {label} is too large to count the classes from \
+                     (expected a label below 1048576; name the number of classes, \
+                     TargetKind::Classes {{ n_classes: Some(k) }}, to read larger ones)"
+                )
+            );
+        }
+        let d = read("1,1048575\n", &CsvOptions::default()).unwrap();
+        assert_eq!(d.n_classes(), Some(MAX_COUNTED_CLASSES));
+        // Named, the count is the caller's.
+        let named = CsvOptions::default().targets(TargetKind::Classes {
+            n_classes: Some(usize::MAX),
+        });
+        let d = read("1,18446744073709551614\n", &named).unwrap();
         assert_eq!(d.n_classes(), Some(usize::MAX));
     }
 

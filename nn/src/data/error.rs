@@ -88,6 +88,24 @@ pub enum DataError {
         /// The cell's text, trimmed.
         text: String,
     },
+    /// A class label read from a file, with the classes counted (as the
+    /// largest label plus one), is at least
+    /// [`MAX_COUNTED_CLASSES`](crate::data::MAX_COUNTED_CLASSES): more
+    /// likely a stray value than a class, and a count that large would be
+    /// allocated per class (class counts, a confusion matrix).
+    #[error("{path}:{line}:{column}: class label {label} is too large to count the classes from (expected a label below {max}; name the number of classes, TargetKind::Classes {{ n_classes: Some(k) }}, to read larger ones)")]
+    LabelTooLargeToCount {
+        /// The file (or source name).
+        path: String,
+        /// The 1-based line.
+        line: usize,
+        /// The 1-based column.
+        column: usize,
+        /// The label found.
+        label: usize,
+        /// [`MAX_COUNTED_CLASSES`](crate::data::MAX_COUNTED_CLASSES).
+        max: usize,
+    },
     /// A class label read from a file is not below the number of classes given.
     #[error("{path}:{line}:{column}: class label {label} is out of range for {classes} classes (expected 0..{classes})")]
     LabelTooLarge {

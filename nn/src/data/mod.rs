@@ -50,7 +50,7 @@ mod preprocess;
 mod synthetic;
 
 pub use batches::{BatchOrder, Batcher, Batches};
-pub use csv::{load_csv, read_csv, CsvOptions, LabelColumn, TargetKind};
+pub use csv::{load_csv, read_csv, CsvOptions, LabelColumn, TargetKind, MAX_COUNTED_CLASSES};
 pub use dataset::{Dataset, Targets};
 pub use error::{DataError, Result};
 pub use idx::{
