@@ -585,3 +585,192 @@ fn jacobian_forward_equals_the_reverse_mode_jacobian_and_names_a_varying_output_
         ("jacobian_forward (outputs of f, by tangent)", 1, 2)
     );
 }
+
+#[test]
+fn evaluator_recovers_from_a_function_that_panics_midway() {
+    // A panic after two-input statements were recorded, before the sweep:
+    // the adjoints were not touched, the inputs' buffer was taken out, and
+    // the next call clears the tape. The next calls must be right, and the
+    // evaluator still movable to another thread.
+    let mut ev = autodiff::Evaluator::new();
+    let x = [0.3, -1.2, 2.0, 0.7];
+    let v = [1.0, 0.5, -0.25, 2.0];
+    let (mut g, mut hv) = ([0.0; 4], [0.0; 4]);
+    let panics = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ev.value_and_grad(
+            |x| {
+                let y = x[0] * x[1] + x[2] * x[3];
+                assert!(y.value() == 12345.0, "midway");
+                y
+            },
+            &x,
+            &mut g,
+        )
+    }));
+    assert!(panics.is_err());
+    let panics = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        ev.grad_and_hvp(
+            |x| {
+                let y = x[0] * x[1] + x[2] * x[3];
+                assert!(y.value().re == 12345.0, "midway");
+                y
+            },
+            &x,
+            &v,
+            &mut g,
+            &mut hv,
+        )
+    }));
+    assert!(panics.is_err());
+    ev.value_and_grad(|x| x[0] * x[3], &x, &mut g).unwrap();
+    assert_eq!(g, [0.7, 0.0, 0.0, 0.3]);
+    ev.grad_and_hvp(|x| x[0] * x[3], &x, &v, &mut g, &mut hv)
+        .unwrap();
+    assert_eq!((g, hv), ([0.7, 0.0, 0.0, 0.3], [2.0, 0.0, 0.0, 1.0]));
+    std::thread::spawn(move || {
+        let mut g = [0.0; 4];
+        ev.value_and_grad(|x| rosenbrock(x), &x, &mut g).unwrap();
+        assert_close(&g, &rosenbrock_grad(&x), "grad on another thread");
+    })
+    .join()
+    .unwrap();
+}
+
+#[test]
+fn evaluator_resets_the_adjoints_of_inputs_the_function_records_itself() {
+    // `f` records two more inputs right after the evaluator's (they join
+    // the unwritten leaves, below the sweep) and returns a product of, or
+    // one of, them; a later call on the same evaluator must not see them.
+    let mut ev = autodiff::Evaluator::new();
+    let x = [0.3, -1.2];
+    let (mut g, mut hv) = ([0.0; 2], [0.0; 2]);
+    ev.value_and_grad(
+        |x| {
+            let extra = x[0].tape().unwrap().vars(&[5.0, 7.0]);
+            extra[0] * extra[1] + x[0] * extra[1]
+        },
+        &x,
+        &mut g,
+    )
+    .unwrap();
+    assert_eq!(g, [7.0, 0.0]);
+    // Statements 2 and 3, the extra inputs above, are intermediate here:
+    // an adjoint left there would enter the sweep.
+    ev.value_and_grad(|x| x[0] * x[1] * x[0] * x[1], &x, &mut g)
+        .unwrap();
+    let (a, b) = (x[0], x[1]);
+    assert_close(&g, &[2.0 * a * b * b, 2.0 * a * a * b], "x0^2 x1^2");
+    ev.value_and_grad(
+        |x| 3.0 * x[0].tape().unwrap().vars(&[5.0, 7.0])[1],
+        &x,
+        &mut g,
+    )
+    .unwrap();
+    assert_eq!(g, [0.0, 0.0]);
+    ev.value_and_grad(|x| x[0] * x[1], &x, &mut g).unwrap();
+    assert_eq!(g, [-1.2, 0.3]);
+    // The same on the dual tape.
+    ev.grad_and_hvp(
+        |x| {
+            let extra = x[0].tape().unwrap().vars(&[autodiff::Dual::new(5.0, 1.0)]);
+            extra[0] * extra[0] + x[1] * extra[0]
+        },
+        &x,
+        &[1.0, 1.0],
+        &mut g,
+        &mut hv,
+    )
+    .unwrap();
+    assert_eq!((g, hv), ([0.0, 5.0], [0.0, 1.0]));
+    ev.grad_and_hvp(|x| x[0] * x[0] * x[1], &x, &[1.0, 0.0], &mut g, &mut hv)
+        .unwrap();
+    assert_eq!((g, hv), ([2.0 * 0.3 * -1.2, 0.09], [2.0 * -1.2, 0.6]));
+}
+
+#[test]
+fn evaluator_second_order_checks_the_input_then_v_then_grad_then_hv() {
+    // The order of the doc's "# Errors": an empty input first, then each
+    // buffer in argument order, each named for the function called.
+    let mut ev = autodiff::Evaluator::new();
+    let f = autodiff::second_order_fn(|x| x[0] * x[1]);
+    let x = [1.0, 2.0];
+    let (mut one, mut two, mut three) = ([0.0; 1], [0.0; 2], [0.0; 3]);
+    assert!(matches!(
+        ev.hvp(f, &[], &[1.0], &mut one).unwrap_err(),
+        autodiff::Error::EmptyInput { what: "hvp" }
+    ));
+    assert!(matches!(
+        ev.grad_and_hvp(f, &[], &[1.0], &mut one, &mut [0.0])
+            .unwrap_err(),
+        autodiff::Error::EmptyInput {
+            what: "grad_and_hvp"
+        }
+    ));
+    assert_eq!(
+        length_mismatch(ev.hvp(f, &x, &[1.0], &mut three).unwrap_err()),
+        ("hvp (direction v)", 2, 1)
+    );
+    assert_eq!(
+        length_mismatch(
+            ev.grad_and_hvp(f, &x, &[1.0], &mut three, &mut one)
+                .unwrap_err()
+        ),
+        ("grad_and_hvp (direction v)", 2, 1)
+    );
+    assert_eq!(
+        length_mismatch(
+            ev.grad_and_hvp(f, &x, &[1.0, 0.0], &mut two, &mut one)
+                .unwrap_err()
+        ),
+        ("grad_and_hvp (output hv)", 2, 1)
+    );
+}
+
+#[test]
+fn vjp_of_outputs_that_are_inputs_duplicates_and_constants() {
+    use autodiff::Var;
+    // Each output counts with its own cotangent: an input twice, a
+    // constant (no gradient), and a product.
+    let (y, uj) = autodiff::vjp(
+        |x| vec![x[0], x[0], Var::constant(3.0), x[1] * x[0]],
+        &[2.0, 5.0],
+        &[1.0, 2.0, 7.0, 1.0],
+    )
+    .unwrap();
+    assert_eq!((y, uj), (vec![2.0, 2.0, 3.0, 10.0], vec![8.0, 2.0]));
+    // -0.0 is a zero cotangent too; NaN is not, and stays in its output's
+    // inputs only; no outputs at all is u^T J = 0.
+    let sqrt = autodiff::vector_fn(|x| vec![x[0].sqrt(), x[1]]);
+    assert_eq!(
+        autodiff::vjp(sqrt, &[0.0, 1.0], &[-0.0, 1.0]).unwrap().1,
+        [0.0, 1.0]
+    );
+    let uj = autodiff::vjp(sqrt, &[1.0, 1.0], &[f64::NAN, 1.0])
+        .unwrap()
+        .1;
+    assert!(uj[0].is_nan() && uj[1] == 1.0, "{uj:?}");
+    assert_eq!(
+        autodiff::vjp(|_| vec![], &[1.0], &[]).unwrap(),
+        (vec![], vec![0.0])
+    );
+}
+
+#[test]
+fn forward_and_reverse_jacobians_agree_at_an_infinite_partial() {
+    // d sqrt(x0) / dx0 is infinite at 0. In x1's column the tangent of x0
+    // is zero, and a zero tangent contributes nothing (no 0 * inf), as a
+    // zero adjoint in the reverse sweep: both modes give [inf, 1].
+    let f = |x: &[autodiff::Dual<f64>]| vec![x[0].sqrt() + x[1]];
+    let fwd = autodiff::jacobian_forward(f, &[0.0, 1.0]).unwrap();
+    let rev = autodiff::jacobian(|x| vec![x[0].sqrt() + x[1]], &[0.0, 1.0]).unwrap();
+    assert_eq!(fwd.as_slice(), [f64::INFINITY, 1.0]);
+    assert_eq!(rev.as_slice(), fwd.as_slice());
+    assert_eq!(autodiff::jvp(f, &[0.0, 1.0], &[0.0, 2.0]).unwrap().1, [2.0]);
+    // An input as output, twice, and a constant output.
+    let j = autodiff::jacobian_forward(
+        |x| vec![x[1], x[1], autodiff::Dual::constant(3.0)],
+        &[1.0, 2.0],
+    )
+    .unwrap();
+    assert_eq!(j.as_slice(), [0.0, 1.0, 0.0, 1.0, 0.0, 0.0]);
+}

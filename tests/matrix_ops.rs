@@ -885,3 +885,27 @@ fn packed_mut_of_parameters_of_another_tape_panics_even_with_the_same_layout() {
     let mut g = t1.backward(l1);
     let _ = g.packed_mut(p2);
 }
+
+#[test]
+fn scale_dropout_and_cross_entropy_assign_their_first_gradient_into_a_reused_store() {
+    // A gradient store reused by `backward_into` keeps the last call's
+    // values in its arena; the first rule to write an input's gradient
+    // assigns, so the second call's gradients equal the first's.
+    use autodiff::Grads;
+    let tape = Tape::<f64>::new();
+    let vals: Vec<f64> = (0..12).map(|k| (k as f64 * 0.7).sin()).collect();
+    let x = tape.mat(Shape::new(3, 4), &vals).unwrap();
+    let losses = [
+        x.scale(3.0).sum(),
+        x.dropout(0.5, 4).sum(),
+        x.softmax_cross_entropy(&[0, 3, 1], Reduction::Sum),
+    ];
+    let mut grads = Grads::empty();
+    for loss in losses {
+        let once = tape.backward(loss)[x].to_vec();
+        for _ in 0..2 {
+            tape.backward_into(loss, &mut grads);
+            assert_eq!(grads[x], once[..]);
+        }
+    }
+}

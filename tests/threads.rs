@@ -92,7 +92,12 @@ fn tape_ops(threads: usize) -> Vec<u64> {
         .mat(Shape::new(200, 200), &vals(200 * 200, 0.7))
         .unwrap();
     let products = x.matmul(v).tanh().sum() + s.matmul(s).scale(1e-3).tanh().sum();
+    // Dropout draws entry k's mask from k: split, each part must draw
+    // from its own entries (forward, and backward into both the first and
+    // a later write of h's gradient).
+    let early = h.dropout(0.3, 9).sum();
     let loss = h.least_squares(&vals(n * o, 0.5), Reduction::Mean) + h.sum() + products;
+    let loss = early + loss + h.dropout(0.6, 10).scale(0.5).sum();
     let g = tape.backward(loss);
     let mut bits = vec![loss.value().to_bits()];
     for m in [x, w, b, v, s] {

@@ -659,3 +659,21 @@ fn each_hidden_layer_draws_its_own_dropout_mask() {
     // 2000 entries: the standard deviation is below 0.01.
     assert!((dropped - 0.75).abs() < 0.05, "dropped {dropped}");
 }
+
+#[test]
+fn forward_dropout_refuses_p_outside_zero_one_with_or_without_hidden_layers() {
+    // A net without hidden layers records no dropout op, so the range is
+    // checked before recording: that net must refuse p too.
+    for widths in [&[3, 2][..], &[3, 4, 2]] {
+        let mlp = net(widths);
+        for p in [-0.1, 1.0, f64::NAN] {
+            let tape = Tape::new();
+            let xm = tape.mat(Shape::new(1, 3), &[0.3, -1.2, 0.8]).unwrap();
+            let e = mlp.forward_dropout(&tape, xm, p, 9).err();
+            assert!(
+                matches!(e, Some(Error::Autodiff(autodiff::Error::OutOfRange { .. }))),
+                "{widths:?}, p = {p}: {e:?}"
+            );
+        }
+    }
+}
