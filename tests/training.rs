@@ -1,32 +1,16 @@
 //! Training end to end on the digits: accuracy, determinism, resuming from
-//! checkpoints, and the typed stop on divergence.
+//! checkpoints, and the typed stop on divergence (early stopping in
+//! `early_stopping.rs`).
 
 mod common;
 
 use autodiff::Reduction;
-use common::training::{bits, digits_split};
+use common::training::{
+    bits, digits_split, sine_net_trainer, sine_net_trainer_with, sine_trainer, trainer,
+};
 use nn::checkpoint::load_checkpoint;
 use nn::data::{digits, noisy_sine, Dataset};
-use nn::{Activation, EarlyStopping, Error, Loss, Metric, Mlp, TrainConfig, Trainer};
-
-fn trainer(epochs: usize, seed: u64) -> Trainer<f32> {
-    let mlp = Mlp::builder(&[64, 64, 10])
-        .hidden(Activation::RELU)
-        .seed(seed)
-        .build()
-        .unwrap();
-    let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
-    Trainer::new(
-        mlp,
-        adam,
-        TrainConfig {
-            epochs,
-            batch_size: 32,
-            seed,
-            ..Default::default()
-        },
-    )
-}
+use nn::{Activation, Error, Loss, Mlp, TrainConfig, Trainer};
 
 #[test]
 fn short_seeded_run_on_digits_reaches_95_percent_test_accuracy() {
@@ -165,30 +149,6 @@ fn divergence_stops_with_a_typed_error_and_keeps_finite_parameters() {
     assert!(
         t.mlp().params().iter().all(|v| v.is_finite()),
         "the last finite parameters are kept"
-    );
-}
-
-#[test]
-fn early_stopping_ends_the_run_and_restores_the_best_parameters() {
-    let es = EarlyStopping {
-        metric: Metric::TestLoss,
-        patience: 3,
-        min_delta: 0.0,
-    };
-    let (h, t, test) = early_stopping_run(200, es);
-    assert!(h.stopped_early && h.epochs.len() < 200);
-    let losses: Vec<f64> = h.epochs.iter().map(|r| r.test_loss.unwrap()).collect();
-    let best = (0..losses.len()).fold(0, |b, i| if losses[i] < losses[b] { i } else { b });
-    // It stops exactly `patience` epochs after the best one.
-    assert_eq!(h.epochs.len(), best + 1 + es.patience, "{losses:?}");
-    assert_test_loss(&t, &test, losses[best]);
-    // The run ended on epochs worse than the best one, so restoring it
-    // changed the parameters.
-    let last = *losses.last().unwrap();
-    assert!(
-        last > losses[best],
-        "last epoch {last}, best {}",
-        losses[best]
     );
 }
 
@@ -348,165 +308,6 @@ fn restoring_a_checkpoint_of_another_seed_is_refused_and_changes_nothing() {
     assert_eq!(c.epoch(), 1);
 }
 
-/// A 1-4-1 tanh network on 16 noisy sine samples, one batch per epoch,
-/// least squares, trained by `optimizer` at `lr`: the data, the initial
-/// network and the trainer.
-fn sine_trainer(
-    optimizer: &str,
-    lr: f64,
-    epochs: usize,
-    reduction: Reduction,
-) -> (Dataset<f32>, Mlp<f32>, Trainer<f32>) {
-    let data = noisy_sine::<f32>(16, 0.1, 1).unwrap();
-    let mlp = Mlp::builder(&[1, 4, 1])
-        .hidden(Activation::Tanh)
-        .seed(1)
-        .build()
-        .unwrap();
-    let opt = optim::by_name::<f32>(optimizer, lr).unwrap();
-    let t = Trainer::new(
-        mlp.clone(),
-        opt,
-        TrainConfig {
-            epochs,
-            batch_size: 16,
-            loss: Loss::LeastSquares(reduction),
-            ..Default::default()
-        },
-    );
-    (data, mlp, t)
-}
-
-/// Asserts that the network `t` holds has test loss `want` (to 1e-6).
-#[track_caller]
-fn assert_test_loss(t: &Trainer<f32>, test: &Dataset<f32>, want: f64) {
-    let (now, _) = nn::evaluate(t.mlp(), t.config().loss, test).unwrap();
-    assert!(
-        (now - want).abs() <= 1e-6 * want.max(1.0),
-        "the network's test loss is {now}, expected {want}"
-    );
-}
-
-/// A run of [`trainer`]'s network and data split with Adam at 2e-2 (fast
-/// enough to overfit) and early stopping `es`.
-fn early_stopping_run(
-    epochs: usize,
-    es: EarlyStopping,
-) -> (nn::History, Trainer<f32>, Dataset<f32>) {
-    let (train, test) = digits_split();
-    let t = trainer(epochs, 2);
-    let mut t = Trainer::new(
-        t.mlp().clone(),
-        optim::by_name::<f32>("adam", 2e-2).unwrap(),
-        TrainConfig {
-            early_stopping: Some(es),
-            ..t.config().clone()
-        },
-    );
-    let h = t.fit(&train, Some(&test), |_| {}).unwrap();
-    (h, t, test)
-}
-
-#[test]
-fn a_run_that_ends_without_stopping_keeps_its_last_parameters() {
-    let es = EarlyStopping {
-        metric: Metric::TestLoss,
-        patience: 3,
-        min_delta: 0.0,
-    };
-    let (full, _, _) = early_stopping_run(200, es);
-    assert!(full.stopped_early);
-    // One epoch fewer: the same epochs, ending one short of the stop, on an
-    // epoch worse than the best.
-    let (h, t, test) = early_stopping_run(full.epochs.len() - 1, es);
-    assert!(!h.stopped_early);
-    let last = h.epochs.last().unwrap().test_loss.unwrap();
-    let best = h
-        .epochs
-        .iter()
-        .map(|r| r.test_loss.unwrap())
-        .fold(f64::INFINITY, f64::min);
-    assert!(last > best);
-    assert_test_loss(&t, &test, last);
-}
-
-#[test]
-fn early_stopping_min_delta_is_the_smallest_improvement_that_counts() {
-    // No epoch can improve the test loss by 1e9: the first is the best, the
-    // run stops `patience` epochs later and goes back to it.
-    let es = EarlyStopping {
-        metric: Metric::TestLoss,
-        patience: 2,
-        min_delta: 1e9,
-    };
-    let (h, t, test) = early_stopping_run(10, es);
-    assert!(h.stopped_early);
-    assert_eq!(h.epochs.len(), 1 + es.patience);
-    let first = h.epochs[0].test_loss.unwrap();
-    assert_test_loss(&t, &test, first);
-}
-
-#[test]
-fn early_stopping_does_not_count_an_equal_value_as_an_improvement() {
-    // A step of 1e-30 leaves every f64 parameter's effect on the loss
-    // below rounding: the test loss is exactly level, which is no
-    // improvement (strictly below best - min_delta is one): the run stops
-    // `patience` epochs after the first.
-    let data = noisy_sine::<f64>(16, 0.1, 1).unwrap();
-    let mlp = Mlp::builder(&[1, 4, 1])
-        .hidden(Activation::Tanh)
-        .seed(1)
-        .build()
-        .unwrap();
-    let es = EarlyStopping {
-        metric: Metric::TestLoss,
-        patience: 2,
-        min_delta: 0.0,
-    };
-    let mut t = Trainer::new(
-        mlp,
-        optim::by_name::<f64>("sgd", 1e-30).unwrap(),
-        TrainConfig {
-            epochs: 10,
-            batch_size: 16,
-            loss: Loss::LeastSquares(Reduction::Mean),
-            early_stopping: Some(es),
-            ..Default::default()
-        },
-    );
-    let h = t.fit(&data, Some(&data), |_| {}).unwrap();
-    let losses: Vec<f64> = h.epochs.iter().map(|r| r.test_loss.unwrap()).collect();
-    assert!(
-        losses.iter().all(|&l| l == losses[0]),
-        "the premise: a level loss, {losses:?}"
-    );
-    assert!(h.stopped_early);
-    assert_eq!(h.epochs.len(), 1 + es.patience);
-}
-
-#[test]
-fn early_stopping_on_accuracy_keeps_the_most_accurate_epoch() {
-    let es = EarlyStopping {
-        metric: Metric::TestAccuracy,
-        patience: 2,
-        min_delta: 0.0,
-    };
-    let (h, t, test) = early_stopping_run(30, es);
-    let accuracies: Vec<f64> = h.epochs.iter().map(|r| r.test_accuracy.unwrap()).collect();
-    // The first epoch of the highest accuracy (a later tie is no
-    // improvement).
-    let best =
-        (0..accuracies.len()).fold(0, |b, i| if accuracies[i] > accuracies[b] { i } else { b });
-    assert!(
-        accuracies[best] > accuracies[0],
-        "the premise: training improves the accuracy, {accuracies:?}"
-    );
-    assert!(h.stopped_early, "{accuracies:?}");
-    assert_eq!(h.epochs.len(), best + 1 + es.patience, "{accuracies:?}");
-    let (_, now) = nn::evaluate(t.mlp(), t.config().loss, &test).unwrap();
-    assert_eq!(now, Some(accuracies[best]), "{accuracies:?}");
-}
-
 #[test]
 fn an_infinite_loss_with_a_finite_gradient_stops_before_the_step() {
     // f32 least squares against targets of 1e20: the loss 0.5 |f - y|^2
@@ -581,37 +382,6 @@ fn a_diverged_run_keeps_the_epochs_it_completed_in_its_history() {
     assert!(t.history().epochs.is_empty());
 }
 
-/// A 1-8-1 tanh network trained by Adam at 1e-2 on least squares, in
-/// batches of 16, for `epochs`, with the rest of `config`.
-fn sine_net_trainer(epochs: usize, config: TrainConfig) -> Trainer<f64> {
-    sine_net_trainer_with("adam", 1e-2, epochs, config)
-}
-
-/// [`sine_net_trainer`] with `optimizer` at `lr`.
-fn sine_net_trainer_with(
-    optimizer: &str,
-    lr: f64,
-    epochs: usize,
-    config: TrainConfig,
-) -> Trainer<f64> {
-    let mlp = Mlp::builder(&[1, 8, 1])
-        .hidden(Activation::Tanh)
-        .seed(1)
-        .build()
-        .unwrap();
-    let opt = optim::by_name::<f64>(optimizer, lr).unwrap();
-    Trainer::new(
-        mlp,
-        opt,
-        TrainConfig {
-            epochs,
-            batch_size: 16,
-            loss: Loss::LeastSquares(Reduction::Mean),
-            ..config
-        },
-    )
-}
-
 #[test]
 fn empty_training_or_evaluation_data_is_a_typed_error_not_a_nan() {
     let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
@@ -670,27 +440,6 @@ fn restoring_an_optimizer_state_for_another_network_size_is_refused_untouched() 
         "{e}"
     );
     assert_eq!(big.optimizer().state(), before);
-}
-
-#[test]
-fn early_stopping_refuses_a_negative_or_nan_min_delta() {
-    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
-    for min_delta in [f64::NAN, -1e-3, f64::INFINITY] {
-        let mut t = sine_net_trainer(
-            3,
-            TrainConfig {
-                early_stopping: Some(EarlyStopping {
-                    metric: Metric::TestLoss,
-                    patience: 2,
-                    min_delta,
-                }),
-                ..Default::default()
-            },
-        );
-        let e = t.fit(&data, Some(&data), |_| {}).unwrap_err();
-        assert!(matches!(e, Error::Config { .. }), "{min_delta}: {e}");
-        assert_eq!(t.epoch(), 0);
-    }
 }
 
 #[test]
@@ -927,42 +676,6 @@ fn a_network_whose_output_does_not_fit_the_targets_is_refused_before_any_step_na
         "targets: the network has 5 outputs, the training set 10 classes (one output per class)"
     );
     assert_eq!(t.optimizer().steps(), 0);
-}
-
-#[test]
-fn early_stopping_with_nothing_to_watch_is_refused_not_silently_ignored() {
-    let es = |metric| EarlyStopping {
-        metric,
-        patience: 2,
-        min_delta: 0.0,
-    };
-    // No test set: nothing to watch.
-    let (train, test) = digits_split();
-    let mut t = trainer(3, 0);
-    t.config_mut().early_stopping = Some(es(Metric::TestLoss));
-    let e = t.fit(&train, None, |_| {}).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "early stopping watches the test loss, but fit was given no test set"
-    );
-    assert_eq!(t.epoch(), 0);
-    // With one it trains.
-    assert_eq!(t.fit(&train, Some(&test), |_| {}).unwrap().epochs.len(), 3);
-    // The accuracy of a regression.
-    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
-    let mut t = sine_net_trainer(
-        2,
-        TrainConfig {
-            early_stopping: Some(es(Metric::TestAccuracy)),
-            ..Default::default()
-        },
-    );
-    let e = t.fit(&data, Some(&data), |_| {}).unwrap_err();
-    assert_eq!(
-        e.to_string(),
-        "early stopping watches the test accuracy, but the data has real targets \
-         (regression: watch the test loss)"
-    );
 }
 
 #[test]
