@@ -11,9 +11,7 @@ use nn::checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, TrainingSettings, TrainingState,
 };
 use nn::data::{noisy_sine, BatchOrder};
-use nn::{
-    Activation, EarlyStopping, Error, Loss, Metric, Mlp, SettingDifference, TrainConfig, Trainer,
-};
+use nn::{Activation, EarlyStopping, Error, Loss, Metric, Mlp, TrainConfig, Trainer};
 use optim::Schedule;
 use std::path::PathBuf;
 
@@ -189,13 +187,13 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
         };
         match &e {
             Error::ResumeSetting { differences } => {
+                let named: Vec<_> = differences
+                    .iter()
+                    .map(|d| (d.setting, d.checkpoint.as_str(), d.trainer.as_str()))
+                    .collect();
                 assert_eq!(
-                    differences,
-                    &[SettingDifference {
-                        setting,
-                        checkpoint: want_checkpoint.clone(),
-                        trainer: theirs.to_string(),
-                    }],
+                    named,
+                    [(*setting, want_checkpoint.as_str(), *theirs)],
                     "{setting} -> {theirs}: {e}"
                 );
             }

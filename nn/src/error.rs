@@ -161,6 +161,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// One setting a checkpoint records otherwise than a trainer's
 /// configuration ([`Error::ResumeSetting`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SettingDifference {
     /// The setting, named as the field of
     /// [`TrainConfig`](crate::TrainConfig): `"batch_size"`, `"order"`,
