@@ -34,6 +34,19 @@ use crate::{Dual, Result, Tape, TapeValue};
 pub struct Evaluator {
     first: Buffers<f64>,
     second: Buffers<Dual<f64>>,
+    // Second order: the inputs' values `x + v e`, then their adjoints
+    // `grad + (H v) e`.
+    seeds: Vec<Dual<f64>>,
+    adjoints: Vec<Dual<f64>>,
+}
+
+/// How [`Evaluator::second_order`]'s errors name the method and its
+/// buffers.
+struct Names {
+    what: &'static str,
+    v: &'static str,
+    grad: &'static str,
+    hv: &'static str,
 }
 
 /// A preaccumulating tape with the buffers one evaluation needs.
@@ -44,10 +57,6 @@ struct Buffers<T: TapeValue + 'static> {
     adj: Vec<T>,
     // Always empty between calls: only its allocation is kept.
     inputs: InputBuffer<T>,
-    // Second order only: the inputs' values `x + v e` and their adjoints
-    // `grad + (H v) e`.
-    seeds: Vec<T>,
-    adjoints: Vec<T>,
 }
 
 impl<T: TapeValue + 'static> Default for Buffers<T> {
@@ -56,8 +65,6 @@ impl<T: TapeValue + 'static> Default for Buffers<T> {
             tape: preaccumulating(),
             adj: Vec::new(),
             inputs: InputBuffer(Vec::new()),
-            seeds: Vec::new(),
-            adjoints: Vec::new(),
         }
     }
 }
@@ -143,7 +150,13 @@ impl Evaluator {
     where
         F: for<'t> Fn(&[PVar<'t, Dual<f64>>]) -> PVar<'t, Dual<f64>>,
     {
-        self.second_order(f, x, v, None, hv, "hvp")
+        let names = Names {
+            what: "hvp",
+            v: "hvp (direction v)",
+            grad: "",
+            hv: "hvp (output hv)",
+        };
+        self.second_order(f, x, v, None, hv, names)
     }
 
     /// `f(x)`, writing its gradient into `grad` and the Hessian-vector
@@ -177,11 +190,17 @@ impl Evaluator {
     where
         F: for<'t> Fn(&[PVar<'t, Dual<f64>>]) -> PVar<'t, Dual<f64>>,
     {
-        self.second_order(f, x, v, Some(grad), hv, "grad_and_hvp")
+        let names = Names {
+            what: "grad_and_hvp",
+            v: "grad_and_hvp (direction v)",
+            grad: "grad_and_hvp (gradient buffer)",
+            hv: "grad_and_hvp (output hv)",
+        };
+        self.second_order(f, x, v, Some(grad), hv, names)
     }
 
     /// [`hvp`](Self::hvp) and [`grad_and_hvp`](Self::grad_and_hvp), whose
-    /// errors name `what`.
+    /// errors name what `names` says.
     fn second_order<F>(
         &mut self,
         f: F,
@@ -189,45 +208,31 @@ impl Evaluator {
         v: &[f64],
         grad: Option<&mut [f64]>,
         hv: &mut [f64],
-        what: &'static str,
+        names: Names,
     ) -> Result<f64>
     where
         F: for<'t> Fn(&[PVar<'t, Dual<f64>>]) -> PVar<'t, Dual<f64>>,
     {
-        nonempty(x, what)?;
-        let (v_what, g_what, hv_what) = match what {
-            "hvp" => ("hvp (direction v)", "", "hvp (output hv)"),
-            _ => (
-                "grad_and_hvp (direction v)",
-                "grad_and_hvp (gradient buffer)",
-                "grad_and_hvp (output hv)",
-            ),
-        };
-        same_length(x, v.len(), v_what)?;
+        nonempty(x, names.what)?;
+        same_length(x, v.len(), names.v)?;
         if let Some(g) = &grad {
-            same_length(x, g.len(), g_what)?;
+            same_length(x, g.len(), names.grad)?;
         }
-        same_length(x, hv.len(), hv_what)?;
-        let second = &mut self.second;
-        // (Taken out of `second` while its tape records; put back after.)
-        let (mut seeds, mut adjoints) = (
-            std::mem::take(&mut second.seeds),
-            std::mem::take(&mut second.adjoints),
-        );
-        seeds.clear();
-        seeds.extend(x.iter().zip(v).map(|(&x, &v)| Dual::new(x, v)));
-        adjoints.clear();
-        adjoints.resize(x.len(), Dual::new(0.0, 0.0));
-        let value = second.run(f, &seeds, &mut adjoints);
-        for (h, a) in hv.iter_mut().zip(&adjoints) {
+        same_length(x, hv.len(), names.hv)?;
+        self.seeds.clear();
+        self.seeds
+            .extend(x.iter().zip(v).map(|(&x, &v)| Dual::new(x, v)));
+        self.adjoints.clear();
+        self.adjoints.resize(x.len(), Dual::new(0.0, 0.0));
+        let value = self.second.run(f, &self.seeds, &mut self.adjoints);
+        for (h, a) in hv.iter_mut().zip(&self.adjoints) {
             *h = a.eps;
         }
         if let Some(g) = grad {
-            for (g, a) in g.iter_mut().zip(&adjoints) {
+            for (g, a) in g.iter_mut().zip(&self.adjoints) {
                 *g = a.re;
             }
         }
-        (second.seeds, second.adjoints) = (seeds, adjoints);
         Ok(value.re)
     }
 }
