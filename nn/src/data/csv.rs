@@ -239,24 +239,26 @@ pub fn read_csv<T: Float>(
                             column: j + 1,
                             text: field.to_string(),
                         })?;
-                        if n_classes.is_none() && label >= MAX_COUNTED_CLASSES {
-                            return Err(DataError::LabelTooLargeToCount {
-                                path: path(),
-                                line: line_no,
-                                column: j + 1,
-                                label,
-                                max: MAX_COUNTED_CLASSES,
-                            });
-                        }
-                        let classes = n_classes.unwrap_or(usize::MAX);
-                        if label >= classes {
-                            return Err(DataError::LabelTooLarge {
-                                path: path(),
-                                line: line_no,
-                                column: j + 1,
-                                label,
-                                classes,
-                            });
+                        match n_classes {
+                            Some(classes) if label >= classes => {
+                                return Err(DataError::LabelTooLarge {
+                                    path: path(),
+                                    line: line_no,
+                                    column: j + 1,
+                                    label,
+                                    classes,
+                                });
+                            }
+                            None if label >= MAX_COUNTED_CLASSES => {
+                                return Err(DataError::LabelTooLargeToCount {
+                                    path: path(),
+                                    line: line_no,
+                                    column: j + 1,
+                                    label,
+                                    max: MAX_COUNTED_CLASSES,
+                                });
+                            }
+                            _ => {}
                         }
                         labels.push(label);
                     }
