@@ -11,7 +11,9 @@ use nn::checkpoint::{
     load_checkpoint, save_checkpoint, Checkpoint, TrainingSettings, TrainingState,
 };
 use nn::data::{noisy_sine, BatchOrder};
-use nn::{Activation, EarlyStopping, Error, Loss, Metric, Mlp, TrainConfig, Trainer};
+use nn::{
+    Activation, EarlyStopping, Error, Loss, Metric, Mlp, SettingDifference, TrainConfig, Trainer,
+};
 use optim::Schedule;
 use std::path::PathBuf;
 
@@ -33,6 +35,14 @@ impl Drop for Scratch {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// Each difference as (setting, checkpoint's value, trainer's value).
+fn named(differences: &[SettingDifference]) -> Vec<(&str, &str, &str)> {
+    differences
+        .iter()
+        .map(|d| (d.setting, d.checkpoint.as_str(), d.trainer.as_str()))
+        .collect()
 }
 
 /// Settings away from every default, each of which a case below changes.
@@ -187,12 +197,8 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
         };
         match &e {
             Error::ResumeSetting { differences } => {
-                let named: Vec<_> = differences
-                    .iter()
-                    .map(|d| (d.setting, d.checkpoint.as_str(), d.trainer.as_str()))
-                    .collect();
                 assert_eq!(
-                    named,
+                    named(differences),
                     [(*setting, want_checkpoint.as_str(), *theirs)],
                     "{setting} -> {theirs}: {e}"
                 );
@@ -231,12 +237,8 @@ fn restore_names_every_differing_setting_in_field_order() {
     let Error::ResumeSetting { differences } = &e else {
         panic!("expected Error::ResumeSetting, got {e}");
     };
-    let named: Vec<_> = differences
-        .iter()
-        .map(|d| (d.setting, d.checkpoint.as_str(), d.trainer.as_str()))
-        .collect();
     assert_eq!(
-        named,
+        named(differences),
         [("batch_size", "16", "8"), ("dropout", "Some(0.25)", "None")]
     );
     let msg = e.to_string();
