@@ -2,11 +2,12 @@
 //! PyTorch and optax compute them.
 
 use crate::adam_ode::RelaxationTimes;
+use crate::decay_mask::{check_fits, for_each_segment};
 use crate::optimizer::{
     check_state_values, check_step, decay_rate, ensure_len, export_state, non_negative, positive,
     step_size, take_buffers, Settings,
 };
-use crate::{Float, Optimizer, OptimizerState, Result};
+use crate::{DecayMask, Float, Optimizer, OptimizerState, Result};
 
 /// Hyperparameters and moments shared by [`Adam`] and [`AdamW`].
 #[derive(Debug, Clone, PartialEq)]
@@ -15,6 +16,9 @@ struct AdamCore<T> {
     beta1: f64,
     beta2: f64,
     eps: f64,
+    /// The entries the wrapper's weight decay applies to; all without a
+    /// mask.
+    decay_mask: Option<DecayMask>,
     m: Vec<T>,
     v: Vec<T>,
     steps: u64,
@@ -27,6 +31,7 @@ impl<T: Float> AdamCore<T> {
             beta1: decay_rate(name, "beta1", beta1)?,
             beta2: decay_rate(name, "beta2", beta2)?,
             eps: positive(name, "eps", eps)?,
+            decay_mask: None,
             m: Vec::new(),
             v: Vec::new(),
             steps: 0,
@@ -35,7 +40,8 @@ impl<T: Float> AdamCore<T> {
 
     /// One Adam step; `decay` multiplies the parameters first (AdamW's
     /// decoupled decay), `l2` times the parameters is added to the gradient
-    /// (Adam's L2 weight decay, which enters the moments).
+    /// (Adam's L2 weight decay, which enters the moments). Either applies
+    /// only to the entries of the decay mask, if there is one.
     fn step(
         &mut self,
         name: &'static str,
@@ -45,6 +51,7 @@ impl<T: Float> AdamCore<T> {
         l2: Option<T>,
     ) -> Result<()> {
         check_step(name, self.steps, params, grads, Some(self.m.len()))?;
+        check_fits(name, self.decay_mask.as_ref(), params.len())?;
         ensure_len(&mut self.m, params.len(), T::ZERO);
         ensure_len(&mut self.v, params.len(), T::ZERO);
         let t = (self.steps + 1) as f64;
@@ -54,19 +61,23 @@ impl<T: Float> AdamCore<T> {
         let (b1, c1) = (T::from_f64(self.beta1), T::from_f64(1.0 - self.beta1));
         let (b2, c2) = (T::from_f64(self.beta2), T::from_f64(1.0 - self.beta2));
         let eps = T::from_f64(self.eps);
-        let moments = self.m.iter_mut().zip(self.v.iter_mut());
-        for ((w, (m, v)), &g) in params.iter_mut().zip(moments).zip(grads) {
-            if let Some(decay) = decay {
-                *w *= decay;
+        let (m, v) = (&mut self.m, &mut self.v);
+        for_each_segment(self.decay_mask.as_ref(), params.len(), |r, masked_in| {
+            let (decay, l2) = if masked_in { (decay, l2) } else { (None, None) };
+            let moments = m[r.clone()].iter_mut().zip(&mut v[r.clone()]);
+            for ((w, (m, v)), &g) in params[r.clone()].iter_mut().zip(moments).zip(&grads[r]) {
+                if let Some(decay) = decay {
+                    *w *= decay;
+                }
+                let g = match l2 {
+                    Some(l2) => g + l2 * *w,
+                    None => g,
+                };
+                *m = b1 * *m + c1 * g;
+                *v = b2 * *v + c2 * g * g;
+                *w -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
             }
-            let g = match l2 {
-                Some(l2) => g + l2 * *w,
-                None => g,
-            };
-            *m = b1 * *m + c1 * g;
-            *v = b2 * *v + c2 * g * g;
-            *w -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
-        }
+        });
         self.steps += 1;
         Ok(())
     }
@@ -77,7 +88,8 @@ impl<T: Float> AdamCore<T> {
         self.steps = 0;
     }
 
-    /// `beta1`, `beta2`, `eps`, then the wrapper's `extra` setting.
+    /// `beta1`, `beta2`, `eps`, then the wrapper's `extra` setting, then
+    /// the decay mask's, if any (see [`DecayMask`]).
     fn settings(&self, extra: Option<(&'static str, f64)>) -> Settings {
         let mut s = vec![
             ("beta1", self.beta1),
@@ -85,6 +97,7 @@ impl<T: Float> AdamCore<T> {
             ("eps", self.eps),
         ];
         s.extend(extra);
+        s.extend(self.decay_mask.iter().flat_map(DecayMask::settings));
         s
     }
 
@@ -209,6 +222,14 @@ impl<T: Float> Adam<T> {
     pub fn with_weight_decay(mut self, lambda: f64) -> Result<Self> {
         self.weight_decay = non_negative(Self::NAME, "weight_decay", lambda)?;
         Ok(self)
+    }
+
+    /// Limits the L2 weight decay to the entries of `mask` (the others step
+    /// as with `lambda = 0`): PyTorch's parameter groups with and without
+    /// `weight_decay`. Checked against the parameters' length at each step.
+    pub fn with_decay_mask(mut self, mask: DecayMask) -> Self {
+        self.core.decay_mask = Some(mask);
+        self
     }
 
     /// Adam from the seed's parameters (Remark 5.2.7): `alpha = dt`,
@@ -341,6 +362,15 @@ impl<T: Float> AdamW<T> {
     /// As [`Adam::relaxation_times`].
     pub fn relaxation_times(&self) -> RelaxationTimes {
         self.core.relaxation_times()
+    }
+
+    /// Limits the decoupled weight decay to the entries of `mask` (the
+    /// others step as Adam's, `lambda = 0`): PyTorch's parameter groups
+    /// with and without `weight_decay`, optax's `adamw(mask=...)`. Checked
+    /// against the parameters' length at each step.
+    pub fn with_decay_mask(mut self, mask: DecayMask) -> Self {
+        self.core.decay_mask = Some(mask);
+        self
     }
 
     /// `beta1`, `beta2`, `eps`, `weight_decay`.

@@ -2,8 +2,8 @@
 //! [`Builder`] and the names of the hyperparameters, [`Hyperparameter`].
 
 use crate::{
-    Adam, AdamOde, AdamW, Error, Float, Friction, GradientDescent, HeavyBall, Nesterov, Optimizer,
-    Relaxation, Result, Scheme, Sgd, METHODS,
+    Adam, AdamOde, AdamW, DecayMask, Error, Float, Friction, GradientDescent, HeavyBall, Nesterov,
+    Optimizer, Relaxation, Result, Scheme, Sgd, METHODS,
 };
 use std::fmt;
 use std::str::FromStr;
@@ -147,6 +147,8 @@ pub struct Builder {
     lr: f64,
     /// Every hyperparameter the method takes, with its value.
     values: Vec<(Hyperparameter, f64)>,
+    /// The entries weight decay applies to; all without a mask.
+    decay_mask: Option<DecayMask>,
 }
 
 impl Builder {
@@ -178,7 +180,12 @@ impl Builder {
             "sgd_nesterov" => vec![(Momentum, 0.9), (WeightDecay, 0.0)],
             _ => Vec::new(),
         };
-        Ok(Self { method, lr, values })
+        Ok(Self {
+            method,
+            lr,
+            values,
+            decay_mask: None,
+        })
     }
 
     /// The method's name, as in [`METHODS`] (with `_`).
@@ -255,6 +262,25 @@ impl Builder {
         }
     }
 
+    /// Limits the method's weight decay to the entries of `mask` (see
+    /// [`DecayMask`]; `with_decay_mask` of [`Sgd`], [`Adam`], [`AdamW`]).
+    ///
+    /// # Errors
+    /// [`Error::UnsupportedHyperparameter`] (`"decay_mask"`) if the method
+    /// has no weight decay.
+    pub fn with_decay_mask(mut self, mask: DecayMask) -> Result<Self> {
+        if !self.accepts(Hyperparameter::WeightDecay) {
+            return Err(self.unsupported("decay_mask"));
+        }
+        self.decay_mask = Some(mask);
+        Ok(self)
+    }
+
+    /// The decay mask set by [`Builder::with_decay_mask`], if any.
+    pub fn decay_mask(&self) -> Option<&DecayMask> {
+        self.decay_mask.as_ref()
+    }
+
     /// The optimizer. With every hyperparameter at its default it is
     /// [`crate::by_name`]'s.
     ///
@@ -276,10 +302,14 @@ impl Builder {
             "friction" => Box::new(Friction::new(lr, v(Nu), v(Eps))?),
             "relaxation" => Box::new(Relaxation::new(lr, v(Eps))?),
             "adam_ode" => Box::new(AdamOde::new(lr, v(Eps1), v(Eps2), v(D0))?),
-            "adam" => Box::new(
+            "adam" => Box::new(self.masked(
                 Adam::new(lr, v(Beta1), v(Beta2), v(Eps))?.with_weight_decay(v(WeightDecay))?,
-            ),
-            "adamw" => Box::new(AdamW::new(lr, v(Beta1), v(Beta2), v(Eps), v(WeightDecay))?),
+                Adam::with_decay_mask,
+            )),
+            "adamw" => Box::new(self.masked(
+                AdamW::new(lr, v(Beta1), v(Beta2), v(Eps), v(WeightDecay))?,
+                AdamW::with_decay_mask,
+            )),
             "sgd" | "sgd_momentum" => {
                 let (mu, dampening) = (v(Momentum), v(Dampening));
                 let momentum = if mu == 0.0 && dampening == 0.0 {
@@ -288,18 +318,32 @@ impl Builder {
                     crate::Momentum::Classic { mu, dampening }
                 };
                 Box::new(
-                    Sgd::new(lr)?
-                        .with_momentum(momentum)?
-                        .with_weight_decay(v(WeightDecay))?,
+                    self.masked(
+                        Sgd::new(lr)?
+                            .with_momentum(momentum)?
+                            .with_weight_decay(v(WeightDecay))?,
+                        Sgd::with_decay_mask,
+                    ),
                 )
             }
             "sgd_nesterov" => Box::new(
-                Sgd::new(lr)?
-                    .with_momentum(crate::Momentum::Nesterov { mu: v(Momentum) })?
-                    .with_weight_decay(v(WeightDecay))?,
+                self.masked(
+                    Sgd::new(lr)?
+                        .with_momentum(crate::Momentum::Nesterov { mu: v(Momentum) })?
+                        .with_weight_decay(v(WeightDecay))?,
+                    Sgd::with_decay_mask,
+                ),
             ),
             other => unreachable!("{other} is in METHODS but has no constructor"),
         })
+    }
+
+    /// `opt` with this builder's decay mask, if any.
+    fn masked<O>(&self, opt: O, with_mask: fn(O, DecayMask) -> O) -> O {
+        match &self.decay_mask {
+            Some(mask) => with_mask(opt, mask.clone()),
+            None => opt,
+        }
     }
 }
 

@@ -140,6 +140,27 @@ pub enum Error {
         /// Its step counter.
         got: u64,
     },
+    /// A range given to [`crate::DecayMask::new`] starts past its end.
+    #[error("decay mask: range {index} is {start}..{end}, expected a start no later than its end")]
+    InvalidDecayMask {
+        /// Its position among the ranges given.
+        index: usize,
+        /// Its start.
+        start: usize,
+        /// Its end.
+        end: usize,
+    },
+    /// An optimizer's [`crate::DecayMask`] reaches past the parameters it is
+    /// asked to step.
+    #[error("{optimizer}: the decay mask reaches entry {end}, but there are {len} parameters")]
+    DecayMaskOutOfRange {
+        /// The optimizer asked to step.
+        optimizer: &'static str,
+        /// [`crate::DecayMask::end`].
+        end: usize,
+        /// The number of parameters.
+        len: usize,
+    },
     /// A checkpoint lacks a state buffer the optimizer needs.
     #[error("{optimizer}: state buffer {entry:?} is missing")]
     MissingState {

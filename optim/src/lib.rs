@@ -16,7 +16,9 @@
 //! | [`Sgd`] | PyTorch's `SGD` | — |
 //!
 //! [`by_name`] picks a method at run time with its default hyperparameters;
-//! [`Builder`] also sets any of them ([`Hyperparameter`]).
+//! [`Builder`] also sets any of them ([`Hyperparameter`]). A [`DecayMask`]
+//! limits weight decay to some of the parameters (the weights, not the
+//! biases: PyTorch's parameter groups).
 //! Learning rates follow a [`Schedule`]; [`clip_grad_norm`] bounds a
 //! gradient's length before a step. Optimizer states export and import
 //! bitwise ([`Optimizer::state`], [`Optimizer::load_state`]) for checkpoints,
@@ -60,6 +62,7 @@ mod builder;
 mod by_name;
 mod clip;
 mod damped;
+mod decay_mask;
 mod error;
 mod float;
 mod gradient_descent;
@@ -74,6 +77,7 @@ pub use builder::{Builder, Hyperparameter};
 pub use by_name::{by_name, METHODS};
 pub use clip::{clip_grad_norm, grad_norm};
 pub use damped::{Friction, Relaxation};
+pub use decay_mask::DecayMask;
 pub use error::{Error, Result};
 pub use float::Float;
 pub use gradient_descent::GradientDescent;

@@ -160,7 +160,9 @@ pub struct OptimizerState<T> {
     /// `nu`, ...; PyTorch's for SGD: `momentum`, `dampening`, `nesterov`).
     /// Exclusive choices are flags, 0 or 1: `semi_implicit` for
     /// [`crate::Scheme::SemiImplicitEuler`], `nesterov` for
-    /// [`crate::Momentum::Nesterov`]. Empty for a method without any
+    /// [`crate::Momentum::Nesterov`]. A [`crate::DecayMask`] is recorded as
+    /// `decay_mask_ranges`, `decay_mask_entries` and `decay_mask_hash`
+    /// (absent without a mask). Empty for a method without any
     /// ([`crate::GradientDescent`]) and in states written before settings
     /// were recorded, which load unchecked.
     pub settings: Vec<(String, f64)>,

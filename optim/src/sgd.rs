@@ -1,10 +1,11 @@
 //! Stochastic gradient descent as PyTorch's `torch.optim.SGD` computes it.
 
+use crate::decay_mask::{check_fits, for_each_segment};
 use crate::optimizer::{
     check_step, decay_rate, export_state, flag, non_negative, positive, step_size, take_buffers,
     Settings,
 };
-use crate::{Error, Float, Optimizer, OptimizerState, Result};
+use crate::{DecayMask, Error, Float, Optimizer, OptimizerState, Result};
 
 /// The momentum variant of [`Sgd`]: exclusive options, so that PyTorch's
 /// invalid combinations (Nesterov with dampening, Nesterov without momentum)
@@ -65,6 +66,8 @@ pub struct Sgd<T> {
     momentum: Momentum,
     /// L2 penalty `lambda >= 0`, added to the gradient.
     weight_decay: f64,
+    /// The entries `lambda` applies to; all without a mask.
+    decay_mask: Option<DecayMask>,
     /// Momentum buffer `b`; empty before the first step (PyTorch's `None`).
     buf: Vec<T>,
     steps: u64,
@@ -77,6 +80,7 @@ impl<T: Float> Default for Sgd<T> {
             lr: 1e-3,
             momentum: Momentum::None,
             weight_decay: 0.0,
+            decay_mask: None,
             buf: Vec::new(),
             steps: 0,
         }
@@ -141,8 +145,17 @@ impl<T: Float> Sgd<T> {
         Ok(self)
     }
 
+    /// Limits the weight decay to the entries of `mask` (the others step
+    /// as with `lambda = 0`): PyTorch's parameter groups with and without
+    /// `weight_decay`. Checked against the parameters' length at each step.
+    pub fn with_decay_mask(mut self, mask: DecayMask) -> Self {
+        self.decay_mask = Some(mask);
+        self
+    }
+
     /// PyTorch's names: `momentum`, `dampening`, `nesterov` (a flag) and
-    /// `weight_decay`. Classic momentum 0 is recorded as no momentum,
+    /// `weight_decay`, then the decay mask's, if any (see
+    /// [`DecayMask`]). Classic momentum 0 is recorded as no momentum,
     /// whatever its dampening: both step alike and keep no buffer.
     fn settings(&self) -> Settings {
         let (mu, dampening, nesterov) = match self.momentum {
@@ -150,12 +163,14 @@ impl<T: Float> Sgd<T> {
             Momentum::Classic { mu, dampening } => (mu, dampening, false),
             Momentum::Nesterov { mu } => (mu, 0.0, true),
         };
-        vec![
+        let mut s = vec![
             ("momentum", mu),
             ("dampening", dampening),
             ("nesterov", flag(nesterov)),
             ("weight_decay", self.weight_decay),
-        ]
+        ];
+        s.extend(self.decay_mask.iter().flat_map(DecayMask::settings));
+        s
     }
 }
 
@@ -166,39 +181,45 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
         check_step(Self::NAME, self.steps, params, grads, Some(self.buf.len()))?;
+        check_fits(Self::NAME, self.decay_mask.as_ref(), params.len())?;
         let lr = T::from_f64(self.lr);
         let wd = T::from_f64(self.weight_decay);
         let decay = self.weight_decay != 0.0;
-        // PyTorch skips the decay term when lambda = 0 (keeps -0.0 gradients).
-        let decayed = move |g: T, w: T| if decay { g + wd * w } else { g };
-        let (mu, damp, nesterov) = match self.momentum {
+        let momentum = match self.momentum {
             // PyTorch skips the momentum buffer when mu = 0, whatever the
             // dampening.
-            Momentum::None | Momentum::Classic { mu: 0.0, .. } => {
-                for (w, &g) in params.iter_mut().zip(grads) {
-                    *w -= lr * decayed(g, *w);
-                }
-                self.steps += 1;
-                return Ok(());
-            }
-            Momentum::Classic { mu, dampening } => (mu, dampening, false),
-            Momentum::Nesterov { mu } => (mu, 0.0, true),
+            Momentum::None | Momentum::Classic { mu: 0.0, .. } => None,
+            Momentum::Classic { mu, dampening } => Some((mu, dampening, false)),
+            Momentum::Nesterov { mu } => Some((mu, 0.0, true)),
         };
-        let (mu, one_minus_damp) = (T::from_f64(mu), T::from_f64(1.0 - damp));
         let first = self.buf.is_empty();
-        if first {
+        if first && momentum.is_some() {
             self.buf.resize(params.len(), T::ZERO);
         }
-        for ((w, b), &g) in params.iter_mut().zip(self.buf.iter_mut()).zip(grads) {
-            let g = decayed(g, *w);
-            *b = if first {
-                g
-            } else {
-                mu * *b + one_minus_damp * g
+        let buf = &mut self.buf;
+        for_each_segment(self.decay_mask.as_ref(), params.len(), |r, masked_in| {
+            // PyTorch skips the decay term when lambda = 0 (keeps -0.0
+            // gradients); so does a parameter outside the mask.
+            let decayed = move |g: T, w: T| if decay && masked_in { g + wd * w } else { g };
+            let (ws, gs) = (&mut params[r.clone()], &grads[r.clone()]);
+            let Some((mu, damp, nesterov)) = momentum else {
+                for (w, &g) in ws.iter_mut().zip(gs) {
+                    *w -= lr * decayed(g, *w);
+                }
+                return;
             };
-            let d = if nesterov { g + mu * *b } else { *b };
-            *w -= lr * d;
-        }
+            let (mu, one_minus_damp) = (T::from_f64(mu), T::from_f64(1.0 - damp));
+            for ((w, b), &g) in ws.iter_mut().zip(&mut buf[r]).zip(gs) {
+                let g = decayed(g, *w);
+                *b = if first {
+                    g
+                } else {
+                    mu * *b + one_minus_damp * g
+                };
+                let d = if nesterov { g + mu * *b } else { *b };
+                *w -= lr * d;
+            }
+        });
         self.steps += 1;
         Ok(())
     }

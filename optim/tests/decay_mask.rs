@@ -1,0 +1,260 @@
+//! Weight decay limited to some parameters ([`DecayMask`]): PyTorch's
+//! parameter groups with and without `weight_decay`, the same numbers.
+
+use optim::{Adam, AdamW, Builder, DecayMask, Error, Hyperparameter, Momentum, Optimizer, Sgd};
+use proptest::prelude::*;
+
+/// The gradients of the PyTorch runs below, for `w` (3 entries, decayed)
+/// then `b` (2 entries, not decayed).
+const GRADS: [[f64; 5]; 3] = [
+    [0.3, -0.1, 0.2, 0.05, -0.4],
+    [-0.2, 0.4, 0.1, 0.3, 0.2],
+    [0.1, 0.1, -0.3, -0.1, 0.25],
+];
+
+fn three_steps(opt: &mut dyn Optimizer<f64>) -> [f64; 5] {
+    let mut p = [1.5, -2.0, 0.5, 0.75, -1.25];
+    for g in &GRADS {
+        opt.step(&mut p, g).unwrap();
+    }
+    p
+}
+
+fn assert_close(got: [f64; 5], torch: [f64; 5], what: &str) {
+    for (g, t) in got.iter().zip(torch) {
+        assert!(
+            (g - t).abs() <= 4.0 * f64::EPSILON * t.abs(),
+            "{what}: {got:?} vs torch {torch:?}"
+        );
+    }
+}
+
+/// `torch.optim.X([{"params": [w], "weight_decay": 0.1}, {"params": [b],
+/// "weight_decay": 0.0}], lr=...)` in float64, PyTorch 2.15, the gradients
+/// of [`GRADS`].
+#[test]
+fn a_masked_optimizer_matches_pytorch_parameter_groups_with_and_without_decay() {
+    let mask = || DecayMask::range(0..3).unwrap();
+    let mut adamw = AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1)
+        .unwrap()
+        .with_decay_mask(mask());
+    assert_close(
+        three_steps(&mut adamw),
+        [
+            1.481295639788034,
+            -1.9953248795339196,
+            0.4800287839369024,
+            0.727356657005091,
+            -1.238659183359624,
+        ],
+        "AdamW(lr=0.01)",
+    );
+    let mut adam = Adam::new(0.01, 0.9, 0.999, 1e-8)
+        .unwrap()
+        .with_weight_decay(0.1)
+        .unwrap()
+        .with_decay_mask(mask());
+    assert_close(
+        three_steps(&mut adam),
+        [
+            1.4771627073518014,
+            -1.9858291447726728,
+            0.4790284330509455,
+            0.727356657005091,
+            -1.238659183359624,
+        ],
+        "Adam(lr=0.01)",
+    );
+    let mut sgd = Sgd::new(0.1)
+        .unwrap()
+        .with_momentum(Momentum::Classic {
+            mu: 0.9,
+            dampening: 0.0,
+        })
+        .unwrap()
+        .with_weight_decay(0.1)
+        .unwrap()
+        .with_decay_mask(mask());
+    assert_close(
+        three_steps(&mut sgd),
+        [1.3642055, -1.947637, 0.4298475, 0.68945, -1.2046],
+        "SGD(lr=0.1, momentum=0.9)",
+    );
+}
+
+/// The methods with weight decay, each built with decay `lambda` and the
+/// decay mask, if any.
+fn decaying(method: usize, lambda: f64, mask: Option<DecayMask>) -> Box<dyn Optimizer<f64>> {
+    let sgd = |m| {
+        let sgd = Sgd::new(0.05)
+            .unwrap()
+            .with_momentum(m)
+            .unwrap()
+            .with_weight_decay(lambda)
+            .unwrap();
+        Box::new(match mask.clone() {
+            Some(mask) => sgd.with_decay_mask(mask),
+            None => sgd,
+        })
+    };
+    match method {
+        0 => sgd(Momentum::None),
+        1 => sgd(Momentum::Classic {
+            mu: 0.9,
+            dampening: 0.25,
+        }),
+        2 => sgd(Momentum::Nesterov { mu: 0.8 }),
+        3 => {
+            let adam = Adam::new(0.02, 0.9, 0.99, 1e-8)
+                .unwrap()
+                .with_weight_decay(lambda)
+                .unwrap();
+            Box::new(match mask {
+                Some(mask) => adam.with_decay_mask(mask),
+                None => adam,
+            })
+        }
+        _ => {
+            let adamw = AdamW::new(0.02, 0.9, 0.99, 1e-8, lambda).unwrap();
+            Box::new(match mask {
+                Some(mask) => adamw.with_decay_mask(mask),
+                None => adamw,
+            })
+        }
+    }
+}
+
+proptest! {
+    /// Every update is elementwise, so a masked optimizer must step each
+    /// entry bitwise as the decayed optimizer (inside the mask) or the
+    /// undecayed one (outside) steps it.
+    #[test]
+    fn a_masked_step_is_the_decayed_one_inside_the_mask_and_the_plain_one_outside(
+        method in 0usize..5,
+        n in 1usize..24,
+        cuts in proptest::collection::vec((0usize..24, 0usize..24), 0..4),
+        seed in proptest::collection::vec(-2.0f64..2.0, 48 * 4),
+        steps in 1usize..5,
+    ) {
+        let ranges = cuts.iter().map(|&(a, b)| a.min(b).min(n)..a.max(b).min(n));
+        let mask = DecayMask::new(ranges).unwrap();
+        let lambda = 0.3;
+        let mut with = decaying(method, lambda, None);
+        let mut without = decaying(method, 0.0, None);
+        let mut opt = decaying(method, lambda, Some(mask.clone()));
+        let p0: Vec<f64> = seed[..n].to_vec();
+        let (mut a, mut b, mut c) = (p0.clone(), p0.clone(), p0);
+        for k in 0..steps {
+            let g = &seed[48 * (k % 4)..][..n];
+            with.step(&mut a, g).unwrap();
+            without.step(&mut b, g).unwrap();
+            opt.step(&mut c, g).unwrap();
+        }
+        for i in 0..n {
+            let expected = if mask.contains(i) { a[i] } else { b[i] };
+            prop_assert_eq!(c[i].to_bits(), expected.to_bits(), "entry {} of {}", i, n);
+        }
+    }
+}
+
+fn adamw_masked(mask: DecayMask) -> AdamW<f64> {
+    AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1)
+        .unwrap()
+        .with_decay_mask(mask)
+}
+
+fn range(r: std::ops::Range<usize>) -> DecayMask {
+    DecayMask::range(r).unwrap()
+}
+
+#[test]
+fn a_state_records_the_mask_and_resumes_only_with_the_same_one() {
+    let mut opt = adamw_masked(range(0..3));
+    let mut p = [1.5, -2.0, 0.5, 0.75, -1.25];
+    opt.step(&mut p, &GRADS[0]).unwrap();
+    let state = opt.state();
+    for name in ["decay_mask_ranges", "decay_mask_entries", "decay_mask_hash"] {
+        assert!(state.setting(name).is_some(), "{name} not recorded");
+    }
+    assert_eq!(state.setting("decay_mask_entries"), Some(3.0));
+
+    // The same mask (given in another form) resumes bitwise.
+    let mut resumed = adamw_masked(DecayMask::new([2..3, 0..2]).unwrap());
+    resumed.load_state(&state).unwrap();
+    let mut q = p;
+    opt.step(&mut p, &GRADS[1]).unwrap();
+    resumed.step(&mut q, &GRADS[1]).unwrap();
+    assert_eq!(p.map(f64::to_bits), q.map(f64::to_bits));
+
+    // Another mask, no mask, or a mask for a state without one: refused,
+    // naming the setting, and nothing changes.
+    let refused = |opt: &mut dyn Optimizer<f64>, state| {
+        let before = opt.state();
+        let e = opt.load_state(state).unwrap_err();
+        assert_eq!(opt.state(), before);
+        e
+    };
+    let e = refused(&mut adamw_masked(range(1..4)), &state);
+    assert!(
+        matches!(&e, Error::SettingMismatch { setting, .. } if setting == "decay_mask_hash"),
+        "{e}"
+    );
+    let e = refused(&mut adamw_masked(range(0..4)), &state);
+    assert!(
+        matches!(&e, Error::SettingMismatch { setting, .. } if setting == "decay_mask_entries"),
+        "{e}"
+    );
+    let mut plain = AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1).unwrap();
+    let e = refused(&mut plain, &state);
+    assert_eq!(
+        e.to_string(),
+        "adamw: unknown setting \"decay_mask_ranges\" in the state"
+    );
+    let e = refused(&mut adamw_masked(range(0..3)), &plain.state());
+    assert_eq!(
+        e.to_string(),
+        "adamw: the state's settings lack \"decay_mask_ranges\""
+    );
+}
+
+#[test]
+fn a_mask_past_the_parameters_is_refused_before_anything_changes() {
+    for method in 0..5 {
+        let mut opt = decaying(method, 0.1, Some(DecayMask::range(2..6).unwrap()));
+        let mut p = [1.0, 2.0, 3.0];
+        let before = opt.state();
+        let e = opt.step(&mut p, &[0.1, 0.2, 0.3]).unwrap_err();
+        assert_eq!(
+            e,
+            Error::DecayMaskOutOfRange {
+                optimizer: opt.name(),
+                end: 6,
+                len: 3
+            }
+        );
+        assert_eq!((p, opt.state()), ([1.0, 2.0, 3.0], before));
+    }
+}
+
+#[test]
+fn only_methods_with_weight_decay_take_a_mask() {
+    let mask = DecayMask::range(0..2).unwrap();
+    for name in optim::METHODS {
+        let b = Builder::new(name, 0.01).unwrap();
+        let takes = b.accepts(Hyperparameter::WeightDecay);
+        match b.with_decay_mask(mask.clone()) {
+            Ok(b) => {
+                assert!(takes, "{name}");
+                let state = b.build::<f32>().unwrap().state();
+                assert_eq!(state.setting("decay_mask_entries"), Some(2.0), "{name}");
+            }
+            Err(e) => {
+                assert!(!takes, "{name}");
+                assert!(
+                    e.to_string().contains("no hyperparameter \"decay_mask\""),
+                    "{e}"
+                );
+            }
+        }
+    }
+}
