@@ -328,6 +328,29 @@ impl<T: Float> Mlp<T> {
         &self.params[self.slots[2 * r + 1].range()]
     }
 
+    /// The entries of the weight matrices `W_r` among the flat parameters,
+    /// not those of the biases `b_r`: the [`optim::DecayMask`] that exempts
+    /// the biases from weight decay (PyTorch's usual two parameter groups,
+    /// `weight_decay` for the weights and 0 for the biases).
+    ///
+    /// ```
+    /// use nn::Mlp;
+    /// use optim::{AdamW, Optimizer};
+    /// let mlp = Mlp::<f32>::builder(&[4, 8, 3]).build()?;
+    /// let mask = mlp.weights_mask();
+    /// assert_eq!(mask.len(), 4 * 8 + 8 * 3);
+    /// assert!(mask.contains(0) && !mask.contains(4 * 8)); // W_0, then b_0
+    /// let mut opt = AdamW::new(1e-3, 0.9, 0.999, 1e-8, 1e-2)?.with_decay_mask(mask);
+    /// let mut params = vec![1.0; mlp.num_params()];
+    /// opt.step(&mut params, &vec![0.0; mlp.num_params()])?; // the decay alone
+    /// assert!(params[0] < 1.0 && params[4 * 8] == 1.0); // W_0 decayed, b_0 not
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn weights_mask(&self) -> optim::DecayMask {
+        optim::DecayMask::new((0..self.num_layers()).map(|r| self.slots[2 * r].range()))
+            .expect("slot ranges are ordered")
+    }
+
     /// Checks that every parameter is finite.
     ///
     /// # Errors
