@@ -43,6 +43,12 @@ pub struct Args {
     /// given, it must be the same (so for the four flags below).
     #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
+    /// Exempts the biases from the weight decay (PyTorch's two parameter
+    /// groups: --weight-decay for the weights, 0 for the biases). For the
+    /// methods with weight decay. With --load: the checkpoint's choice; if
+    /// given, the checkpoint must have made it too.
+    #[arg(long)]
+    pub no_bias_decay: bool,
     /// SGD's momentum factor, PyTorch's momentum: for sgd (default 0),
     /// sgd_momentum and sgd_nesterov (default 0.9). Refused for the others.
     #[arg(long, allow_negative_numbers = true)]

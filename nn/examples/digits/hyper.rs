@@ -98,6 +98,42 @@ pub fn builder(
     Ok(b)
 }
 
+/// Whether the biases are exempt from weight decay: `flag`
+/// (`--no-bias-decay`), or on `--load` the checkpoint's choice, which its
+/// optimizer state records as a decay mask (see `optim::DecayMask`).
+///
+/// # Errors
+/// The flag for a method without weight decay; the flag on a checkpoint
+/// trained with the biases decayed.
+pub fn no_bias_decay(
+    flag: bool,
+    builder: &Builder,
+    saved: Option<(&str, &OptimizerState<f32>)>,
+) -> Result<bool, String> {
+    if flag && !builder.accepts(Hyperparameter::WeightDecay) {
+        return Err(inapplicable(
+            "--no-bias-decay",
+            Hyperparameter::WeightDecay,
+            builder,
+        ));
+    }
+    match saved {
+        // Recorded since the masks exist; older states record no settings.
+        Some((file, state)) if !state.settings.is_empty() => {
+            let recorded = state.setting("decay_mask_ranges").is_some();
+            if flag && !recorded {
+                return Err(format!(
+                    "{file} was trained with the biases decayed, this run gives \
+                     --no-bias-decay: the optimizer's state continues only with the same \
+                     parameter groups (leave --no-bias-decay out)"
+                ));
+            }
+            Ok(recorded)
+        }
+        _ => Ok(flag),
+    }
+}
+
 /// When the checkpoint `file`'s optimizer state records no settings (it was
 /// saved before they were recorded) and hyperparameter flags are given:
 /// a note that they are used unchecked.
@@ -124,6 +160,7 @@ pub fn describe(b: &Builder) -> String {
         .hyperparameters()
         .iter()
         .map(|(h, v)| format!("{h} {v:?}"))
+        .chain(b.decay_mask().map(|_| "biases not decayed".to_string()))
         .collect();
     parts.join(", ")
 }

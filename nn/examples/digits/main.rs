@@ -5,7 +5,7 @@
 //! ```text
 //! cargo run --release -p chainrule-nn --example digits
 //! cargo run --release -p chainrule-nn --example digits -- --optimizer sgd_momentum --lr 0.05 --plot loss.svg
-//! cargo run --release -p chainrule-nn --example digits -- --optimizer adamw --weight-decay 0.05 --schedule cosine --warmup 100
+//! cargo run --release -p chainrule-nn --example digits -- --optimizer adamw --weight-decay 0.05 --no-bias-decay --schedule cosine --warmup 100
 //! cargo run --release -p chainrule-nn --example digits -- --epochs 10 --save model.safetensors
 //! cargo run --release -p chainrule-nn --example digits -- --epochs 20 --load model.safetensors
 //! cargo run --release -p chainrule-nn --example digits -- --help
@@ -35,7 +35,8 @@
 //!
 //! The optimizer's hyperparameters (`--weight-decay`, `--momentum`,
 //! `--beta1`, `--beta2`, `--eps` and the others of `optim::Hyperparameter`)
-//! are the optimizer state's settings (metadata `optimizer.settings`).
+//! are the optimizer state's settings (metadata `optimizer.settings`), and
+//! so is `--no-bias-decay`, as the decay mask's `decay_mask_*` settings.
 //!
 //! `--load` takes those settings and hyperparameters (and the seed) from
 //! the checkpoint, refuses a different one given on the command line, and
@@ -114,10 +115,17 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
         }
     };
     let data = prepare_data(&args, &settings, loaded.as_ref())?;
-    let (plan, optimizer) = plan_optimizer(&args, &settings, &data, loaded.as_ref(), &given)?;
+    let (plan, optimizer, no_bias_decay) =
+        plan_optimizer(&args, &settings, &data, loaded.as_ref(), &given)?;
     let features = data.train.n_features();
-    let (mut trainer, resumed_from) =
-        build_trainer(&args, act, &settings, (&plan, &optimizer), features, loaded)?;
+    let (mut trainer, optimizer, resumed_from) = build_trainer(
+        &args,
+        act,
+        &settings,
+        (&plan, optimizer, no_bias_decay),
+        features,
+        loaded,
+    )?;
     if let Some(file) = &resumed_from {
         check_epochs_left(file, &trainer, epochs)?;
         let run_steps = args.epochs * data.train.len().div_ceil(settings.batch_size) as u64;
@@ -148,18 +156,18 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
     report
 }
 
-/// The learning rate's plan and the optimizer (method and
-/// hyperparameters) of a run on `data`: from the command line, or, on
-/// `--load`, from the checkpoint, refusing different ones given. Checked
-/// before any training: a flag the method does not take, a value out of
-/// range.
+/// The learning rate's plan, the optimizer (method and hyperparameters)
+/// and whether the biases are exempt from its weight decay, for a run on
+/// `data`: from the command line, or, on `--load`, from the checkpoint,
+/// refusing different ones given. Checked before any training: a flag the
+/// method does not take, a value out of range.
 fn plan_optimizer(
     args: &Args,
     settings: &Settings,
     data: &Prepared,
     loaded: Option<&Loaded>,
     given: &dyn Fn(&str) -> bool,
-) -> Result<(Plan, Builder), String> {
+) -> Result<(Plan, Builder, bool), String> {
     let default_lr = if settings.optimizer.starts_with("adam") {
         2e-3
     } else {
@@ -187,10 +195,11 @@ fn plan_optimizer(
         eprintln!("note: {note}");
     }
     let optimizer = hyper::builder(&settings.optimizer, plan.lr, &flags, state)?;
+    let no_bias_decay = hyper::no_bias_decay(args.no_bias_decay, &optimizer, state)?;
     // Out-of-range values fail here, before the data is touched further.
     optimizer.build::<f32>().map_err(|e| e.to_string())?;
     plan.schedule()?;
-    Ok((plan, optimizer))
+    Ok((plan, optimizer, no_bias_decay))
 }
 
 /// Checks what clap cannot, before any work: the test fraction, and that
@@ -256,16 +265,17 @@ fn prepare_data(
 }
 
 /// The trainer of a new network of `features` inputs, or of the loaded one
-/// with its optimizer state and epoch restored (then also returns the
-/// checkpoint's name).
+/// with its optimizer state and epoch restored, and the optimizer's
+/// builder, with the network's weights as its decay mask if the biases are
+/// exempt (`no_bias_decay`). Also returns the checkpoint's name, if any.
 fn build_trainer(
     args: &Args,
     act: Activation,
     settings: &Settings,
-    (plan, optimizer): (&Plan, &Builder),
+    (plan, optimizer, no_bias_decay): (&Plan, Builder, bool),
     features: usize,
     loaded: Option<Loaded>,
-) -> Result<(Trainer<f32>, Option<String>), String> {
+) -> Result<(Trainer<f32>, Builder, Option<String>), String> {
     let (mlp, resumed) = match loaded {
         None => {
             let mut widths = vec![features];
@@ -289,10 +299,16 @@ fn build_trainer(
         dropout: settings.dropout.0,
         ..Default::default()
     };
-    let optimizer = optimizer.build::<f32>().map_err(|e| e.to_string())?;
-    let mut trainer = Trainer::new(mlp, optimizer, config);
+    let optimizer = match no_bias_decay {
+        true => optimizer
+            .with_decay_mask(mlp.weights_mask())
+            .map_err(|e| e.to_string())?,
+        false => optimizer,
+    };
+    let built = optimizer.build::<f32>().map_err(|e| e.to_string())?;
+    let mut trainer = Trainer::new(mlp, built, config);
     let Some((file, state)) = resumed else {
-        return Ok((trainer, None));
+        return Ok((trainer, optimizer, None));
     };
     trainer
         .restore(&state)
@@ -305,7 +321,7 @@ fn build_trainer(
             .set_learning_rate(lr)
             .map_err(|e| e.to_string())?;
     }
-    Ok((trainer, Some(file)))
+    Ok((trainer, optimizer, Some(file)))
 }
 
 /// A run resumed from `file` must have epochs left to train.

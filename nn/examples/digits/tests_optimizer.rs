@@ -132,3 +132,52 @@ fn an_unscheduled_checkpoints_rate_is_still_replaced_by_lr_on_load() {
     assert_eq!(load(&path).state.optimizer.unwrap().learning_rate, 0.01);
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+#[test]
+fn no_bias_decay_exempts_the_biases_resumes_bitwise_and_must_agree_with_the_checkpoint() {
+    let dir = scratch("no-bias-decay");
+    let (whole, half, decayed) = (dir.join("whole.st"), dir.join("half.st"), dir.join("d.st"));
+    let (whole_s, half_s, decayed_s) = (
+        whole.to_str().unwrap(),
+        half.to_str().unwrap(),
+        decayed.to_str().unwrap(),
+    );
+    let run = ["--optimizer", "adamw", "--weight-decay", "0.5"];
+    let exempt = [&run[..], &["--no-bias-decay"]].concat();
+    digits_cli(&[&exempt[..], &["--epochs", "2", "--save", whole_s]].concat()).unwrap();
+    digits_cli(&[&exempt[..], &["--epochs", "1", "--save", half_s]].concat()).unwrap();
+    // Resumed without the flag: the checkpoint's parameter groups.
+    digits_cli(&["--epochs", "2", "--load", half_s, "--save", half_s]).unwrap();
+    assert_eq!(param_bits(&whole), param_bits(&half));
+    let ckpt = load(&whole);
+    let opt = ckpt.state.optimizer.unwrap();
+    let weights = ckpt.model.weights_mask().len() as f64;
+    assert!(weights < ckpt.model.num_params() as f64);
+    assert_eq!(opt.setting("decay_mask_entries"), Some(weights));
+    // The same run with the biases decayed ends elsewhere, in the biases
+    // and (through them) the weights.
+    digits_cli(&[&run[..], &["--epochs", "2", "--save", decayed_s]].concat()).unwrap();
+    assert_ne!(param_bits(&whole), param_bits(&decayed));
+    assert_eq!(
+        load(&decayed)
+            .state
+            .optimizer
+            .unwrap()
+            .setting("decay_mask_entries"),
+        None
+    );
+    // The flag on a checkpoint trained with the biases decayed: refused.
+    let e = digits_cli(&["--epochs", "3", "--load", decayed_s, "--no-bias-decay"]).unwrap_err();
+    assert!(
+        e.contains("was trained with the biases decayed, this run gives --no-bias-decay"),
+        "{e}"
+    );
+    // A method without weight decay: refused, naming those with it.
+    let e = digits_cli(&["--optimizer", "heavy_ball", "--no-bias-decay"]).unwrap_err();
+    assert!(
+        e.starts_with("--no-bias-decay does not apply to --optimizer heavy_ball")
+            && e.contains("applies to adam, adamw, sgd"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
