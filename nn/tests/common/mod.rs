@@ -74,3 +74,33 @@ pub fn write_f32_safetensors(
         .collect();
     std::fs::write(path, safetensors::serialize(views, Some(meta)).unwrap()).unwrap();
 }
+
+/// A deterministic gradient depending on the parameters, so that training
+/// runs depend on the whole state.
+pub fn gradient<T: optim::Float + autodiff::Float>(w: &[T]) -> Vec<T> {
+    w.iter()
+        .enumerate()
+        .map(|(i, &x)| {
+            let c = <T as autodiff::Real>::from_f64(0.3 + 0.01 * i as f64);
+            x * c - <T as autodiff::Real>::from_f64(0.05)
+        })
+        .collect()
+}
+
+/// A tanh network of `widths` after `steps` Adam steps on [`gradient`].
+pub fn trained<T: optim::Float + autodiff::Float>(
+    widths: &[usize],
+    steps: usize,
+) -> (nn::Mlp<T>, optim::Adam<T>) {
+    let mut mlp = nn::Mlp::<T>::builder(widths)
+        .hidden(nn::Activation::Tanh)
+        .seed(11)
+        .build()
+        .unwrap();
+    let mut adam = optim::Adam::default();
+    for _ in 0..steps {
+        let g = gradient(mlp.params());
+        optim::Optimizer::step(&mut adam, mlp.params_mut(), &g).unwrap();
+    }
+    (mlp, adam)
+}
