@@ -398,6 +398,48 @@ fn gradcheck_tolerance_is_relative_to_the_numeric_estimate() {
 }
 
 #[test]
+fn gradcheck_says_when_a_failure_may_be_the_rounding_of_a_large_f() {
+    let cfg = GradcheckConfig::default();
+    // f = 1e10 + sin x: one ulp of f (1.9e-6) is as large as f's change
+    // over the step (2e-6 cos x), so the quotient of a right derivative is
+    // off by about 1, far out of tolerance.
+    let f = |x: &[f64]| 1e10 + x[0].sin();
+    let right = [0.3f64.cos()];
+    let report = autodiff::gradcheck_fn(f, &right, &[0.3], &cfg).unwrap();
+    assert!(!report.passed(), "{report}");
+    let w = report.worst_coordinate.unwrap();
+    // eps / 2 (|f(x + h)| + |f(x - h)|) / (2 h), h = 1e-6 (the report
+    // keeps the first quotient when the extrapolation fails too).
+    let expected = f64::EPSILON / 2.0 * 2e10 / 2e-6;
+    assert!((w.rounding / expected - 1.0).abs() < 1e-6, "{report}");
+    assert!(
+        report.to_string().contains("rounds by") && report.to_string().contains("raise the step"),
+        "{report}"
+    );
+    // A steep f passed by the extrapolation: its rounding combines the two
+    // quotients' as the extrapolation combines the quotients.
+    let steep = |x: &[f64]| (20.0 * x[0]).exp();
+    let cfg3 = GradcheckConfig { step: 1e-3, ..cfg };
+    let r = autodiff::gradcheck_fn(steep, &[20.0 * 20f64.exp()], &[1.0], &cfg3).unwrap();
+    let w = r.worst_coordinate.unwrap();
+    assert!(r.passed(), "{r}");
+    let rounding =
+        |t: f64| f64::EPSILON / 2.0 * (steep(&[1.0 + t]) + steep(&[1.0 - t])) / (2.0 * t);
+    let expected = (4.0 * rounding(1e-3) + rounding(2e-3)) / 3.0;
+    assert!(
+        (w.rounding / expected - 1.0).abs() < 1e-12,
+        "{} vs {expected}",
+        w.rounding
+    );
+    // Where f is small, a wrong gradient is not put down to rounding.
+    let g = |x: &[f64]| x[0].sin();
+    let report = autodiff::gradcheck_fn(g, &[2.0 * right[0]], &[0.3], &cfg).unwrap();
+    assert!(!report.passed(), "{report}");
+    assert!(report.worst_coordinate.unwrap().rounding < 1e-10);
+    assert!(!report.to_string().contains("rounds by"), "{report}");
+}
+
+#[test]
 fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
     use autodiff::gradcheck::{Comparison, GradcheckReport, Probe};
     let c = Comparison {
@@ -406,6 +448,7 @@ fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
         numeric: 1.0,
         error: 5e-7,
         tolerance: 1e-6,
+        rounding: 1e-10,
     };
     let d = Comparison {
         probe: Probe::Direction(2),
@@ -413,6 +456,7 @@ fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
         numeric: 1.0,
         error: 0.1,
         tolerance: 1e-6,
+        rounding: 1e-10,
     };
     let report = GradcheckReport {
         value: 0.0,

@@ -25,7 +25,10 @@
 //! is `O(h^4)` instead of `O(h^2)`, and it passes if `n'` is within
 //! tolerance (the report then shows `n'`). So a steep function, whose
 //! central quotient's own error exceeds the tolerance, does not fail a
-//! right gradient; a wrong one still fails both estimates. A NaN or infinite value on either side fails
+//! right gradient; a wrong one still fails both estimates. Rounding is the
+//! other error of a quotient, `O(eps |f| / h)`: each comparison carries its
+//! estimate ([`Comparison::rounding`]), and a failure within reach of it is
+//! reported as a step too small for `f`'s magnitude. A NaN or infinite value on either side fails
 //! the check and is reported (an overflowing difference quotient checks
 //! nothing).
 //! Check away from kinks (ReLU or `|x|` at 0, ties of `min`/`max`): there the
@@ -159,6 +162,17 @@ pub struct Comparison {
     pub error: f64,
     /// `atol + rtol |numeric|`.
     pub tolerance: f64,
+    /// The rounding error of the numeric estimate if `f`'s values were
+    /// correctly rounded (each within `eps / 2` of its magnitude, `eps =
+    /// f64::EPSILON`): `eps / 2 (|f(x + t d)| + |f(x - t d)|) / (2 t)` for
+    /// the central quotient at step `t`, and for the extrapolated estimate
+    /// the same combination of the two quotients' as of the quotients. A
+    /// computed `f` rounds more, by a few orders of magnitude after many
+    /// operations. A failure whose error is within a thousand times this
+    /// is reported as possibly rounding rather than a wrong gradient: the
+    /// step is too small for `f`'s magnitude; raise
+    /// [`GradcheckConfig::step`] or scale `f`.
+    pub rounding: f64,
 }
 
 impl Comparison {
@@ -288,6 +302,14 @@ impl fmt::Display for GradcheckReport {
                 "; worst {at}: analytic {:e}, numeric {:e}, |difference| {:e} against tolerance {:e} ({verdict})",
                 w.analytic, w.numeric, w.error, w.tolerance
             )?;
+            if !w.passed() && w.error.is_finite() && w.error <= ROUNDING_HINT * w.rounding {
+                write!(
+                    f,
+                    " [the numeric estimate rounds by {:e} even for a correctly rounded f: \
+                     the difference may be rounding, not the gradient; raise the step or scale f]",
+                    w.rounding
+                )?;
+            }
         }
         // Where else: the failed coordinates (the directions mix them).
         let coordinates: Vec<String> = self
@@ -312,6 +334,12 @@ impl fmt::Display for GradcheckReport {
         Ok(())
     }
 }
+
+/// A failed comparison whose error is within this factor of its least
+/// rounding error gets the report's hint that the step may be too small:
+/// an `f` of many operations rounds a few orders of magnitude above one
+/// `eps` of its value.
+const ROUNDING_HINT: f64 = 1e3;
 
 impl GradcheckReport {
     /// `coordinate 3` (with its input and entry for [`gradcheck_mats`]),
@@ -382,12 +410,13 @@ pub fn gradcheck_fn(
         shapes: Vec::new(),
     };
     let mut xp = x.to_vec();
-    let compare = |probe, analytic: f64, numeric: f64| Comparison {
+    let compare = |probe, analytic: f64, (numeric, rounding): (f64, f64)| Comparison {
         probe,
         analytic,
         numeric,
         error: (analytic - numeric).abs(),
         tolerance: config.atol + config.rtol * numeric.abs(),
+        rounding,
     };
     // The central quotient along `step` with step size `t`, `(f(x + t d) -
     // f(x - t d)) / (2 t)`; out of tolerance, it is extrapolated with the
@@ -414,12 +443,22 @@ pub fn gradcheck_fn(
                 v
             }
         };
-        let mut quotient = |t: f64| (at(xp, t) - at(xp, -t)) / (2.0 * t);
+        // The quotient and its least rounding error (see
+        // `Comparison::rounding`).
+        let mut quotient = |t: f64| {
+            let (up, down) = (at(xp, t), at(xp, -t));
+            let rounding = f64::EPSILON / 2.0 * (up.abs() + down.abs()) / (2.0 * t);
+            ((up - down) / (2.0 * t), rounding)
+        };
         let first = compare(probe, analytic, quotient(t));
         if first.passed() || !first.numeric.is_finite() {
             return first;
         }
-        let extrapolated = (4.0 * first.numeric - quotient(2.0 * t)) / 3.0;
+        let (wide, wide_rounding) = quotient(2.0 * t);
+        let extrapolated = (
+            (4.0 * first.numeric - wide) / 3.0,
+            (4.0 * first.rounding + wide_rounding) / 3.0,
+        );
         let second = compare(probe, analytic, extrapolated);
         if second.passed() {
             second
