@@ -180,7 +180,10 @@ mod tests {
         let members: Vec<usize> = (0..13).filter(|&i| m.contains(i)).collect();
         assert_eq!(members, [0, 1, 2, 3, 4, 8, 10, 11]);
         assert!(DecayMask::range(3..3).unwrap().is_empty());
-        assert_eq!(DecayMask::range(2..5).unwrap().ranges().to_vec(), vec![2..5]);
+        assert_eq!(
+            DecayMask::range(2..5).unwrap().ranges().to_vec(),
+            vec![2..5]
+        );
     }
 
     #[test]
