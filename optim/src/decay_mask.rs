@@ -187,6 +187,12 @@ mod tests {
     }
 
     #[test]
+    fn a_range_inside_another_or_sharing_its_start_leaves_the_outer_end() {
+        let m = DecayMask::new([0..10, 2..3, 0..2, 12..14, 12..13]).unwrap();
+        assert_eq!(m.ranges(), &[0..10, 12..14]);
+    }
+
+    #[test]
     fn a_reversed_range_is_an_error_naming_it() {
         let (start, end) = (5, 3);
         let e = DecayMask::new([0..2, start..end]).unwrap_err();
@@ -239,6 +245,35 @@ mod tests {
         for (_, v) in a.iter().chain(&b) {
             assert!(v.fract() == 0.0 && *v < 2f64.powi(53));
         }
+    }
+
+    /// Every mask of at most two ranges within `0..=12`, each once: no two
+    /// share their settings, whichever range or bound tells them apart,
+    /// and the hash holds 52 bits (an integer `f64` holds exactly).
+    #[test]
+    fn no_two_small_masks_share_their_recorded_settings() {
+        let bounds = || (0..=12usize).flat_map(|a| (a + 1..=12).map(move |b| a..b));
+        let mut masks: Vec<DecayMask> = vec![DecayMask::default()];
+        for r in bounds() {
+            masks.push(DecayMask::range(r.clone()).unwrap());
+            for s in bounds().filter(|s| s.start > r.end) {
+                masks.push(DecayMask::new([r.clone(), s]).unwrap());
+            }
+        }
+        let mut seen = std::collections::HashMap::new();
+        for m in &masks {
+            let s = m.settings();
+            let hash = s[2].1;
+            assert!(
+                hash.fract() == 0.0 && (0.0..2f64.powi(52)).contains(&hash),
+                "{m:?}"
+            );
+            let key: Vec<u64> = s.iter().map(|(_, v)| v.to_bits()).collect();
+            if let Some(other) = seen.insert(key, m) {
+                panic!("{m:?} and {other:?} record the same settings");
+            }
+        }
+        assert_eq!(seen.len(), 1 + 78 + 715);
     }
 
     #[test]
