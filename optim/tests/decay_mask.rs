@@ -80,6 +80,65 @@ fn a_masked_optimizer_matches_pytorch_parameter_groups_with_and_without_decay() 
         [1.3642055, -1.947637, 0.4298475, 0.68945, -1.2046],
         "SGD(lr=0.1, momentum=0.9)",
     );
+    let sgd = |momentum| {
+        Sgd::new(0.1)
+            .unwrap()
+            .with_momentum(momentum)
+            .unwrap()
+            .with_weight_decay(0.1)
+            .unwrap()
+            .with_decay_mask(mask())
+    };
+    assert_close(
+        three_steps(&mut sgd(Momentum::Nesterov { mu: 0.8 })),
+        [1.338124556, -1.944209704, 0.43726742, 0.68004, -1.22572],
+        "SGD(lr=0.1, momentum=0.8, nesterov=True)",
+    );
+    let damped = Momentum::Classic {
+        mu: 0.9,
+        dampening: 0.25,
+    };
+    assert_close(
+        three_steps(&mut sgd(damped)),
+        [
+            1.3676768437500002,
+            -1.9404408125,
+            0.43042046875,
+            0.7011999999999999,
+            -1.18885,
+        ],
+        "SGD(lr=0.1, momentum=0.9, dampening=0.25)",
+    );
+    assert_close(
+        three_steps(&mut sgd(Momentum::None)),
+        [1.4358455, -1.980397, 0.4856475, 0.725, -1.255],
+        "SGD(lr=0.1)",
+    );
+}
+
+/// PyTorch keeps no momentum buffer without momentum (or with momentum 0),
+/// masked or not: the state's buffer stays empty.
+#[test]
+fn a_masked_sgd_without_momentum_keeps_no_buffer() {
+    let zero = Momentum::Classic {
+        mu: 0.0,
+        dampening: 0.5,
+    };
+    for momentum in [Momentum::None, zero] {
+        let mut sgd = Sgd::new(0.1)
+            .unwrap()
+            .with_momentum(momentum)
+            .unwrap()
+            .with_weight_decay(0.1)
+            .unwrap()
+            .with_decay_mask(DecayMask::range(1..3).unwrap());
+        three_steps(&mut sgd);
+        assert_eq!(
+            sgd.state().buffer("momentum_buffer"),
+            Some(&[][..]),
+            "{momentum:?}"
+        );
+    }
 }
 
 /// The methods with weight decay, each built with decay `lambda` and the
@@ -215,6 +274,14 @@ fn a_state_records_the_mask_and_resumes_only_with_the_same_one() {
         e.to_string(),
         "adamw: the state's settings lack \"decay_mask_ranges\""
     );
+
+    // A state without any settings (written before they were recorded)
+    // loads unchecked, as into any optimizer.
+    let mut old = state.clone();
+    old.settings.clear();
+    let mut masked = adamw_masked(range(1..4));
+    masked.load_state(&old).unwrap();
+    assert_eq!(masked.steps(), 1);
 }
 
 #[test]
@@ -245,6 +312,7 @@ fn only_methods_with_weight_decay_take_a_mask() {
         match b.with_decay_mask(mask.clone()) {
             Ok(b) => {
                 assert!(takes, "{name}");
+                assert_eq!(b.decay_mask(), Some(&mask), "{name}");
                 let state = b.build::<f32>().unwrap().state();
                 assert_eq!(state.setting("decay_mask_entries"), Some(2.0), "{name}");
             }
