@@ -17,7 +17,9 @@ use std::ops::Range;
 /// unmasked one steps those inside.
 ///
 /// The ranges may come in any order, overlap or touch: the mask is their
-/// union, kept as sorted, disjoint, non-empty ranges.
+/// union, kept as sorted, disjoint, non-empty ranges. The default mask is
+/// empty: an optimizer given it decays nothing (unlike one without a mask,
+/// which decays everything).
 ///
 /// ```
 /// use optim::{AdamW, DecayMask, Optimizer};

@@ -55,6 +55,8 @@ pub trait Optimizer<T: Float> {
     /// [`Error::LengthMismatch`] when `grads` (or the state allocated on a
     /// previous step) has another length than `params`;
     /// [`Error::NonFiniteGradient`] when `grads` holds a NaN or an infinity;
+    /// [`Error::DecayMaskOutOfRange`] when the optimizer's
+    /// [`crate::DecayMask`] reaches past `params`;
     /// [`Error::StepCount`] when the step counter is at `u64::MAX` (only a
     /// corrupted checkpoint gets it there). All are detected before anything
     /// is written: on error, `params` and the state are unchanged.
