@@ -168,6 +168,7 @@ pub fn describe(b: &Builder) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use optim::DecayMask;
 
     fn state_of(b: &Builder) -> OptimizerState<f32> {
         b.build::<f32>().unwrap().state()
@@ -251,6 +252,32 @@ mod tests {
             e.starts_with(
                 "m.st was trained with --weight-decay 0.1, this run gives --weight-decay 0.2"
             ),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn no_bias_decay_is_the_flag_or_the_checkpoints_choice_and_shows_in_the_header() {
+        let b = builder("adamw", 1e-3, &[], None).unwrap();
+        let masked = b
+            .clone()
+            .with_decay_mask(DecayMask::range(0..2).unwrap())
+            .unwrap();
+        assert!(describe(&masked).ends_with("weight_decay 0.01, biases not decayed"));
+        let (plain, exempt) = (state_of(&b), state_of(&masked));
+        let nbd = |flag, state: Option<&OptimizerState<f32>>| {
+            no_bias_decay(flag, &b, state.map(|s| ("m.st", s)))
+        };
+        assert_eq!(nbd(false, None), Ok(false));
+        assert_eq!(nbd(true, None), Ok(true));
+        // On load: the checkpoint's choice, the flag given or not ...
+        assert_eq!(nbd(false, Some(&exempt)), Ok(true));
+        assert_eq!(nbd(true, Some(&exempt)), Ok(true));
+        assert_eq!(nbd(false, Some(&plain)), Ok(false));
+        // ... and the flag on a checkpoint that decayed its biases is refused.
+        let e = nbd(true, Some(&plain)).unwrap_err();
+        assert!(
+            e.starts_with("m.st was trained with the biases decayed"),
             "{e}"
         );
     }
