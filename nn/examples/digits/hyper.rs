@@ -104,7 +104,8 @@ pub fn builder(
 ///
 /// # Errors
 /// The flag for a method without weight decay; the flag on a checkpoint
-/// trained with the biases decayed.
+/// trained with the biases decayed (so on one saved before the optimizer's
+/// settings were recorded, which predates the masks).
 pub fn no_bias_decay(
     flag: bool,
     builder: &Builder,
@@ -118,8 +119,10 @@ pub fn no_bias_decay(
         ));
     }
     match saved {
-        // Recorded since the masks exist; older states record no settings.
-        Some((file, state)) if !state.settings.is_empty() => {
+        // Recorded since the masks exist. A state without settings was
+        // saved before them: its biases were decayed, and it loads
+        // unchecked, so the flag is refused here or nowhere.
+        Some((file, state)) => {
             let recorded = state.setting("decay_mask_ranges").is_some();
             if flag && !recorded {
                 return Err(format!(
@@ -130,7 +133,7 @@ pub fn no_bias_decay(
             }
             Ok(recorded)
         }
-        _ => Ok(flag),
+        None => Ok(flag),
     }
 }
 
@@ -276,6 +279,22 @@ mod tests {
         assert_eq!(nbd(false, Some(&plain)), Ok(false));
         // ... and the flag on a checkpoint that decayed its biases is refused.
         let e = nbd(true, Some(&plain)).unwrap_err();
+        assert!(
+            e.starts_with("m.st was trained with the biases decayed"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn no_bias_decay_on_a_checkpoint_from_before_settings_were_recorded_is_refused() {
+        // Such a state predates the decay masks: its biases were decayed,
+        // and it loads unchecked, so the flag would change the parameter
+        // groups mid-run without a word.
+        let b = builder("adamw", 1e-3, &[], None).unwrap();
+        let mut old = state_of(&b);
+        old.settings.clear();
+        assert_eq!(no_bias_decay(false, &b, Some(("m.st", &old))), Ok(false));
+        let e = no_bias_decay(true, &b, Some(("m.st", &old))).unwrap_err();
         assert!(
             e.starts_with("m.st was trained with the biases decayed"),
             "{e}"
