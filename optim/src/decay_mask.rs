@@ -284,7 +284,7 @@ mod tests {
         assert!(check_fits("adam", Some(&m), 5).is_ok());
         assert_eq!(
             check_fits("adam", Some(&m), 4).unwrap_err().to_string(),
-            "adam: the decay mask reaches entry 5, but there are 4 parameters"
+            "adam: the decay mask's ranges end at 5 (exclusive), past the 4 parameters"
         );
     }
 }

@@ -152,7 +152,9 @@ pub enum Error {
     },
     /// An optimizer's [`crate::DecayMask`] reaches past the parameters it is
     /// asked to step.
-    #[error("{optimizer}: the decay mask reaches entry {end}, but there are {len} parameters")]
+    #[error(
+        "{optimizer}: the decay mask's ranges end at {end} (exclusive), past the {len} parameters"
+    )]
     DecayMaskOutOfRange {
         /// The optimizer asked to step.
         optimizer: &'static str,

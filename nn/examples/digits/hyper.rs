@@ -138,20 +138,33 @@ pub fn no_bias_decay(
 }
 
 /// When the checkpoint `file`'s optimizer state records no settings (it was
-/// saved before they were recorded) and hyperparameter flags are given:
-/// a note that they are used unchecked.
+/// saved before they were recorded) and its method takes hyperparameters:
+/// a note that the flags given, or the method's defaults for those left
+/// out, are used unchecked.
 pub fn unchecked(
     file: &str,
     saved: &OptimizerState<f32>,
     flags: &[(&'static str, Hyperparameter, f64)],
 ) -> Option<String> {
-    if !saved.settings.is_empty() || flags.is_empty() {
+    let method = Builder::new(&saved.optimizer, 1.0).ok()?;
+    if !saved.settings.is_empty() || method.accepted().is_empty() {
         return None;
+    }
+    let note = format!(
+        "{file} does not record the optimizer's hyperparameters (saved by an older version?)"
+    );
+    if flags.is_empty() {
+        let own: Vec<&str> = method.accepted().into_iter().filter_map(flag_of).collect();
+        return Some(format!(
+            "{note}: {}'s defaults are used, unchecked against the training so far (give {} \
+             as it was trained with, if they differ)",
+            saved.optimizer,
+            own.join(", ")
+        ));
     }
     let given: Vec<&str> = flags.iter().map(|&(flag, _, _)| flag).collect();
     Some(format!(
-        "{file} does not record the optimizer's hyperparameters (saved by an older \
-         version?): {} of this command line cannot be checked against the training so far",
+        "{note}: {} of this command line cannot be checked against the training so far",
         given.join(", ")
     ))
 }
@@ -178,19 +191,28 @@ mod tests {
     }
 
     #[test]
-    fn flags_on_a_checkpoint_without_settings_get_a_note_naming_them() {
+    fn a_checkpoint_without_settings_gets_a_note_naming_the_flags_or_the_defaults_used() {
         let b = builder("adamw", 1e-3, &[], None).unwrap();
         let mut old = state_of(&b);
         let wd = [("--weight-decay", Hyperparameter::WeightDecay, 0.1)];
         assert_eq!(unchecked("m.st", &old, &wd), None, "settings recorded");
         old.settings.clear();
-        assert_eq!(unchecked("m.st", &old, &[]), None, "no flag given");
         let note = unchecked("m.st", &old, &wd).unwrap();
         assert!(
             note.starts_with("m.st does not record the optimizer's hyperparameters")
                 && note.contains("--weight-decay of this command line"),
             "{note}"
         );
+        // No flag given: the defaults are used, unchecked, and said so.
+        let note = unchecked("m.st", &old, &[]).unwrap();
+        assert!(
+            note.contains("adamw's defaults are used, unchecked")
+                && note.contains("give --beta1, --beta2, --eps, --weight-decay as it was trained"),
+            "{note}"
+        );
+        // A method without hyperparameters records none: nothing to note.
+        let gd = builder("gradient_descent", 1e-3, &[], None).unwrap();
+        assert_eq!(unchecked("m.st", &state_of(&gd), &[]), None);
     }
 
     #[test]
