@@ -440,6 +440,38 @@ fn gradcheck_says_when_a_failure_may_be_the_rounding_of_a_large_f() {
 }
 
 #[test]
+fn gradcheck_rounding_hint_is_not_given_for_an_infinite_quotient_or_overflowing_bound() {
+    let cfg = GradcheckConfig {
+        directions: 0,
+        ..Default::default()
+    };
+    // exp overflows on one side of the step (ln f64::MAX = 709.7827...):
+    // the quotient, its rounding and the error are infinite; the report
+    // says the quotient is not finite, not that it may be rounding.
+    let x = 709.7825_f64;
+    let r = autodiff::gradcheck_fn(|x| x[0].exp(), &[x.exp()], &[x], &cfg).unwrap();
+    let w = r.worst_coordinate.unwrap();
+    assert!(w.numeric.is_infinite() && w.rounding.is_infinite(), "{r}");
+    assert!(
+        r.to_string()
+            .contains("the difference quotient is not finite"),
+        "{r}"
+    );
+    assert!(!r.to_string().contains("rounds by"), "{r}");
+    // f = 1e308 x at 1: both values near f64::MAX, their rounding bound
+    // (eps / 2 2e308 / 2e-6, about 1e298) finite; a gradient half off is
+    // far outside a thousand times it.
+    let f = |x: &[f64]| 1e308 * x[0];
+    let r = autodiff::gradcheck_fn(f, &[1.5e308], &[1.0], &cfg).unwrap();
+    assert!(!r.passed(), "{r}");
+    let w = r.worst_coordinate.unwrap();
+    let side = |s: f64| f64::EPSILON / 2.0 * f(&[1.0 + s]).abs();
+    let expected = (side(1e-6) + side(-1e-6)) / 2e-6;
+    assert!((w.rounding / expected - 1.0).abs() < 1e-6, "{r}");
+    assert!(!r.to_string().contains("rounds by"), "{r}");
+}
+
+#[test]
 fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
     use autodiff::gradcheck::{Comparison, GradcheckReport, Probe};
     let c = Comparison {

@@ -447,7 +447,11 @@ pub fn gradcheck_fn(
         // `Comparison::rounding`).
         let mut quotient = |t: f64| {
             let (up, down) = (at(xp, t), at(xp, -t));
-            let rounding = f64::EPSILON / 2.0 * (up.abs() + down.abs()) / (2.0 * t);
+            // Each term on its own: `|up| + |down|` overflows where both
+            // are near `f64::MAX`, and an infinite bound would put any
+            // finite failure down to rounding.
+            let rounding =
+                (f64::EPSILON / 2.0 * up.abs() + f64::EPSILON / 2.0 * down.abs()) / (2.0 * t);
             ((up - down) / (2.0 * t), rounding)
         };
         let first = compare(probe, analytic, quotient(t));
