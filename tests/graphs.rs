@@ -440,6 +440,83 @@ fn gradcheck_says_when_a_failure_may_be_the_rounding_of_a_large_f() {
 }
 
 #[test]
+fn gradcheck_rounding_hint_is_for_a_failure_within_a_thousand_times_the_rounding() {
+    use autodiff::gradcheck::{Comparison, GradcheckReport, Probe};
+    // Exact binary fractions: the boundary, 1000 roundings, is exact.
+    let failed = |probe, error: f64| Comparison {
+        probe,
+        analytic: 1.0 + error,
+        numeric: 1.0,
+        error,
+        tolerance: 1e-6,
+        rounding: 1.0 / 1024.0,
+    };
+    let report = |c: Comparison, d: Comparison| GradcheckReport {
+        value: 1e10,
+        probes: 2,
+        failures: 2,
+        worst_coordinate: Some(c),
+        worst_direction: Some(d),
+        failed: vec![c, d],
+        shapes: Vec::new(),
+    };
+    let hints = |r: &GradcheckReport| r.to_string().matches("rounds by").count();
+    let (at, past) = (1000.0 / 1024.0, 1001.0 / 1024.0);
+    // Either kind of probe gets the hint, up to and including the bound.
+    let r = report(
+        failed(Probe::Coordinate(0), at),
+        failed(Probe::Direction(0), at),
+    );
+    assert_eq!(hints(&r), 2, "{r}");
+    assert!(r.to_string().contains("rounds by 9.765625e-4"), "{r}");
+    let r = report(
+        failed(Probe::Coordinate(0), past),
+        failed(Probe::Direction(0), at),
+    );
+    assert_eq!(hints(&r), 1, "{r}");
+    let r = report(
+        failed(Probe::Coordinate(0), at),
+        failed(Probe::Direction(0), past),
+    );
+    assert_eq!(hints(&r), 1, "{r}");
+    let r = report(
+        failed(Probe::Coordinate(0), past),
+        failed(Probe::Direction(0), past),
+    );
+    assert_eq!(hints(&r), 0, "{r}");
+    // A passed comparison within the bound gets none.
+    let mut passed = failed(Probe::Coordinate(0), 1e-7);
+    passed.rounding = 1.0;
+    let r = GradcheckReport {
+        failures: 0,
+        failed: Vec::new(),
+        ..report(passed, passed)
+    };
+    assert!(r.passed(), "{r}");
+    assert_eq!(hints(&r), 0, "{r}");
+}
+
+#[test]
+fn gradcheck_rounding_is_of_each_side_of_the_probe_along_a_coordinate_or_a_direction() {
+    // f = x_0 across 0: f(x + t d) = -f(x - t d), so the two roundings add
+    // although the values cancel: eps / 2 (|t d_0| + |t d_0|) / (2 t) =
+    // eps / 2 |d_0|, and d_0 is the quotient itself.
+    let f = |x: &[f64]| x[0];
+    let report = autodiff::gradcheck_fn(f, &[1.0, 0.0], &[0.0, 0.5], &Default::default()).unwrap();
+    assert!(report.passed(), "{report}");
+    for w in [report.worst_coordinate, report.worst_direction] {
+        let w = w.unwrap();
+        let expected = f64::EPSILON / 2.0 * w.numeric.abs();
+        assert!(
+            w.numeric != 0.0 && (w.rounding / expected - 1.0).abs() < 1e-6,
+            "{:?}: rounding {:e}, expected {expected:e}",
+            w.probe,
+            w.rounding
+        );
+    }
+}
+
+#[test]
 fn gradcheck_rounding_hint_is_not_given_for_an_infinite_quotient_or_overflowing_bound() {
     let cfg = GradcheckConfig {
         directions: 0,
