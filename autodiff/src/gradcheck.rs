@@ -164,14 +164,17 @@ pub struct Comparison {
     pub tolerance: f64,
     /// The rounding error of the numeric estimate if `f`'s values were
     /// correctly rounded (each within `eps / 2` of its magnitude, `eps =
-    /// f64::EPSILON`): `eps / 2 (|f(x + t d)| + |f(x - t d)|) / (2 t)` for
-    /// the central quotient at step `t`, and for the extrapolated estimate
-    /// the same combination of the two quotients' as of the quotients. A
-    /// computed `f` rounds more, by a few orders of magnitude after many
-    /// operations. A failure whose error is within a thousand times this
-    /// is reported as possibly rounding rather than a wrong gradient: the
-    /// step is too small for `f`'s magnitude; raise
-    /// [`GradcheckConfig::step`] or scale `f`.
+    /// f64::EPSILON`): `r(t) = eps / 2 (|f(x + t d)| + |f(x - t d)|) / (2 t)`
+    /// for the central quotient `D(t)` at step `t`, and for the
+    /// extrapolated estimate `(4 D(t) - D(2 t)) / 3` the bound of that
+    /// combination, `(4 r(t) + r(2 t)) / 3` (only a comparison that passed
+    /// carries it: a failure keeps the first quotient). A computed `f`
+    /// rounds more, by a few orders of magnitude after many operations. A
+    /// failure whose error is within a thousand times this is reported as
+    /// possibly rounding rather than a wrong gradient: the step is too
+    /// small for `f`'s magnitude; raise [`GradcheckConfig::step`] or
+    /// compute `f` without its large constant part (scaling `f` scales its
+    /// derivative, and the error, with it).
     pub rounding: f64,
 }
 
@@ -306,7 +309,8 @@ impl fmt::Display for GradcheckReport {
                 write!(
                     f,
                     " [the numeric estimate rounds by {:e} even for a correctly rounded f: \
-                     the difference may be rounding, not the gradient; raise the step or scale f]",
+                     the difference may be rounding, not the gradient; raise the step or compute f \
+                     without its large constant part]",
                     w.rounding
                 )?;
             }
