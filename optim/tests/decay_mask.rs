@@ -151,10 +151,7 @@ fn decaying(method: usize, lambda: f64, mask: Option<DecayMask>) -> Box<dyn Opti
             .unwrap()
             .with_weight_decay(lambda)
             .unwrap();
-        Box::new(match mask.clone() {
-            Some(mask) => sgd.with_decay_mask(mask),
-            None => sgd,
-        })
+        masked(sgd, mask.clone(), Sgd::with_decay_mask)
     };
     match method {
         0 => sgd(Momentum::None),
@@ -168,19 +165,25 @@ fn decaying(method: usize, lambda: f64, mask: Option<DecayMask>) -> Box<dyn Opti
                 .unwrap()
                 .with_weight_decay(lambda)
                 .unwrap();
-            Box::new(match mask {
-                Some(mask) => adam.with_decay_mask(mask),
-                None => adam,
-            })
+            masked(adam, mask, Adam::with_decay_mask)
         }
         _ => {
             let adamw = AdamW::new(0.02, 0.9, 0.99, 1e-8, lambda).unwrap();
-            Box::new(match mask {
-                Some(mask) => adamw.with_decay_mask(mask),
-                None => adamw,
-            })
+            masked(adamw, mask, AdamW::with_decay_mask)
         }
     }
+}
+
+/// `opt`, given `mask` by `with` if there is one.
+fn masked<O: Optimizer<f64> + 'static>(
+    opt: O,
+    mask: Option<DecayMask>,
+    with: fn(O, DecayMask) -> O,
+) -> Box<dyn Optimizer<f64>> {
+    Box::new(match mask {
+        Some(mask) => with(opt, mask),
+        None => opt,
+    })
 }
 
 proptest! {
