@@ -161,6 +161,24 @@ fn same_size_codes(old: u8, new: u8) -> bool {
     size(old) != 0 && size(old) == size(new)
 }
 
+/// Applies `edits` to `b` in order: kind 0 overwrites the byte at the
+/// picked position, 1 inserts one there, 2 removes the byte there (each
+/// position picked among `0..=len`, so the end is reachable: an overwrite
+/// or a removal there appends instead).
+fn apply_edits(b: &mut Vec<u8>, edits: &[(u8, prop::sample::Index, u8)]) {
+    for &(kind, ref pick, byte) in edits {
+        let at = pick.index(b.len() + 1);
+        match kind {
+            0 if at < b.len() => b[at] = byte,
+            1 => b.insert(at, byte),
+            _ if at < b.len() => {
+                b.remove(at);
+            }
+            _ => b.push(byte),
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -199,15 +217,7 @@ proptest! {
     ) {
         let arrays = arrays();
         let mut b = idx_bytes(which.get(&arrays));
-        for (kind, pick, byte) in edits {
-            let at = pick.index(b.len() + 1);
-            match kind {
-                0 if at < b.len() => b[at] = byte,
-                1 => b.insert(at, byte),
-                _ if at < b.len() => { b.remove(at); }
-                _ => b.push(byte),
-            }
-        }
+        apply_edits(&mut b, &edits);
         check_idx(&b).ok();
     }
 
@@ -418,15 +428,7 @@ proptest! {
         ]), 1..6),
     ) {
         let mut b = csv.text().into_bytes();
-        for (kind, pick, byte) in edits {
-            let at = pick.index(b.len() + 1);
-            match kind {
-                0 if at < b.len() => b[at] = byte,
-                1 => b.insert(at, byte),
-                _ if at < b.len() => { b.remove(at); }
-                _ => b.push(byte),
-            }
-        }
+        apply_edits(&mut b, &edits);
         check_csv(&b, &csv.options()).ok();
     }
 
