@@ -68,6 +68,29 @@ fn reused_tapes_make_no_heap_allocation_in_steady_state() {
         "matrix steps on two threads allocated"
     );
 
+    // Parameter groups: the steps after the first (which allocates the
+    // groups' states), the gradient point and the scaled rates allocate
+    // nothing.
+    use optim::Optimizer;
+    let mut groups = optim::ParamGroups::<f32>::new()
+        .group(10..20, optim::Nesterov::new(0.1, 0.5).unwrap())
+        .unwrap()
+        .group(0..8, optim::Adam::new(1e-3, 0.9, 0.999, 1e-8).unwrap())
+        .unwrap();
+    let (mut w, mut point, grad) = (vec![1.0f32; 24], vec![0.0f32; 24], vec![0.5f32; 24]);
+    groups.step(&mut w, &grad).unwrap(); // warm-up
+    let before = allocations();
+    for k in 0..10 {
+        groups.set_learning_rate(1e-3 / (k + 1) as f64).unwrap();
+        assert!(groups.gradient_point(&w, &mut point).unwrap());
+        groups.step(&mut w, &grad).unwrap();
+    }
+    assert_eq!(
+        allocations() - before,
+        0,
+        "parameter groups' steps allocated"
+    );
+
     // Training: a whole epoch's fixed costs (the batch order, the history)
     // allocate, its steps do not. One epoch of 8 steps and one of 64 steps
     // allocate the same.

@@ -80,6 +80,66 @@ fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
+/// Parameter groups (a layer at its own rate and method) resume bitwise
+/// too: their state's buffers have one entry per parameter, as
+/// `Trainer::restore` checks, and the schedule scales both groups.
+#[test]
+fn resuming_parameter_groups_equals_the_uninterrupted_run() {
+    let (train, test) = digits_split();
+    let mlp = Mlp::builder(&[64, 32, 10])
+        .hidden(Activation::RELU)
+        .seed(5)
+        .build()
+        .unwrap();
+    let groups = |mlp: &Mlp<f32>| -> Box<dyn optim::Optimizer<f32>> {
+        let momentum = optim::Momentum::Classic {
+            mu: 0.9,
+            dampening: 0.0,
+        };
+        let sgd = optim::Sgd::new(1e-2)
+            .unwrap()
+            .with_momentum(momentum)
+            .unwrap();
+        Box::new(
+            optim::ParamGroups::new()
+                .group(
+                    mlp.layer_range(0),
+                    optim::Adam::new(2e-3, 0.9, 0.999, 1e-8).unwrap(),
+                )
+                .unwrap()
+                .group(mlp.layer_range(1), sgd)
+                .unwrap(),
+        )
+    };
+    let mut whole = Trainer::new(mlp.clone(), groups(&mlp), resume_config(4));
+    whole.fit(&train, Some(&test), |_| {}).unwrap();
+
+    let mut first = Trainer::new(mlp.clone(), groups(&mlp), resume_config(2));
+    first.fit(&train, Some(&test), |_| {}).unwrap();
+    let dir = std::env::temp_dir().join(format!("chainrule-groups-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("groups.safetensors");
+    first.save_checkpoint(&path).unwrap();
+    let loaded = load_checkpoint::<f32>(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    let rates = first
+        .optimizer()
+        .state()
+        .setting("group1.learning_rate")
+        .unwrap();
+    // The cosine with warm-up has moved both rates, keeping their ratio.
+    let lr0 = first.optimizer().learning_rate();
+    assert!(
+        lr0 != 2e-3 && (rates / lr0 - 5.0).abs() < 1e-12,
+        "{lr0} {rates}"
+    );
+
+    let mut second = Trainer::new(loaded.model, groups(&mlp), resume_config(4));
+    second.restore(&loaded.state).unwrap();
+    second.fit(&train, Some(&test), |_| {}).unwrap();
+    assert_eq!(bits(second.mlp().params()), bits(whole.mlp().params()));
+}
+
 #[test]
 fn restoring_a_checkpoint_of_another_seed_is_refused_and_changes_nothing() {
     let (train, _) = digits_split();

@@ -328,6 +328,24 @@ impl<T: Float> Mlp<T> {
         &self.params[self.slots[2 * r + 1].range()]
     }
 
+    /// The entries of layer `r`'s parameters, `W_r` then `b_r`, among the
+    /// flat parameters: a range for an [`optim::ParamGroups`] group (a
+    /// layer frozen, or trained at its own rate).
+    ///
+    /// ```
+    /// use nn::Mlp;
+    /// let mlp = Mlp::<f32>::builder(&[4, 8, 3]).build()?;
+    /// assert_eq!(mlp.layer_range(0), 0..4 * 8 + 8);
+    /// assert_eq!(mlp.layer_range(1), 40..mlp.num_params());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If `r` is not a layer.
+    pub fn layer_range(&self, r: usize) -> std::ops::Range<usize> {
+        self.slots[2 * r].range().start..self.slots[2 * r + 1].range().end
+    }
+
     /// The entries of the weight matrices `W_r` among the flat parameters,
     /// not those of the biases `b_r`: the [`optim::DecayMask`] that exempts
     /// the biases from weight decay (PyTorch's usual two parameter groups,

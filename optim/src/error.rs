@@ -163,6 +163,52 @@ pub enum Error {
         /// The number of parameters.
         len: usize,
     },
+    /// A group given to [`crate::ParamGroups::group`] cannot be added.
+    #[error("param groups: group {group} ({start}..{end}) cannot be added: {reason}")]
+    InvalidGroup {
+        /// The position the group would have taken.
+        group: usize,
+        /// Its range's start.
+        start: usize,
+        /// Its range's end (exclusive).
+        end: usize,
+        /// Why, with what was expected.
+        reason: String,
+    },
+    /// A [`crate::ParamGroups`] group reaches past the parameters it is
+    /// asked to step (or a state's buffers).
+    #[error(
+        "param groups: group {group} ({start}..{end}) reaches past the {len} parameters; expected every group within them"
+    )]
+    GroupOutOfRange {
+        /// The group.
+        group: usize,
+        /// Its range's start.
+        start: usize,
+        /// Its range's end (exclusive).
+        end: usize,
+        /// The number of parameters.
+        len: usize,
+    },
+    /// The optimizer of one of a [`crate::ParamGroups`]'s groups refused.
+    #[error("param groups: group {group} ({start}..{end}): {source}")]
+    Group {
+        /// The group.
+        group: usize,
+        /// Its range's start.
+        start: usize,
+        /// Its range's end (exclusive).
+        end: usize,
+        /// The group's optimizer's error.
+        source: Box<Error>,
+    },
+    /// A [`crate::ParamGroups`] state lacks an entry that describes its
+    /// groups.
+    #[error("param groups: the state's settings lack {setting:?}")]
+    MissingGroupSetting {
+        /// The setting the state lacks, e.g. `"group1.lr_scale"`.
+        setting: String,
+    },
     /// A checkpoint lacks a state buffer the optimizer needs.
     #[error("{optimizer}: state buffer {entry:?} is missing")]
     MissingState {

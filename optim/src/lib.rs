@@ -18,7 +18,9 @@
 //! [`by_name`] picks a method at run time with its default hyperparameters;
 //! [`Builder`] also sets any of them ([`Hyperparameter`]). A [`DecayMask`]
 //! limits weight decay to some of the parameters (the weights, not the
-//! biases: PyTorch's parameter groups).
+//! biases); [`ParamGroups`] steps each range of the parameters with an
+//! optimizer of its own, with its own method and learning rate (PyTorch's
+//! parameter groups).
 //! Learning rates follow a [`Schedule`]; [`clip_grad_norm`] bounds a
 //! gradient's length before a step. Optimizer states export and import
 //! bitwise ([`Optimizer::state`], [`Optimizer::load_state`]) for checkpoints,
@@ -66,6 +68,7 @@ mod decay_mask;
 mod error;
 mod float;
 mod gradient_descent;
+mod groups;
 mod momentum;
 mod optimizer;
 mod schedule;
@@ -81,6 +84,7 @@ pub use decay_mask::DecayMask;
 pub use error::{Error, Result};
 pub use float::Float;
 pub use gradient_descent::GradientDescent;
+pub use groups::ParamGroups;
 pub use momentum::{HeavyBall, Nesterov, Scheme};
 pub use optimizer::{Optimizer, OptimizerState};
 pub use schedule::{Decay, Schedule};
