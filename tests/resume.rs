@@ -7,7 +7,7 @@ mod common;
 
 use autodiff::Reduction;
 use common::training::{bits, digits_split, sine_net_trainer, sine_trainer, trainer};
-use nn::checkpoint::load_checkpoint;
+use nn::checkpoint::{load_checkpoint, LoadedCheckpoint};
 use nn::data::noisy_sine;
 use nn::{Activation, Error, Loss, Mlp, TrainConfig, Trainer};
 
@@ -41,14 +41,31 @@ fn resume_trainer(mlp: Mlp<f32>, epochs: usize) -> Trainer<f32> {
     Trainer::new(mlp, adam, resume_config(epochs))
 }
 
-#[test]
-fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
-    let (train, test) = digits_split();
-    let mlp = Mlp::builder(&[64, 32, 10])
+/// The network the resumed runs train: 64-32-10, ReLU, seed 5.
+fn resume_mlp() -> Mlp<f32> {
+    Mlp::builder(&[64, 32, 10])
         .hidden(Activation::RELU)
         .seed(5)
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// `trainer`'s checkpoint written to a file and read back, as a fresh
+/// process would.
+fn through_a_file(trainer: &Trainer<f32>, tag: &str) -> LoadedCheckpoint<f32> {
+    let dir = std::env::temp_dir().join(format!("chainrule-{tag}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("half.safetensors");
+    trainer.save_checkpoint(&path).unwrap();
+    let loaded = load_checkpoint::<f32>(&path).unwrap();
+    std::fs::remove_dir_all(&dir).unwrap();
+    loaded
+}
+
+#[test]
+fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
+    let (train, test) = digits_split();
+    let mlp = resume_mlp();
     let mut whole = resume_trainer(mlp.clone(), 4);
     let h = whole.fit(&train, Some(&test), |_| {}).unwrap();
     assert!(
@@ -56,17 +73,13 @@ fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
         "the clipping bound acts"
     );
 
-    let dir = std::env::temp_dir().join(format!("chainrule-resume-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("half.safetensors");
     let mut first = resume_trainer(mlp, 2);
     first.fit(&train, Some(&test), |_| {}).unwrap();
-    first.save_checkpoint(&path).unwrap();
+    let loaded = through_a_file(&first, "resume");
     drop(first);
 
     // A fresh process, configured as the first run but for more epochs
     // (not recorded: resuming to train longer is allowed).
-    let loaded = load_checkpoint::<f32>(&path).unwrap();
     let mut second = resume_trainer(loaded.model, 4);
     assert_eq!(
         loaded.state.training,
@@ -77,7 +90,6 @@ fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
     let h = second.fit(&train, Some(&test), |_| {}).unwrap();
     assert_eq!(h.epochs.len(), 2, "only the remaining epochs run");
     assert_eq!(bits(second.mlp().params()), bits(whole.mlp().params()));
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 /// Parameter groups (a layer at its own rate and method) resume bitwise
@@ -86,11 +98,7 @@ fn resuming_from_a_checkpoint_equals_the_uninterrupted_run() {
 #[test]
 fn resuming_parameter_groups_equals_the_uninterrupted_run() {
     let (train, test) = digits_split();
-    let mlp = Mlp::builder(&[64, 32, 10])
-        .hidden(Activation::RELU)
-        .seed(5)
-        .build()
-        .unwrap();
+    let mlp = resume_mlp();
     let groups = |mlp: &Mlp<f32>| -> Box<dyn optim::Optimizer<f32>> {
         let momentum = optim::Momentum::Classic {
             mu: 0.9,
@@ -116,12 +124,7 @@ fn resuming_parameter_groups_equals_the_uninterrupted_run() {
 
     let mut first = Trainer::new(mlp.clone(), groups(&mlp), resume_config(2));
     first.fit(&train, Some(&test), |_| {}).unwrap();
-    let dir = std::env::temp_dir().join(format!("chainrule-groups-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("groups.safetensors");
-    first.save_checkpoint(&path).unwrap();
-    let loaded = load_checkpoint::<f32>(&path).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let loaded = through_a_file(&first, "groups");
     let rates = first
         .optimizer()
         .state()
@@ -145,12 +148,7 @@ fn restoring_a_checkpoint_of_another_seed_is_refused_and_changes_nothing() {
     let (train, _) = digits_split();
     let mut a = trainer(1, 3);
     a.fit(&train, None, |_| {}).unwrap();
-    let dir = std::env::temp_dir().join(format!("chainrule-seed-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("a.safetensors");
-    a.save_checkpoint(&path).unwrap();
-    let loaded = load_checkpoint::<f32>(&path).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let loaded = through_a_file(&a, "seed");
     let mut b = trainer(5, 4); // another seed
     let err = b.restore(&loaded.state).unwrap_err();
     assert!(
@@ -274,12 +272,7 @@ fn a_callback_saves_a_checkpoint_each_epoch_that_resumes_bitwise_and_can_end_the
 fn restoring_a_checkpoint_of_another_variant_of_the_method_is_refused_naming_the_setting() {
     let (data, _, mut symplectic) = sine_trainer("heavy_ball_symplectic", 0.05, 2, Reduction::Mean);
     symplectic.fit(&data, None, |_| {}).unwrap();
-    let dir = std::env::temp_dir().join(format!("chainrule-variant-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("s.safetensors");
-    symplectic.save_checkpoint(&path).unwrap();
-    let loaded = load_checkpoint::<f32>(&path).unwrap();
-    std::fs::remove_dir_all(&dir).unwrap();
+    let loaded = through_a_file(&symplectic, "variant");
     // The same method name, the other scheme: not the run that was saved.
     let (_, _, mut explicit) = sine_trainer("heavy_ball", 0.05, 4, Reduction::Mean);
     let before = explicit.optimizer().state();
