@@ -438,9 +438,12 @@ impl<T: Float> Optimizer<T> for ParamGroups<T> {
             Some(_) => {}
         }
         // Every other entry belongs to a group.
+        // Only as `state` writes the index: `group01.` or `group+1.` is no
+        // group's (its entries would be ignored).
         let group_of = |name: &str| -> Option<usize> {
             let (k, _) = name.strip_prefix("group")?.split_once('.')?;
-            k.parse().ok().filter(|&k| k < self.groups.len())
+            let g: usize = k.parse().ok().filter(|&g| g < self.groups.len())?;
+            (g.to_string() == k).then_some(g)
         };
         if let Some((name, _)) = state
             .settings

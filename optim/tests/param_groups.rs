@@ -550,3 +550,33 @@ fn reset_forgets_the_groups_states_and_the_length() {
     assert!(empty.buffers.iter().all(|(_, b)| b.is_empty()));
     opt.step(&mut [1.0; 9], &[0.1; 9]).unwrap();
 }
+
+/// A setting or buffer whose group index is not written as `state` writes
+/// it (`group01.`, `group+1.`) is no group's: refused, not ignored.
+#[test]
+fn a_group_index_written_otherwise_is_refused() {
+    let mut opt = two_groups();
+    opt.step(&mut [0.5; 7], &grads(0)).unwrap();
+    let state = opt.state();
+    for name in ["group01.start", "group+1.start", "group00.beta1"] {
+        let mut extra = state.clone();
+        extra.settings.push((name.into(), 4.0));
+        let mut fresh = two_groups();
+        let before = fresh.state();
+        let e = fresh.load_state(&extra).unwrap_err();
+        assert!(
+            matches!(&e, Error::UnexpectedSetting { setting, .. } if setting == name),
+            "{name}: {e}"
+        );
+        assert_eq!(fresh.state(), before);
+    }
+    for name in ["group01.momentum_buffer", "group+0.m"] {
+        let mut extra = state.clone();
+        extra.buffers.push((name.into(), vec![0.0; 7]));
+        let e = two_groups().load_state(&extra).unwrap_err();
+        assert!(
+            matches!(&e, Error::UnexpectedState { entry, .. } if entry == name),
+            "{name}: {e}"
+        );
+    }
+}
