@@ -455,7 +455,16 @@ impl<T: Float> Optimizer<T> for ParamGroups<T> {
                 setting: name.clone(),
             });
         }
-        if let Some((name, _)) = state.buffers.iter().find(|(n, _)| group_of(n).is_none()) {
+        // A buffer under a group's own setting names would be dropped.
+        let reserved = |name: &str| {
+            name.split_once('.')
+                .is_some_and(|(_, rest)| is_group_setting(rest))
+        };
+        if let Some((name, _)) = state
+            .buffers
+            .iter()
+            .find(|(n, _)| group_of(n).is_none() || reserved(n))
+        {
             return Err(Error::UnexpectedState {
                 optimizer: Self::NAME,
                 entry: name.clone(),
@@ -464,10 +473,17 @@ impl<T: Float> Optimizer<T> for ParamGroups<T> {
         for k in 0..self.groups.len() {
             let p = format!("group{k}.");
             let method = format!("{p}method.");
-            let got = state
+            let mut methods = state
                 .settings
                 .iter()
-                .find_map(|(n, _)| n.strip_prefix(&method));
+                .filter_map(|(n, _)| Some((n, n.strip_prefix(&method)?)));
+            let got = methods.next().map(|(_, m)| m);
+            if let Some((second, _)) = methods.next() {
+                return Err(Error::UnexpectedSetting {
+                    optimizer: Self::NAME,
+                    setting: second.clone(),
+                });
+            }
             let name = self.groups[k].optimizer.name();
             match got {
                 None => {
@@ -564,9 +580,7 @@ impl<T: Float> ParamGroups<T> {
         let p = format!("group{k}.");
         let own = |n: &str| -> Option<String> {
             let rest = n.strip_prefix(&p)?;
-            let ours = matches!(rest, "start" | "end" | "lr_scale" | "learning_rate")
-                || rest.starts_with("method.");
-            (!ours).then(|| rest.to_string())
+            (!is_group_setting(rest)).then(|| rest.to_string())
         };
         OptimizerState {
             optimizer: g.optimizer.name().to_string(),
@@ -593,4 +607,10 @@ impl<T: Float> ParamGroups<T> {
                 .collect(),
         }
     }
+}
+
+/// `group{k}.{name}` is one of the group's own settings, not its
+/// optimizer's.
+fn is_group_setting(name: &str) -> bool {
+    matches!(name, "start" | "end" | "lr_scale" | "learning_rate") || name.starts_with("method.")
 }

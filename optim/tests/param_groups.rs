@@ -580,3 +580,28 @@ fn a_group_index_written_otherwise_is_refused() {
         );
     }
 }
+
+/// A buffer under a group's own setting names (`start`, `method.*`), and a
+/// second method for a group, are refused, not ignored.
+#[test]
+fn a_buffer_named_as_a_group_setting_or_a_second_method_is_refused() {
+    let mut opt = two_groups();
+    opt.step(&mut [0.5; 7], &grads(0)).unwrap();
+    let state = opt.state();
+    for name in ["group0.start", "group1.method.sgd", "group1.learning_rate"] {
+        let mut extra = state.clone();
+        extra.buffers.push((name.into(), vec![0.0; 7]));
+        let e = two_groups().load_state(&extra).unwrap_err();
+        assert!(
+            matches!(&e, Error::UnexpectedState { entry, .. } if entry == name),
+            "{name}: {e}"
+        );
+    }
+    let mut two_methods = state;
+    two_methods.settings.push(("group0.method.sgd".into(), 1.0));
+    let e = two_groups().load_state(&two_methods).unwrap_err();
+    assert!(
+        matches!(&e, Error::UnexpectedSetting { setting, .. } if setting == "group0.method.sgd"),
+        "{e}"
+    );
+}
