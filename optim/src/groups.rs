@@ -284,10 +284,17 @@ impl<T: Float> Optimizer<T> for ParamGroups<T> {
                 });
             }
         }
-        // The first step allocates the groups' states: a group refusing it
-        // (its decay mask past its range) undoes the groups before it.
-        let first = self.steps() == 0 && self.groups.len() > 1;
-        let before = if first { params.to_vec() } else { Vec::new() };
+        // Until a step has succeeded (since construction, a reset or a
+        // state loaded without buffers, whatever its step counter) a group
+        // may refuse (its decay mask past its range): the groups before it
+        // are then undone, to the states they held.
+        let first = (self.len.is_none() || self.steps() == 0) && self.groups.len() > 1;
+        let (before, saved) = if first {
+            let saved: Vec<_> = self.groups.iter().map(|g| g.optimizer.state()).collect();
+            (params.to_vec(), saved)
+        } else {
+            (Vec::new(), Vec::new())
+        };
         for k in 0..self.groups.len() {
             let r = self.groups[k].range.clone();
             if let Err(e) = self.groups[k]
@@ -296,8 +303,9 @@ impl<T: Float> Optimizer<T> for ParamGroups<T> {
             {
                 if first {
                     params.copy_from_slice(&before);
-                    for g in &mut self.groups[..k] {
-                        g.optimizer.reset();
+                    // Each saved state is one the group held.
+                    for (g, s) in self.groups[..k].iter_mut().zip(&saved) {
+                        let _ = g.optimizer.load_state(s);
                     }
                 }
                 return Err(self.in_group(k, e));

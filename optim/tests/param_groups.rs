@@ -605,3 +605,31 @@ fn a_buffer_named_as_a_group_setting_or_a_second_method_is_refused() {
         "{e}"
     );
 }
+
+/// After a state of `steps > 0` without buffers is loaded, a group's own
+/// refusal of the next step (its decay mask past its range) still leaves
+/// the parameters and every group's state as they were.
+#[test]
+fn a_groups_refusal_after_a_loaded_state_changes_nothing() {
+    let build = || {
+        let masked = AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1)
+            .unwrap()
+            .with_decay_mask(DecayMask::range(0..3).unwrap());
+        ParamGroups::new()
+            .group(0..3, Adam::new(0.1, 0.9, 0.999, 1e-8).unwrap())
+            .unwrap()
+            .group(3..5, masked)
+            .unwrap()
+    };
+    let mut state = build().state();
+    state.steps = 5;
+    let mut opt = build();
+    opt.load_state(&state).unwrap();
+    let loaded = opt.state();
+    let mut p = [1.0; 5];
+    let e = opt.step(&mut p, &[0.5; 5]).unwrap_err();
+    assert!(matches!(&e, Error::Group { group: 1, .. }), "{e}");
+    assert_eq!(p, [1.0; 5]);
+    assert_eq!(opt.state(), loaded);
+    assert_eq!(opt.steps(), 5);
+}
