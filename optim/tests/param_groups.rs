@@ -635,3 +635,112 @@ fn a_groups_refusal_after_a_loaded_state_changes_nothing() {
     assert_eq!(opt.state(), loaded);
     assert_eq!(opt.steps(), 5);
 }
+
+/// A loaded state is the state read back, bitwise (each group's rate its
+/// own, the buffers over all the parameters), and it fixes the parameters'
+/// length as the writer's step did.
+#[test]
+fn a_loaded_state_reads_back_bitwise_and_fixes_the_length() {
+    let mut opt = two_groups();
+    let mut p = [0.5; 7];
+    opt.step(&mut p, &grads(0)).unwrap();
+    opt.set_learning_rate(0.003).unwrap();
+    let state = opt.state();
+    let mut resumed = two_groups();
+    resumed.load_state(&state).unwrap();
+    assert_eq!(resumed.state(), state);
+    assert_eq!(resumed.group_learning_rate(1), opt.group_learning_rate(1));
+    let e = resumed.step(&mut [0.5; 8], &[0.1; 8]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::LengthMismatch {
+                expected: 7,
+                got: 8,
+                ..
+            }
+        ),
+        "{e}"
+    );
+}
+
+/// Buffers all shorter than a group's range end: refused, naming the
+/// group, not a panic.
+#[test]
+fn buffers_shorter_than_a_groups_end_are_refused() {
+    let mut opt = two_groups();
+    opt.step(&mut [0.5; 7], &grads(0)).unwrap();
+    let mut short = opt.state();
+    for (_, b) in &mut short.buffers {
+        b.truncate(5);
+    }
+    let mut fresh = two_groups();
+    let before = fresh.state();
+    let e = fresh.load_state(&short).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::GroupOutOfRange {
+                group: 1,
+                end: 6,
+                len: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(fresh.state(), before);
+}
+
+/// A step counter at its maximum is the groups' own refusal, before any
+/// group steps.
+#[test]
+fn a_step_counter_at_its_maximum_is_refused_as_the_groups() {
+    let mut opt = two_groups();
+    opt.step(&mut [0.5; 7], &grads(0)).unwrap();
+    let mut state = opt.state();
+    state.steps = u64::MAX;
+    let mut opt = two_groups();
+    opt.load_state(&state).unwrap();
+    let mut p = [0.5; 7];
+    let e = opt.step(&mut p, &grads(1)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::StepCount {
+                optimizer: "param_groups",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(p, [0.5; 7]);
+    assert_eq!(opt.state(), state);
+}
+
+/// Two groups moving the gradient point: each keeps its own range's
+/// lookahead.
+#[test]
+fn two_moving_groups_each_keep_their_gradient_point() {
+    let mut opt = ParamGroups::new()
+        .group(0..2, Nesterov::new(0.1, 0.5).unwrap())
+        .unwrap()
+        .group(3..5, Nesterov::new(0.2, 0.25).unwrap())
+        .unwrap();
+    let (mut a, mut b) = (
+        Nesterov::new(0.1, 0.5).unwrap(),
+        Nesterov::new(0.2, 0.25).unwrap(),
+    );
+    let mut p = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+    let g = [0.5, -0.5, 0.25, 1.0, -1.0, 0.0];
+    let (mut pa, mut pb) = ([1.0, 2.0], [4.0, 5.0]);
+    opt.step(&mut p, &g).unwrap();
+    a.step(&mut pa, &g[..2]).unwrap();
+    b.step(&mut pb, &g[3..5]).unwrap();
+    let (mut la, mut lb) = ([0.0; 2], [0.0; 2]);
+    assert!(a.gradient_point(&pa, &mut la).unwrap());
+    assert!(b.gradient_point(&pb, &mut lb).unwrap());
+    let mut out = [f64::NAN; 6];
+    assert!(opt.gradient_point(&p, &mut out).unwrap());
+    assert_eq!(out, [la[0], la[1], p[2], lb[0], lb[1], p[5]]);
+}
