@@ -1,45 +1,23 @@
 //! Weight decay limited to some parameters ([`DecayMask`]): PyTorch's
 //! parameter groups with and without `weight_decay`, the same numbers.
 
+mod common;
+
+use common::{assert_close_to_torch, three_torch_steps, TORCH_GRADS};
 use optim::{Adam, AdamW, Builder, DecayMask, Error, Hyperparameter, Momentum, Optimizer, Sgd};
 use proptest::prelude::*;
 
-/// The gradients of the PyTorch runs below, for `w` (3 entries, decayed)
-/// then `b` (2 entries, not decayed).
-const GRADS: [[f64; 5]; 3] = [
-    [0.3, -0.1, 0.2, 0.05, -0.4],
-    [-0.2, 0.4, 0.1, 0.3, 0.2],
-    [0.1, 0.1, -0.3, -0.1, 0.25],
-];
-
-fn three_steps(opt: &mut dyn Optimizer<f64>) -> [f64; 5] {
-    let mut p = [1.5, -2.0, 0.5, 0.75, -1.25];
-    for g in &GRADS {
-        opt.step(&mut p, g).unwrap();
-    }
-    p
-}
-
-fn assert_close(got: [f64; 5], torch: [f64; 5], what: &str) {
-    for (g, t) in got.iter().zip(torch) {
-        assert!(
-            (g - t).abs() <= 4.0 * f64::EPSILON * t.abs(),
-            "{what}: {got:?} vs torch {torch:?}"
-        );
-    }
-}
-
 /// `torch.optim.X([{"params": [w], "weight_decay": 0.1}, {"params": [b],
 /// "weight_decay": 0.0}], lr=...)` in float64, PyTorch 2.15, the gradients
-/// of [`GRADS`].
+/// of [`TORCH_GRADS`].
 #[test]
 fn a_masked_optimizer_matches_pytorch_parameter_groups_with_and_without_decay() {
     let mask = || DecayMask::range(0..3).unwrap();
     let mut adamw = AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1)
         .unwrap()
         .with_decay_mask(mask());
-    assert_close(
-        three_steps(&mut adamw),
+    assert_close_to_torch(
+        three_torch_steps(&mut adamw, None),
         [
             1.481295639788034,
             -1.9953248795339196,
@@ -54,8 +32,8 @@ fn a_masked_optimizer_matches_pytorch_parameter_groups_with_and_without_decay() 
         .with_weight_decay(0.1)
         .unwrap()
         .with_decay_mask(mask());
-    assert_close(
-        three_steps(&mut adam),
+    assert_close_to_torch(
+        three_torch_steps(&mut adam, None),
         [
             1.4771627073518014,
             -1.9858291447726728,
@@ -75,8 +53,8 @@ fn a_masked_optimizer_matches_pytorch_parameter_groups_with_and_without_decay() 
         .with_weight_decay(0.1)
         .unwrap()
         .with_decay_mask(mask());
-    assert_close(
-        three_steps(&mut sgd),
+    assert_close_to_torch(
+        three_torch_steps(&mut sgd, None),
         [1.3642055, -1.947637, 0.4298475, 0.68945, -1.2046],
         "SGD(lr=0.1, momentum=0.9)",
     );
@@ -89,8 +67,8 @@ fn a_masked_optimizer_matches_pytorch_parameter_groups_with_and_without_decay() 
             .unwrap()
             .with_decay_mask(mask())
     };
-    assert_close(
-        three_steps(&mut sgd(Momentum::Nesterov { mu: 0.8 })),
+    assert_close_to_torch(
+        three_torch_steps(&mut sgd(Momentum::Nesterov { mu: 0.8 }), None),
         [1.338124556, -1.944209704, 0.43726742, 0.68004, -1.22572],
         "SGD(lr=0.1, momentum=0.8, nesterov=True)",
     );
@@ -98,8 +76,8 @@ fn a_masked_optimizer_matches_pytorch_parameter_groups_with_and_without_decay() 
         mu: 0.9,
         dampening: 0.25,
     };
-    assert_close(
-        three_steps(&mut sgd(damped)),
+    assert_close_to_torch(
+        three_torch_steps(&mut sgd(damped), None),
         [
             1.3676768437500002,
             -1.9404408125,
@@ -109,8 +87,8 @@ fn a_masked_optimizer_matches_pytorch_parameter_groups_with_and_without_decay() 
         ],
         "SGD(lr=0.1, momentum=0.9, dampening=0.25)",
     );
-    assert_close(
-        three_steps(&mut sgd(Momentum::None)),
+    assert_close_to_torch(
+        three_torch_steps(&mut sgd(Momentum::None), None),
         [1.4358455, -1.980397, 0.4856475, 0.725, -1.255],
         "SGD(lr=0.1)",
     );
@@ -132,7 +110,7 @@ fn a_masked_sgd_without_momentum_keeps_no_buffer() {
             .with_weight_decay(0.1)
             .unwrap()
             .with_decay_mask(DecayMask::range(1..3).unwrap());
-        three_steps(&mut sgd);
+        three_torch_steps(&mut sgd, None);
         assert_eq!(
             sgd.state().buffer("momentum_buffer"),
             Some(&[][..]),
@@ -233,7 +211,7 @@ fn range(r: std::ops::Range<usize>) -> DecayMask {
 fn a_state_records_the_mask_and_resumes_only_with_the_same_one() {
     let mut opt = adamw_masked(range(0..3));
     let mut p = [1.5, -2.0, 0.5, 0.75, -1.25];
-    opt.step(&mut p, &GRADS[0]).unwrap();
+    opt.step(&mut p, &TORCH_GRADS[0]).unwrap();
     let state = opt.state();
     for name in ["decay_mask_ranges", "decay_mask_entries", "decay_mask_hash"] {
         assert!(state.setting(name).is_some(), "{name} not recorded");
@@ -244,8 +222,8 @@ fn a_state_records_the_mask_and_resumes_only_with_the_same_one() {
     let mut resumed = adamw_masked(DecayMask::new([2..3, 0..2]).unwrap());
     resumed.load_state(&state).unwrap();
     let mut q = p;
-    opt.step(&mut p, &GRADS[1]).unwrap();
-    resumed.step(&mut q, &GRADS[1]).unwrap();
+    opt.step(&mut p, &TORCH_GRADS[1]).unwrap();
+    resumed.step(&mut q, &TORCH_GRADS[1]).unwrap();
     assert_eq!(p.map(f64::to_bits), q.map(f64::to_bits));
 
     // Another mask, no mask, or a mask for a state without one: refused,

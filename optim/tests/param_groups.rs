@@ -2,42 +2,17 @@
 //! own method and hyperparameters. PyTorch's parameter groups give the same
 //! numbers; each group steps bitwise as its optimizer alone.
 
+mod common;
+
+use common::{assert_close_to_torch, three_torch_steps};
 use optim::{
     by_name, Adam, AdamW, DecayMask, Error, GradientDescent, HeavyBall, Momentum, Nesterov,
     Optimizer, OptimizerState, ParamGroups, Schedule, Sgd, METHODS,
 };
 use proptest::prelude::*;
 
-/// The gradients of the PyTorch runs below, for `w` (3 entries, group 0)
-/// then `b` (2 entries, group 1).
-const GRADS: [[f64; 5]; 3] = [
-    [0.3, -0.1, 0.2, 0.05, -0.4],
-    [-0.2, 0.4, 0.1, 0.3, 0.2],
-    [0.1, 0.1, -0.3, -0.1, 0.25],
-];
-
-fn three_steps(opt: &mut dyn Optimizer<f64>, schedule: Option<&Schedule>) -> [f64; 5] {
-    let mut p = [1.5, -2.0, 0.5, 0.75, -1.25];
-    for g in &GRADS {
-        if let Some(s) = schedule {
-            s.apply(opt).unwrap();
-        }
-        opt.step(&mut p, g).unwrap();
-    }
-    p
-}
-
-fn assert_close(got: [f64; 5], torch: [f64; 5], what: &str) {
-    for (g, t) in got.iter().zip(torch) {
-        assert!(
-            (g - t).abs() <= 4.0 * f64::EPSILON * t.abs(),
-            "{what}: {got:?} vs torch {torch:?}"
-        );
-    }
-}
-
 /// `torch.optim.X([{"params": [w], ...}, {"params": [b], ...}], lr=...)` in
-/// float64, PyTorch 2.15, the gradients of [`GRADS`]; the last with
+/// float64, PyTorch 2.15, the gradients of [`TORCH_GRADS`]; the last with
 /// `ExponentialLR(gamma=0.5)` stepped after each step.
 #[test]
 fn groups_match_pytorch_parameter_groups_with_their_own_rates_and_hyperparameters() {
@@ -54,8 +29,8 @@ fn groups_match_pytorch_parameter_groups_with_their_own_rates_and_hyperparameter
         .unwrap()
         .group(3..5, Sgd::new(0.01).unwrap())
         .unwrap();
-    assert_close(
-        three_steps(&mut sgd, None),
+    assert_close_to_torch(
+        three_torch_steps(&mut sgd, None),
         [1.4467, -2.0589, 0.45679999999999993, 0.7475, -1.2505],
         "SGD groups",
     );
@@ -65,8 +40,8 @@ fn groups_match_pytorch_parameter_groups_with_their_own_rates_and_hyperparameter
         .unwrap()
         .group(3..5, Adam::new(0.001, 0.8, 0.99, 1e-8).unwrap())
         .unwrap();
-    assert_close(
-        three_steps(&mut adam, None),
+    assert_close_to_torch(
+        three_torch_steps(&mut adam, None),
         [
             1.4857697060834598,
             -2.001304486570667,
@@ -84,8 +59,8 @@ fn groups_match_pytorch_parameter_groups_with_their_own_rates_and_hyperparameter
         .group(3..5, AdamW::new(0.003, 0.9, 0.999, 1e-8, 0.0).unwrap())
         .unwrap();
     let schedule = Schedule::exponential(0.01, 0.5).unwrap();
-    assert_close(
-        three_steps(&mut adamw, Some(&schedule)),
+    assert_close_to_torch(
+        three_torch_steps(&mut adamw, Some(&schedule)),
         [
             1.4859651171736517,
             -1.9907334301997015,
@@ -173,18 +148,31 @@ proptest! {
     }
 }
 
-fn two_groups() -> ParamGroups<f64> {
+/// AdamW on 0..3, then Nesterov SGD at `lr` with momentum `mu` on
+/// `second`: [`two_groups`] and its variants.
+fn groups_of(
+    first: impl Optimizer<f64> + 'static,
+    second: std::ops::Range<usize>,
+    lr: f64,
+    mu: f64,
+) -> ParamGroups<f64> {
+    let sgd = Sgd::new(lr)
+        .unwrap()
+        .with_momentum(Momentum::Nesterov { mu })
+        .unwrap();
     ParamGroups::new()
-        .group(0..3, AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1).unwrap())
+        .group(0..3, first)
         .unwrap()
-        .group(
-            4..6,
-            Sgd::new(0.05)
-                .unwrap()
-                .with_momentum(Momentum::Nesterov { mu: 0.8 })
-                .unwrap(),
-        )
+        .group(second, sgd)
         .unwrap()
+}
+
+fn adamw() -> AdamW<f64> {
+    AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1).unwrap()
+}
+
+fn two_groups() -> ParamGroups<f64> {
+    groups_of(adamw(), 4..6, 0.05, 0.8)
 }
 
 fn grads(k: usize) -> [f64; 7] {
@@ -230,17 +218,7 @@ fn a_state_resumes_bitwise_and_only_into_the_same_groups() {
     assert_eq!(p.map(f64::to_bits), q.map(f64::to_bits));
 
     // Refusals, each naming what differs; nothing changes.
-    let mut other_rate = ParamGroups::new()
-        .group(0..3, AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1).unwrap())
-        .unwrap()
-        .group(
-            4..6,
-            Sgd::new(0.02)
-                .unwrap()
-                .with_momentum(Momentum::Nesterov { mu: 0.8 })
-                .unwrap(),
-        )
-        .unwrap();
+    let mut other_rate = groups_of(adamw(), 4..6, 0.02, 0.8);
     let before = other_rate.state();
     let e = other_rate.load_state(&state).unwrap_err();
     assert!(
@@ -249,34 +227,14 @@ fn a_state_resumes_bitwise_and_only_into_the_same_groups() {
     );
     assert_eq!(other_rate.state(), before);
 
-    let mut other_range = ParamGroups::new()
-        .group(0..3, AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1).unwrap())
-        .unwrap()
-        .group(
-            3..6,
-            Sgd::new(0.05)
-                .unwrap()
-                .with_momentum(Momentum::Nesterov { mu: 0.8 })
-                .unwrap(),
-        )
-        .unwrap();
+    let mut other_range = groups_of(adamw(), 3..6, 0.05, 0.8);
     let e = other_range.load_state(&state).unwrap_err();
     assert!(
         matches!(&e, Error::SettingMismatch { setting, .. } if setting == "group1.start"),
         "{e}"
     );
 
-    let mut other_method = ParamGroups::new()
-        .group(0..3, Adam::new(0.01, 0.9, 0.999, 1e-8).unwrap())
-        .unwrap()
-        .group(
-            4..6,
-            Sgd::new(0.05)
-                .unwrap()
-                .with_momentum(Momentum::Nesterov { mu: 0.8 })
-                .unwrap(),
-        )
-        .unwrap();
+    let mut other_method = groups_of(Adam::new(0.01, 0.9, 0.999, 1e-8).unwrap(), 4..6, 0.05, 0.8);
     let e = other_method.load_state(&state).unwrap_err();
     assert!(
         matches!(&e, Error::Group { group: 0, source, .. } if matches!(**source, Error::WrongOptimizer { .. })),
@@ -286,17 +244,7 @@ fn a_state_resumes_bitwise_and_only_into_the_same_groups() {
 
     // The second group's hyperparameter differs: its own refusal, wrapped,
     // and the first group (already loaded) is put back.
-    let mut other_mu = ParamGroups::new()
-        .group(0..3, AdamW::new(0.01, 0.9, 0.999, 1e-8, 0.1).unwrap())
-        .unwrap()
-        .group(
-            4..6,
-            Sgd::new(0.05)
-                .unwrap()
-                .with_momentum(Momentum::Nesterov { mu: 0.7 })
-                .unwrap(),
-        )
-        .unwrap();
+    let mut other_mu = groups_of(adamw(), 4..6, 0.05, 0.7);
     let before = other_mu.state();
     let e = other_mu.load_state(&state).unwrap_err();
     assert!(

@@ -185,3 +185,38 @@ pub fn max_increase(e: &[f64]) -> f64 {
 pub fn observed_order(err_h: f64, err_half: f64) -> f64 {
     (err_h / err_half).log2()
 }
+
+/// The gradients of the PyTorch runs of the parameter-group tests
+/// (`decay_mask.rs`, `param_groups.rs`): 5 parameters, `w` (3 entries)
+/// then `b` (2 entries), over three steps.
+pub const TORCH_GRADS: [[f64; 5]; 3] = [
+    [0.3, -0.1, 0.2, 0.05, -0.4],
+    [-0.2, 0.4, 0.1, 0.3, 0.2],
+    [0.1, 0.1, -0.3, -0.1, 0.25],
+];
+
+/// The parameters after three steps of `opt` from the PyTorch runs' start
+/// with [`TORCH_GRADS`], `schedule` setting the rate before each step.
+pub fn three_torch_steps(
+    opt: &mut dyn Optimizer<f64>,
+    schedule: Option<&optim::Schedule>,
+) -> [f64; 5] {
+    let mut p = [1.5, -2.0, 0.5, 0.75, -1.25];
+    for g in &TORCH_GRADS {
+        if let Some(s) = schedule {
+            s.apply(opt).unwrap();
+        }
+        opt.step(&mut p, g).unwrap();
+    }
+    p
+}
+
+/// `got` within 4 ulp of PyTorch's float64 numbers.
+pub fn assert_close_to_torch(got: [f64; 5], torch: [f64; 5], what: &str) {
+    for (g, t) in got.iter().zip(torch) {
+        assert!(
+            (g - t).abs() <= 4.0 * f64::EPSILON * t.abs(),
+            "{what}: {got:?} vs torch {torch:?}"
+        );
+    }
+}
