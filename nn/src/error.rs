@@ -37,6 +37,20 @@ pub enum Error {
         /// The value found.
         value: f64,
     },
+    /// The network's outputs for a row hold a NaN, so no class is the
+    /// largest ([`Mlp::classify`](crate::Mlp::classify)).
+    #[error("the network's outputs for row {row} hold {value}, so no class is the largest{}", match .input {
+        Some((column, v)) => format!("; its input at column {column} is {v}"),
+        None => "; its input is finite (a parameter or an activation overflowed)".to_string(),
+    })]
+    NonFiniteOutput {
+        /// The row.
+        row: usize,
+        /// The output value found.
+        value: f64,
+        /// The row's first non-finite input, if any: its column and value.
+        input: Option<(usize, f64)>,
+    },
     /// Targets do not fit the network's output.
     #[error("targets: {0}")]
     Targets(String),

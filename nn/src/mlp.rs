@@ -341,8 +341,14 @@ impl<T: Float> Mlp<T> {
     /// ```
     ///
     /// # Panics
-    /// If `r` is not a layer.
+    /// If `r` is not a layer (`r >= num_layers()`).
     pub fn layer_range(&self, r: usize) -> std::ops::Range<usize> {
+        assert!(
+            r < self.num_layers(),
+            "Mlp::layer_range: layer {r} asked of a network of {} layers (0..{})",
+            self.num_layers(),
+            self.num_layers()
+        );
         self.slots[2 * r].range().start..self.slots[2 * r + 1].range().end
     }
 
@@ -602,24 +608,35 @@ impl<T: Float> Mlp<T> {
     /// output (the first on a tie).
     ///
     /// # Errors
-    /// As [`predict`](Self::predict).
+    /// As [`predict`](Self::predict); [`Error::NonFiniteOutput`] for a row
+    /// whose outputs hold a NaN (no class is largest), naming the row and,
+    /// when there is one, its non-finite input.
     pub fn classify(&self, x: &[T]) -> Result<Vec<usize>> {
         let out = self.predict(x)?;
-        Ok((0..out.rows())
-            .map(|i| {
-                let row = out.row(i);
-                (0..row.len()).fold(0, |best, j| if row[j] > row[best] { j } else { best })
-            })
-            .collect())
+        argmax_rows(&out).map_err(|(row, value)| {
+            let a0 = self.widths[0];
+            let input = x[row * a0..(row + 1) * a0]
+                .iter()
+                .enumerate()
+                .find(|(_, v)| !v.is_finite())
+                .map(|(j, v)| (j, v.to_f64()));
+            Error::NonFiniteOutput { row, value, input }
+        })
     }
 
     /// The fraction of rows of `x` classified as their label.
     ///
     /// # Errors
-    /// As [`predict`](Self::predict); [`Error::Targets`] unless there is one
-    /// label per row; [`Error::EmptyData`] for no row (the fraction would
-    /// be NaN).
+    /// As [`classify`](Self::classify); [`Error::Targets`] unless there is
+    /// one label per row, each below the number of outputs;
+    /// [`Error::EmptyData`] for no row (the fraction would be NaN).
     pub fn accuracy(&self, x: &[T], labels: &[usize]) -> Result<f64> {
+        let classes = *self.widths.last().expect("two widths at least");
+        if let Some((i, &l)) = labels.iter().enumerate().find(|(_, &l)| l >= classes) {
+            return Err(Error::Targets(format!(
+                "label {l} of row {i} is out of range: the network has {classes} outputs, classes 0..{classes}"
+            )));
+        }
         let pred = self.classify(x)?;
         if pred.len() != labels.len() {
             return Err(Error::Targets(format!(
@@ -658,4 +675,22 @@ impl<T: Float> Mlp<T> {
         let l = loss.apply(out.output, targets)?;
         Ok(tape.backward(l).matrix(xm))
     }
+}
+
+/// The index of the largest value of each row of `out` (the first on a
+/// tie), or the first row holding a NaN, with the NaN.
+pub(crate) fn argmax_rows<T: Float>(
+    out: &Matrix<T>,
+) -> std::result::Result<Vec<usize>, (usize, f64)> {
+    (0..out.rows())
+        .map(|i| {
+            let row = out.row(i);
+            match row.iter().find(|v| v.to_f64().is_nan()) {
+                Some(v) => Err((i, v.to_f64())),
+                None => {
+                    Ok((0..row.len()).fold(0, |best, j| if row[j] > row[best] { j } else { best }))
+                }
+            }
+        })
+        .collect()
 }

@@ -163,6 +163,50 @@ fn labels_of_wrong_length_or_out_of_range_are_typed_errors_from_loss_apply() {
     );
 }
 
+/// `accuracy` refuses a label past the outputs (it would only ever count
+/// as wrong), and `classify` a row whose outputs hold a NaN (no class is
+/// the largest), naming the row and its non-finite input.
+#[test]
+fn accuracy_refuses_a_label_past_the_outputs_and_classify_a_nan_row() {
+    let mlp = net(&[2, 3, 4]);
+    let x = [0.5, -1.0, 2.0, 0.25];
+    assert!(mlp.accuracy(&x, &[3, 0]).is_ok());
+    let e = mlp.accuracy(&x, &[1, 4]).unwrap_err();
+    assert!(matches!(e, Error::Targets(_)), "{e}");
+    assert!(
+        e.to_string().contains("label 4 of row 1") && e.to_string().contains("4 outputs"),
+        "{e}"
+    );
+
+    let bad = [0.5, -1.0, 2.0, f64::NAN];
+    let e = mlp.classify(&bad).unwrap_err();
+    assert!(
+        matches!(e, Error::NonFiniteOutput { row: 1, input: Some((1, v)), .. } if v.is_nan()),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("its input at column 1 is NaN"),
+        "{e}"
+    );
+    assert!(mlp.accuracy(&bad, &[0, 0]).is_err());
+    // (With finite inputs, only an overflow inside the network gives one.)
+    let overflow = Error::NonFiniteOutput {
+        row: 0,
+        value: f64::NAN,
+        input: None,
+    };
+    assert!(
+        overflow.to_string().contains("its input is finite"),
+        "{overflow}"
+    );
+}
+
+#[test]
+#[should_panic(expected = "layer 2 asked of a network of 2 layers (0..2)")]
+fn layer_range_of_a_missing_layer_panics_naming_the_count() {
+    net(&[2, 3, 4]).layer_range(2);
+}
+
 #[test]
 fn widths_containing_zero_are_refused_naming_the_width() {
     let m = arch_message(Mlp::<f64>::builder(&[3, 0, 2]).build());

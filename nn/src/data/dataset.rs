@@ -107,7 +107,7 @@ fn convert_matrix<T: Float, U: Float>(m: &Matrix<T>) -> Matrix<U> {
     Matrix::new(m.rows(), m.cols(), data).expect("same shape")
 }
 
-fn check_finite<T: Float>(m: &Matrix<T>, what: &'static str) -> Result<()> {
+pub(super) fn check_finite<T: Float>(m: &Matrix<T>, what: &'static str) -> Result<()> {
     let cols = m.cols().max(1);
     match m.as_slice().iter().position(|x| !x.is_finite()) {
         None => Ok(()),

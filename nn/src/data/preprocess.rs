@@ -7,7 +7,7 @@
 //!
 //! [`Checkpoint::scaler`]: crate::checkpoint::Checkpoint::scaler
 
-use super::dataset::Dataset;
+use super::dataset::{check_finite, Dataset};
 use super::error::{DataError, Result};
 use autodiff::{Float, Matrix};
 
@@ -142,7 +142,9 @@ impl<T: Float> Standardizer<T> {
     /// `f64`, two-pass).
     ///
     /// # Errors
-    /// [`DataError::LengthMismatch`] if `features` has no row.
+    /// [`DataError::LengthMismatch`] if `features` has no row;
+    /// [`DataError::NonFinite`] for a NaN or infinite value, at its row and
+    /// column (its statistics would be too).
     pub fn fit(features: &Matrix<T>) -> Result<Self> {
         let (n, d) = (features.rows(), features.cols());
         if n == 0 {
@@ -152,6 +154,7 @@ impl<T: Float> Standardizer<T> {
                 got: 0,
             });
         }
+        check_finite(features, "Standardizer::fit: features")?;
         let mut mean = vec![0.0; d];
         for i in 0..n {
             mean.iter_mut()
@@ -259,7 +262,9 @@ impl<T: Float> MinMaxScaler<T> {
     /// Fits the per-feature range.
     ///
     /// # Errors
-    /// [`DataError::LengthMismatch`] if `features` has no row.
+    /// [`DataError::LengthMismatch`] if `features` has no row;
+    /// [`DataError::NonFinite`] for a NaN or infinite value, at its row and
+    /// column.
     pub fn fit(features: &Matrix<T>) -> Result<Self> {
         if features.rows() == 0 {
             return Err(DataError::LengthMismatch {
@@ -268,6 +273,7 @@ impl<T: Float> MinMaxScaler<T> {
                 got: 0,
             });
         }
+        check_finite(features, "MinMaxScaler::fit: features")?;
         let r = column_ranges(features);
         Ok(MinMaxScaler {
             min: r.iter().map(|&(lo, _)| T::from_f64(lo)).collect(),
@@ -322,6 +328,31 @@ impl<T: Float> MinMaxScaler<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fitting_on_a_nan_or_infinity_is_refused_at_its_position() {
+        for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            let mut v = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+            v[3] = bad;
+            let x = Matrix::new(3, 2, v).unwrap();
+            for e in [
+                Standardizer::fit(&x).unwrap_err(),
+                MinMaxScaler::fit(&x).unwrap_err(),
+            ] {
+                assert!(
+                    matches!(
+                        e,
+                        DataError::NonFinite {
+                            row: 1,
+                            column: 1,
+                            ..
+                        }
+                    ),
+                    "{bad}: {e}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn constant_feature_with_inexact_mean_is_centred_to_exact_zero() {

@@ -15,6 +15,8 @@ use super::Scalar;
 /// would be NaN); [`Error::InputWidth`] unless its samples have the
 /// network's input width; [`Error::Targets`] unless its targets fit the
 /// network's output width (as [`Trainer::fit`](super::Trainer::fit)); label errors.
+/// Outputs holding a NaN give a NaN loss and no accuracy (no class is the
+/// largest), not an error: the trainer reports the loss.
 pub fn evaluate<T: Scalar>(
     mlp: &Mlp<T>,
     loss: Loss,
@@ -29,7 +31,12 @@ pub fn evaluate<T: Scalar>(
     match data.targets() {
         Targets::Classes { labels, .. } => {
             let l = loss.value(out.as_slice(), out.cols(), BatchTargets::Classes(labels))?;
-            Ok((l, Some(mlp.accuracy(x, labels)?)))
+            // From the same outputs: one forward pass for both.
+            let accuracy = crate::mlp::argmax_rows(&out).ok().map(|pred| {
+                let right = pred.iter().zip(labels).filter(|(p, l)| p == l).count();
+                right as f64 / pred.len() as f64
+            });
+            Ok((l, accuracy))
         }
         Targets::Values(v) => Ok((
             loss.value(
