@@ -439,6 +439,83 @@ fn gradcheck_says_when_a_failure_may_be_the_rounding_of_a_large_f() {
     assert!(!report.to_string().contains("rounds by"), "{report}");
 }
 
+/// A right gradient of `sin` at `|x| = 1e6`, where the relative step is 1
+/// (a sixth of a period): no quotient at that step is right, and the report
+/// says the estimate moves with the step (not rounding); a smaller step
+/// passes it. A wrong gradient at a fitting step gets no such hint.
+#[test]
+fn gradcheck_says_when_a_failure_may_be_the_step_being_too_large_for_f() {
+    let f = |x: &[f64]| x[0].sin();
+    let x = [1e6];
+    let right = [1e6f64.cos()];
+    let cfg = GradcheckConfig::default();
+    let report = autodiff::gradcheck_fn(f, &right, &x, &cfg).unwrap();
+    assert!(!report.passed(), "{report}");
+    let w = report.worst().unwrap();
+    // D(1) = cos x sin 1, D(2) = cos x sin 2 / 2 (per unit of direction).
+    assert!(w.step_change > w.error, "{report}");
+    let text = report.to_string();
+    assert!(
+        text.contains("when its step doubles") && text.contains("lower the step"),
+        "{report}"
+    );
+    assert!(!text.contains("rounds by"), "{report}");
+    let fine = GradcheckConfig { step: 1e-9, ..cfg };
+    let report = autodiff::gradcheck_fn(f, &right, &x, &fine).unwrap();
+    assert!(report.passed(), "{report}");
+    // At a step that fits, a wrong gradient is the gradient's.
+    let wrong = [1.01 * right[0]];
+    let report = autodiff::gradcheck_fn(f, &wrong, &x, &fine).unwrap();
+    assert!(!report.passed(), "{report}");
+    assert!(
+        !report.to_string().contains("when its step doubles"),
+        "{report}"
+    );
+    let report = autodiff::gradcheck_fn(f, &[1.01 * 0.3f64.cos()], &[0.3], &cfg).unwrap();
+    assert!(
+        !report.passed() && !report.to_string().contains("step doubles"),
+        "{report}"
+    );
+}
+
+/// The step hint's bound: an error up to the estimate's change between the
+/// two steps, where that change is more than a thousand roundings (less,
+/// and rounding is the hint: the two would ask for opposite steps).
+#[test]
+fn gradcheck_step_hint_is_for_a_failure_within_the_change_that_rounding_cannot_explain() {
+    use autodiff::gradcheck::{Comparison, GradcheckReport, Probe};
+    let failed = |error: f64, step_change: f64, rounding: f64| Comparison {
+        probe: Probe::Coordinate(0),
+        analytic: 1.0 + error,
+        numeric: 1.0,
+        error,
+        tolerance: 1e-6,
+        rounding,
+        step_change,
+    };
+    let text = |c: Comparison| {
+        GradcheckReport {
+            value: 0.0,
+            probes: 1,
+            failures: 1,
+            worst_coordinate: Some(c),
+            worst_direction: None,
+            failed: vec![c],
+            shapes: Vec::new(),
+        }
+        .to_string()
+    };
+    let hinted = |c| text(c).contains("when its step doubles");
+    assert!(hinted(failed(0.5, 0.5, 1e-12)));
+    assert!(!hinted(failed(0.5, 0.4999, 1e-12)));
+    // Within a thousand roundings: the rounding hint, not both.
+    let t = text(failed(0.5, 0.5, 0.5 / 1000.0));
+    assert!(
+        t.contains("rounds by") && !t.contains("when its step doubles"),
+        "{t}"
+    );
+}
+
 #[test]
 fn gradcheck_rounding_hint_is_for_a_failure_within_a_thousand_times_the_rounding() {
     use autodiff::gradcheck::{Comparison, GradcheckReport, Probe};
@@ -450,6 +527,7 @@ fn gradcheck_rounding_hint_is_for_a_failure_within_a_thousand_times_the_rounding
         error,
         tolerance: 1e-6,
         rounding: 1.0 / 1024.0,
+        step_change: 0.0,
     };
     let report = |c: Comparison, d: Comparison| GradcheckReport {
         value: 1e10,
@@ -558,6 +636,7 @@ fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
         error: 5e-7,
         tolerance: 1e-6,
         rounding: 1e-10,
+        step_change: 0.0,
     };
     let d = Comparison {
         probe: Probe::Direction(2),
@@ -566,6 +645,7 @@ fn gradcheck_worst_is_the_largest_ratio_of_either_kind() {
         error: 0.1,
         tolerance: 1e-6,
         rounding: 1e-10,
+        step_change: 0.0,
     };
     let report = GradcheckReport {
         value: 0.0,

@@ -25,7 +25,11 @@
 //! is `O(h^4)` instead of `O(h^2)`, and it passes if `n'` is within
 //! tolerance (the report then shows `n'`). So a steep function, whose
 //! central quotient's own error exceeds the tolerance, does not fail a
-//! right gradient; a wrong one still fails both estimates. Rounding is the
+//! right gradient; a wrong one still fails both estimates. Unless `f`
+//! varies on a scale below the step itself (`sin` at `|x| = 1e6`, where
+//! the relative step is 1): no quotient at that step is right, and a
+//! failure within the estimate's change between the two steps
+//! ([`Comparison::step_change`]) is reported as possibly the step's. Rounding is the
 //! other error of a quotient, `O(eps |f| / h)`: each comparison carries its
 //! estimate ([`Comparison::rounding`]), and a failure within reach of it is
 //! reported as a step too small for `f`'s magnitude. A NaN or infinite value on either side fails
@@ -81,7 +85,10 @@ pub struct GradcheckConfig {
     /// quotient's error is `O(h^2)` plus rounding `O(eps |f| / h)`: where
     /// `|f|` is large the rounding alone can exceed `atol`, so scale `f` or
     /// loosen the tolerances; near the edge of `f`'s domain, such as `ln`
-    /// at `1e-7`, a step of `h max(1, |x_i|)` may leave it and give NaN).
+    /// at `1e-7`, a step of `h max(1, |x_i|)` may leave it and give NaN;
+    /// where `f` varies on a scale below `h |x_i|`, such as `sin` at `|x_i|
+    /// = 1e6`, no quotient is right and this must be lowered: the report
+    /// says so, see [`Comparison::step_change`]).
     pub step: f64,
     /// Absolute tolerance (default `1e-6`). A derivative below it passes
     /// whatever the gradient says (`0` where it is `2e-8` passes): for a
@@ -176,6 +183,14 @@ pub struct Comparison {
     /// compute `f` without its large constant part (scaling `f` scales its
     /// derivative, and the error, with it).
     pub rounding: f64,
+    /// How much the numeric estimate moves when its step doubles, `|D(t) -
+    /// D(2 t)|`: 0 when the first quotient passed (no second is taken). A
+    /// failure whose error is within it, where rounding cannot explain it
+    /// (it exceeds a thousand times [`rounding`](Self::rounding)), is
+    /// reported as possibly the step's: `f` varies on a scale below the
+    /// step (`sin` at `|x| = 1e6`, where the relative step is 1), so lower
+    /// [`GradcheckConfig::step`].
+    pub step_change: f64,
 }
 
 impl Comparison {
@@ -305,13 +320,22 @@ impl fmt::Display for GradcheckReport {
                 "; worst {at}: analytic {:e}, numeric {:e}, |difference| {:e} against tolerance {:e} ({verdict})",
                 w.analytic, w.numeric, w.error, w.tolerance
             )?;
-            if !w.passed() && w.error.is_finite() && w.error <= ROUNDING_HINT * w.rounding {
+            let failed = !w.passed() && w.error.is_finite();
+            if failed && w.error <= ROUNDING_HINT * w.rounding {
                 write!(
                     f,
                     " [the numeric estimate rounds by {:e} even for a correctly rounded f: \
                      the difference may be rounding, not the gradient; raise the step or compute f \
                      without its large constant part]",
                     w.rounding
+                )?;
+            } else if failed && w.error <= w.step_change {
+                write!(
+                    f,
+                    " [the numeric estimate moves by {:e} when its step doubles: f varies on a \
+                     scale below the step (h max(1, |x_i|)), so the difference may be the step's, \
+                     not the gradient's; lower the step]",
+                    w.step_change
                 )?;
             }
         }
@@ -421,6 +445,7 @@ pub fn gradcheck_fn(
         error: (analytic - numeric).abs(),
         tolerance: config.atol + config.rtol * numeric.abs(),
         rounding,
+        step_change: 0.0,
     };
     // The central quotient along `step` with step size `t`, `(f(x + t d) -
     // f(x - t d)) / (2 t)`; out of tolerance, it is extrapolated with the
@@ -467,11 +492,11 @@ pub fn gradcheck_fn(
             (4.0 * first.numeric - wide) / 3.0,
             (4.0 * first.rounding + wide_rounding) / 3.0,
         );
+        let step_change = (first.numeric - wide).abs();
         let second = compare(probe, analytic, extrapolated);
-        if second.passed() {
-            second
-        } else {
-            first
+        Comparison {
+            step_change,
+            ..if second.passed() { second } else { first }
         }
     };
     let mut record = |c: Comparison| {
