@@ -204,7 +204,9 @@ impl Unary {
             Unary::Tanh => T::one() - y * y,
             // d/dx |x| = sign x, and 0 at 0
             Unary::Abs => sign(x),
-            // d/dx S(x) = y (1 - y)
+            // d/dx S(x) = y (1 - y): exactly 0 past x = 37 or so, where y
+            // rounds to 1 (the true value is below 1e-16), as PyTorch's
+            // and JAX's rule
             Unary::Sigmoid => y * (T::one() - y),
             // d/dx ln(1 + e^x) = S(x)
             Unary::Softplus => x.sigmoid(),
