@@ -16,8 +16,9 @@ use crate::kernel::run_parts;
 /// net's passes (at most 17,226 elements, its parameters' finiteness
 /// check) off the pool and splits the medium net's (131,072) in two; the
 /// split was measured only there (0.94-0.99x the step's time at two
-/// threads).
-pub(crate) const MIN_PART: usize = 1 << 15;
+/// threads). Under Miri, 64: the same splits on passes small enough to
+/// interpret.
+pub(crate) const MIN_PART: usize = if cfg!(miri) { 64 } else { 1 << 15 };
 
 /// A `*mut T` that may cross to the pool's threads; each part forms its
 /// own disjoint slice from it.
