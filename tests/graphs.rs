@@ -853,3 +853,30 @@ proptest! {
         prop_assert!((lhs - rhs).abs() <= 1e-10 * scale, "u.Jv = {lhs}, u^TJ.v = {rhs}");
     }
 }
+
+/// A steep `f` that the step resolves (`exp(1e4 x)`: its scale 1e-4 is a
+/// hundred steps): the first quotient fails a right gradient and the
+/// extrapolation passes it; a gradient wrong by 3e-5 (three tolerances,
+/// less than the estimate's change when its step doubles) fails, and the
+/// extrapolation, accurate to 1e-9 here, says it is the gradient's: no
+/// hint to lower the step (f does not vary on a scale below it).
+#[test]
+fn gradcheck_gives_no_step_hint_for_a_wrong_gradient_of_a_steep_f_the_step_resolves() {
+    let f = |x: &[f64]| (1e4 * x[0]).exp();
+    let cfg = GradcheckConfig {
+        directions: 0,
+        ..GradcheckConfig::default()
+    };
+    autodiff::gradcheck_fn(f, &[1e4], &[0.0], &cfg)
+        .unwrap()
+        .assert_passed();
+    let report = autodiff::gradcheck_fn(f, &[1e4 + 0.3], &[0.0], &cfg).unwrap();
+    assert!(!report.passed(), "{report}");
+    assert!(!report.to_string().contains("step doubles"), "{report}");
+    // At a step of a fifth of its scale, the extrapolation fails the right
+    // gradient too, and does not settle: that is the step's.
+    let coarse = GradcheckConfig { step: 2e-5, ..cfg };
+    let report = autodiff::gradcheck_fn(f, &[1e4], &[0.0], &coarse).unwrap();
+    assert!(!report.passed(), "{report}");
+    assert!(report.to_string().contains("step doubles"), "{report}");
+}

@@ -29,7 +29,9 @@
 //! varies on a scale below the step itself (`sin` at `|x| = 1e6`, where
 //! the relative step is 1): no quotient at that step is right, and a
 //! failure within the estimate's change between the two steps
-//! ([`Comparison::step_change`]) is reported as possibly the step's. Rounding is the
+//! ([`Comparison::step_change`]), where the extrapolation does not settle
+//! (a third quotient at four times the step), is reported as possibly the
+//! step's. Rounding is the
 //! other error of a quotient, `O(eps |f| / h)`: each comparison carries its
 //! estimate ([`Comparison::rounding`]), and a failure within reach of it is
 //! reported as a step too small for `f`'s magnitude. A NaN or infinite value on either side fails
@@ -184,7 +186,11 @@ pub struct Comparison {
     /// derivative, and the error, with it).
     pub rounding: f64,
     /// How much the numeric estimate moves when its step doubles, `|D(t) -
-    /// D(2 t)|`: 0 when the first quotient passed (no second is taken). A
+    /// D(2 t)|`: 0 when the first quotient passed (no second is taken), and
+    /// 0 for a failure where the extrapolation settles (the one from the
+    /// quotients at `2 t` and `4 t` is within the failure's error of the
+    /// one from `t` and `2 t`: the step resolves `f`, the error is the
+    /// gradient's). A
     /// failure whose error is within it, where rounding cannot explain it
     /// (it exceeds a thousand times [`rounding`](Self::rounding)), is
     /// reported as possibly the step's: `f` varies on a scale below the
@@ -492,8 +498,23 @@ pub fn gradcheck_fn(
             (4.0 * first.numeric - wide) / 3.0,
             (4.0 * first.rounding + wide_rounding) / 3.0,
         );
-        let step_change = (first.numeric - wide).abs();
         let second = compare(probe, analytic, extrapolated);
+        // The step is to blame only where the extrapolation itself has not
+        // settled: with the quotient at `4 t`, the extrapolation from `2 t`
+        // differs from the one from `t` by more than the failure's error.
+        // Where it settles (a steep `f` the step resolves), its error is
+        // the gradient's.
+        let step_change = if second.passed() {
+            (first.numeric - wide).abs()
+        } else {
+            let (widest, _) = quotient(4.0 * t);
+            let unsettled = ((4.0 * wide - widest) / 3.0 - extrapolated.0).abs();
+            if second.error <= unsettled {
+                (first.numeric - wide).abs()
+            } else {
+                0.0
+            }
+        };
         Comparison {
             step_change,
             ..if second.passed() { second } else { first }
