@@ -98,7 +98,8 @@ impl ConfusionMatrix {
     /// # Errors
     /// [`Error::Targets`] for a regression data set or a label the network
     /// has no output for; [`Error::EmptyData`] for no sample; the errors of
-    /// [`Mlp::classify`] (input width).
+    /// [`Mlp::classify`] (input width; [`Error::NonFiniteOutput`] for a
+    /// sample whose outputs hold a NaN).
     pub fn of<T: Scalar>(mlp: &Mlp<T>, data: &Dataset<T>) -> Result<Self> {
         let Some(labels) = data.labels() else {
             return Err(Error::Targets(
