@@ -880,3 +880,23 @@ fn gradcheck_gives_no_step_hint_for_a_wrong_gradient_of_a_steep_f_the_step_resol
     assert!(!report.passed(), "{report}");
     assert!(report.to_string().contains("step doubles"), "{report}");
 }
+
+/// `step_change` is 0 where the first quotient passed, and `|D(t) -
+/// D(2 t)|` where the extrapolation passed: for `exp(1e4 x)` at 0, `D(t) =
+/// 1e4 sinh(1e4 t) / (1e4 t)`, so `D(2 t) - D(t) = 1e4 (4 - 1) (1e4 t)^2 / 6`
+/// to first order: 0.5 at `t = 1e-6`.
+#[test]
+fn gradcheck_step_change_is_zero_for_a_first_pass_and_the_change_for_an_extrapolated_one() {
+    let cfg = GradcheckConfig {
+        directions: 0,
+        ..GradcheckConfig::default()
+    };
+    let report =
+        autodiff::gradcheck_fn(|x: &[f64]| x[0].sin(), &[0.3f64.cos()], &[0.3], &cfg).unwrap();
+    assert_eq!(report.worst().unwrap().step_change, 0.0, "{report}");
+    let report =
+        autodiff::gradcheck_fn(|x: &[f64]| (1e4 * x[0]).exp(), &[1e4], &[0.0], &cfg).unwrap();
+    let w = report.worst().unwrap();
+    assert!(w.passed(), "{report}");
+    assert!((w.step_change - 0.5).abs() < 1e-3, "{}", w.step_change);
+}

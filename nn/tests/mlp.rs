@@ -721,3 +721,53 @@ fn forward_dropout_refuses_p_outside_zero_one_with_or_without_hidden_layers() {
         }
     }
 }
+
+/// A network whose outputs overflow to `inf - inf` for an input of 1e10:
+/// hidden `relu(1e300 x)`, outputs `h0 - h1` and `h1 - h0`.
+fn overflowing_net() -> Mlp<f64> {
+    let mut mlp = Mlp::<f64>::builder(&[1, 2, 2])
+        .hidden(Activation::RELU)
+        .output(Activation::Identity)
+        .build()
+        .unwrap();
+    let (l0, l1) = (mlp.layer_range(0), mlp.layer_range(1));
+    let p = mlp.params_mut();
+    p[l0].copy_from_slice(&[1e300, 1e300, 0.0, 0.0]);
+    p[l1].copy_from_slice(&[1.0, -1.0, -1.0, 1.0, 0.0, 0.0]);
+    mlp
+}
+
+/// `classify` names an infinite input (not only a NaN) behind a NaN
+/// output, and none behind an overflow inside the network; `evaluate`
+/// gives a NaN loss and no accuracy for such outputs (not class 0's).
+#[test]
+fn a_nan_output_from_an_infinite_input_or_an_overflow_is_named_and_has_no_accuracy() {
+    let mlp = overflowing_net();
+    assert!(mlp.predict(&[1e10]).unwrap().as_slice()[0].is_nan());
+    let e = mlp.classify(&[0.5, f64::INFINITY]).unwrap_err();
+    assert!(
+        matches!(e, Error::NonFiniteOutput { row: 1, input: Some((0, v)), .. } if v == f64::INFINITY),
+        "{e}"
+    );
+    let e = mlp.classify(&[1e10]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NonFiniteOutput {
+                row: 0,
+                input: None,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let data = nn::data::Dataset::classification(
+        autodiff::Matrix::new(2, 1, vec![0.5, 1e10]).unwrap(),
+        vec![0, 1],
+        2,
+    )
+    .unwrap();
+    let (loss, accuracy) = nn::evaluate(&mlp, Loss::CrossEntropy(Reduction::Mean), &data).unwrap();
+    assert!(loss.is_nan(), "{loss}");
+    assert_eq!(accuracy, None);
+}
