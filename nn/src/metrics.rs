@@ -223,11 +223,39 @@ impl ConfusionMatrix {
         self.macro_average(Self::f1)
     }
 
+    /// The mean of [`precision`](Self::precision) weighted by each class's
+    /// [`support`](Self::support), an undefined one counting 0:
+    /// scikit-learn's `average="weighted"` with `zero_division=0`. `None`
+    /// when empty.
+    pub fn weighted_precision(&self) -> Option<f64> {
+        self.weighted_average(Self::precision)
+    }
+
+    /// The mean of [`recall`](Self::recall) as
+    /// [`weighted_precision`](Self::weighted_precision) takes it (the
+    /// accuracy, up to rounding).
+    pub fn weighted_recall(&self) -> Option<f64> {
+        self.weighted_average(Self::recall)
+    }
+
+    /// The mean of [`f1`](Self::f1) as
+    /// [`weighted_precision`](Self::weighted_precision) takes it.
+    pub fn weighted_f1(&self) -> Option<f64> {
+        self.weighted_average(Self::f1)
+    }
+
     /// The mean of [`recall`](Self::recall) over the classes that have
     /// samples (scikit-learn's `balanced_accuracy_score`); `None` when
     /// empty.
     pub fn balanced_accuracy(&self) -> Option<f64> {
         mean((0..self.classes).filter_map(|c| self.recall(c)))
+    }
+
+    fn weighted_average(&self, score: fn(&Self, usize) -> Option<f64>) -> Option<f64> {
+        let sum: f64 = (0..self.classes)
+            .map(|c| self.support(c) as f64 * score(self, c).unwrap_or(0.0))
+            .sum();
+        (self.total() > 0).then(|| sum / self.total() as f64)
     }
 
     fn macro_average(&self, score: fn(&Self, usize) -> Option<f64>) -> Option<f64> {
@@ -251,8 +279,9 @@ fn mean(values: impl Iterator<Item = f64>) -> Option<f64> {
 }
 
 /// The matrix (rows: true class, columns: predicted), then one line per
-/// class with its precision, recall, F1 and support, and the accuracy and
-/// macro averages; `-` where a score is undefined.
+/// class with its precision, recall, F1 and support, and the accuracy, the
+/// macro and the weighted averages (scikit-learn's `classification_report`);
+/// `-` where a score is undefined.
 impl fmt::Display for ConfusionMatrix {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let width = self
@@ -263,7 +292,7 @@ impl fmt::Display for ConfusionMatrix {
             .max()
             .unwrap_or(1)
             .max(3);
-        let label = "true\\pred".len();
+        let label = "weighted avg".len();
         write!(f, "{:>label$}", "true\\pred")?;
         for c in 0..self.classes {
             write!(f, " {c:>width$}")?;
@@ -301,13 +330,22 @@ impl fmt::Display for ConfusionMatrix {
             score(self.accuracy()),
             self.total()
         )?;
-        write!(
+        writeln!(
             f,
             "{:>label$} {:>9} {:>9} {:>9} {:>9}",
             "macro avg",
             score(self.macro_precision()),
             score(self.macro_recall()),
             score(self.macro_f1()),
+            self.total()
+        )?;
+        write!(
+            f,
+            "{:>label$} {:>9} {:>9} {:>9} {:>9}",
+            "weighted avg",
+            score(self.weighted_precision()),
+            score(self.weighted_recall()),
+            score(self.weighted_f1()),
             self.total()
         )
     }
@@ -444,6 +482,31 @@ mod tests {
     }
 
     #[test]
+    fn weighted_averages_are_scikit_learns() {
+        // scikit-learn 1.9.1: precision_recall_fscore_support(t, p,
+        // average="weighted", zero_division=0).
+        let close = |a: Option<f64>, b: f64| (a.unwrap() - b).abs() < 1e-15;
+        let cm = ConfusionMatrix::from_labels(3, &[0, 0, 0, 1], &[0, 0, 1, 0]).unwrap();
+        for v in [
+            cm.weighted_precision(),
+            cm.weighted_recall(),
+            cm.weighted_f1(),
+        ] {
+            assert!(close(v, 0.5), "{v:?}");
+        }
+        let cm = ConfusionMatrix::from_labels(5, &[0, 0, 1, 3, 3], &[0, 2, 1, 3, 0]).unwrap();
+        assert!(close(cm.weighted_precision(), 0.8));
+        assert!(close(cm.weighted_recall(), 0.6));
+        assert!(close(cm.weighted_f1(), 0.6666666666666666));
+        assert_eq!(ConfusionMatrix::new(2).weighted_f1(), None);
+        assert!(
+            cm.to_string()
+                .ends_with("weighted avg     0.800     0.600     0.667         5"),
+            "{cm}"
+        );
+    }
+
+    #[test]
     fn macro_averages_and_balanced_accuracy_are_scikit_learns() {
         // scikit-learn 1.9: precision_recall_fscore_support(t, p,
         // average="macro", zero_division=0) and balanced_accuracy_score(t, p).
@@ -512,9 +575,10 @@ mod tests {
         let cm = ConfusionMatrix::from_labels(3, &[0, 0, 1], &[0, 1, 1]).unwrap();
         let text = cm.to_string();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "true\\pred   0   1   2");
-        assert_eq!(lines[1], "        0   1   1   0");
-        assert_eq!(lines[3], "        2   0   0   0");
+        // Right-aligned to the widest label, "weighted avg".
+        assert_eq!(lines[0], "   true\\pred   0   1   2");
+        assert_eq!(lines[1], "           0   1   1   0");
+        assert_eq!(lines[3], "           2   0   0   0");
         // Class 2: no sample, never predicted.
         assert!(lines
             .iter()

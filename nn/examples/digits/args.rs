@@ -10,7 +10,8 @@ use std::path::PathBuf;
 /// A checkpoint written by --save holds, besides the network, the
 /// optimizer's state with its hyperparameters and the epoch, the settings
 /// that shape the run (--optimizer, --batch-size, --test-fraction, --seed,
-/// --schedule, --warmup, --clip-grad-norm and, with a schedule, --lr) and
+/// --schedule, --warmup, --clip-grad-norm, --dropout, --no-bias-decay and,
+/// with a schedule, --lr) and
 /// the feature scaler fitted on the training split. --load takes the
 /// settings, the hyperparameters and the architecture from it and refuses
 /// different ones given on the command line, so that a resumed run

@@ -70,6 +70,10 @@ pub fn builder(
     flags: &[(&'static str, Hyperparameter, f64)],
     saved: Option<(&str, &OptimizerState<f32>)>,
 ) -> Result<Builder, String> {
+    // Named as the flag, not as the method's own parameter (Adam's alpha).
+    if !(lr.is_finite() && lr > 0.0) {
+        return Err(format!("--lr must be finite and > 0, got {lr}"));
+    }
     let mut b = Builder::new(method, lr).map_err(|e| e.to_string())?;
     for &(flag, h, value) in flags {
         if !b.accepts(h) {

@@ -263,6 +263,12 @@ pub fn open(
 ) -> Result<(Settings, Loaded), String> {
     let file = path.display().to_string();
     let checkpoint = load_checkpoint::<f32>(path).map_err(|e| e.to_string())?;
+    // A NaN or infinite parameter loads bitwise; name the file it came from
+    // before training fails on it.
+    checkpoint
+        .model
+        .check_finite()
+        .map_err(|e| format!("{file}: the checkpoint's network cannot be trained: {e}"))?;
     check_architecture(&file, &checkpoint.model, args, given)?;
     let seed = checkpoint.state.progress.map(|p| p.seed);
     let (settings, unchecked) = resume_settings(&file, ours, &checkpoint.state.extra, seed, given)?;

@@ -54,6 +54,23 @@ pub fn load(path: &Path) -> LoadedCheckpoint<f32> {
     load_checkpoint::<f32>(path).unwrap()
 }
 
+/// Writes `path`'s checkpoint again with `model` in place of its network
+/// and the metadata `extra` added or replaced (a checkpoint edited by hand).
+fn rewrite(path: &Path, model: &nn::Mlp<f32>, extra: &[(&str, &str)]) {
+    let ckpt = load(path);
+    let mut edited = Checkpoint::new(model)
+        .optimizer(ckpt.state.optimizer.as_ref().unwrap())
+        .progress(ckpt.state.progress.unwrap())
+        .scaler(ckpt.state.scaler.as_ref().unwrap());
+    for (k, v) in &ckpt.state.extra {
+        edited = edited.extra(k, v);
+    }
+    for &(k, v) in extra {
+        edited = edited.extra(k, v);
+    }
+    save_checkpoint(path, &edited).unwrap();
+}
+
 /// The bits of a checkpoint's parameters.
 pub fn param_bits(path: &Path) -> Vec<u32> {
     load(path)
@@ -410,18 +427,35 @@ fn a_batch_size_of_zero_is_refused_by_the_command_line_and_in_a_checkpoint_not_a
     let dir = scratch("batch0");
     let path = dir.join("m.st");
     digits_cli(&["--epochs", "1", "--save", path.to_str().unwrap()]).unwrap();
-    let ckpt = load(&path);
-    let mut edited = Checkpoint::new(&ckpt.model)
-        .optimizer(ckpt.state.optimizer.as_ref().unwrap())
-        .progress(ckpt.state.progress.unwrap())
-        .scaler(ckpt.state.scaler.as_ref().unwrap());
-    for (k, v) in &ckpt.state.extra {
-        edited = edited.extra(k, v);
-    }
-    save_checkpoint(&path, &edited.extra(KEY_BATCH_SIZE, "0")).unwrap();
+    rewrite(&path, &load(&path).model, &[(KEY_BATCH_SIZE, "0")]);
     let e = digits_cli(&["--epochs", "2", "--load", path.to_str().unwrap()]).unwrap_err();
     assert!(
         e.contains("batch size 0") || e.contains("--batch-size 0"),
+        "{e}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// A bad --lr is named as the flag (not as Adam's own `alpha`), and a
+/// checkpoint whose network holds a NaN (edited, or saved from a broken
+/// run) is refused naming the file, before training starts.
+#[test]
+fn a_bad_lr_names_the_flag_and_a_nan_parameter_names_the_checkpoint() {
+    for lr in ["-1", "nan", "0"] {
+        let e = digits_cli(&["--epochs", "1", "--lr", lr]).unwrap_err();
+        assert!(e.contains("--lr must be finite and > 0"), "{lr}: {e}");
+    }
+    let dir = scratch("nan-param");
+    let path = dir.join("m.st");
+    digits_cli(&["--epochs", "1", "--save", path.to_str().unwrap()]).unwrap();
+    let mut model = load(&path).model;
+    model.params_mut()[3] = f32::NAN;
+    rewrite(&path, &model, &[]);
+    let e = digits_cli(&["--epochs", "2", "--load", path.to_str().unwrap()]).unwrap_err();
+    assert!(
+        e.contains(path.to_str().unwrap())
+            && e.contains("cannot be trained")
+            && e.contains("layers.0.weight[3]"),
         "{e}"
     );
     std::fs::remove_dir_all(&dir).unwrap();
