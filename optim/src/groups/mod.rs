@@ -28,9 +28,12 @@ use std::ops::Range;
 /// Every group steps on every [`step`](Optimizer::step): each entry of a
 /// group moves bitwise as the group's optimizer alone would move it on the
 /// group's slice. The checks (lengths, finite gradient in the groups, the
-/// step counter) run before any group steps; a group's own refusal on the
-/// first step (a [`crate::DecayMask`] past its range) undoes the groups
-/// stepped before it.
+/// step counter) run before any group steps; a group's own refusal before
+/// the first step that succeeds (a [`crate::DecayMask`] past its range)
+/// undoes the groups stepped before it. After it, this crate's methods
+/// have nothing left to refuse; an optimizer of one's own that refuses a
+/// later step leaves the groups before it stepped (undoing them would take
+/// a copy of every state at every step).
 ///
 /// ```
 /// use optim::{Adam, Optimizer, ParamGroups, Sgd};
