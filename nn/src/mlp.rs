@@ -682,15 +682,15 @@ impl<T: Float> Mlp<T> {
 pub(crate) fn argmax_rows<T: Float>(
     out: &Matrix<T>,
 ) -> std::result::Result<Vec<usize>, (usize, f64)> {
-    (0..out.rows())
-        .map(|i| {
-            let row = out.row(i);
-            match row.iter().find(|v| v.to_f64().is_nan()) {
-                Some(v) => Err((i, v.to_f64())),
-                None => {
-                    Ok((0..row.len()).fold(0, |best, j| if row[j] > row[best] { j } else { best }))
-                }
-            }
-        })
-        .collect()
+    // One allocation of the final size (collecting into a `Result` would
+    // grow the vector by doubling: a count that depends on the rows).
+    let mut classes = Vec::with_capacity(out.rows());
+    for i in 0..out.rows() {
+        let row = out.row(i);
+        if let Some(v) = row.iter().find(|v| v.to_f64().is_nan()) {
+            return Err((i, v.to_f64()));
+        }
+        classes.push((0..row.len()).fold(0, |best, j| if row[j] > row[best] { j } else { best }));
+    }
+    Ok(classes)
 }
