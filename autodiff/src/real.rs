@@ -16,7 +16,9 @@ use std::ops::{Add, AddAssign, Div, DivAssign, Mul, MulAssign, Neg, Sub, SubAssi
 /// Literals enter through [`Real::from_f64`] (`T::from_f64(2.0) * x`); with a
 /// concrete `Var<f64>` or `f64`, `2.0 * x` and `x + 1.0` work directly.
 /// Comparisons compare values (primal values for `Var` and `Dual`), so user
-/// code may branch on them. Sums and products of values or of references
+/// code may branch on them: `x > 0.0` on a `Var`, `x > T::zero()` in
+/// generic code (on a `Var`, a bare `Real::zero()` is ambiguous: it may be
+/// a `Var` or a plain number, and both compare). Sums and products of values or of references
 /// (`x.iter().sum()`, `x.iter().product()`) work on every `Real`, and
 /// `Display` prints the value (a `Dual` prints `re + eps ε`).
 ///
