@@ -61,7 +61,7 @@ fn digits_report_prints_the_test_sets_confusion_matrix_and_per_digit_scores() {
     let lines: Vec<&str> = stdout.lines().collect();
     let header = lines
         .iter()
-        .position(|l| l.starts_with("true\\pred"))
+        .position(|l| l.trim_start().starts_with("true\\pred"))
         .unwrap_or_else(|| panic!("no matrix in {stdout}"));
     // Ten rows of ten counts, which add up to the test set's size.
     let samples: u64 = lines[header - 1]
@@ -80,7 +80,9 @@ fn digits_report_prints_the_test_sets_confusion_matrix_and_per_digit_scores() {
         .collect();
     assert_eq!((counts.len(), counts.iter().sum::<u64>()), (100, samples));
     assert!(
-        stdout.contains("precision") && stdout.contains("macro avg"),
+        stdout.contains("precision")
+            && stdout.contains("macro avg")
+            && stdout.contains("weighted avg"),
         "{stdout}"
     );
 }
