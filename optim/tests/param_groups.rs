@@ -627,8 +627,28 @@ fn buffers_shorter_than_a_groups_end_are_refused() {
     for (_, b) in &mut short.buffers {
         b.truncate(5);
     }
+    // Against the recorded length, the buffers are the wrong length ...
     let mut fresh = two_groups();
     let before = fresh.state();
+    let e = fresh.load_state(&short).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::LengthMismatch {
+                expected: 7,
+                got: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(fresh.state(), before);
+    // ... and recorded as 5 too, the second group does not fit.
+    for (n, v) in &mut short.settings {
+        if n == "params" {
+            *v = 5.0;
+        }
+    }
     let e = fresh.load_state(&short).unwrap_err();
     assert_second_group_past_five(&e);
     assert_eq!(fresh.state(), before);
@@ -685,4 +705,47 @@ fn two_moving_groups_each_keep_their_gradient_point() {
     let mut out = [f64::NAN; 6];
     assert!(opt.gradient_point(&p, &mut out).unwrap());
     assert_eq!(out, [la[0], la[1], p[2], lb[0], lb[1], p[5]]);
+}
+
+/// Groups that keep no buffer (plain SGD, gradient descent) still record
+/// the length a step fixed: a resumed run refuses another, as the run that
+/// wrote the state did; a bad recorded length is refused.
+#[test]
+fn a_state_without_buffers_records_the_length_and_a_resumed_run_keeps_it() {
+    let stateless = || {
+        ParamGroups::new()
+            .group(0..3, Sgd::new(0.1).unwrap())
+            .unwrap()
+            .group(4..6, GradientDescent::new(0.05).unwrap())
+            .unwrap()
+    };
+    let mut opt = stateless();
+    assert_eq!(opt.state().setting("params"), None);
+    opt.step(&mut [1.0; 7], &[0.5; 7]).unwrap();
+    let state = opt.state();
+    assert!(state.buffers.iter().all(|(_, b)| b.is_empty()));
+    assert_eq!(state.setting("params"), Some(7.0));
+    let mut resumed = stateless();
+    resumed.load_state(&state).unwrap();
+    let e = resumed.step(&mut [1.0; 8], &[0.5; 8]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::LengthMismatch {
+                expected: 7,
+                got: 8,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    resumed.step(&mut [1.0; 7], &[0.5; 7]).unwrap();
+    // Too short for the groups, or not a whole number: refused.
+    for (bad, what) in [(5.0, "past"), (6.5, "whole")] {
+        let mut edited = state.clone();
+        edited.settings.retain(|(n, _)| n != "params");
+        edited.settings.push(("params".into(), bad));
+        let e = stateless().load_state(&edited).unwrap_err();
+        assert!(e.to_string().contains(what), "{bad}: {e}");
+    }
 }

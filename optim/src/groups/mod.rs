@@ -54,6 +54,9 @@ use std::ops::Range;
 /// # State
 /// [`state`](Optimizer::state) records, besides the step counter and the
 /// first group's learning rate:
+/// - `params`, the parameters' length once a step has fixed it (restored:
+///   a resumed run refuses another length, also where no group keeps a
+///   buffer);
 /// - the settings `groups` (their number) and, for group `g`,
 ///   `group{g}.start`, `group{g}.end`, `group{g}.lr_scale`,
 ///   `group{g}.method.{name}` (1; names the group's method) and the

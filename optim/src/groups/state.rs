@@ -8,6 +8,11 @@ impl<T: Float> ParamGroups<T> {
     /// [`Optimizer::state`]: see the type's documentation, "State".
     pub(super) fn export(&self) -> OptimizerState<T> {
         let mut settings = vec![("groups".to_string(), self.groups.len() as f64)];
+        // The length fixed by a step: kept even where no group keeps a
+        // buffer (stateless methods), so that a resumed run refuses another.
+        if let Some(n) = self.len {
+            settings.push(("params".to_string(), n as f64));
+        }
         let mut buffers = Vec::new();
         for (k, g) in self.groups.iter().enumerate() {
             let s = g.optimizer.state();
@@ -78,7 +83,7 @@ impl<T: Float> ParamGroups<T> {
         if let Some((name, _)) = state
             .settings
             .iter()
-            .find(|(n, _)| n != "groups" && group_of(n).is_none())
+            .find(|(n, _)| n != "groups" && n != "params" && group_of(n).is_none())
         {
             return Err(Error::UnexpectedSetting {
                 optimizer: Self::NAME,
@@ -147,8 +152,23 @@ impl<T: Float> ParamGroups<T> {
                 }
             }
         }
-        // Buffers: one entry per parameter, of one length.
-        let len = state.buffers.iter().map(|(_, b)| b.len()).find(|&n| n != 0);
+        // Buffers: one entry per parameter, of one length, the recorded
+        // one if any.
+        let recorded = match state.setting("params") {
+            // (Whole and within 2^53, where f64 holds every integer.)
+            Some(v) if v >= 0.0 && v.fract() == 0.0 && v <= (1u64 << 53) as f64 => Some(v as usize),
+            Some(value) => {
+                return Err(Error::InvalidState {
+                    optimizer: Self::NAME,
+                    entry: "params".into(),
+                    index: 0,
+                    value,
+                    expected: "a whole number of parameters",
+                })
+            }
+            None => None,
+        };
+        let len = recorded.or_else(|| state.buffers.iter().map(|(_, b)| b.len()).find(|&n| n != 0));
         if let Some((name, b)) = state
             .buffers
             .iter()
