@@ -54,8 +54,7 @@ impl<T: Float> ParamGroups<T> {
                 got: state.optimizer.clone(),
             });
         }
-        let ours = self.state();
-        let count = ours.settings[0].1;
+        let count = self.groups.len() as f64;
         match state.setting("groups") {
             None => {
                 return Err(Error::MissingGroupSetting {
@@ -135,14 +134,20 @@ impl<T: Float> ParamGroups<T> {
                 }
                 Some(_) => {}
             }
-            for key in ["start", "end", "lr_scale", "learning_rate"] {
+            let g = &self.groups[k];
+            let layout = [
+                ("start", Some(g.range.start as f64)),
+                ("end", Some(g.range.end as f64)),
+                ("lr_scale", Some(g.lr_scale)),
+                // State, restored: not compared.
+                ("learning_rate", None),
+            ];
+            for (key, ours) in layout {
                 let setting = format!("{p}{key}");
                 let Some(got) = state.setting(&setting) else {
                     return Err(Error::MissingGroupSetting { setting });
                 };
-                let expected = ours.setting(&setting).unwrap_or(f64::NAN);
-                // The learning rate is state, restored; the rest must match.
-                if key != "learning_rate" && got != expected {
+                if let Some(expected) = ours.filter(|&e| got != e) {
                     return Err(Error::SettingMismatch {
                         optimizer: Self::NAME,
                         setting,
