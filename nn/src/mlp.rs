@@ -648,7 +648,7 @@ impl<T: Float> Mlp<T> {
         if pred.is_empty() {
             return Err(Error::EmptyData { what: "evaluation" });
         }
-        Ok(pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / pred.len() as f64)
+        Ok(fraction_right(&pred, labels))
     }
 
     /// The gradient of the loss with respect to the input batch `x`
@@ -675,6 +675,12 @@ impl<T: Float> Mlp<T> {
         let l = loss.apply(out.output, targets)?;
         Ok(tape.backward(l).matrix(xm))
     }
+}
+
+/// The fraction of `pred` equal to `labels`, entry by entry (of the same,
+/// non-zero length).
+pub(crate) fn fraction_right(pred: &[usize], labels: &[usize]) -> f64 {
+    pred.iter().zip(labels).filter(|(p, l)| p == l).count() as f64 / pred.len() as f64
 }
 
 /// The index of the largest value of each row of `out` (the first on a

@@ -32,10 +32,9 @@ pub fn evaluate<T: Scalar>(
         Targets::Classes { labels, .. } => {
             let l = loss.value(out.as_slice(), out.cols(), BatchTargets::Classes(labels))?;
             // From the same outputs: one forward pass for both.
-            let accuracy = crate::mlp::argmax_rows(&out).ok().map(|pred| {
-                let right = pred.iter().zip(labels).filter(|(p, l)| p == l).count();
-                right as f64 / pred.len() as f64
-            });
+            let accuracy = crate::mlp::argmax_rows(&out)
+                .ok()
+                .map(|pred| crate::mlp::fraction_right(&pred, labels));
             Ok((l, accuracy))
         }
         Targets::Values(v) => Ok((
