@@ -76,7 +76,7 @@ pub struct Args {
     /// end, to train at MIN_LR); if given, it must be the same.
     #[arg(long, default_value = "constant")]
     pub schedule: ScheduleArg,
-    /// Steps of linear warm-up from --lr / STEPS to --lr before the
+    /// Steps of linear warm-up from --lr / WARMUP to --lr before the
     /// schedule. With --load: as --schedule.
     #[arg(long, default_value_t = 0)]
     pub warmup: u64,
@@ -164,7 +164,7 @@ pub fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
     })
 }
 
-/// A finite number `> 0`.
+/// A drop probability, in `[0, 1)`.
 fn probability(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
@@ -173,6 +173,7 @@ fn probability(text: &str) -> Result<f64, String> {
     }
 }
 
+/// A finite number `> 0`.
 fn positive_finite(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if v.is_finite() && v > 0.0 => Ok(v),
