@@ -132,7 +132,8 @@ fn on_mlp(method: &'static str, epochs: usize) -> Result<Outcome, String> {
         0.1
     };
     let opt = optim::by_name::<f64>(method, lr).map_err(|e| e.to_string())?;
-    // Full batch: steepest descent on J (seed (5.2)), the same for every method.
+    // Full batch: every method steps on the gradient of the loss over the
+    // whole data set, the same for all.
     let config = TrainConfig {
         epochs,
         batch_size: data.len(),

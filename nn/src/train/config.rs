@@ -41,8 +41,9 @@ pub struct EarlyStopping {
 pub struct TrainConfig {
     /// Number of epochs (passes over the training set).
     pub epochs: usize,
-    /// Samples per mini-batch; at least the data set's size gives full-batch
-    /// steepest descent on J.
+    /// Samples per mini-batch; at least the data set's size gives
+    /// full-batch steps, each on the gradient of the loss over the whole
+    /// data set (steepest descent (5.2) with [`optim::GradientDescent`]).
     pub batch_size: usize,
     /// The order of the mini-batches within an epoch.
     pub order: BatchOrder,
