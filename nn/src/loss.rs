@@ -68,6 +68,10 @@ impl Loss {
     }
 
     /// The loss in plain numbers, without a tape: `output` is `rows x cols`.
+    ///
+    /// # Errors
+    /// [`Error::Autodiff`] unless `output` is a whole number of rows of
+    /// `cols`; otherwise as [`apply`](Self::apply).
     pub fn value<T: Float>(
         self,
         output: &[T],

@@ -81,24 +81,36 @@ impl<'t, T: Float> Mat<'t, T> {
     }
 
     /// Elementwise sum; an error on mismatched shapes.
+    ///
+    /// # Errors
+    /// As [`try_zip`](Self::try_zip).
     #[track_caller]
     pub fn try_add(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
         self.try_zip(Binary::Add, other)
     }
 
     /// Elementwise difference; an error on mismatched shapes.
+    ///
+    /// # Errors
+    /// As [`try_zip`](Self::try_zip).
     #[track_caller]
     pub fn try_sub(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
         self.try_zip(Binary::Sub, other)
     }
 
     /// Elementwise (Hadamard) product; an error on mismatched shapes.
+    ///
+    /// # Errors
+    /// As [`try_zip`](Self::try_zip).
     #[track_caller]
     pub fn try_mul(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
         self.try_zip(Binary::Mul, other)
     }
 
     /// Elementwise quotient; an error on mismatched shapes.
+    ///
+    /// # Errors
+    /// As [`try_zip`](Self::try_zip).
     #[track_caller]
     pub fn try_div(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
         self.try_zip(Binary::Div, other)
