@@ -52,6 +52,8 @@
 //! In PyTorch, keep the `layers.` entries for the model:
 //!
 //! ```python
+//! import torch
+//! from torch import nn
 //! from safetensors.torch import load_file
 //! sd = load_file("model.safetensors")
 //! model = nn.Module(); model.layers = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
