@@ -109,7 +109,8 @@ pub struct Args {
     /// --hidden.
     #[arg(long, default_value = "relu")]
     pub activation: String,
-    /// ReLU's subgradient at exactly 0, in [0, 1]. With --load: as --hidden.
+    /// ReLU's subgradient at exactly 0, in [0, 1]; refused with another
+    /// --activation. With --load: as --hidden.
     #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
     pub relu_at_zero: f64,
     /// Seed of the initialisation, the split and the batch order. With

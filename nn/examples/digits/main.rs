@@ -105,6 +105,14 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
     check_args(&args)?;
     let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     let act = activation(&args.activation, args.relu_at_zero)?;
+    // Another activation would ignore it: refused, as a hyperparameter flag
+    // is for a method without it.
+    if given("relu_at_zero") && !matches!(act, Activation::Relu { .. }) {
+        return Err(format!(
+            "--relu-at-zero applies to --activation relu only, this run gives --activation {}",
+            args.activation
+        ));
+    }
     let epochs = args.epochs as usize;
     // With --load, the checkpoint first: the settings come from it.
     let (settings, loaded) = match &args.load {

@@ -226,6 +226,33 @@ fn a_resumed_run_is_bitwise_the_run_never_stopped_and_refuses_other_settings() {
 }
 
 #[test]
+fn relu_at_zero_is_refused_with_another_activation_instead_of_ignored() {
+    let e = digits_cli(&[
+        "--epochs",
+        "1",
+        "--activation",
+        "tanh",
+        "--relu-at-zero",
+        "0.5",
+    ])
+    .unwrap_err();
+    assert!(
+        e.contains("--relu-at-zero applies to --activation relu only")
+            && e.contains("--activation tanh"),
+        "{e}"
+    );
+    digits_cli(&[
+        "--epochs",
+        "1",
+        "--activation",
+        "relu",
+        "--relu-at-zero",
+        "0.5",
+    ])
+    .unwrap();
+}
+
+#[test]
 fn a_checkpoint_predicts_on_raw_data_through_its_saved_scaler() {
     let dir = scratch("predict");
     let path = dir.join("m.st");
