@@ -136,7 +136,16 @@ impl<T: Float> AdamOde<T> {
     /// `beta1` in `[0, 1)` and `beta2` in `(0, 1)`.
     pub fn from_betas(alpha: f64, beta1: f64, beta2: f64, d0: f64) -> Result<Self> {
         crate::optimizer::decay_rate(Self::NAME, "beta1", beta1)?;
-        crate::optimizer::decay_rate(Self::NAME, "beta2", beta2)?;
+        // beta2 = 0 gives eps2 = dt, which `new` refuses: named here as what
+        // the caller passed.
+        if !(beta2 > 0.0 && beta2 < 1.0) {
+            return Err(Error::InvalidHyperparameter {
+                optimizer: Self::NAME,
+                parameter: "beta2",
+                expected: "in (0, 1)",
+                got: beta2,
+            });
+        }
         // alpha / (1 - beta) >= alpha holds in floating point too (division
         // by a number <= 1 rounds monotonically), so `new` accepts dt = alpha.
         let times = RelaxationTimes::from_betas(alpha, beta1, beta2);
@@ -282,6 +291,17 @@ mod tests {
         // W^2 = 0 + 0.1 * (-3) / sqrt(2.6).
         ode.step(&mut w, &[3.0]).unwrap();
         assert!((w[0] + 0.3 / 2.6f64.sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn from_betas_names_beta2_when_it_is_zero() {
+        match AdamOde::<f64>::from_betas(1e-3, 0.9, 0.0, 1.0) {
+            Err(Error::InvalidHyperparameter { parameter, got, .. }) => {
+                assert_eq!((parameter, got), ("beta2", 0.0))
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(AdamOde::<f64>::from_betas(1e-3, 0.0, 0.5, 1.0).is_ok());
     }
 
     #[test]
