@@ -37,6 +37,9 @@ impl<'t, T: Float> Mat<'t, T> {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] if the shapes differ.
+    ///
+    /// # Panics
+    /// If `other` is on another tape.
     #[track_caller]
     pub fn try_zip(self, op: Binary, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
         self.same_tape(other);
@@ -75,6 +78,10 @@ impl<'t, T: Float> Mat<'t, T> {
     }
 
     /// [`try_zip`](Self::try_zip), panicking on mismatched shapes.
+    ///
+    /// # Panics
+    /// Where [`try_zip`](Self::try_zip) returns an error, with its message,
+    /// or panics.
     #[track_caller]
     pub fn zip(self, op: Binary, other: Mat<'t, T>) -> Mat<'t, T> {
         or_panic(self.try_zip(op, other))
@@ -83,6 +90,9 @@ impl<'t, T: Float> Mat<'t, T> {
     /// Elementwise sum; an error on mismatched shapes.
     ///
     /// # Errors
+    /// As [`try_zip`](Self::try_zip).
+    ///
+    /// # Panics
     /// As [`try_zip`](Self::try_zip).
     #[track_caller]
     pub fn try_add(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
@@ -93,6 +103,9 @@ impl<'t, T: Float> Mat<'t, T> {
     ///
     /// # Errors
     /// As [`try_zip`](Self::try_zip).
+    ///
+    /// # Panics
+    /// As [`try_zip`](Self::try_zip).
     #[track_caller]
     pub fn try_sub(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
         self.try_zip(Binary::Sub, other)
@@ -102,6 +115,9 @@ impl<'t, T: Float> Mat<'t, T> {
     ///
     /// # Errors
     /// As [`try_zip`](Self::try_zip).
+    ///
+    /// # Panics
+    /// As [`try_zip`](Self::try_zip).
     #[track_caller]
     pub fn try_mul(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {
         self.try_zip(Binary::Mul, other)
@@ -110,6 +126,9 @@ impl<'t, T: Float> Mat<'t, T> {
     /// Elementwise quotient; an error on mismatched shapes.
     ///
     /// # Errors
+    /// As [`try_zip`](Self::try_zip).
+    ///
+    /// # Panics
     /// As [`try_zip`](Self::try_zip).
     #[track_caller]
     pub fn try_div(self, other: Mat<'t, T>) -> Result<Mat<'t, T>> {

@@ -86,6 +86,10 @@ impl<'t, T: Float> Mat<'t, T> {
 
     /// [`try_broadcast_to`](Self::try_broadcast_to), panicking on shapes
     /// that do not broadcast.
+    ///
+    /// # Panics
+    /// Where [`try_broadcast_to`](Self::try_broadcast_to) returns an
+    /// error, with its message.
     #[track_caller]
     pub fn broadcast_to(self, shape: Shape) -> Mat<'t, T> {
         or_panic(self.try_broadcast_to(shape))

@@ -47,6 +47,10 @@ impl<'t, T: Float> Mat<'t, T> {
     }
 
     /// [`try_matmul`](Self::try_matmul), panicking on mismatched shapes.
+    ///
+    /// # Panics
+    /// Where [`try_matmul`](Self::try_matmul) returns an error, with its
+    /// message, or panics.
     #[track_caller]
     pub fn matmul(self, other: Mat<'t, T>) -> Mat<'t, T> {
         or_panic(self.try_matmul(other))
@@ -61,6 +65,9 @@ impl<'t, T: Float> Mat<'t, T> {
     /// # Errors
     /// [`Error::ShapeMismatch`] if `W` has not `self.cols` columns or `b`
     /// has not `W.rows` entries.
+    ///
+    /// # Panics
+    /// If `w` or `b` is on another tape.
     #[track_caller]
     pub fn try_affine(self, w: Mat<'t, T>, b: Option<Mat<'t, T>>) -> Result<Mat<'t, T>> {
         self.same_tape(w);
@@ -134,6 +141,10 @@ impl<'t, T: Float> Mat<'t, T> {
     }
 
     /// [`try_affine`](Self::try_affine), panicking on mismatched shapes.
+    ///
+    /// # Panics
+    /// Where [`try_affine`](Self::try_affine) returns an error, with its
+    /// message, or panics.
     #[track_caller]
     pub fn affine(self, w: Mat<'t, T>, b: Option<Mat<'t, T>>) -> Mat<'t, T> {
         or_panic(self.try_affine(w, b))

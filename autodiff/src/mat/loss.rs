@@ -172,6 +172,10 @@ impl<'t, T: Float> Mat<'t, T> {
 
     /// [`try_least_squares`](Self::try_least_squares), panicking on a bad
     /// target length.
+    ///
+    /// # Panics
+    /// Where [`try_least_squares`](Self::try_least_squares) returns an
+    /// error (also the mean over a batch of no row), with its message.
     #[track_caller]
     pub fn least_squares(self, target: &[T], reduction: Reduction) -> Var<'t, T> {
         super::or_panic(self.try_least_squares(target, reduction))
@@ -179,6 +183,11 @@ impl<'t, T: Float> Mat<'t, T> {
 
     /// [`try_softmax_cross_entropy`](Self::try_softmax_cross_entropy),
     /// panicking on bad labels.
+    ///
+    /// # Panics
+    /// Where [`try_softmax_cross_entropy`](Self::try_softmax_cross_entropy)
+    /// returns an error (also the mean over a batch of no row), with its
+    /// message.
     #[track_caller]
     pub fn softmax_cross_entropy(self, labels: &[usize], reduction: Reduction) -> Var<'t, T> {
         super::or_panic(self.try_softmax_cross_entropy(labels, reduction))
