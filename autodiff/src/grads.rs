@@ -207,6 +207,9 @@ impl<T: crate::Float> Grads<T> {
     }
 
     /// The gradient with respect to `m`, as a matrix of `m`'s shape.
+    ///
+    /// # Panics
+    /// As indexing (see [`Grads`]).
     #[track_caller]
     pub fn matrix(&self, m: Mat<'_, T>) -> Matrix<T> {
         let s = m.shape();
