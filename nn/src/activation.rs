@@ -45,6 +45,12 @@ impl Activation {
     }
 
     /// Applies the activation to a recorded matrix.
+    ///
+    /// # Panics
+    /// For a ReLU whose subgradient is outside `[0, 1]` (see
+    /// [`is_valid`](Self::is_valid); [`crate::MlpBuilder::build`] refuses
+    /// such a network).
+    #[track_caller]
     pub fn apply<'t, T: Float>(self, z: Mat<'t, T>) -> Mat<'t, T> {
         match self.primitive() {
             None => z,
