@@ -5,7 +5,8 @@
 //! A [`Batcher`] gives, for each epoch, the index slices `B_1, ..., B_K`:
 //! reshuffled every epoch (the default), in a fixed cyclic order, or drawn
 //! with replacement. A batch size of at least the data set's size gives one
-//! full batch: steepest descent on `J`.
+//! full batch: every step on the gradient of the whole `J` (steepest
+//! descent with the seed's (5.2)).
 //!
 //! The order of epoch `e` depends on `(seed, e)` alone, not on the epochs
 //! drawn before, so training resumed from a checkpoint at epoch `e`
@@ -85,7 +86,8 @@ impl Batcher {
         })
     }
 
-    /// One batch of all rows per epoch (steepest descent on `J`).
+    /// One batch of all rows per epoch (every step on the gradient of the
+    /// whole `J`).
     pub fn full_batch(n_samples: usize) -> Self {
         Self::new(n_samples, n_samples.max(1))
             .expect("batch size >= 1")
