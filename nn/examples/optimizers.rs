@@ -218,7 +218,7 @@ fn run(args: Args) -> Result<(), String> {
         .collect::<Result<_, _>>()?;
     table(
         &format!(
-            "Rosenbrock from (-1.2, 1), {} iterations (energy given J at the final point)",
+            "Rosenbrock from (-1.2, 1), {} iterations (energy given J at the final point, Nesterov's at its lookahead)",
             args.iterations
         ),
         &rosen,
