@@ -70,7 +70,8 @@ impl RelaxationTimes {
 /// `dt < eps2`, i.e. `beta1 = 1 - dt/eps1` in `[0, 1)` and
 /// `beta2 = 1 - dt/eps2` in `(0, 1)`: then
 /// `D^{n+1} >= (1 - dt/eps2) D^n > 0`, the discrete Lemma 5.2.5, and
-/// `D^{-1/2}` never divides by zero.
+/// `D^{-1/2}` never divides by zero (an entry that would round to 0 among
+/// the subnormals keeps its `D^n`).
 ///
 /// Energy (5.24), non-increasing along the ODE when `eps1 <= 4 eps2`
 /// (Lemma 5.2.6, see [`AdamOde::relaxation_times`]):
@@ -210,7 +211,11 @@ impl<T: Float> Optimizer<T> for AdamOde<T> {
             let (z0, d0) = (*z, *d);
             *w += dt * z0 / d0.sqrt();
             *z = z0 - k1 * (g + z0);
-            *d = d0 + k2 * (g * g - d0);
+            let d1 = d0 + k2 * (g * g - d0);
+            // D^{n+1} >= (1 - dt/eps2) D^n > 0 exactly; a 0 is rounding
+            // (dt/eps2 > 1/2 on the least subnormal, after a run of zero
+            // gradients), and the next step would divide by it: keep D^n.
+            *d = if d1 == T::ZERO { d0 } else { d1 };
         }
         self.steps += 1;
         Ok(())
@@ -291,6 +296,22 @@ mod tests {
         // W^2 = 0 + 0.1 * (-3) / sqrt(2.6).
         ode.step(&mut w, &[3.0]).unwrap();
         assert!((w[0] + 0.3 / 2.6f64.sqrt()).abs() < 1e-15);
+    }
+
+    #[test]
+    fn diagonal_never_rounds_to_zero_under_zero_gradients() {
+        // dt/eps2 = 0.6: from 1e-8, D shrinks by 0.4 a step down to the
+        // least f32 subnormal, where 0.6 of it rounds to all of it.
+        let mut ode = AdamOde::<f32>::new(0.6, 6.0, 1.0, 1e-8).unwrap();
+        let mut w = [1.0f32, 1.0];
+        for _ in 0..300 {
+            ode.step(&mut w, &[0.0, 0.5]).unwrap();
+        }
+        assert_eq!(w[0], 1.0, "a zero gradient moved (or NaN'd) the parameter");
+        assert!(ode.diagonal()[0] > 0.0, "{:?}", ode.diagonal());
+        // The state of such a run loads again (load_state wants D > 0).
+        let mut fresh = AdamOde::<f32>::new(0.6, 6.0, 1.0, 1e-8).unwrap();
+        fresh.load_state(&ode.state()).unwrap();
     }
 
     #[test]
