@@ -59,8 +59,9 @@
 //!   tie's derivative to their first argument, and return a NaN argument
 //!   (sending the derivative to it).
 //! - `cbrt` has derivative `+inf` at 0, as `sqrt` does, and `recip` has
-//!   `-inf` at `±0`; `hypot`'s partials are 0 at the origin (as PyTorch),
-//!   `atan2`'s are NaN there, where it has no limit (as PyTorch and JAX).
+//!   `-inf` at `±0`; `hypot`'s partials are 0 at the origin (as PyTorch's
+//!   norms; its `hypot` gives `0 / 0 = NaN` there), `atan2`'s are NaN
+//!   there, where it has no limit (as PyTorch and JAX).
 //! - A NaN produced inside a function propagates through the values;
 //!   nothing panics on it. The gradient is the chain rule over each
 //!   primitive's derivative at the values computed, so it is NaN only where

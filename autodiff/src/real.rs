@@ -137,7 +137,7 @@ pub trait Real:
     fn atan2(self, other: Self) -> Self;
     /// `sqrt(self^2 + other^2)`, without overflow or underflow in the
     /// squares; its partials `self / h` and `other / h` are both taken to be
-    /// 0 at the origin (as PyTorch).
+    /// 0 at the origin (as PyTorch's norms; `torch.hypot` gives NaN there).
     fn hypot(self, other: Self) -> Self;
     /// Hyperbolic sine.
     fn sinh(self) -> Self;

@@ -418,8 +418,9 @@ fn atan2_partials<T: Real>(a: T, b: T) -> (T, T) {
 }
 
 /// `p / y` for `y = hypot(a, b)` and `p` one of `a`, `b`: the partial of
-/// `hypot` with respect to `p`, reusing `y`. 0 at the origin (PyTorch's
-/// convention; `0 / 0` otherwise). Where `y` overflowed although `a` and
+/// `hypot` with respect to `p`, reusing `y`. 0 at the origin (the
+/// convention of PyTorch's norms; `0 / 0` otherwise, as `torch.hypot`'s
+/// backward computes it). Where `y` overflowed although `a` and
 /// `b` are finite, or is below `f32`'s normal range (a subnormal `y` has
 /// lost digits), from `a` and `b` divided by the larger magnitude, which
 /// leaves the ratio unchanged.
