@@ -77,6 +77,22 @@ fn signum_is_f64s_including_signed_zeros_and_nan_with_derivative_zero() {
 }
 
 #[test]
+fn signum_of_nan_has_derivative_zero_too() {
+    // The NaN is the value; the argument is not passed through (whose
+    // derivative would be 1).
+    let tape = Tape::new();
+    let v = tape.var(f64::NAN);
+    let s = v.signum();
+    assert!(s.value().is_nan());
+    assert_eq!(tape.backward(s)[v], 0.0);
+    let d = Dual::new(f64::NAN, 1.0).signum();
+    assert!(d.re.is_nan());
+    assert_eq!(d.eps, 0.0);
+    let g = autodiff::grad(|x| x[0].signum(), &[f64::NAN]).unwrap();
+    assert_eq!(g, [0.0]);
+}
+
+#[test]
 #[allow(clippy::manual_range_contains, clippy::neg_cmp_op_on_partial_ord)]
 fn a_var_compares_with_a_plain_number_by_its_value() {
     // The operators themselves are under test, so written out.

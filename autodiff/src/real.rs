@@ -254,7 +254,8 @@ pub trait Real:
     fn signum(self) -> Self {
         let v = self.to_f64();
         if v.is_nan() {
-            self
+            // A constant NaN: `self` would pass its derivative through (1).
+            Self::from_f64(v)
         } else if v.is_sign_negative() {
             -Self::one()
         } else {
