@@ -291,13 +291,16 @@ impl Binary {
             // at a = 0 and where y has lost digits (subnormal, below f32's
             // normal range) or overflowed while the derivative need not.
             // At a = 0, b = 0: a^0 is the constant 1, derivative 0 (where
-            // b a^(b-1) would be 0 * inf), as PyTorch and JAX have it.
+            // b a^(b-1) would be 0 * inf), as PyTorch has it (JAX 0.10
+            // gives NaN); so at a NaN a, where a^0 is 1 too (b y / a would
+            // be NaN).
             // Elsewhere b = 0 goes through b y / a = 0, whose tangent (on
             // the dual-number tape of hvp) is b' y / a: a constant 0 here
             // would lose it.
             Binary::Powf => {
                 let d = b * y / a;
-                if a == T::zero() && b == T::zero() {
+                let a_nan = a.partial_cmp(&a).is_none();
+                if b == T::zero() && (a == T::zero() || a_nan) {
                     T::zero()
                 } else if a == T::zero()
                     || !d.is_finite()
@@ -541,7 +544,16 @@ mod tests {
 
     #[test]
     fn powf_of_exponent_zero_has_derivative_zero_at_every_base() {
-        for a in [0.0_f64, 2.0, 1e-300] {
+        // A NaN or infinite base included: `powf` gives 1 there too (as
+        // `powi(0)` does, with derivative 0; PyTorch alike).
+        for a in [
+            0.0_f64,
+            2.0,
+            1e-300,
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+        ] {
             let y = Binary::Powf.value(a, 0.0);
             assert_eq!(y, 1.0);
             assert_eq!(Binary::Powf.deriv_a(a, 0.0, y), 0.0, "at {a}");
