@@ -1,8 +1,10 @@
-//! The piecewise functions of `Real` (`clamp`, `signum`) and comparisons
-//! of a `Var` with a plain number: the same values as `f64`'s, and the
-//! derivative of the branch taken.
+//! The piecewise functions of `Real` (`clamp`, `signum`, and `relu`,
+//! `min`, `max` as selections) and comparisons of a `Var` with a plain
+//! number: the same values as `f64`'s, and the derivative of the branch
+//! taken.
 
-use autodiff::{Dual, Real, Tape};
+use autodiff::rules::{Binary, Unary};
+use autodiff::{Dual, Matrix, Real, Tape};
 
 /// `(value, d/dx, d/dlo, d/dhi)` of `x.clamp(lo, hi)` on the tape.
 fn clamp_on_tape(x: f64, lo: f64, hi: f64) -> (f64, f64, f64, f64) {
@@ -102,4 +104,117 @@ fn a_var_compares_with_a_plain_number_by_its_value() {
     let nan = tape.var(f64::NAN);
     assert!(nan != 0.5 && !(nan >= 0.0) && !(nan < 0.0));
     assert_eq!(x.partial_cmp(&f64::NAN), None);
+}
+
+/// `[full, preaccumulating, forward, second]`: `f'(x)` on a tape recording
+/// every operation, by `grad` (a preaccumulating tape) and in forward mode
+/// (`Dual`), and `f''(x)` by `hvp`.
+macro_rules! derivatives {
+    ($f:ident, $x:expr) => {{
+        let x: f64 = $x;
+        let tape = Tape::new();
+        let v = tape.var(x);
+        let full = tape.backward($f(v))[v];
+        let pre = autodiff::grad(|v| $f(v[0]), &[x]).unwrap()[0];
+        let fwd = $f(Dual::new(x, 1.0)).eps;
+        let second = autodiff::hvp(|v| $f(v[0]), &[x], &[1.0]).unwrap()[0];
+        [full, pre, fwd, second]
+    }};
+}
+
+fn sqrt_relu<T: Real>(x: T) -> T {
+    x.relu().sqrt()
+}
+fn sqrt_max_zero<T: Real>(x: T) -> T {
+    x.max(T::zero()).sqrt()
+}
+fn sqrt_zero_max<T: Real>(x: T) -> T {
+    T::zero().max(x).sqrt()
+}
+fn sqrt_minus_min_zero<T: Real>(x: T) -> T {
+    (-x.min(T::zero())).sqrt()
+}
+
+#[test]
+fn an_input_relu_min_or_max_did_not_choose_gets_no_adjoint_not_even_an_infinite_one() {
+    // The selection's output is 0, where sqrt' = inf: 0 * inf would be NaN;
+    // PyTorch's and JAX's `where` give 0, and so do we, in every mode.
+    for x in [-1.0, -1e-300, -0.0, 0.0] {
+        assert_eq!(derivatives!(sqrt_relu, x), [0.0; 4], "relu at {x}");
+    }
+    for x in [-1.0, -1e-300] {
+        assert_eq!(derivatives!(sqrt_max_zero, x), [0.0; 4], "max at {x}");
+        assert_eq!(derivatives!(sqrt_zero_max, x), [0.0; 4], "max at {x}");
+        assert_eq!(
+            derivatives!(sqrt_minus_min_zero, -x),
+            [0.0; 4],
+            "min at {}",
+            -x
+        );
+    }
+    // Two recorded inputs: the one not chosen gets 0, the one chosen the
+    // infinite derivative that is its own.
+    let tape = Tape::new();
+    let (x, y) = (tape.var(-1.0), tape.var(0.0));
+    let g = tape.backward(x.max(y).sqrt());
+    assert_eq!((g[x], g[y]), (0.0, f64::INFINITY));
+    let g = autodiff::grad(|v| v[0].max(v[1]).sqrt(), &[-1.0, 0.0]).unwrap();
+    assert_eq!(g, [0.0, f64::INFINITY]);
+    // The selection's own output keeps its adjoint on a tape recording
+    // every operation (seed (5.11): gradients of any recorded value).
+    let tape = Tape::new();
+    let x = tape.var(-1.0);
+    let r = x.relu();
+    let g = tape.backward(r.sqrt());
+    assert_eq!((g[r], g[x]), (f64::INFINITY, 0.0));
+}
+
+#[test]
+fn an_input_relu_min_or_max_chose_gets_the_chain_rules_derivative() {
+    // d/dx sqrt(x) = 1 / (2 sqrt x) = 1/4 at 4, and d2/dx2 = -1/32.
+    for want in [
+        derivatives!(sqrt_relu, 4.0),
+        derivatives!(sqrt_max_zero, 4.0),
+    ] {
+        assert_eq!(want, [0.25, 0.25, 0.25, -1.0 / 32.0]);
+    }
+    assert_eq!(
+        derivatives!(sqrt_zero_max, 4.0),
+        [0.25, 0.25, 0.25, -1.0 / 32.0]
+    );
+    assert_eq!(
+        derivatives!(sqrt_minus_min_zero, -4.0),
+        [-0.25, -0.25, -0.25, -1.0 / 32.0]
+    );
+    // A tie goes to the first argument, the chosen subgradient of relu at 0
+    // scales the infinite derivative: no selection of 0 there.
+    assert_eq!(derivatives!(sqrt_max_zero, 0.0)[..3], [f64::INFINITY; 3]);
+    let tape = Tape::new();
+    let x = tape.var(0.0);
+    assert_eq!(tape.backward(x.relu_with(0.5).sqrt())[x], f64::INFINITY);
+}
+
+#[test]
+fn the_matrix_ops_relu_min_and_max_pass_nothing_to_entries_they_did_not_choose() {
+    let tape = Tape::new();
+    let data = [-1.0, 0.0, 4.0, -0.0, 9.0, -1e-300];
+    let x = tape.matrix(&Matrix::new(2, 3, data.to_vec()).unwrap());
+    let zero = tape.matrix_const(&Matrix::new(2, 3, vec![0.0; 6]).unwrap());
+    let want = [0.0, 0.0, 0.25, 0.0, 1.0 / 6.0, 0.0];
+    for y in [
+        x.relu(),
+        x.zip(Binary::Max, zero),
+        zero.zip(Binary::Max, x),
+        x.map(Unary::Neg).zip(Binary::Min, zero).map(Unary::Neg),
+    ] {
+        let g = tape.backward(y.map(Unary::Sqrt).sum());
+        let gx: Vec<f64> = g[x].to_vec();
+        // max(x, 0) at a tie chooses x (the first argument): sqrt'(0) = inf
+        // there; relu and the others choose 0.
+        for (k, (&got, &w)) in gx.iter().zip(&want).enumerate() {
+            let tie_to_x = data[k] == 0.0 && !got.is_finite();
+            assert!(got == w || tie_to_x, "entry {k}: {got}, want {w}");
+            assert!(!got.is_nan(), "entry {k}: NaN");
+        }
+    }
 }

@@ -50,7 +50,7 @@ impl<T: Real> Dual<T> {
         let (y, d) = op.eval(self.re);
         Dual {
             re: y,
-            eps: tangent(d, self.eps),
+            eps: tangent(op.selects(), d, self.eps),
         }
     }
 
@@ -61,19 +61,20 @@ impl<T: Real> Dual<T> {
         let db = op.deriv_b(self.re, o.re, y);
         Dual {
             re: y,
-            eps: tangent(da, self.eps) + tangent(db, o.eps),
+            eps: tangent(op.selects(), da, self.eps) + tangent(op.selects(), db, o.eps),
         }
     }
 }
 
 /// `d * eps`, and 0 for a zero tangent (a constant): an infinite or NaN
-/// partial with respect to a constant contributes nothing, as on the tape.
+/// partial with respect to a constant contributes nothing, as on the tape;
+/// and 0 for an input a selecting op did not choose (`rules::through`).
 #[inline(always)]
-fn tangent<T: Real>(d: T, eps: T) -> T {
+fn tangent<T: Real>(selects: bool, d: T, eps: T) -> T {
     if eps.is_zero() {
         T::zero()
     } else {
-        d * eps
+        crate::rules::through(selects, d, eps)
     }
 }
 
@@ -322,7 +323,7 @@ impl<T: Real> Real for Dual<T> {
         // nothing, even through an infinite partial.
         let mut eps = T::zero();
         for (x, p) in terms {
-            eps += tangent(p.re, x.eps);
+            eps += tangent(false, p.re, x.eps);
         }
         Dual {
             re: T::with_partials(y.re, &re),

@@ -58,6 +58,11 @@
 //!   as PyTorch and JAX); `|x|` has derivative 0 at 0; `min`/`max` send a
 //!   tie's derivative to their first argument, and return a NaN argument
 //!   (sending the derivative to it).
+//! - ReLU, `min`, `max` and [`Real::clamp`] choose their value, and an input
+//!   they did not choose gets no adjoint at all, not even an infinite one
+//!   (PyTorch's and JAX's `where`): `sqrt(relu(x))` has derivative 0 at
+//!   `x < 0`, where `0 * sqrt'(0) = 0 * inf` would be NaN
+//!   ([`rules::Unary::selects`]).
 //! - `cbrt` has derivative `+inf` at 0, as `sqrt` does, and `recip` has
 //!   `-inf` at `±0`; `hypot`'s partials are 0 at the origin (as PyTorch's
 //!   norms; its `hypot` gives `0 / 0 = NaN` there), `atan2`'s are NaN
@@ -65,9 +70,12 @@
 //! - A NaN produced inside a function propagates through the values;
 //!   nothing panics on it. The gradient is the chain rule over each
 //!   primitive's derivative at the values computed, so it is NaN only where
-//!   a derivative is: `ln x` at `x = -1` is NaN with the finite derivative
-//!   `1/x = -1` (as in PyTorch and JAX), and the derivative of `relu` or
-//!   `|x|` at a NaN is 0. Check the value (or use
+//!   a derivative is, or where a zero derivative meets an infinite one
+//!   down the chain (`sqrt(0 * x)`, `sqrt(tanh(x) - 1)` once `tanh'` has
+//!   rounded to 0: `0 * inf`, as in PyTorch and JAX; a selection's zero is
+//!   not such a product, above). `ln x` at `x = -1` is NaN with the
+//!   finite derivative `1/x = -1` (as in PyTorch and JAX), and the
+//!   derivative of `relu` or `|x|` at a NaN is 0. Check the value (or use
 //!   [`gradcheck`](mod@gradcheck), which fails on a NaN). A value the
 //!   output does not depend on contributes nothing to the gradient, even if
 //!   its derivative is infinite or NaN (`0 * inf` is not formed for it).

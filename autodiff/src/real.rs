@@ -416,6 +416,11 @@ macro_rules! impl_float {
                 self as f64
             }
             #[inline]
+            fn is_zero(self) -> bool {
+                // In the type itself: no conversion in vectorised loops.
+                self == 0.0
+            }
+            #[inline]
             fn zero() -> Self {
                 0.0
             }

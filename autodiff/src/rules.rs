@@ -230,6 +230,14 @@ impl Unary {
         let y = self.value(x);
         (y, self.deriv(x, y))
     }
+
+    /// Whether the op chooses its value rather than computing it (ReLU:
+    /// `x` or 0), so that a zero derivative means the input was not chosen
+    /// and passes no adjoint back (see [`through`]).
+    #[inline(always)]
+    pub fn selects(self) -> bool {
+        matches!(self, Unary::Relu { .. })
+    }
 }
 
 /// A primitive of two arguments.
@@ -368,6 +376,14 @@ impl Binary {
         }
     }
 
+    /// Whether the op chooses its value rather than computing it (min and
+    /// max: one of the arguments), so that a zero partial means that
+    /// argument was not chosen and passes no adjoint back (see [`through`]).
+    #[inline(always)]
+    pub fn selects(self) -> bool {
+        matches!(self, Binary::Min | Binary::Max)
+    }
+
     /// For min and max: whether the result (and so the derivative) is `a`,
     /// by the rule `Real::min` and `Real::max` of `f32` and `f64` choose
     /// their value with: `a` on a tie or when `a` is NaN, `b` when only `b`
@@ -379,6 +395,24 @@ impl Binary {
             Binary::Max => a >= b || a_nan,
             _ => a <= b || a_nan,
         }
+    }
+}
+
+/// `g d`, an adjoint (or a tangent) `g` through the derivative `d` of an
+/// op, except that the zero derivative of an op that [`selects`]
+/// ([`Binary::selects`]) passes nothing, whatever `g` is: the input was not
+/// chosen, as in PyTorch's `where` and JAX's `select`. So `sqrt(relu(x))`
+/// has derivative 0 at `x < 0` (the adjoint at `relu`'s output is
+/// `sqrt'(0) = inf`, and `0 * inf` would be NaN), as `sqrt(clamp(x, 0))`
+/// on pairwise squared distances needs.
+///
+/// [`selects`]: Unary::selects
+#[inline(always)]
+pub(crate) fn through<T: Real>(selects: bool, d: T, g: T) -> T {
+    if selects && d.is_zero() {
+        T::zero()
+    } else {
+        g * d
     }
 }
 

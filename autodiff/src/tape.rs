@@ -458,6 +458,19 @@ impl<T: TapeValue, M: Recording> Tape<T, M> {
         }
     }
 
+    /// Records a value that depends on no recorded input (an op's result
+    /// whose only input was not chosen, as `relu` of a negative number): a
+    /// node with no inputs on a tape recording every operation, so that its
+    /// own gradient can be asked for; a constant on a preaccumulating one.
+    #[inline(always)]
+    pub(crate) fn record0(&self, value: T) -> Var<'_, T, M> {
+        if M::PREACCUMULATE {
+            Var::constant(value)
+        } else {
+            self.push_leaf(value)
+        }
+    }
+
     /// Records an input (or a value whose derivative rule lives elsewhere:
     /// the scalar output of a matrix node).
     #[inline(always)]

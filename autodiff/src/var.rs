@@ -185,8 +185,22 @@ impl<'t, T: TapeValue, M: Recording> Var<'t, T, M> {
             None => Var::constant(op.value(self.value)),
             Some(t) => {
                 let (y, d) = op.eval(self.value);
-                t.record1(self.idx, d * self.scale(), y)
+                self.through(t, op.selects(), d, y)
             }
+        }
+    }
+
+    /// `y`, whose derivative with respect to `self` (recorded on `t`) is
+    /// `d`; or, for an op that [`selects`](Unary::selects) its value and
+    /// did not choose `self` (`d` zero), `y` recorded with no input: no
+    /// adjoint flows back to `self` then, not even an infinite one (see
+    /// `rules::through`).
+    #[inline(always)]
+    fn through(self, t: &'t Tape<T, M>, selects: bool, d: T, y: T) -> Self {
+        if selects && d.is_zero() {
+            t.record0(y)
+        } else {
+            t.record1(self.idx, d * self.scale(), y)
         }
     }
 
@@ -199,6 +213,15 @@ impl<'t, T: TapeValue, M: Recording> Var<'t, T, M> {
             (Some(t), Some(u)) => {
                 same_tape(t, u);
                 let (y, da, db) = op.eval(a, b);
+                if op.selects() {
+                    // min, max: the argument chosen passes through, the
+                    // other gets nothing (one input, or none recorded).
+                    return if da.is_zero() {
+                        o.through(t, true, db, y)
+                    } else {
+                        self.through(t, true, da, y)
+                    };
+                }
                 let (da, db) = (da * self.scale(), db * o.scale());
                 if self.idx == o.idx {
                     // `x * x`, `x + x`: one partial, one update in the sweep.
@@ -209,11 +232,11 @@ impl<'t, T: TapeValue, M: Recording> Var<'t, T, M> {
             }
             (Some(t), None) => {
                 let y = op.value(a, b);
-                t.record1(self.idx, op.deriv_a(a, b, y) * self.scale(), y)
+                self.through(t, op.selects(), op.deriv_a(a, b, y), y)
             }
             (None, Some(u)) => {
                 let y = op.value(a, b);
-                u.record1(o.idx, op.deriv_b(a, b, y) * o.scale(), y)
+                o.through(u, op.selects(), op.deriv_b(a, b, y), y)
             }
             (None, None) => Var::constant(op.value(a, b)),
         }

@@ -2,7 +2,7 @@
 //! [`crate::rules`], shared with the scalar path.
 
 use super::{or_panic, MatStore, Node, Op, Sink};
-use crate::rules::{Binary, Unary};
+use crate::rules::{through, Binary, Unary};
 use crate::{Error, Float, Mat, Result};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
@@ -280,10 +280,10 @@ pub(super) fn zip_backward<T: Float>(
 ) {
     let (va, vb, vy) = (st.value(a), st.value(b), &st.data[node.range()]);
     if let Some(mut ga) = st.grad_of(a, out) {
-        ga.update(|k| gy[k] * op.deriv_a(va[k], vb[k], vy[k]));
+        ga.update(|k| through(op.selects(), op.deriv_a(va[k], vb[k], vy[k]), gy[k]));
     }
     if let Some(mut gb) = st.grad_of(b, out) {
-        gb.update(|k| gy[k] * op.deriv_b(va[k], vb[k], vy[k]));
+        gb.update(|k| through(op.selects(), op.deriv_b(va[k], vb[k], vy[k]), gy[k]));
     }
 }
 
@@ -311,9 +311,11 @@ pub(super) fn map_backward<T: Float>(
                 .zip(&vy[span]);
             crate::simd::vectorized(|| {
                 specialize!(op, |o| if first {
-                    rows.for_each(|(((g, &d), &x), &y)| *g = d * o.deriv(x, y))
+                    rows.for_each(|(((g, &d), &x), &y)| *g = through(o.selects(), o.deriv(x, y), d))
                 } else {
-                    rows.for_each(|(((g, &d), &x), &y)| *g += d * o.deriv(x, y))
+                    rows.for_each(|(((g, &d), &x), &y)| {
+                        *g += through(o.selects(), o.deriv(x, y), d)
+                    })
                 })
             })
         });
