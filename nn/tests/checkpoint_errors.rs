@@ -156,6 +156,25 @@ fn a_pytorch_style_file_without_metadata_loads_into_a_matching_model() {
 }
 
 #[test]
+fn a_pytorch_file_marked_format_pt_loads_into_a_matching_model() {
+    // `safetensors.torch.save_model`, Hugging Face's `save_pretrained` and
+    // most converters write `{"format": "pt"}`: a PyTorch file all the same.
+    let dir = TempDir::new("foreignpt");
+    let path = dir.path("m.safetensors");
+    write_foreign(&path, &torch_231(), Some(&[("format", "pt")]));
+    let mut mlp = Mlp::<f32>::builder(&[2, 3, 1]).seed(6).build().unwrap();
+    let state = load_into(&path, &mut mlp).unwrap();
+    assert!(mlp.params().iter().all(|&x| x == 0.0));
+    assert_eq!(state.optimizer, None);
+    // Another framework's marker is still refused.
+    write_foreign(&path, &torch_231(), Some(&[("format", "tf")]));
+    assert_eq!(
+        load_231_err(&path),
+        "metadata format is \"tf\"; this version reads \"chainrule-checkpoint/1\" (or PyTorch's \"pt\")"
+    );
+}
+
+#[test]
 fn a_missing_tensor_is_named_with_its_expected_shape() {
     let dir = TempDir::new("missing");
     let path = dir.path("m.safetensors");
@@ -272,7 +291,7 @@ fn malformed_metadata_is_named() {
         (&[("progress.epoch", "-1"), ("progress.step", "0"), ("progress.seed", "0")], "metadata progress.epoch = \"-1\" is not an unsigned integer"),
         (&[("optimizer", "adam"), ("optimizer.buffers", "")], "metadata optimizer.learning_rate is missing (the file has an optimizer)"),
         (&[("training.order", "cyclic")], "metadata training.loss is missing (the file records the training settings: it has training.order)"),
-        (&[("format", "chainrule-checkpoint/2")], "metadata format is \"chainrule-checkpoint/2\"; this version reads \"chainrule-checkpoint/1\""),
+        (&[("format", "chainrule-checkpoint/2")], "metadata format is \"chainrule-checkpoint/2\"; this version reads \"chainrule-checkpoint/1\" (or PyTorch's \"pt\")"),
     ];
     for (meta, want) in cases {
         write_foreign(&path, &torch_231(), Some(meta));

@@ -161,6 +161,9 @@ fn parse_settings(key: &str, text: &str) -> std::result::Result<Vec<(String, f64
     Ok(settings)
 }
 
+/// The `format` PyTorch's safetensors writers put in the metadata.
+const TORCH_FORMAT: &str = "pt";
+
 fn missing(key: &str, because: &str) -> String {
     format!("metadata {key} is missing ({because})")
 }
@@ -170,12 +173,16 @@ pub(super) struct Meta(HashMap<String, String>);
 
 impl Meta {
     /// Wraps the header's metadata; an error if it names a `format` other
-    /// than [`FORMAT`] (a file without `format`, e.g. PyTorch's, is fine).
+    /// than [`FORMAT`] or PyTorch's `pt` (a file without `format` is
+    /// fine too).
     pub(super) fn new(meta: HashMap<String, String>) -> std::result::Result<Self, String> {
         if let Some(f) = meta.get("format") {
-            if f != FORMAT {
+            // `safetensors.torch.save_model` and Hugging Face's writers mark
+            // their files `pt`: a PyTorch state dict, read as one.
+            if f != FORMAT && f != TORCH_FORMAT {
                 return Err(format!(
-                    "metadata format is {f:?}; this version reads {FORMAT:?}"
+                    "metadata format is {f:?}; this version reads {FORMAT:?} \
+                     (or PyTorch's {TORCH_FORMAT:?})"
                 ));
             }
         }

@@ -56,7 +56,7 @@ pub fn load_model<T: Float>(path: impl AsRef<Path>) -> Result<Mlp<T>> {
 /// `[a_{r+1}, a_r]`, biases `[a_{r+1}]`), no other tensor than those, the
 /// optimizer's and the scaler's (`[a_0]` each), and, when the file records
 /// an architecture, the same widths and activations. Files written by
-/// PyTorch (no metadata) load too.
+/// PyTorch (no metadata, or only `format` = `pt`) load too.
 ///
 /// Returns the rest of the checkpoint: optimizer state, progress, the
 /// run's settings, scaler, metadata.
