@@ -139,7 +139,8 @@ impl<T: Float> Standardizer<T> {
     }
 
     /// Fits the per-feature mean and standard deviation (accumulated in
-    /// `f64`, two-pass).
+    /// `f64`, two-pass; rescaled where the sums would overflow, so finite
+    /// features always give finite statistics).
     ///
     /// # Errors
     /// [`DataError::LengthMismatch`] if `features` has no row;
@@ -178,8 +179,16 @@ impl<T: Float> Standardizer<T> {
             // A constant column has exactly zero spread (not a rounding residue).
             let (m, sd) = if lo == hi {
                 (lo, 0.0)
-            } else {
+            } else if mean[j].is_finite() && var[j].is_finite() {
                 (mean[j], (var[j] / n as f64).sqrt())
+            } else {
+                // The sum or the squares overflowed (entries past about
+                // 1e154): again on the column scaled by its largest entry.
+                let a = lo.abs().max(hi.abs());
+                let column = || (0..n).map(|i| features.row(i)[j].to_f64() / a);
+                let m = column().sum::<f64>() / n as f64;
+                let v = column().map(|x| (x - m).powi(2)).sum::<f64>() / n as f64;
+                (a * m, a * v.sqrt())
             };
             s.mean.push(T::from_f64(m));
             s.std.push(T::from_f64(sd));
@@ -351,6 +360,23 @@ mod tests {
                     "{bad}: {e}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn huge_finite_features_fit_finite_statistics_that_validate() {
+        // Squares past 1e154 (and sums past f64::MAX) overflow: the spread
+        // must not come out infinite, which scaled every such feature to 0.
+        let x = Matrix::new(2, 2, vec![1e200_f64, 1.7e308, -1e200, 1.6e308]).unwrap();
+        let s = Standardizer::fit(&x).unwrap();
+        s.validate().unwrap();
+        assert_eq!(s.mean[0], 0.0);
+        assert!((s.std[0] / 1e200 - 1.0).abs() < 1e-15, "{:?}", s.std);
+        assert!((s.mean[1] / 1.65e308 - 1.0).abs() < 1e-15, "{:?}", s.mean);
+        assert!((s.std[1] / 0.05e308 - 1.0).abs() < 1e-12, "{:?}", s.std);
+        let z = s.transform(&x).unwrap();
+        for (got, want) in z.as_slice().iter().zip([1.0_f64, 1.0, -1.0, -1.0]) {
+            assert!((got - want).abs() < 1e-12, "{:?}", z.as_slice());
         }
     }
 
