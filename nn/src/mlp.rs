@@ -114,8 +114,9 @@ impl<T: Float> MlpBuilder<T> {
     /// # Errors
     /// [`Error::Architecture`] for fewer than two widths, a zero width, a
     /// number of per-layer activations that is not the number of hidden
-    /// layers, a ReLU subgradient outside `[0, 1]`, or an
-    /// [`Init::Uniform`] bound that is negative or not finite.
+    /// layers, a ReLU subgradient outside `[0, 1]`, an
+    /// [`Init::Uniform`] bound that is negative or not finite, or widths
+    /// whose parameters cannot be counted in a `usize` or allocated.
     pub fn build(self) -> Result<Mlp<T>> {
         let w = &self.widths;
         if let Init::Uniform(a) = self.init {
@@ -163,7 +164,7 @@ impl<T: Float> MlpBuilder<T> {
             )));
         }
         let mut slots = IndexMap::new();
-        let mut offset = 0;
+        let mut offset = 0_usize;
         for r in 0..layers {
             let (i, o) = (w[r], w[r + 1]);
             for (kind, shape) in [("weight", Shape::new(o, i)), ("bias", Shape::new(1, o))] {
@@ -171,10 +172,28 @@ impl<T: Float> MlpBuilder<T> {
                     format!("layers.{}.{kind}", 2 * r),
                     ParamSlot { offset, shape },
                 );
-                offset += shape.len();
+                offset = shape
+                    .checked_len()
+                    .and_then(|n| offset.checked_add(n))
+                    .ok_or_else(|| {
+                        Error::Architecture(format!(
+                            "widths {w:?}: the number of parameters overflows usize"
+                        ))
+                    })?;
             }
         }
-        let mut flat = vec![0.0_f64; offset];
+        // A typo in the widths must not abort the process: the buffers
+        // (the f64 draws and the parameters) are reserved fallibly.
+        let cannot_allocate = |e| {
+            Error::Architecture(format!(
+                "widths {w:?} need {offset} parameters: cannot allocate them ({e})"
+            ))
+        };
+        let mut flat: Vec<f64> = Vec::new();
+        flat.try_reserve_exact(offset).map_err(cannot_allocate)?;
+        flat.resize(offset, 0.0);
+        let mut params: Vec<T> = Vec::new();
+        params.try_reserve_exact(offset).map_err(cannot_allocate)?;
         let mut sampler = Sampler::new(self.seed);
         for r in 0..layers {
             let (ws, bs) = (slots[2 * r], slots[2 * r + 1]);
@@ -187,7 +206,7 @@ impl<T: Float> MlpBuilder<T> {
                 &mut tail[..bs.shape.len()],
             );
         }
-        let params = flat.into_iter().map(T::from_f64).collect();
+        params.extend(flat.into_iter().map(T::from_f64));
         Ok(Mlp {
             widths: self.widths,
             activations,

@@ -217,6 +217,24 @@ fn widths_containing_zero_are_refused_naming_the_width() {
 }
 
 #[test]
+fn widths_too_large_to_hold_are_refused_instead_of_panicking_or_aborting() {
+    // A weight matrix of 2^64 entries (the count overflows usize) and a
+    // network of 2^62 parameters (no allocation can hold it): a typo in
+    // the widths, an error naming them, not a panic or an abort.
+    let m = arch_message(Mlp::<f64>::builder(&[1 << 32, 1 << 32, 1]).build());
+    assert_eq!(
+        m,
+        "widths [4294967296, 4294967296, 1]: the number of parameters overflows usize"
+    );
+    let m = arch_message(Mlp::<f64>::builder(&[1 << 31, 1 << 31, 1]).build());
+    assert!(
+        m.starts_with("widths [2147483648, 2147483648, 1] need 4611686022722355201 parameters:")
+            && m.contains("cannot allocate"),
+        "{m}"
+    );
+}
+
+#[test]
 fn fewer_than_two_widths_is_an_empty_network_error() {
     for widths in [&[][..], &[5][..]] {
         let m = arch_message(Mlp::<f64>::builder(widths).build());
