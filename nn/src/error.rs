@@ -66,10 +66,12 @@ pub enum Error {
     },
     /// Training produced a NaN or infinite loss, gradient or parameter.
     /// The network and the optimizer are left consistent, so that a
-    /// checkpoint saved now resumes correctly: after a non-finite loss or
-    /// gradient, as after the last finite step (the failed step changed
-    /// nothing); after a step that made a parameter non-finite, both are put
-    /// back as they were at the start of the epoch (`kept` says which).
+    /// checkpoint saved now resumes correctly (at a smaller rate, say):
+    /// after a stop within an epoch (a loss, gradient or parameter), both
+    /// are put back as they were at the start of the epoch, as after the
+    /// epochs completed; after a non-finite loss on the training or test set
+    /// when an epoch ends, they are as after that epoch's last step (`kept`
+    /// says which).
     ///
     /// The message counts epochs from 1, as progress output does; the
     /// fields count from 0.
@@ -105,7 +107,8 @@ pub enum Error {
         what: &'static str,
     },
     /// The optimizer refused a step of training (e.g. a learning rate a
-    /// schedule set that breaks the method's constraints).
+    /// schedule set that breaks the method's constraints). The network and
+    /// the optimizer are put back as they were at the start of the epoch.
     #[error("training stopped in epoch {} (counting from 1), after {step} steps of it: {source}", .epoch + 1)]
     Step {
         /// The epoch (from 0).

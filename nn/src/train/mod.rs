@@ -1,7 +1,8 @@
 //! The training loop: epochs of mini-batch steps (seed section 5.3: one
 //! epoch is a splitting scheme of the gradient flow of J), any optimizer of
 //! `optim`, per-epoch metrics, early stopping, and a typed stop on a
-//! non-finite loss or gradient that keeps the last finite parameters.
+//! non-finite loss, gradient or parameter that puts the network and the
+//! optimizer back as they were at the start of the epoch.
 //!
 //! `config` says how to train, `report` what a run reports (and the
 //! callbacks that see it), this module the [`Trainer`] and its epoch loop,
@@ -27,9 +28,9 @@ use optim::Optimizer;
 use std::borrow::Cow;
 use std::time::Instant;
 
-/// `kept` of [`Error::NonFinite`] after a failed step that changed nothing.
+/// `kept` of [`Error::NonFinite`] after an epoch whose evaluation failed.
 const LAST_STEP: &str = "the network and the optimizer are as after the last finite step";
-/// `kept` of [`Error::NonFinite`] after a step that made a parameter non-finite.
+/// `kept` of [`Error::NonFinite`] after a stop within an epoch.
 const EPOCH_START: &str =
     "the network and the optimizer are back as they were at the start of the epoch";
 
@@ -62,7 +63,8 @@ pub struct Trainer<T: Scalar> {
     grads: Grads<T>,
     /// Nesterov's lookahead parameters (5.19).
     shifted: Vec<T>,
-    /// The parameters at the start of the epoch (see [`Error::NonFinite`]).
+    /// The parameters at the start of the epoch, for a stop within it (see
+    /// [`Error::NonFinite`]).
     backup: Vec<T>,
     features: Vec<T>,
     labels: Vec<usize>,
@@ -371,30 +373,42 @@ impl<T: Scalar> Trainer<T> {
             let epoch = self.epoch;
             let start = Instant::now();
             let batches = batcher.epoch(epoch as u64);
-            // What a step that makes a parameter non-finite rolls back to:
-            // copying the optimizer's state once per epoch rather than per
-            // step (the moments are as large as the parameters).
+            // What a stop within the epoch rolls back to: copying the
+            // optimizer's state once per epoch rather than per step (the
+            // moments are as large as the parameters).
             self.backup.copy_from_slice(self.mlp.params());
             let optimizer_backup = self.optimizer.state();
             let steps = batches.len();
             let (mut loss_sum, mut samples, mut norm_sum) = (0.0, 0usize, 0.0);
             let mean = self.config.loss.reduction() == Reduction::Mean;
             for (step, idx) in batches.enumerate() {
-                let (loss, norm) = self.step(train, idx, epoch, step)?;
+                // A stop within an epoch puts the network and the optimizer
+                // back as they were at its start (the errors of `step` say
+                // so): a checkpoint counts whole epochs (its `epoch` and the
+                // optimizer's step count must agree for a run to resume),
+                // and the last steps before a divergence have usually blown
+                // the parameters up already.
+                let stepped = self.step(train, idx, epoch, step).and_then(|r| {
+                    match self.non_finite_parameter() {
+                        Some(value) => Err(Error::NonFinite {
+                            epoch,
+                            step,
+                            what: "parameter after the step",
+                            value,
+                            kept: EPOCH_START,
+                        }),
+                        None => Ok(r),
+                    }
+                });
+                let (loss, norm) = match stepped {
+                    Ok(r) => r,
+                    Err(e) => {
+                        self.mlp.params_mut().copy_from_slice(&self.backup);
+                        self.optimizer.load_state(&optimizer_backup)?;
+                        return Err(e);
+                    }
+                };
                 norm_sum += norm.unwrap_or(0.0);
-                if let Some(value) = self.non_finite_parameter() {
-                    // The optimizer's state has taken the step too: both go
-                    // back as they were at the start of the epoch.
-                    self.mlp.params_mut().copy_from_slice(&self.backup);
-                    self.optimizer.load_state(&optimizer_backup)?;
-                    return Err(Error::NonFinite {
-                        epoch,
-                        step,
-                        what: "parameter after the step",
-                        value,
-                        kept: EPOCH_START,
-                    });
-                }
                 // A batch's mean loss times its size is its sum.
                 loss_sum += if mean { loss * idx.len() as f64 } else { loss };
                 samples += idx.len();

@@ -5,7 +5,7 @@ use crate::data::{Dataset, Targets};
 use crate::{BatchTargets, Error, Result};
 use autodiff::{Real, Shape};
 
-use super::{evaluate, EpochReport, Metric, Scalar, Trainer, LAST_STEP};
+use super::{evaluate, EpochReport, Metric, Scalar, Trainer, EPOCH_START, LAST_STEP};
 
 /// Domain tag mixed into the dropout masks' seed (see `BATCH_STREAM` in
 /// the batches).
@@ -71,7 +71,7 @@ impl<T: Scalar> Trainer<T> {
                 step,
                 what: "loss",
                 value,
-                kept: LAST_STEP,
+                kept: EPOCH_START,
             });
         }
         self.tape.backward_into(loss, &mut self.grads);
@@ -80,7 +80,7 @@ impl<T: Scalar> Trainer<T> {
             step,
             what: "gradient",
             value,
-            kept: LAST_STEP,
+            kept: EPOCH_START,
         };
         let norm = match self.config.clip_grad_norm {
             Some(max) => Some(
