@@ -65,7 +65,9 @@ pub struct CsvOptions {
     /// Whether the first non-blank line is a header of column names
     /// (default `false`).
     pub has_header: bool,
-    /// The field separator (default `b','`).
+    /// The field separator (default `b','`): an ASCII byte that is not a
+    /// letter, a digit, `.`, `+`, `-`, `"` or a line ending ([`read_csv`]
+    /// refuses others).
     pub delimiter: u8,
     /// The target column (default: the last).
     pub label: LabelColumn,
@@ -139,7 +141,10 @@ pub fn load_csv<T: Float>(path: impl AsRef<Path>, opts: &CsvOptions) -> Result<D
 /// given number of classes, [`DataError::LabelTooLargeToCount`] for one of
 /// [`MAX_COUNTED_CLASSES`] or more when they are counted; [`DataError::UnknownColumn`],
 /// [`DataError::NoHeader`], [`DataError::LabelColumnOutOfRange`] for a label
-/// column that cannot be found.
+/// column that cannot be found, [`DataError::AmbiguousColumn`] for a label
+/// column named by a name the header gives more than one column;
+/// [`DataError::BadDelimiter`] for a delimiter that is not ASCII, or is a
+/// letter, a digit, `.`, `+`, `-`, `"` or a line ending.
 pub fn read_csv<T: Float>(
     reader: impl Read,
     source_name: &str,
@@ -157,6 +162,16 @@ pub fn read_csv<T: Float>(
     let mut values = Vec::new();
     let mut rows = 0;
     let delim = opts.delimiter as char;
+    // A delimiter that could be part of a number (or of a label name) would
+    // split cells into confusing errors; one above 127 is not a character.
+    if !delim.is_ascii()
+        || delim.is_ascii_alphanumeric()
+        || matches!(delim, '.' | '+' | '-' | '"' | '\n' | '\r')
+    {
+        return Err(DataError::BadDelimiter {
+            byte: opts.delimiter,
+        });
+    }
     loop {
         line.clear();
         // Bytes, then UTF-8: `read_line` refuses a line that is not UTF-8
@@ -311,12 +326,18 @@ fn resolve_label(
                     name: name.clone(),
                 });
             };
-            match header.iter().position(|h| h == name) {
-                Some(i) => Ok(Some(i)),
-                None => Err(DataError::UnknownColumn {
+            let columns: Vec<usize> = (0..header.len()).filter(|&i| header[i] == *name).collect();
+            match columns[..] {
+                [i] => Ok(Some(i)),
+                [] => Err(DataError::UnknownColumn {
                     path: path.to_string(),
                     name: name.clone(),
                     header: header.to_vec(),
+                }),
+                _ => Err(DataError::AmbiguousColumn {
+                    path: path.to_string(),
+                    name: name.clone(),
+                    columns,
                 }),
             }
         }
@@ -555,5 +576,45 @@ mod tests {
     fn semicolon_delimiter() {
         let d = read("1;2;1\n", &CsvOptions::default().delimiter(b';')).unwrap();
         assert_eq!(d.features().as_slice(), &[1.0, 2.0]);
+    }
+
+    #[test]
+    fn tab_pipe_and_space_delimiters_are_accepted() {
+        for (text, byte) in [("1\t2\t1\n", b'\t'), ("1|2|1\n", b'|'), ("1 2 1\n", b' ')] {
+            let d = read(text, &CsvOptions::default().delimiter(byte)).unwrap();
+            assert_eq!(d.features().as_slice(), &[1.0, 2.0], "{byte}");
+        }
+    }
+
+    #[test]
+    fn a_delimiter_that_can_be_part_of_a_number_or_a_line_end_is_refused_naming_it() {
+        for byte in [
+            b'1', b'0', b'.', b'-', b'+', b'e', b'E', b'x', b'"', b'\n', b'\r', 0xe9,
+        ] {
+            let e = read("1,2,1\n", &CsvOptions::default().delimiter(byte)).unwrap_err();
+            assert!(
+                matches!(e, DataError::BadDelimiter { byte: b } if b == byte),
+                "{e:?}"
+            );
+            assert!(e.to_string().contains(&format!("byte {byte}")), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_label_name_the_header_gives_twice_is_an_error_naming_both_columns() {
+        let opts = CsvOptions::default()
+            .header(true)
+            .label(LabelColumn::Name("y".into()));
+        let e = read("y,x,y\n1,2,3\n", &opts).unwrap_err();
+        match &e {
+            DataError::AmbiguousColumn { name, columns, .. } => {
+                assert_eq!((name.as_str(), &columns[..]), ("y", &[0, 2][..]))
+            }
+            e => panic!("expected an ambiguous column, got {e:?}"),
+        }
+        assert!(e.to_string().contains("(0, 2)"), "{e}");
+        // Named once, it is found.
+        let d = read("x,y,z\n1,2,3\n", &opts).unwrap();
+        assert_eq!(d.features().as_slice(), &[1.0, 3.0]);
     }
 }

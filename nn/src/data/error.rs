@@ -130,6 +130,25 @@ pub enum DataError {
         /// The header's column names.
         header: Vec<String>,
     },
+    /// The label column was named, and more than one header column has that
+    /// name.
+    #[error("{path}: label column {name:?} names {} columns of the header ({}): give its index instead", .columns.len(), .columns.iter().map(|c| c.to_string()).collect::<Vec<_>>().join(", "))]
+    AmbiguousColumn {
+        /// The file (or source name).
+        path: String,
+        /// The name asked for.
+        name: String,
+        /// The 0-based columns that have it.
+        columns: Vec<usize>,
+    },
+    /// The field delimiter is a byte that can be part of a number or of a
+    /// line ending, or is not ASCII (a UTF-8 text's byte above 127 is part of
+    /// a character).
+    #[error("CSV delimiter {:?} (byte {byte}): expected an ASCII byte that is not a digit, a letter, '.', '+', '-', '\"' or a line ending, such as ',', ';', '\\t', '|' or ' '", char::from(*.byte))]
+    BadDelimiter {
+        /// The byte given.
+        byte: u8,
+    },
     /// The label column was named, but the file is read without a header.
     #[error("{path}: label column {name:?} is given by name, but the options say the file has no header")]
     NoHeader {
