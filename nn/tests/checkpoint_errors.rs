@@ -183,8 +183,30 @@ fn a_missing_tensor_is_named_with_its_expected_shape() {
     write_foreign(&path, &t, None);
     assert_eq!(
         load_231_err(&path),
-        "tensor layers.2.bias is missing (the model expects shape [1])"
+        "tensor layers.2.bias is missing (the model expects shape [1]); \
+         the file holds layers.0.bias, layers.0.weight, layers.2.weight"
     );
+}
+
+#[test]
+fn a_bare_sequentials_state_dict_is_named_with_the_prefix_it_lacks() {
+    // `torch.save_file(nn.Sequential(...).state_dict())`: keys `0.weight`.
+    let dir = TempDir::new("sequential");
+    let path = dir.path("m.safetensors");
+    let t: Vec<_> = torch_231()
+        .into_iter()
+        .map(|(name, d, shape)| (name.strip_prefix("layers.").unwrap(), d, shape))
+        .collect();
+    write_foreign(&path, &t, None);
+    let err = load_231_err(&path);
+    assert!(
+        err.starts_with(
+            "tensor layers.0.weight is missing (the model expects shape [3, 2]); \
+             the file holds 0.bias, 0.weight, 2.bias, 2.weight (a bare nn.Sequential's"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("f\"layers.{k}\""), "{err}");
 }
 
 #[test]

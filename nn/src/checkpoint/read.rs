@@ -185,13 +185,41 @@ impl<'b> Parsed<'b> {
                     None => {
                         return Err(format!(
                             "tensor {name} is missing (the widths {widths:?} in the \
-                             metadata imply shape {want:?})"
+                             metadata imply shape {want:?}); {}",
+                            self.held()
                         ))
                     }
                 }
             }
         }
         Ok(())
+    }
+
+    /// What tensors the file holds, for the message of a missing one: a few
+    /// names, and the fix when they are a bare `nn.Sequential`'s (`0.weight`
+    /// for our `layers.0.weight`).
+    fn held(&self) -> String {
+        const SHOWN: usize = 6;
+        let names: Vec<&str> = self.tensors.keys().map(String::as_str).collect();
+        if names.is_empty() {
+            return "the file holds no tensor".into();
+        }
+        let more = match names.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!(" and {n} more"),
+        };
+        let mut said = format!(
+            "the file holds {}{more}",
+            names[..names.len().min(SHOWN)].join(", ")
+        );
+        if self.tensors.contains_key("0.weight") {
+            said.push_str(
+                " (a bare nn.Sequential's state dict: the network's tensors are \
+                 a module's attribute `layers`, `layers.0.weight`; save \
+                 {f\"layers.{k}\": v for k, v in seq.state_dict().items()})",
+            );
+        }
+        said
     }
 
     /// The dtype of all tensors, which must agree.
@@ -221,7 +249,8 @@ impl<'b> Parsed<'b> {
             let want = torch_shape(i, slot.shape);
             let Some((_, shape, raw)) = self.tensors.get(name) else {
                 return Err(format!(
-                    "tensor {name} is missing (the model expects shape {want:?})"
+                    "tensor {name} is missing (the model expects shape {want:?}); {}",
+                    self.held()
                 ));
             };
             if *shape != want {
