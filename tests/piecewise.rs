@@ -1,5 +1,5 @@
-//! The piecewise functions of `Real` (`clamp`, `signum`, and `relu`,
-//! `min`, `max` as selections) and comparisons of a `Var` with a plain
+//! The piecewise functions of `Real` (`clamp`, `signum`, `floor`, `ceil`,
+//! `round`, `trunc`, and `relu`, `min`, `max` as selections) and comparisons of a `Var` with a plain
 //! number: the same values as `f64`'s, and the derivative of the branch
 //! taken.
 
@@ -215,6 +215,80 @@ fn the_matrix_ops_relu_min_and_max_pass_nothing_to_entries_they_did_not_choose()
             let tie_to_x = data[k] == 0.0 && !got.is_finite();
             assert!(got == w || tie_to_x, "entry {k}: {got}, want {w}");
             assert!(!got.is_nan(), "entry {k}: NaN");
+        }
+    }
+}
+
+#[test]
+fn floor_ceil_round_and_trunc_are_f64s_and_f32s_with_derivative_zero() {
+    type Pair = (fn(f64) -> f64, fn(f32) -> f32);
+    let ops: [(&str, Pair); 4] = [
+        ("floor", (f64::floor, f32::floor)),
+        ("ceil", (f64::ceil, f32::ceil)),
+        ("round", (f64::round, f32::round)),
+        ("trunc", (f64::trunc, f32::trunc)),
+    ];
+    let xs = [
+        2.5,
+        -2.5,
+        0.5,
+        -0.5,
+        0.0,
+        -0.0,
+        3.0,
+        -1e-300,
+        1e300,
+        7.499999999999999,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NAN,
+    ];
+    for (k, (name, (f64_op, f32_op))) in ops.into_iter().enumerate() {
+        for x in xs {
+            let tape = Tape::new();
+            let v = tape.var(x);
+            let y = match k {
+                0 => v.floor(),
+                1 => v.ceil(),
+                2 => v.round(),
+                _ => v.trunc(),
+            };
+            let want = f64_op(x);
+            assert_eq!(y.value().to_bits(), want.to_bits(), "{name}({x})");
+            // Through `Real` on plain numbers, f32 included.
+            let generic = |x: f64| match k {
+                0 => Real::floor(x),
+                1 => Real::ceil(x),
+                2 => Real::round(x),
+                _ => Real::trunc(x),
+            };
+            assert_eq!(generic(x).to_bits(), want.to_bits(), "{name}({x})");
+            let x32 = x as f32;
+            let got32 = match k {
+                0 => Real::floor(x32),
+                1 => Real::ceil(x32),
+                2 => Real::round(x32),
+                _ => Real::trunc(x32),
+            };
+            assert_eq!(
+                got32.to_bits(),
+                f32_op(x32).to_bits(),
+                "{name}({x32}) in f32"
+            );
+            // Derivative 0 on the tape (d/dx (f(x) x) = f(x)), and in
+            // forward mode.
+            assert!(y.is_constant(), "{name}({x})");
+            let g = tape.backward(y * v);
+            if x.is_finite() {
+                assert_eq!(g[v], want, "d/dx {name}(x) x at {x}");
+            }
+            let d = match k {
+                0 => Dual::new(x, 1.0).floor(),
+                1 => Dual::new(x, 1.0).ceil(),
+                2 => Dual::new(x, 1.0).round(),
+                _ => Dual::new(x, 1.0).trunc(),
+            };
+            assert_eq!(d.eps, 0.0, "{name}'({x}) in forward mode");
         }
     }
 }

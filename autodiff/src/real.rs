@@ -262,6 +262,32 @@ pub trait Real:
             Self::one()
         }
     }
+    /// The largest integer not above `self`, as `f64::floor` (NaN, the
+    /// infinities and `-0` are themselves), as a constant: its derivative is
+    /// 0, as PyTorch's and JAX's, at the jumps too (the function is
+    /// piecewise constant).
+    #[inline]
+    fn floor(self) -> Self {
+        Self::from_f64(self.to_f64().floor())
+    }
+    /// The smallest integer not below `self`, as `f64::ceil`; a constant,
+    /// as [`floor`](Self::floor).
+    #[inline]
+    fn ceil(self) -> Self {
+        Self::from_f64(self.to_f64().ceil())
+    }
+    /// The nearest integer, a half-way case away from 0, as `f64::round`; a
+    /// constant, as [`floor`](Self::floor).
+    #[inline]
+    fn round(self) -> Self {
+        Self::from_f64(self.to_f64().round())
+    }
+    /// The integer part (towards 0), as `f64::trunc`; a constant, as
+    /// [`floor`](Self::floor).
+    #[inline]
+    fn trunc(self) -> Self {
+        Self::from_f64(self.to_f64().trunc())
+    }
 }
 
 /// A number type a [`Tape`](crate::Tape) can record: `f32`, `f64` and
@@ -439,7 +465,7 @@ macro_rules! impl_float {
             std_functions!(
                 $t;
                 exp exp_m1 ln ln_1p log2 log10 sqrt cbrt recip sin cos tan asin acos atan
-                sinh cosh tanh;
+                sinh cosh tanh floor ceil round trunc;
                 atan2 hypot
             );
             #[inline]
