@@ -17,7 +17,11 @@ pub enum Metric {
 /// Stop when the metric has not improved by `min_delta` for `patience`
 /// epochs, and go back to the best parameters seen. A run that reaches its
 /// last epoch without stopping keeps its last parameters (as Keras'
-/// `restore_best_weights`).
+/// `restore_best_weights`). Only the parameters go back: the optimizer's
+/// state and [`Trainer::epoch`](super::Trainer::epoch) stay those of the
+/// last epoch trained (as Keras), so a checkpoint saved after the stop
+/// holds the best network for use, and resumes training from it with the
+/// later optimizer state, not as any uninterrupted run would have gone on.
 ///
 /// The best value, its parameters and the count of epochs since live in one
 /// call of [`Trainer::fit`](super::Trainer::fit): they are not in checkpoints, and a run resumed
