@@ -134,9 +134,12 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
         features,
         loaded,
     )?;
+    let run_steps = args.epochs * data.train.len().div_ceil(settings.batch_size) as u64;
+    if let Some(note) = plan.warmup_past_the_run(run_steps) {
+        eprintln!("note: {note}");
+    }
     if let Some(file) = &resumed_from {
         check_epochs_left(file, &trainer, epochs)?;
-        let run_steps = args.epochs * data.train.len().div_ceil(settings.batch_size) as u64;
         if let Some(note) = plan.past_its_end(trainer.optimizer().steps(), run_steps) {
             eprintln!("note: {note}");
         }

@@ -242,6 +242,38 @@ impl Plan {
 }
 
 impl Plan {
+    /// What to tell when the warm-up is as long as a run of `run_steps`
+    /// steps or longer: the rate then reaches `--lr` at the last step at
+    /// best, and any decay after the warm-up never starts; `None` otherwise.
+    pub fn warmup_past_the_run(&self, run_steps: u64) -> Option<String> {
+        let w = self.warmup;
+        if w == 0 || w < run_steps {
+            return None;
+        }
+        let decay = if self.schedule == ScheduleArg::Constant {
+            String::new()
+        } else {
+            format!(
+                ", and the --schedule {} after it never starts",
+                self.schedule
+            )
+        };
+        Some(if w == run_steps {
+            format!(
+                "the --warmup of {w} steps spans the whole run ({run_steps} steps): the rate \
+                 reaches --lr {} only at the last step{decay}",
+                self.lr
+            )
+        } else {
+            format!(
+                "the --warmup of {w} steps is longer than the run ({run_steps} steps): the \
+                 rate ends at {:.2e}, below --lr {}{decay}",
+                self.lr * run_steps as f64 / w as f64,
+                self.lr
+            )
+        })
+    }
+
     /// On resuming at step `done` of a run of `run_steps` steps in all:
     /// what to tell when the run goes past the end of a cosine decay (whose
     /// length was fixed by the run's first `--epochs`), after which the
@@ -396,6 +428,30 @@ mod tests {
                 "{other}: {e}"
             );
         }
+    }
+
+    #[test]
+    fn a_warmup_as_long_as_the_run_or_longer_is_told_the_rate_it_reaches() {
+        let plan = |schedule: &str, warmup| Plan {
+            lr: 2e-3,
+            schedule: schedule
+                .parse::<ScheduleArg>()
+                .unwrap()
+                .resolve(100, warmup),
+            warmup,
+        };
+        assert_eq!(plan("cosine", 99).warmup_past_the_run(100), None);
+        assert_eq!(plan("constant", 0).warmup_past_the_run(100), None);
+        assert_eq!(
+            plan("constant", 100).warmup_past_the_run(100).unwrap(),
+            "the --warmup of 100 steps spans the whole run (100 steps): the rate reaches \
+             --lr 0.002 only at the last step"
+        );
+        assert_eq!(
+            plan("cosine", 400).warmup_past_the_run(100).unwrap(),
+            "the --warmup of 400 steps is longer than the run (100 steps): the rate ends at \
+             5.00e-4, below --lr 0.002, and the --schedule cosine:1:0.0 after it never starts"
+        );
     }
 
     #[test]
