@@ -121,8 +121,9 @@ pub struct Args {
     /// the checkpoint's; if given, it must be the same.
     #[arg(long, default_value_t = 0.2, allow_negative_numbers = true)]
     pub test_fraction: f64,
-    /// A CSV file in the digits format (64 pixels, then the label) instead
-    /// of the bundled copy.
+    /// A CSV file of rows of features, then a class label in 0..10 (the
+    /// bundled copy's format: 64 pixels, then the digit), instead of the
+    /// bundled copy; the network's input width is its feature count.
     #[arg(long)]
     pub data: Option<PathBuf>,
     /// Draw the loss and accuracy curves into this SVG file.
