@@ -469,3 +469,18 @@ fn inputs_recorded_after_other_statements_over_an_earlier_recording_have_exact_g
     );
     assert_eq!(g[b], 3.0_f64.sin());
 }
+
+#[test]
+fn min_and_max_of_two_recorded_inputs_are_nodes_on_a_preaccumulating_tape() {
+    // As any result of two recorded inputs (`Var::is_node`): its own
+    // gradient can be asked for, whichever input the selection chose.
+    let tape = Tape::<f64>::preaccumulating();
+    let (x, y) = (tape.var(-1.0), tape.var(2.0));
+    for m in [x.max(y), y.min(x), x.max(3.0 * y)] {
+        assert!(m.is_node());
+        let g = tape.backward(m * m);
+        assert_eq!(g[m], 2.0 * m.value());
+    }
+    // One recorded input on both sides is an operation of one input.
+    assert!(!x.max(2.0 * x).is_node());
+}

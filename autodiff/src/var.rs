@@ -215,11 +215,14 @@ impl<'t, T: TapeValue, M: Recording> Var<'t, T, M> {
                 let (y, da, db) = op.eval(a, b);
                 if op.selects() {
                     // min, max: the argument chosen passes through, the
-                    // other gets nothing (one input, or none recorded).
-                    return if da.is_zero() {
-                        o.through(t, true, db, y)
+                    // other gets nothing (it is not an input of the result).
+                    let (v, d) = if da.is_zero() { (o, db) } else { (self, da) };
+                    return if self.idx == o.idx {
+                        v.through(t, true, d, y)
                     } else {
-                        self.through(t, true, da, y)
+                        // Two recorded inputs: a node even on a
+                        // preaccumulating tape, as `is_node` promises.
+                        t.push1(v.idx, d * v.scale(), y)
                     };
                 }
                 let (da, db) = (da * self.scale(), db * o.scale());
