@@ -292,3 +292,57 @@ fn floor_ceil_round_and_trunc_are_f64s_and_f32s_with_derivative_zero() {
         }
     }
 }
+
+#[test]
+fn forward_mode_passes_no_tangent_from_an_input_a_selection_did_not_choose_even_an_infinite_one() {
+    // sqrt has the tangent inf at 0; relu, min and max do not choose the
+    // input `sqrt(x) - 1 = -1` there: its infinite tangent contributes 0,
+    // not 0 * inf = NaN (JAX's `where`).
+    let x = Dual::new(0.0_f64, 1.0);
+    let s = x.sqrt() - 1.0;
+    assert_eq!(s.eps, f64::INFINITY);
+    assert_eq!(s.relu().eps, 0.0);
+    assert_eq!(s.max(x).eps, 1.0);
+    assert_eq!(x.max(s).eps, 1.0);
+    assert_eq!((-s).min(-x).eps, -1.0);
+    assert_eq!((-x).min(-s).eps, -1.0);
+    // By `jvp`, with an infinite direction for the input not chosen.
+    let (_, jv) = autodiff::jvp(
+        |v| vec![v[0].max(v[1])],
+        &[-1.0, 0.0],
+        &[f64::INFINITY, 1.0],
+    )
+    .unwrap();
+    assert_eq!(jv, [1.0]);
+}
+
+#[test]
+fn a_zero_derivative_of_an_op_that_does_not_select_still_meets_an_infinite_one_as_nan() {
+    // `|x|` computes its value: its derivative 0 at 0 times sqrt'(0) = inf
+    // is NaN, as in PyTorch and JAX; only a selection's zero passes
+    // nothing.
+    let tape = Tape::new();
+    let x = tape.var(0.0_f64);
+    assert!(tape.backward(x.abs().sqrt())[x].is_nan());
+    assert!(autodiff::grad(|v| v[0].abs().sqrt(), &[0.0]).unwrap()[0].is_nan());
+    assert!(Dual::new(0.0_f64, 1.0).sqrt().abs().eps.is_nan());
+    // A partial of zero given to `with_partials` is not a selection either.
+    let s = Dual::new(0.0_f64, 1.0).sqrt();
+    assert!(
+        Dual::with_partials(Dual::new(1.0, 0.0), &[(s, Dual::new(0.0, 0.0))])
+            .eps
+            .is_nan()
+    );
+    let m = tape.matrix(&Matrix::new(1, 1, vec![0.0_f64]).unwrap());
+    let g = tape.backward(m.map(Unary::Abs).map(Unary::Sqrt).sum());
+    assert!(g[m][0].is_nan());
+}
+
+#[test]
+fn the_matrix_relu_passes_nothing_to_an_entry_it_did_not_choose_that_has_an_adjoint_already() {
+    // `x` has its adjoint from `+ x` before relu's backward adds to it.
+    let tape = Tape::new();
+    let x = tape.matrix(&Matrix::new(1, 3, vec![-1.0, 0.0, 4.0]).unwrap());
+    let g = tape.backward((x.relu().map(Unary::Sqrt) + x).sum());
+    assert_eq!(g[x].to_vec(), [1.0, 1.0, 1.25]);
+}

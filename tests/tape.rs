@@ -484,3 +484,15 @@ fn min_and_max_of_two_recorded_inputs_are_nodes_on_a_preaccumulating_tape() {
     // One recorded input on both sides is an operation of one input.
     assert!(!x.max(2.0 * x).is_node());
 }
+
+#[test]
+fn a_selection_that_chose_no_recorded_input_is_a_constant_on_a_preaccumulating_tape() {
+    // relu(x) for x < 0 and max(x, 0) for x < 0 depend on no input: nothing
+    // is recorded for them, as for any constant.
+    let tape = Tape::<f64>::preaccumulating();
+    let x = tape.var(-1.0);
+    let (r, m) = (x.relu(), x.max(Var::constant(0.0)));
+    assert!(r.is_constant() && m.is_constant());
+    assert_eq!(tape.len(), 1);
+    assert_eq!(tape.backward(r.sqrt() + m.sqrt() + x)[x], 1.0);
+}
