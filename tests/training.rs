@@ -4,11 +4,11 @@
 
 mod common;
 
-use autodiff::Reduction;
+use autodiff::{Matrix, Reduction};
 use common::training::{
     bits, digits_split, sine_net_trainer, sine_net_trainer_with, sine_trainer, trainer,
 };
-use nn::data::{digits, noisy_sine, Dataset};
+use nn::data::{digits, noisy_sine, BatchOrder, Dataset};
 use nn::{Activation, Error, Loss, Mlp, TrainConfig, Trainer};
 
 #[test]
@@ -230,7 +230,7 @@ fn nesterov_energy_takes_the_loss_at_the_lookahead_point() {
 fn a_loss_that_overflows_on_the_whole_set_after_an_epoch_is_a_typed_stop() {
     // One step of an absurd size: the parameters stay finite (about
     // 1e20), the squared outputs do not.
-    let (data, _, mut t) = sine_trainer("sgd", 1e20, 1, Reduction::Mean);
+    let (data, start, mut t) = sine_trainer("sgd", 1e20, 1, Reduction::Mean);
     let err = t.fit(&data, None, |_| {}).unwrap_err();
     assert!(
         matches!(
@@ -244,6 +244,14 @@ fn a_loss_that_overflows_on_the_whole_set_after_an_epoch_is_a_typed_stop() {
         "{err}"
     );
     assert!(t.mlp().params().iter().all(|p| p.is_finite()));
+    // The epoch's steps are all done and kept, and the epoch counted: no
+    // roll-back, unlike a stop within an epoch.
+    assert!(
+        err.to_string().contains("after the last finite step"),
+        "{err}"
+    );
+    assert_ne!(bits(t.mlp().params()), bits(start.params()));
+    assert_eq!((t.epoch(), t.optimizer().steps()), (1, 1));
 }
 
 #[test]
@@ -413,6 +421,91 @@ fn a_schedule_the_optimizer_refuses_stops_training_with_its_epoch_and_step() {
             .contains("epoch 2 (counting from 1), after 0 steps"),
         "{e}"
     );
+}
+
+#[test]
+fn a_schedule_refused_within_an_epoch_leaves_the_state_of_the_epochs_completed() {
+    // As above, with a warm-up of 32 steps: the rate passes 1e-2 at step
+    // 6, the third of the second epoch (4 a epoch), after two good steps.
+    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
+    let trainer = |epochs| {
+        sine_net_trainer_with(
+            "adam_ode",
+            1e-3,
+            epochs,
+            TrainConfig {
+                schedule: Some(optim::Schedule::constant(0.05).unwrap().with_warmup(32)),
+                ..Default::default()
+            },
+        )
+    };
+    let mut t = trainer(3);
+    let e = t.fit(&data, None, |_| {}).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::Step {
+                epoch: 1,
+                step: 2,
+                ..
+            }
+        ),
+        "expected a refusal at step 2 of epoch 1 (from 0), got {e}"
+    );
+    let mut one = trainer(1);
+    one.fit(&data, None, |_| {}).unwrap();
+    assert_eq!(t.mlp().params(), one.mlp().params());
+    assert_eq!(t.optimizer().state(), one.optimizer().state());
+    assert_eq!(t.epoch(), 1);
+}
+
+#[test]
+fn a_non_finite_gradient_of_a_finite_loss_rolls_back_to_the_epochs_start_with_clipping_or_not() {
+    // One hidden unit at 1e38 (f32's largest is 3.4e38) times an output
+    // weight of 1e-38: the output is finite, and so is every loss. The
+    // first sample's target is the output (a zero gradient, a step that
+    // changes nothing but the step count); the second's is 4 below it, so
+    // that the output weight's gradient r h (of r^2 / 2) overflows.
+    let out = 1e38_f32 * 1e-38;
+    let data = Dataset::regression(
+        Matrix::new(2, 1, vec![0.0, 0.0]).unwrap(),
+        Matrix::new(2, 1, vec![out, out - 4.0]).unwrap(),
+    )
+    .unwrap();
+    let mut mlp = Mlp::builder(&[1, 1, 1])
+        .hidden(Activation::RELU)
+        .seed(1)
+        .build()
+        .unwrap();
+    // [w1, b1, w2, b2]
+    mlp.params_mut().copy_from_slice(&[0.0, 1e38, 1e-38, 0.0]);
+    for clip in [None, Some(1.0)] {
+        let sgd = optim::by_name::<f32>("sgd_momentum", 1e-3).unwrap();
+        let config = TrainConfig {
+            epochs: 1,
+            batch_size: 1,
+            order: BatchOrder::Cyclic,
+            loss: Loss::LeastSquares(Reduction::Sum),
+            clip_grad_norm: clip,
+            ..Default::default()
+        };
+        let mut t = Trainer::new(mlp.clone(), sgd, config);
+        let e = t.fit(&data, None, |_| {}).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::NonFinite {
+                    what: "gradient",
+                    step: 1,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert!(e.to_string().contains("start of the epoch"), "{e}");
+        assert_eq!(bits(t.mlp().params()), bits(mlp.params()));
+        assert_eq!(t.optimizer().steps(), 0);
+    }
 }
 
 #[test]
