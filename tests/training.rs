@@ -631,3 +631,47 @@ fn a_nesterov_trainer_takes_each_gradient_at_the_lookahead_point() {
         "the lookahead matters"
     );
 }
+
+#[test]
+fn adams_moment_overflowing_from_finite_gradients_stops_with_a_state_of_whole_epochs_that_loads() {
+    // A rate of 1e3 after two warm-up steps: the gradients grow past what
+    // v holds in f32 while the parameters stay finite (v = inf would make
+    // the updates 0). The step is refused, as the optimizer's error.
+    let data = noisy_sine::<f32>(64, 0.1, 1).unwrap();
+    let mlp = Mlp::builder(&[1, 8, 8, 1])
+        .hidden(Activation::RELU)
+        .seed(7)
+        .build()
+        .unwrap();
+    let adamw = optim::by_name::<f32>("adamw", 1e-3).unwrap();
+    let config = TrainConfig {
+        epochs: 20,
+        batch_size: 16,
+        loss: Loss::LeastSquares(Reduction::Mean),
+        schedule: Some(optim::Schedule::constant(1e3).unwrap().with_warmup(8)),
+        seed: 7,
+        ..Default::default()
+    };
+    let mut t = Trainer::new(mlp, adamw, config);
+    let err = t.fit(&data, None, |_| {}).unwrap_err();
+    // In epoch 1 (from 0), after steps of it: put back as after epoch 0
+    // (4 batches an epoch).
+    match &err {
+        Error::Step {
+            epoch: 1,
+            step,
+            source: optim::Error::MomentOverflow { .. },
+        } if *step > 0 => {}
+        e => panic!("expected adamw's refusal after a step of epoch 1, got {e}"),
+    }
+    assert_eq!((t.epoch(), t.optimizer().steps()), (1, 4), "{err}");
+    let state = t.optimizer().state();
+    assert!(
+        state
+            .buffers
+            .iter()
+            .all(|(_, b)| b.iter().all(|v| v.is_finite())),
+        "{err}"
+    );
+    t.optimizer_mut().load_state(&state).unwrap();
+}

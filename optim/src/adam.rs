@@ -7,7 +7,7 @@ use crate::optimizer::{
     check_state_values, check_step, decay_rate, ensure_len, export_state, non_negative, positive,
     step_size, take_buffers, Settings,
 };
-use crate::{DecayMask, Float, Optimizer, OptimizerState, Result};
+use crate::{DecayMask, Error, Float, Optimizer, OptimizerState, Result};
 
 /// Hyperparameters and moments shared by [`Adam`] and [`AdamW`].
 #[derive(Debug, Clone, PartialEq)]
@@ -52,8 +52,6 @@ impl<T: Float> AdamCore<T> {
     ) -> Result<()> {
         check_step(name, self.steps, params, grads, Some(self.m.len()))?;
         check_fits(name, self.decay_mask.as_ref(), params.len())?;
-        ensure_len(&mut self.m, params.len(), T::ZERO);
-        ensure_len(&mut self.v, params.len(), T::ZERO);
         let t = (self.steps + 1) as f64;
         // Scalar factors in f64, as PyTorch computes them in Python floats.
         let step_size = T::from_f64(self.alpha / (1.0 - self.beta1.powf(t)));
@@ -61,6 +59,25 @@ impl<T: Float> AdamCore<T> {
         let (b1, c1) = (T::from_f64(self.beta1), T::from_f64(1.0 - self.beta1));
         let (b2, c2) = (T::from_f64(self.beta2), T::from_f64(1.0 - self.beta2));
         let eps = T::from_f64(self.eps);
+        // A finite gradient can still overflow v (|g| past about 1.8e19 in
+        // f32): refused before anything changes, as the update computes it.
+        let mut overflow = None;
+        for_each_segment(self.decay_mask.as_ref(), params.len(), |r, masked_in| {
+            let l2 = if masked_in { l2 } else { None };
+            overflow = overflow.or_else(|| {
+                r.map(|i| (i, with_l2(grads[i], params[i], l2)))
+                    .find(|&(i, g)| !second_moment(b2, c2, self.v.get(i).copied(), g).is_finite())
+            });
+        });
+        if let Some((index, g)) = overflow {
+            return Err(Error::MomentOverflow {
+                optimizer: name,
+                index,
+                value: g.to_f64(),
+            });
+        }
+        ensure_len(&mut self.m, params.len(), T::ZERO);
+        ensure_len(&mut self.v, params.len(), T::ZERO);
         let (m, v) = (&mut self.m, &mut self.v);
         for_each_segment(self.decay_mask.as_ref(), params.len(), |r, masked_in| {
             let (decay, l2) = if masked_in { (decay, l2) } else { (None, None) };
@@ -69,12 +86,9 @@ impl<T: Float> AdamCore<T> {
                 if let Some(decay) = decay {
                     *w *= decay;
                 }
-                let g = match l2 {
-                    Some(l2) => g + l2 * *w,
-                    None => g,
-                };
+                let g = with_l2(g, *w, l2);
                 *m = b1 * *m + c1 * g;
-                *v = b2 * *v + c2 * g * g;
+                *v = second_moment(b2, c2, Some(*v), g);
                 *w -= step_size * *m / (v.sqrt() / bc2_sqrt + eps);
             }
         });
@@ -391,6 +405,21 @@ impl<T: Float> Optimizer<T> for AdamW<T> {
     }
 
     forward_adam_core!();
+}
+
+/// The gradient `g` of parameter `w`, with the L2 term `l2 w` if any.
+#[inline(always)]
+fn with_l2<T: Float>(g: T, w: T, l2: Option<T>) -> T {
+    match l2 {
+        Some(l2) => g + l2 * w,
+        None => g,
+    }
+}
+
+/// `v` updated by `g`: `b2 v + c2 g^2` (`v` is 0 before the first step).
+#[inline(always)]
+fn second_moment<T: Float>(b2: T, c2: T, v: Option<T>, g: T) -> T {
+    b2 * v.unwrap_or(T::ZERO) + c2 * g * g
 }
 
 #[cfg(test)]

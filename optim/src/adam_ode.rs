@@ -201,17 +201,29 @@ impl<T: Float> Optimizer<T> for AdamOde<T> {
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
         check_step(Self::NAME, self.steps, params, grads, Some(self.z.len()))?;
-        ensure_len(&mut self.z, params.len(), T::ZERO);
-        ensure_len(&mut self.d, params.len(), T::from_f64(self.d0));
         let dt = T::from_f64(self.dt);
         let k1 = T::from_f64(self.dt / self.times.eps1);
         let k2 = T::from_f64(self.dt / self.times.eps2);
+        // A finite gradient can still overflow D (|g| past about 1.8e19 in
+        // f32): refused before anything changes, as the update computes it.
+        let d_init = T::from_f64(self.d0);
+        let d_at = |i: usize| self.d.get(i).copied().unwrap_or(d_init);
+        if let Some(index) = (0..grads.len()).find(|&i| !next_d(k2, d_at(i), grads[i]).is_finite())
+        {
+            return Err(Error::MomentOverflow {
+                optimizer: Self::NAME,
+                index,
+                value: grads[index].to_f64(),
+            });
+        }
+        ensure_len(&mut self.z, params.len(), T::ZERO);
+        ensure_len(&mut self.d, params.len(), d_init);
         let moments = self.z.iter_mut().zip(self.d.iter_mut());
         for ((w, (z, d)), &g) in params.iter_mut().zip(moments).zip(grads) {
             let (z0, d0) = (*z, *d);
             *w += dt * z0 / d0.sqrt();
             *z = z0 - k1 * (g + z0);
-            let d1 = d0 + k2 * (g * g - d0);
+            let d1 = next_d(k2, d0, g);
             // D^{n+1} >= (1 - dt/eps2) D^n > 0 exactly; a 0 is rounding
             // (dt/eps2 > 1/2 on the least subnormal, after a run of zero
             // gradients), and the next step would divide by it: keep D^n.
@@ -272,6 +284,12 @@ impl<T: Float> Optimizer<T> for AdamOde<T> {
         self.steps = state.steps;
         Ok(())
     }
+}
+
+/// `D` updated by `g` (5.25): `D + (dt / eps2) (g^2 - D)`.
+#[inline(always)]
+fn next_d<T: Float>(k2: T, d: T, g: T) -> T {
+    d + k2 * (g * g - d)
 }
 
 #[cfg(test)]

@@ -69,6 +69,19 @@ pub enum Error {
         /// Its value, widened to `f64`.
         value: f64,
     },
+    /// A finite gradient entry so large that the second moment the step
+    /// would store (Adam's `v`, `AdamOde`'s `D`) overflows: the step is
+    /// refused and nothing changes (an infinite moment would make every
+    /// later update of the entry 0, and is a state `load_state` refuses).
+    #[error("{optimizer}: gradient entry {index} ({value:e}) is too large: the second moment of the step would overflow")]
+    MomentOverflow {
+        /// The optimizer that refused the step.
+        optimizer: &'static str,
+        /// Index of the first such entry.
+        index: usize,
+        /// Its gradient (with an L2 term, if any), widened to `f64`.
+        value: f64,
+    },
     /// A checkpoint was written by another optimizer.
     #[error("state written by optimizer {got:?} cannot be loaded into {expected:?}")]
     WrongOptimizer {

@@ -55,6 +55,8 @@ pub trait Optimizer<T: Float> {
     /// [`Error::LengthMismatch`] when `grads` (or the state allocated on a
     /// previous step) has another length than `params`;
     /// [`Error::NonFiniteGradient`] when `grads` holds a NaN or an infinity;
+    /// [`Error::MomentOverflow`] (Adam, AdamW, `AdamOde`) when a finite
+    /// gradient entry is so large that the second moment overflows;
     /// [`Error::DecayMaskOutOfRange`] when the optimizer's
     /// [`crate::DecayMask`] reaches past `params`;
     /// [`Error::StepCount`] when the step counter is at `u64::MAX` (only a

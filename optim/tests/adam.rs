@@ -232,3 +232,62 @@ fn adamw_decays_the_parameters_before_the_adam_step() {
     }
     assert_eq!(w, reference);
 }
+
+/// Steps `opt` on a gradient holding `big` at entry 1, and checks that the
+/// step is refused as a moment overflow naming that entry, with the
+/// parameters and the state unchanged.
+fn refuses_overflowing_moment<T: optim::Float + std::fmt::Debug>(
+    mut opt: Box<dyn Optimizer<T>>,
+    big: T,
+) {
+    let mut p = vec![T::from_f64(0.5); 3];
+    // One ordinary step first, so that the state holds moments.
+    opt.step(&mut p, &vec![T::from_f64(0.1); 3]).unwrap();
+    let (before, state) = (p.clone(), opt.state());
+    let g = vec![T::from_f64(0.1), big, T::from_f64(0.1)];
+    match opt.step(&mut p, &g) {
+        Err(optim::Error::MomentOverflow {
+            index: 1, value, ..
+        }) => {
+            assert_eq!(value, big.to_f64())
+        }
+        r => panic!(
+            "{}: expected a moment overflow at entry 1, got {r:?}",
+            opt.name()
+        ),
+    }
+    assert_eq!(p, before, "{}: parameters changed", opt.name());
+    assert_eq!(opt.state(), state, "{}: state changed", opt.name());
+    // The state is still one the optimizer loads, and a smaller gradient
+    // steps.
+    opt.load_state(&state).unwrap();
+    opt.step(&mut p, &[T::from_f64(0.1); 3]).unwrap();
+}
+
+#[test]
+fn a_finite_gradient_whose_second_moment_overflows_is_refused_with_nothing_changed() {
+    // f32: (1 - beta2) g^2 overflows past g of about 5.8e20 with beta2 = 0.999.
+    let adam = Adam::<f32>::new(1e-3, 0.9, 0.999, 1e-8).unwrap();
+    refuses_overflowing_moment(Box::new(adam), 1e21_f32);
+    let adamw = optim::by_name::<f32>("adamw", 1e-3).unwrap();
+    refuses_overflowing_moment(adamw, 1e21_f32);
+    // With Adam's L2 term: the gradient the moment sees is g + l2 w.
+    let l2 = optim::Builder::new("adam", 1e-3)
+        .and_then(|b| b.set(optim::Hyperparameter::WeightDecay, 1e-3))
+        .and_then(|b| b.build::<f64>())
+        .unwrap();
+    refuses_overflowing_moment(l2, 1e160_f64);
+    let ode = AdamOde::<f32>::new(0.01, 1.0, 1.0, 1e-8).unwrap();
+    refuses_overflowing_moment(Box::new(ode), 1e20_f32);
+    let ode = AdamOde::<f64>::new(0.01, 1.0, 1.0, 1e-8).unwrap();
+    refuses_overflowing_moment(Box::new(ode), 1e160_f64);
+    // Below the bound the step is taken, as before.
+    let mut adam = Adam::<f32>::new(1e-3, 0.9, 0.999, 1e-8).unwrap();
+    let mut p = vec![0.5_f32; 2];
+    adam.step(&mut p, &[1e20, 0.1]).unwrap();
+    assert!(adam
+        .state()
+        .buffers
+        .iter()
+        .all(|(_, b)| b.iter().all(|v| v.is_finite())));
+}
