@@ -31,9 +31,12 @@ use std::ops::Range;
 /// step counter) run before any group steps; a group's own refusal before
 /// the first step that succeeds (a [`crate::DecayMask`] past its range)
 /// undoes the groups stepped before it. After it, this crate's methods
-/// have nothing left to refuse; an optimizer of one's own that refuses a
-/// later step leaves the groups before it stepped (undoing them would take
-/// a copy of every state at every step).
+/// refuse only a gradient whose second moment would overflow (Adam, AdamW,
+/// `AdamOde`: [`Error::MomentOverflow`], at `|g|` past about `1e20` in
+/// `f32`), which, like a later refusal of an optimizer of one's own, leaves
+/// the groups before the refusing one stepped: undoing them would take a
+/// copy of every state at every step (`nn`'s `Trainer`, which keeps one
+/// per epoch, puts everything back as at the epoch's start).
 ///
 /// ```
 /// use optim::{Adam, Optimizer, ParamGroups, Sgd};
