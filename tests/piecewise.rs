@@ -201,20 +201,27 @@ fn the_matrix_ops_relu_min_and_max_pass_nothing_to_entries_they_did_not_choose()
     let x = tape.matrix(&Matrix::new(2, 3, data.to_vec()).unwrap());
     let zero = tape.matrix_const(&Matrix::new(2, 3, vec![0.0; 6]).unwrap());
     let want = [0.0, 0.0, 0.25, 0.0, 1.0 / 6.0, 0.0];
-    for y in [
-        x.relu(),
-        x.zip(Binary::Max, zero),
-        zero.zip(Binary::Max, x),
-        x.map(Unary::Neg).zip(Binary::Min, zero).map(Unary::Neg),
+    // Whether a tie (the zeros of `data`) chooses `x`, the first argument:
+    // then sqrt'(0) = inf reaches it; relu and max(0, x) choose 0 there.
+    for (y, tie_to_x) in [
+        (x.relu(), false),
+        (x.zip(Binary::Max, zero), true),
+        (zero.zip(Binary::Max, x), false),
+        (
+            x.map(Unary::Neg).zip(Binary::Min, zero).map(Unary::Neg),
+            true,
+        ),
     ] {
         let g = tape.backward(y.map(Unary::Sqrt).sum());
         let gx: Vec<f64> = g[x].to_vec();
-        // max(x, 0) at a tie chooses x (the first argument): sqrt'(0) = inf
-        // there; relu and the others choose 0.
         for (k, (&got, &w)) in gx.iter().zip(&want).enumerate() {
-            let tie_to_x = data[k] == 0.0 && !got.is_finite();
-            assert!(got == w || tie_to_x, "entry {k}: {got}, want {w}");
-            assert!(!got.is_nan(), "entry {k}: NaN");
+            // sqrt'(±0) = 1 / (2 sqrt(±0)) = ±inf, as PyTorch's rule.
+            let w = if tie_to_x && data[k] == 0.0 {
+                1.0 / (2.0 * data[k].sqrt())
+            } else {
+                w
+            };
+            assert_eq!(got, w, "entry {k} (tie to x: {tie_to_x})");
         }
     }
 }
