@@ -40,27 +40,10 @@ fn same_seed_twice_gives_bitwise_equal_parameters() {
 
 #[test]
 fn divergence_stops_with_a_typed_error_and_keeps_the_parameters_of_the_epochs_start() {
-    let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
-    let mlp = Mlp::builder(&[1, 8, 1])
-        .hidden(Activation::RELU)
-        .seed(1)
-        .build()
-        .unwrap();
-    let start = mlp.params().to_vec();
     // Plain gradient descent with an absurd step on least squares: the
     // parameters, then the loss, overflow within a few steps.
-    let gd = optim::by_name::<f64>("gradient_descent", 1e200).unwrap();
-    let loss = Loss::LeastSquares(Reduction::Mean);
-    let mut t = Trainer::new(
-        mlp,
-        gd,
-        TrainConfig {
-            epochs: 50,
-            batch_size: 16,
-            loss,
-            ..Default::default()
-        },
-    );
+    let (data, mut t) = sine_trainer_f64("gradient_descent", 1e200, 50);
+    let start = t.mlp().params().to_vec();
     let err = t.fit(&data, None, |_| {}).unwrap_err();
     match &err {
         Error::NonFinite {
@@ -83,29 +66,29 @@ fn divergence_stops_with_a_typed_error_and_keeps_the_parameters_of_the_epochs_st
     assert_eq!(t.optimizer().steps(), 0);
 }
 
-/// A trainer of `[1, 8, 1]` on a noisy sine by SGD at `lr`, 4 batches an
-/// epoch.
-fn sine_sgd(lr: f64, epochs: usize) -> (Dataset<f64>, Trainer<f64>) {
+/// A trainer of `[1, 8, 1]` on a noisy sine of 64 samples by `method` at
+/// `lr`, least squares, 4 batches an epoch.
+fn sine_trainer_f64(method: &str, lr: f64, epochs: usize) -> (Dataset<f64>, Trainer<f64>) {
     let data = noisy_sine::<f64>(64, 0.1, 1).unwrap();
     let mlp = Mlp::builder(&[1, 8, 1])
         .hidden(Activation::RELU)
         .seed(1)
         .build()
         .unwrap();
-    let sgd = optim::by_name::<f64>("sgd", lr).unwrap();
+    let opt = optim::by_name::<f64>(method, lr).unwrap();
     let config = TrainConfig {
         epochs,
         batch_size: 16,
         loss: Loss::LeastSquares(Reduction::Mean),
         ..Default::default()
     };
-    (data, Trainer::new(mlp, sgd, config))
+    (data, Trainer::new(mlp, opt, config))
 }
 
 #[test]
 fn a_stop_within_an_epoch_leaves_the_state_of_the_epochs_completed_which_resumes_bitwise() {
     // Two good epochs, then a rate that diverges in the middle of the third.
-    let (data, mut t) = sine_sgd(1e-2, 2);
+    let (data, mut t) = sine_trainer_f64("sgd", 1e-2, 2);
     t.fit(&data, None, |_| {}).unwrap();
     let after_two = t.mlp().params().to_vec();
     t.optimizer_mut().set_learning_rate(1e200).unwrap();
@@ -128,7 +111,7 @@ fn a_stop_within_an_epoch_leaves_the_state_of_the_epochs_completed_which_resumes
     // So the run resumes, at the good rate, bitwise as if never stopped.
     t.optimizer_mut().set_learning_rate(1e-2).unwrap();
     t.fit(&data, None, |_| {}).unwrap();
-    let (_, mut whole) = sine_sgd(1e-2, 5);
+    let (_, mut whole) = sine_trainer_f64("sgd", 1e-2, 5);
     whole.fit(&data, None, |_| {}).unwrap();
     assert_eq!(t.mlp().params(), whole.mlp().params());
 }
