@@ -242,7 +242,7 @@ fn refuses_overflowing_moment<T: optim::Float + std::fmt::Debug>(
 ) {
     let mut p = vec![T::from_f64(0.5); 3];
     // One ordinary step first, so that the state holds moments.
-    opt.step(&mut p, &vec![T::from_f64(0.1); 3]).unwrap();
+    opt.step(&mut p, &[T::from_f64(0.1); 3]).unwrap();
     let (before, state) = (p.clone(), opt.state());
     let g = vec![T::from_f64(0.1), big, T::from_f64(0.1)];
     match opt.step(&mut p, &g) {
