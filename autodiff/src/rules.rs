@@ -233,7 +233,8 @@ impl Unary {
 
     /// Whether the op chooses its value rather than computing it (ReLU:
     /// `x` or 0), so that a zero derivative means the input was not chosen
-    /// and passes no adjoint back (see [`through`]).
+    /// and passes no adjoint back, not even an infinite one (PyTorch's and
+    /// JAX's `where`).
     #[inline(always)]
     pub fn selects(self) -> bool {
         matches!(self, Unary::Relu { .. })
@@ -378,7 +379,8 @@ impl Binary {
 
     /// Whether the op chooses its value rather than computing it (min and
     /// max: one of the arguments), so that a zero partial means that
-    /// argument was not chosen and passes no adjoint back (see [`through`]).
+    /// argument was not chosen and passes no adjoint back, not even an
+    /// infinite one (PyTorch's and JAX's `where`).
     #[inline(always)]
     pub fn selects(self) -> bool {
         matches!(self, Binary::Min | Binary::Max)
