@@ -252,3 +252,56 @@ fn optimizers_example_compares_every_method_and_draws_the_chart() {
     let chart = std::fs::read_to_string(&svg).unwrap();
     assert!(chart.starts_with("<svg") && chart.contains("adam_ode"));
 }
+
+#[cfg(unix)]
+#[test]
+fn digits_interrupted_by_ctrl_c_ends_after_the_epoch_and_saves_what_it_trained() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let dir = TempDir::new("interrupt");
+    let path = dir.path("m.safetensors");
+    let mut child = example("digits")
+        .args(["--epochs", "1000000", "--save"])
+        .arg(&path)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the example starts");
+    // Once an epoch has been reported, Ctrl-C.
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        let first_epoch = line.starts_with("epoch ");
+        seen.push(line);
+        if first_epoch {
+            break;
+        }
+    }
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(
+        unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGINT) },
+        0
+    );
+    seen.extend(lines.map(|l| l.unwrap()));
+    let out = child.wait_with_output().unwrap();
+    let stdout = seen.join("\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("error: interrupted (Ctrl-C) after epoch "),
+        "{stderr}"
+    );
+    // The checkpoint holds the epochs trained, and the line says how many.
+    let saved = stdout
+        .lines()
+        .find(|l| l.starts_with("saved "))
+        .expect(&stdout);
+    let ckpt = nn::checkpoint::load_checkpoint::<f32>(&path).unwrap();
+    let epoch = ckpt.state.progress.map(|p| p.epoch).unwrap();
+    assert!((1..1_000_000).contains(&epoch), "{epoch}");
+    assert!(
+        saved.ends_with(&format!("(after epoch {epoch})")),
+        "{saved}"
+    );
+}

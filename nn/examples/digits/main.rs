@@ -81,6 +81,7 @@ mod args;
 mod checkpoint;
 mod curves;
 mod hyper;
+mod interrupt;
 mod progress;
 mod resume;
 mod schedule;
@@ -164,6 +165,13 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
         }
     }
     write_outputs(&args, &trainer, &outcome, (&settings, &plan), &data)?;
+    if outcome.result.as_ref().is_ok_and(|h| h.stopped_by_callback) {
+        // (After the checkpoint and the plot: the epochs trained are kept.)
+        return Err(format!(
+            "interrupted (Ctrl-C) after epoch {} of {epochs}",
+            trainer.epoch()
+        ));
+    }
     report
 }
 

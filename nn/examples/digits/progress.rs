@@ -6,8 +6,9 @@ use crate::resume::Settings;
 use crate::schedule::Plan;
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::Dataset;
-use nn::{Event, Trainer};
+use nn::{Callback, EpochReport, Event, Trainer};
 use std::io::IsTerminal;
+use std::ops::ControlFlow;
 use std::time::Instant;
 
 /// A loss for the progress lines: four decimals, and in exponent form
@@ -121,7 +122,8 @@ pub fn train(
     let mut bar: Option<ProgressBar> = None;
     let mut batch_losses: Vec<(f64, f64)> = Vec::new();
     let started = Instant::now();
-    let result = trainer.fit(train, Some(test), |event| match event {
+    crate::interrupt::catch();
+    let observe = |event: Event<'_>| match event {
         Event::Step {
             epoch,
             step,
@@ -164,7 +166,8 @@ pub fn train(
             }
             println!("{line}");
         }
-    });
+    };
+    let result = trainer.fit_with(train, Some(test), &mut UntilInterrupted(observe));
     if let Some(b) = bar.take() {
         b.finish_and_clear();
     }
@@ -172,6 +175,30 @@ pub fn train(
         result,
         batch_losses,
         wall: started.elapsed().as_secs_f64(),
+    }
+}
+
+/// Passes the trainer's events on, and ends the run after the epoch in
+/// which Ctrl-C was pressed.
+struct UntilInterrupted<F>(F);
+
+impl<F: FnMut(Event<'_>)> Callback<f32> for UntilInterrupted<F> {
+    fn on_step(&mut self, epoch: usize, step: usize, steps: usize, loss: f64) {
+        (self.0)(Event::Step {
+            epoch,
+            step,
+            steps,
+            loss,
+        });
+    }
+
+    fn on_epoch(&mut self, report: &EpochReport, _: &Trainer<f32>) -> ControlFlow<()> {
+        (self.0)(Event::Epoch(report));
+        if crate::interrupt::interrupted() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
 }
 
