@@ -6,7 +6,7 @@ use crate::resume::Settings;
 use crate::schedule::Plan;
 use indicatif::{ProgressBar, ProgressStyle};
 use nn::data::Dataset;
-use nn::{Callback, EpochReport, Event, Trainer};
+use nn::{Callback, EpochReport, Event, Observer, Trainer};
 use std::io::IsTerminal;
 use std::ops::ControlFlow;
 use std::time::Instant;
@@ -167,7 +167,7 @@ pub fn train(
             println!("{line}");
         }
     };
-    let result = trainer.fit_with(train, Some(test), &mut UntilInterrupted(observe));
+    let result = trainer.fit_with(train, Some(test), &mut UntilInterrupted(Observer(observe)));
     if let Some(b) = bar.take() {
         b.finish_and_clear();
     }
@@ -178,22 +178,17 @@ pub fn train(
     }
 }
 
-/// Passes the trainer's events on, and ends the run after the epoch in
-/// which Ctrl-C was pressed.
-struct UntilInterrupted<F>(F);
+/// Passes the trainer's events on to `C`, and ends the run after the epoch
+/// in which Ctrl-C was pressed.
+struct UntilInterrupted<C>(C);
 
-impl<F: FnMut(Event<'_>)> Callback<f32> for UntilInterrupted<F> {
+impl<C: Callback<f32>> Callback<f32> for UntilInterrupted<C> {
     fn on_step(&mut self, epoch: usize, step: usize, steps: usize, loss: f64) {
-        (self.0)(Event::Step {
-            epoch,
-            step,
-            steps,
-            loss,
-        });
+        self.0.on_step(epoch, step, steps, loss);
     }
 
-    fn on_epoch(&mut self, report: &EpochReport, _: &Trainer<f32>) -> ControlFlow<()> {
-        (self.0)(Event::Epoch(report));
+    fn on_epoch(&mut self, report: &EpochReport, trainer: &Trainer<f32>) -> ControlFlow<()> {
+        self.0.on_epoch(report, trainer)?;
         if crate::interrupt::interrupted() {
             ControlFlow::Break(())
         } else {

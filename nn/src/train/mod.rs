@@ -17,8 +17,7 @@ mod step;
 pub use config::{EarlyStopping, Metric, TrainConfig};
 use evaluate::check_fits;
 pub use evaluate::evaluate;
-use report::Observer;
-pub use report::{Callback, EpochReport, Event, History};
+pub use report::{Callback, EpochReport, Event, History, Observer};
 
 use crate::checkpoint::{save_checkpoint, Checkpoint, Progress, TrainingSettings, TrainingState};
 use crate::data::{Batcher, Dataset};

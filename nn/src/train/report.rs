@@ -101,8 +101,10 @@ pub trait Callback<T: Scalar> {
     }
 }
 
-/// The [`Callback`] of [`Trainer::fit`]: an observer of [`Event`]s.
-pub(super) struct Observer<F>(pub(super) F);
+/// A closure over [`Event`]s as a [`Callback`] that never ends the run:
+/// what [`Trainer::fit`] wraps its closure in, and a start for a callback
+/// of one's own that wraps it in turn.
+pub struct Observer<F>(pub F);
 
 impl<T: Scalar, F: FnMut(Event<'_>)> Callback<T> for Observer<F> {
     fn on_step(&mut self, epoch: usize, step: usize, steps: usize, loss: f64) {
