@@ -4,8 +4,8 @@
 use crate::adam_ode::RelaxationTimes;
 use crate::decay_mask::{check_fits, for_each_segment};
 use crate::optimizer::{
-    check_state_values, check_step, decay_rate, ensure_len, export_state, non_negative, positive,
-    step_size, take_buffers, Settings,
+    check_state_values, check_step, decay_rate, ensure_len, export_state, first_where,
+    non_negative, positive, step_size, take_buffers, Settings,
 };
 use crate::{DecayMask, Error, Float, Optimizer, OptimizerState, Result};
 
@@ -64,10 +64,18 @@ impl<T: Float> AdamCore<T> {
         let mut overflow = None;
         for_each_segment(self.decay_mask.as_ref(), params.len(), |r, masked_in| {
             let l2 = if masked_in { l2 } else { None };
-            overflow = overflow.or_else(|| {
-                r.map(|i| (i, with_l2(grads[i], params[i], l2)))
-                    .find(|&(i, g)| !second_moment(b2, c2, self.v.get(i).copied(), g).is_finite())
-            });
+            let (g, w) = (&grads[r.clone()], &params[r.clone()]);
+            let g_at = |k: usize| with_l2(g[k], w[k], l2);
+            // `v` is empty before the first step.
+            let found = match self.v.get(r.clone()) {
+                Some(v) => first_where(g.len(), |k| {
+                    !second_moment(b2, c2, Some(v[k]), g_at(k)).is_finite()
+                }),
+                None => first_where(g.len(), |k| {
+                    !second_moment(b2, c2, None, g_at(k)).is_finite()
+                }),
+            };
+            overflow = overflow.or(found.map(|k| (r.start + k, g_at(k))));
         });
         if let Some((index, g)) = overflow {
             return Err(Error::MomentOverflow {

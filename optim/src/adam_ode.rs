@@ -2,8 +2,8 @@
 //! relaxation-time condition of Lemma 5.2.6 / Remark 5.2.7.
 
 use crate::optimizer::{
-    check_state_values, check_step, ensure_len, export_state, positive, step_size, take_buffers,
-    Settings,
+    check_state_values, check_step, ensure_len, export_state, first_where, positive, step_size,
+    take_buffers, Settings,
 };
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
@@ -207,9 +207,14 @@ impl<T: Float> Optimizer<T> for AdamOde<T> {
         // A finite gradient can still overflow D (|g| past about 1.8e19 in
         // f32): refused before anything changes, as the update computes it.
         let d_init = T::from_f64(self.d0);
-        let d_at = |i: usize| self.d.get(i).copied().unwrap_or(d_init);
-        if let Some(index) = (0..grads.len()).find(|&i| !next_d(k2, d_at(i), grads[i]).is_finite())
-        {
+        // `d` is empty before the first step.
+        let found = if self.d.is_empty() {
+            first_where(grads.len(), |i| !next_d(k2, d_init, grads[i]).is_finite())
+        } else {
+            let d = &self.d[..grads.len()];
+            first_where(grads.len(), |i| !next_d(k2, d[i], grads[i]).is_finite())
+        };
+        if let Some(index) = found {
             return Err(Error::MomentOverflow {
                 optimizer: Self::NAME,
                 index,

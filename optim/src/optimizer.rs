@@ -220,13 +220,28 @@ pub(crate) fn check_step<T: Float>(
         });
     }
     check_state_len(optimizer, params.len(), state_len)?;
-    match grads.iter().position(|g| !g.is_finite()) {
+    match first_where(grads.len(), |i| !grads[i].is_finite()) {
         Some(index) => Err(Error::NonFiniteGradient {
             optimizer,
             index,
             value: grads[index].to_f64(),
         }),
         None => Ok(()),
+    }
+}
+
+/// The first `i < n` where `bad(i)`, for the checks a step almost always
+/// passes: one pass without a branch on `bad` (it vectorizes, where a search
+/// that stops at the first hit does not), then the search only if that pass
+/// found something. Adam's overflow check as a plain search took four times
+/// the instructions of its update (`valgrind --tool=callgrind` on the digits
+/// example).
+#[inline]
+pub(crate) fn first_where(n: usize, bad: impl Fn(usize) -> bool) -> Option<usize> {
+    if (0..n).fold(false, |any, i| any | bad(i)) {
+        (0..n).position(bad)
+    } else {
+        None
     }
 }
 

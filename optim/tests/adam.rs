@@ -241,10 +241,21 @@ fn refuses_overflowing_moment<T: optim::Float + std::fmt::Debug>(
     big: T,
 ) {
     let mut p = vec![T::from_f64(0.5); 3];
-    // One ordinary step first, so that the state holds moments.
+    let g = vec![T::from_f64(0.1), big, T::from_f64(0.1)];
+    // Before the first step (no moments yet: the check's other branch).
+    let fresh = opt.state();
+    assert!(
+        matches!(
+            opt.step(&mut p, &g),
+            Err(optim::Error::MomentOverflow { index: 1, .. })
+        ),
+        "{}: first step",
+        opt.name()
+    );
+    assert_eq!((&p[..], opt.state()), (&[T::from_f64(0.5); 3][..], fresh));
+    // One ordinary step, so that the state holds moments.
     opt.step(&mut p, &[T::from_f64(0.1); 3]).unwrap();
     let (before, state) = (p.clone(), opt.state());
-    let g = vec![T::from_f64(0.1), big, T::from_f64(0.1)];
     match opt.step(&mut p, &g) {
         Err(optim::Error::MomentOverflow {
             index: 1, value, ..
@@ -277,6 +288,14 @@ fn a_finite_gradient_whose_second_moment_overflows_is_refused_with_nothing_chang
         .and_then(|b| b.build::<f64>())
         .unwrap();
     refuses_overflowing_moment(l2, 1e160_f64);
+    // Adam's L2 term on entry 0 only: entry 1 lies in the mask's second
+    // segment, which the check scans with its own offset.
+    let masked = Adam::<f64>::new(1e-3, 0.9, 0.999, 1e-8)
+        .unwrap()
+        .with_weight_decay(1e-3)
+        .unwrap()
+        .with_decay_mask(optim::DecayMask::range(0..1).unwrap());
+    refuses_overflowing_moment(Box::new(masked), 1e160_f64);
     let ode = AdamOde::<f32>::new(0.01, 1.0, 1.0, 1e-8).unwrap();
     refuses_overflowing_moment(Box::new(ode), 1e20_f32);
     let ode = AdamOde::<f64>::new(0.01, 1.0, 1.0, 1e-8).unwrap();
