@@ -121,8 +121,19 @@ pub fn main<A: Parser>(run: impl FnOnce(A, &ArgMatches) -> Result<(), String>) -
             return ExitCode::SUCCESS;
         }
         Err(e) => {
+            // One line: clap's message is its first paragraph, whose
+            // later lines name what it is about (the missing `--load` of a
+            // flag requiring it); its usage and tips follow a blank line.
             let text = e.to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: bad arguments"));
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            match first.is_empty() {
+                true => eprintln!("error: bad arguments"),
+                false => eprintln!("{}", first.join(" ")),
+            }
             return ExitCode::from(2);
         }
     };
