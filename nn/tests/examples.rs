@@ -219,6 +219,37 @@ fn digits_saves_a_checkpoint_and_resumes_from_it() {
     let (out, _, stderr) = run(example("digits").args(["--epochs", "2", "--load", p]));
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr.contains("already at epoch 2"), "{stderr}");
+    assert!(stderr.contains("--evaluate"), "{stderr}");
+    // --evaluate trains nothing and finds the saved run's test accuracy.
+    let (_, saved, _) = run(example("digits").args(["--epochs", "2"]));
+    let accuracy = |s: &str, prefix: &str| -> String {
+        let line = s
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{s}"));
+        let at = line.find("accuracy ").unwrap_or_else(|| panic!("{line}"));
+        line[at..].split('%').next().unwrap().to_string()
+    };
+    let (out, evaluated, stderr) = run(example("digits").args(["--load", p, "--evaluate"]));
+    assert!(out.status.success(), "{stderr}");
+    assert!(evaluated.contains("saved after epoch 2"), "{evaluated}");
+    assert!(
+        !evaluated.lines().any(|l| l.starts_with("epoch ")),
+        "{evaluated}"
+    );
+    assert_eq!(
+        accuracy(&evaluated, "test "),
+        accuracy(&saved, "test accuracy"),
+        "{evaluated}\n{saved}"
+    );
+    assert!(accuracy(&evaluated, "train ").len() > "accuracy ".len());
+    // It needs a checkpoint, and says so on one line.
+    let (out, _, stderr) = run(example("digits").args(["--evaluate"]));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.trim().lines().count() == 1 && stderr.contains("--load"),
+        "{stderr}"
+    );
     // Another optimizer's state does not load into Adam's place.
     let (out, _, stderr) =
         run(example("digits").args(["--epochs", "3", "--load", p, "--optimizer", "sgd"]));

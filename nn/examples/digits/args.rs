@@ -144,6 +144,11 @@ pub struct Args {
     /// the settings and the scaler; training continues up to --epochs.
     #[arg(long)]
     pub load: Option<PathBuf>,
+    /// With --load: train nothing; print the checkpoint's loss and
+    /// accuracy on its training and test splits (with --report, the test
+    /// set's confusion matrix too).
+    #[arg(long, requires = "load", conflicts_with_all = ["save", "plot", "epochs"])]
+    pub evaluate: bool,
     /// Threads for the matrix products (by default the environment
     /// variable CHAINRULE_NUM_THREADS, else every available core). The
     /// results do not depend on it.

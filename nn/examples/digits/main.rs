@@ -8,6 +8,7 @@
 //! cargo run --release -p chainrule-nn --example digits -- --optimizer adamw --weight-decay 0.05 --no-bias-decay --schedule cosine --warmup 100
 //! cargo run --release -p chainrule-nn --example digits -- --epochs 10 --save model.safetensors
 //! cargo run --release -p chainrule-nn --example digits -- --epochs 20 --load model.safetensors
+//! cargo run --release -p chainrule-nn --example digits -- --load model.safetensors --evaluate --report
 //! cargo run --release -p chainrule-nn --example digits -- --help
 //! ```
 //!
@@ -135,6 +136,9 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
         features,
         loaded,
     )?;
+    if let (true, Some(file)) = (args.evaluate, &resumed_from) {
+        return evaluate(file, &trainer, &data, args.report);
+    }
     let run_steps = args.epochs * data.train.len().div_ceil(settings.batch_size) as u64;
     if let Some(note) = plan.warmup_past_the_run(run_steps) {
         eprintln!("note: {note}");
@@ -173,6 +177,45 @@ fn run(args: Args, matches: &ArgMatches) -> Result<(), String> {
         ));
     }
     report
+}
+
+/// `--evaluate`: the loss and accuracy of the network loaded from `file` on
+/// the training and test splits, and the report if asked for.
+fn evaluate(
+    file: &str,
+    trainer: &Trainer<f32>,
+    data: &Prepared,
+    report: bool,
+) -> Result<(), String> {
+    let mlp = trainer.mlp();
+    let acts = mlp.activations();
+    let hidden: Vec<String> = acts[..acts.len() - 1]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    println!(
+        "{file}: network {:?} ({} parameters), {} hidden, saved {}",
+        mlp.widths(),
+        mlp.num_params(),
+        hidden.join(","),
+        after_epochs(trainer.epoch())
+    );
+    let loss = trainer.config().loss;
+    for (name, split) in [("train", &data.train), ("test", &data.test)] {
+        let (l, accuracy) = nn::evaluate(trainer.mlp(), loss, split).map_err(|e| e.to_string())?;
+        let accuracy = accuracy.map_or(String::new(), |a| format!("  accuracy {:.2}%", 100.0 * a));
+        println!(
+            "{name:<5} ({} samples)  loss {}{accuracy}",
+            split.len(),
+            progress::fmt_loss(l)
+        );
+    }
+    if report {
+        let cm =
+            ConfusionMatrix::of(trainer.mlp(), &data.test).map_err(|e| format!("--report: {e}"))?;
+        println!("test set, {} samples:\n{cm}", data.test.len());
+    }
+    Ok(())
 }
 
 /// The learning rate's plan, the optimizer (method and hyperparameters)
@@ -348,7 +391,7 @@ fn check_epochs_left(file: &str, trainer: &Trainer<f32>, epochs: usize) -> Resul
     if trainer.epoch() >= epochs {
         return Err(format!(
             "{file} was saved after epoch {n}, so is already at epoch {n}: pass \
-             --epochs greater than {n} to train on",
+             --epochs greater than {n} to train on (or --evaluate to evaluate it)",
             n = trainer.epoch()
         ));
     }
