@@ -38,27 +38,12 @@ impl<T: Float> AdamCore<T> {
         })
     }
 
-    /// One Adam step; `decay` multiplies the parameters first (AdamW's
-    /// decoupled decay), `l2` times the parameters is added to the gradient
-    /// (Adam's L2 weight decay, which enters the moments). Either applies
-    /// only to the entries of the decay mask, if there is one.
-    fn step(
-        &mut self,
-        name: &'static str,
-        params: &mut [T],
-        grads: &[T],
-        decay: Option<T>,
-        l2: Option<T>,
-    ) -> Result<()> {
+    /// The checks of [`Self::step`] with the same `l2`: the shared ones, the
+    /// decay mask, and the second moment's overflow.
+    fn check(&self, name: &'static str, params: &[T], grads: &[T], l2: Option<T>) -> Result<()> {
         check_step(name, self.steps, params, grads, Some(self.m.len()))?;
         check_fits(name, self.decay_mask.as_ref(), params.len())?;
-        let t = (self.steps + 1) as f64;
-        // Scalar factors in f64, as PyTorch computes them in Python floats.
-        let step_size = T::from_f64(self.alpha / (1.0 - self.beta1.powf(t)));
-        let bc2_sqrt = T::from_f64((1.0 - self.beta2.powf(t)).sqrt());
-        let (b1, c1) = (T::from_f64(self.beta1), T::from_f64(1.0 - self.beta1));
         let (b2, c2) = (T::from_f64(self.beta2), T::from_f64(1.0 - self.beta2));
-        let eps = T::from_f64(self.eps);
         // A finite gradient can still overflow v (|g| past about 1.8e19 in
         // f32): refused before anything changes, as the update computes it.
         let mut overflow = None;
@@ -77,13 +62,36 @@ impl<T: Float> AdamCore<T> {
             };
             overflow = overflow.or(found.map(|k| (r.start + k, g_at(k))));
         });
-        if let Some((index, g)) = overflow {
-            return Err(Error::MomentOverflow {
+        match overflow {
+            Some((index, g)) => Err(Error::MomentOverflow {
                 optimizer: name,
                 index,
                 value: g.to_f64(),
-            });
+            }),
+            None => Ok(()),
         }
+    }
+
+    /// One Adam step; `decay` multiplies the parameters first (AdamW's
+    /// decoupled decay), `l2` times the parameters is added to the gradient
+    /// (Adam's L2 weight decay, which enters the moments). Either applies
+    /// only to the entries of the decay mask, if there is one.
+    fn step(
+        &mut self,
+        name: &'static str,
+        params: &mut [T],
+        grads: &[T],
+        decay: Option<T>,
+        l2: Option<T>,
+    ) -> Result<()> {
+        self.check(name, params, grads, l2)?;
+        let t = (self.steps + 1) as f64;
+        // Scalar factors in f64, as PyTorch computes them in Python floats.
+        let step_size = T::from_f64(self.alpha / (1.0 - self.beta1.powf(t)));
+        let bc2_sqrt = T::from_f64((1.0 - self.beta2.powf(t)).sqrt());
+        let (b1, c1) = (T::from_f64(self.beta1), T::from_f64(1.0 - self.beta1));
+        let (b2, c2) = (T::from_f64(self.beta2), T::from_f64(1.0 - self.beta2));
+        let eps = T::from_f64(self.eps);
         ensure_len(&mut self.m, params.len(), T::ZERO);
         ensure_len(&mut self.v, params.len(), T::ZERO);
         let (m, v) = (&mut self.m, &mut self.v);
@@ -284,6 +292,12 @@ impl<T: Float> Adam<T> {
         &self.core.v
     }
 
+    /// The L2 term's coefficient: none when it is 0, as PyTorch skips the
+    /// term then (which keeps -0.0 gradients).
+    fn l2(&self) -> Option<T> {
+        (self.weight_decay != 0.0).then(|| T::from_f64(self.weight_decay))
+    }
+
     /// `beta1`, `beta2`, `eps`, `weight_decay`.
     fn settings(&self) -> Settings {
         self.core
@@ -323,9 +337,11 @@ impl<T: Float> Optimizer<T> for Adam<T> {
     }
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
-        // PyTorch skips the term when lambda = 0 (keeps -0.0 gradients).
-        let l2 = (self.weight_decay != 0.0).then(|| T::from_f64(self.weight_decay));
-        self.core.step(Self::NAME, params, grads, None, l2)
+        self.core.step(Self::NAME, params, grads, None, self.l2())
+    }
+
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        self.core.check(Self::NAME, params, grads, self.l2())
     }
 
     forward_adam_core!();
@@ -410,6 +426,10 @@ impl<T: Float> Optimizer<T> for AdamW<T> {
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
         let decay = T::from_f64(1.0 - self.core.alpha * self.weight_decay);
         self.core.step(Self::NAME, params, grads, Some(decay), None)
+    }
+
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        self.core.check(Self::NAME, params, grads, None)
     }
 
     forward_adam_core!();

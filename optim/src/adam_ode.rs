@@ -199,28 +199,35 @@ impl<T: Float> Optimizer<T> for AdamOde<T> {
         Self::NAME
     }
 
-    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
         check_step(Self::NAME, self.steps, params, grads, Some(self.z.len()))?;
-        let dt = T::from_f64(self.dt);
-        let k1 = T::from_f64(self.dt / self.times.eps1);
         let k2 = T::from_f64(self.dt / self.times.eps2);
         // A finite gradient can still overflow D (|g| past about 1.8e19 in
         // f32): refused before anything changes, as the update computes it.
-        let d_init = T::from_f64(self.d0);
         // `d` is empty before the first step.
         let found = if self.d.is_empty() {
+            let d_init = T::from_f64(self.d0);
             first_where(grads.len(), |i| !next_d(k2, d_init, grads[i]).is_finite())
         } else {
             let d = &self.d[..grads.len()];
             first_where(grads.len(), |i| !next_d(k2, d[i], grads[i]).is_finite())
         };
-        if let Some(index) = found {
-            return Err(Error::MomentOverflow {
+        match found {
+            Some(index) => Err(Error::MomentOverflow {
                 optimizer: Self::NAME,
                 index,
                 value: grads[index].to_f64(),
-            });
+            }),
+            None => Ok(()),
         }
+    }
+
+    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
+        self.check(params, grads)?;
+        let dt = T::from_f64(self.dt);
+        let k1 = T::from_f64(self.dt / self.times.eps1);
+        let k2 = T::from_f64(self.dt / self.times.eps2);
+        let d_init = T::from_f64(self.d0);
         ensure_len(&mut self.z, params.len(), T::ZERO);
         ensure_len(&mut self.d, params.len(), d_init);
         let moments = self.z.iter_mut().zip(self.d.iter_mut());

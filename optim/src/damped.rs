@@ -85,6 +85,10 @@ impl<T: Float> Optimizer<T> for Friction<T> {
         Self::NAME
     }
 
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        self.inner.check(Self::NAME, params, grads)
+    }
+
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
         // The damping coefficient depends on |Z^n| only: computed once.
         let c = T::from_f64(self.nu / (self.inner.z_norm_squared() + self.eps).sqrt());
@@ -164,6 +168,10 @@ impl<T: Float> Relaxation<T> {
 impl<T: Float> Optimizer<T> for Relaxation<T> {
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        self.inner.check(Self::NAME, params, grads)
     }
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {

@@ -50,13 +50,17 @@ impl<T: Float> Optimizer<T> for GradientDescent {
     }
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
-        check_step(Self::NAME, self.steps, params, grads, None)?;
+        Optimizer::<T>::check(self, params, grads)?;
         let dt = T::from_f64(self.dt);
         for (w, &g) in params.iter_mut().zip(grads) {
             *w -= dt * g;
         }
         self.steps += 1;
         Ok(())
+    }
+
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        check_step(Self::NAME, self.steps, params, grads, None)
     }
 
     fn reset(&mut self) {

@@ -59,6 +59,11 @@ impl<T: Float> SecondOrder<T> {
         })
     }
 
+    /// The checks of [`Self::step`].
+    pub(crate) fn check(&self, name: &'static str, params: &[T], grads: &[T]) -> Result<()> {
+        check_step(name, self.steps, params, grads, Some(self.z.len()))
+    }
+
     /// Checks, then advances `(W, Z)` with `Z' = accel(Z, g)`, where `g` is
     /// the gradient the caller passes.
     #[inline]
@@ -69,7 +74,7 @@ impl<T: Float> SecondOrder<T> {
         grads: &[T],
         accel: impl Fn(T, T) -> T,
     ) -> Result<()> {
-        check_step(name, self.steps, params, grads, Some(self.z.len()))?;
+        self.check(name, params, grads)?;
         ensure_len(&mut self.z, params.len(), T::ZERO);
         let dt = T::from_f64(self.dt);
         let triples = params.iter_mut().zip(self.z.iter_mut()).zip(grads);
@@ -222,6 +227,10 @@ impl<T: Float> Optimizer<T> for HeavyBall<T> {
         Self::NAME
     }
 
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        self.inner.check(Self::NAME, params, grads)
+    }
+
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
         self.inner.step(Self::NAME, params, grads, |_, g| -g)
     }
@@ -306,6 +315,10 @@ impl<T: Float> Nesterov<T> {
 impl<T: Float> Optimizer<T> for Nesterov<T> {
     fn name(&self) -> &'static str {
         Self::NAME
+    }
+
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        self.inner.check(Self::NAME, params, grads)
     }
 
     /// `grads` must be `grad J(W^n + nu Z^n)`, see

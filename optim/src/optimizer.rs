@@ -64,6 +64,22 @@ pub trait Optimizer<T: Float> {
     /// is written: on error, `params` and the state are unchanged.
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()>;
 
+    /// The checks [`step`](Optimizer::step) runs before it writes anything,
+    /// without stepping: `Ok` when `step(params, grads)` would succeed, else
+    /// the error it would return. [`crate::ParamGroups`] asks every group
+    /// before any steps, so that a refused step moves none.
+    ///
+    /// Every method of this crate implements it. The default, for an
+    /// optimizer of one's own, is `Ok(())`: one that can refuse a step
+    /// should override it.
+    ///
+    /// # Errors
+    /// Those of [`step`](Optimizer::step).
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        let _ = (params, grads);
+        Ok(())
+    }
+
     /// Where the next gradient must be taken.
     ///
     /// Returns `Ok(false)` when the gradient is taken at `params` itself

@@ -180,8 +180,7 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
     }
 
     fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
-        check_step(Self::NAME, self.steps, params, grads, Some(self.buf.len()))?;
-        check_fits(Self::NAME, self.decay_mask.as_ref(), params.len())?;
+        self.check(params, grads)?;
         let lr = T::from_f64(self.lr);
         let wd = T::from_f64(self.weight_decay);
         let decay = self.weight_decay != 0.0;
@@ -222,6 +221,11 @@ impl<T: Float> Optimizer<T> for Sgd<T> {
         });
         self.steps += 1;
         Ok(())
+    }
+
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
+        check_step(Self::NAME, self.steps, params, grads, Some(self.buf.len()))?;
+        check_fits(Self::NAME, self.decay_mask.as_ref(), params.len())
     }
 
     fn reset(&mut self) {

@@ -166,6 +166,50 @@ fn every_method_rejects_wrong_lengths_and_non_finite_gradients_untouched() {
     every_method(rejects_without_side_effects, rejects_without_side_effects);
 }
 
+/// `check` answers as `step` would, before and after the state is
+/// allocated: `Ok` for a gradient the step takes, the step's own error for
+/// a wrong length, a non-finite entry, another parameter count, and a
+/// finite entry so large that a moment overflows (Adam, AdamW, AdamOde).
+fn check_answers_as_step_would<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
+    let huge = T::from_f64(if std::mem::size_of::<T>() == 4 {
+        1e30
+    } else {
+        1e300
+    });
+    for warm in [0, 2] {
+        let mut w = start::<T>();
+        run(opt.as_mut(), &mut w, warm);
+        let mut cases = [
+            (w.clone(), gradient(&w)),
+            (w.clone(), vec![T::ONE; 2]),
+            (w.clone(), vec![T::ONE, T::from_f64(f64::NAN), T::ONE]),
+            (w.clone(), vec![T::ONE, huge, T::ONE]),
+            (vec![T::ONE; 4], vec![T::ONE; 4]),
+        ];
+        for (k, (w, g)) in cases.iter_mut().enumerate() {
+            let checked = opt.check(w, g).map_err(|e| e.to_string());
+            let (state, before) = (opt.state(), w.clone());
+            let stepped = opt.step(w, g).map_err(|e| e.to_string());
+            assert_eq!(
+                checked,
+                stepped,
+                "{} after {warm} steps, case {k}",
+                opt.name()
+            );
+            if stepped.is_ok() {
+                // Back to the state before, for the next case.
+                opt.load_state(&state).unwrap();
+                w.copy_from_slice(&before);
+            }
+        }
+    }
+}
+
+#[test]
+fn every_method_checks_a_step_as_the_step_would() {
+    every_method(check_answers_as_step_would, check_answers_as_step_would);
+}
+
 /// Once the state is allocated for n parameters, a step on another number
 /// of parameters, more or fewer, is a typed error (stateless methods
 /// accept it).

@@ -394,6 +394,45 @@ fn a_refused_step_changes_nothing() {
     assert!(opt.state().buffers.iter().all(|(_, b)| b.is_empty()));
 }
 
+/// After steps that succeeded, a step the second group refuses (Adam's
+/// second moment would overflow) moves neither group: every group's
+/// `check` runs before any steps.
+#[test]
+fn a_later_refusal_by_a_group_moves_no_group() {
+    let mut opt = ParamGroups::new()
+        .group(
+            0..3,
+            Sgd::new(0.1)
+                .unwrap()
+                .with_momentum(Momentum::Classic {
+                    mu: 0.9,
+                    dampening: 0.0,
+                })
+                .unwrap(),
+        )
+        .unwrap()
+        .group(3..5, Adam::new(0.1, 0.9, 0.999, 1e-8).unwrap())
+        .unwrap();
+    let mut p = [1.0; 5];
+    for _ in 0..2 {
+        opt.step(&mut p, &[0.5; 5]).unwrap();
+    }
+    let (before, state) = (p, opt.state());
+    let e = opt.step(&mut p, &[0.5, 0.5, 0.5, 0.5, 1e300]).unwrap_err();
+    assert!(
+        matches!(&e, Error::Group { group: 1, source, .. } if matches!(**source, Error::MomentOverflow { index: 1, .. })),
+        "{e}"
+    );
+    assert_eq!(p, before);
+    assert_eq!(opt.state(), state);
+    assert_eq!(
+        opt.check(&p, &[0.5, 0.5, 0.5, 0.5, 1e300])
+            .unwrap_err()
+            .to_string(),
+        e.to_string()
+    );
+}
+
 /// A rate a group's method refuses (AdamOde's `dt <= eps1`) leaves every
 /// group's rate as it was.
 #[test]

@@ -3,7 +3,7 @@
 
 mod state;
 
-use crate::optimizer::step_size;
+use crate::optimizer::{first_where, step_size};
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 use std::ops::Range;
 
@@ -28,15 +28,15 @@ use std::ops::Range;
 /// Every group steps on every [`step`](Optimizer::step): each entry of a
 /// group moves bitwise as the group's optimizer alone would move it on the
 /// group's slice. The checks (lengths, finite gradient in the groups, the
-/// step counter) run before any group steps; a group's own refusal before
-/// the first step that succeeds (a [`crate::DecayMask`] past its range)
-/// undoes the groups stepped before it. After it, this crate's methods
-/// refuse only a gradient whose second moment would overflow (Adam, AdamW,
-/// `AdamOde`: [`Error::MomentOverflow`], at `|g|` past about `1e20` in
-/// `f32`), which, like a later refusal of an optimizer of one's own, leaves
-/// the groups before the refusing one stepped: undoing them would take a
-/// copy of every state at every step (`nn`'s `Trainer`, which keeps one
-/// per epoch, puts everything back as at the epoch's start).
+/// step counter, then every group's [`Optimizer::check`]: a
+/// [`crate::DecayMask`] past its range, a second moment that would
+/// overflow) run before any group steps, so a step this crate's methods
+/// refuse moves no group. An optimizer of one's own may refuse a step its
+/// `check` passed (the trait's default passes everything): before the
+/// first step that succeeds, the groups stepped before it are undone;
+/// later they stay stepped, since undoing them would take a copy of every
+/// state at every step (`nn`'s `Trainer`, which keeps one per epoch, puts
+/// everything back as at the epoch's start).
 ///
 /// ```
 /// use optim::{Adam, Optimizer, ParamGroups, Sgd};
@@ -268,7 +268,7 @@ impl<T: Float> Optimizer<T> for ParamGroups<T> {
         Self::NAME
     }
 
-    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
+    fn check(&self, params: &[T], grads: &[T]) -> Result<()> {
         if grads.len() != params.len() {
             return Err(Error::LengthMismatch {
                 optimizer: Self::NAME,
@@ -287,7 +287,7 @@ impl<T: Float> Optimizer<T> for ParamGroups<T> {
         // Frozen entries' gradient is not read.
         for g in &self.groups {
             let r = g.range.clone();
-            if let Some(i) = grads[r.clone()].iter().position(|v| !v.is_finite()) {
+            if let Some(i) = first_where(r.len(), |k| !grads[r.start + k].is_finite()) {
                 return Err(Error::NonFiniteGradient {
                     optimizer: Self::NAME,
                     index: r.start + i,
@@ -295,10 +295,23 @@ impl<T: Float> Optimizer<T> for ParamGroups<T> {
                 });
             }
         }
-        // Until a step has succeeded (since construction, a reset or a
-        // state loaded without buffers, whatever its step counter) a group
-        // may refuse (its decay mask past its range): the groups before it
-        // are then undone, to the states they held.
+        // Then each group's own checks (a moment that would overflow, a
+        // decay mask past the group's range): a refused step moves no group.
+        for (k, g) in self.groups.iter().enumerate() {
+            let r = g.range.clone();
+            g.optimizer
+                .check(&params[r.clone()], &grads[r])
+                .map_err(|e| self.in_group(k, e))?;
+        }
+        Ok(())
+    }
+
+    fn step(&mut self, params: &mut [T], grads: &[T]) -> Result<()> {
+        Optimizer::check(self, params, grads)?;
+        // An optimizer of one's own may still refuse a step its `check`
+        // passed. Until a step has succeeded (since construction, a reset or
+        // a state loaded without buffers, whatever its step counter), the
+        // groups before it are then undone, to the states they held.
         let first = (self.len.is_none() || self.steps() == 0) && self.groups.len() > 1;
         let (before, saved) = if first {
             let saved: Vec<_> = self.groups.iter().map(|g| g.optimizer.state()).collect();
