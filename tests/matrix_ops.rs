@@ -113,7 +113,10 @@ proptest! {
         // Away from the kinks, where finite differences hold.
         let x = Matrix::from_fn(3, 4, |i, j| if x[(i, j)].abs() < 1e-3 { 0.5 } else { x[(i, j)] });
         type Pair = (fn(Mat<'_, f64>) -> Mat<'_, f64>, fn(Fwd) -> Fwd);
-        let cases: [(&str, Pair); 5] = [
+        let cases: [(&str, Pair); 8] = [
+            ("silu", (|m| m.silu(), |v| autodiff::Real::silu(v))),
+            ("gelu", (|m| m.gelu(), |v| autodiff::Real::gelu(v))),
+            ("leaky_relu", (|m| m.leaky_relu(0.1), |v| autodiff::Real::leaky_relu(v, 0.1))),
             ("sigmoid", (|m| m.sigmoid(), |v| autodiff::Real::sigmoid(v))),
             ("tanh", (|m| m.tanh(), |v| autodiff::Real::tanh(v))),
             ("relu", (|m| m.relu(), |v| autodiff::Real::relu(v))),
@@ -225,6 +228,15 @@ fn cross_entropy_keeps_a_small_loss_next_to_large_logits() {
     let l = z.softmax_cross_entropy(&[0], Reduction::Sum).value();
     let want = (-40.0f64).exp().ln_1p();
     assert!((l - want).abs() <= 1e-12 * want, "f64: {l} vs {want}");
+}
+
+#[test]
+fn matrix_leaky_relu_gradient_at_zero_is_its_slope() {
+    let tape = Tape::new();
+    let x = tape.mat(Shape::new(1, 3), &[-2.0, 0.0, 3.0]).unwrap();
+    let y = x.leaky_relu(0.2);
+    assert_eq!(y.value().as_slice(), &[-0.4, 0.0, 3.0]);
+    assert_eq!(&tape.backward(y.sum())[x], &[0.2, 0.2, 1.0]);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use common::{close, fwd::Fwd};
 use proptest::prelude::*;
 
 /// The unary primitives, by index, with the interval they are tested on.
-const UNARY: [(&str, f64, f64); 30] = [
+const UNARY: [(&str, f64, f64); 36] = [
     ("neg", -5.0, 5.0),
     ("powi(3)", -3.0, 3.0),
     ("powi(-2)", 0.2, 3.0),
@@ -42,6 +42,12 @@ const UNARY: [(&str, f64, f64); 30] = [
     ("recip (x < 0)", -5.0, -0.2),
     ("cbrt (x > 0)", 0.05, 8.0),
     ("cbrt (x < 0)", -8.0, -0.05),
+    ("erf", -3.0, 3.0),
+    ("erfc", -3.0, 6.0),
+    ("silu", -30.0, 30.0),
+    ("gelu", -8.0, 8.0),
+    ("leaky_relu(0.01)", -3.0, 3.0),
+    ("leaky_relu(-0.4)", -3.0, 3.0),
 ];
 
 fn unary<T: Real>(k: usize, x: T) -> T {
@@ -74,6 +80,12 @@ fn unary<T: Real>(k: usize, x: T) -> T {
         25 => x.log10(),
         26 | 27 => x.recip(),
         28 | 29 => x.cbrt(),
+        30 => x.erf(),
+        31 => x.erfc(),
+        32 => x.silu(),
+        33 => x.gelu(),
+        34 => x.leaky_relu(0.01),
+        35 => x.leaky_relu(-0.4),
         _ => unreachable!(),
     }
 }
@@ -299,6 +311,47 @@ fn relu_gradient_at_zero_uses_chosen_subgradient() {
         vec![0.0],
         "-0.0 is 0.0"
     );
+}
+
+#[test]
+fn leaky_relu_gradient_at_zero_is_its_slope_as_in_pytorch() {
+    for x in [0.0, -0.0] {
+        assert_eq!(
+            autodiff::grad(|v| v[0].leaky_relu(0.2), &[x]).unwrap(),
+            vec![0.2]
+        );
+    }
+}
+
+/// Values against high-precision references (mpmath, 30 digits), and the
+/// tails where a naive formula cancels or overflows: erfc and GELU far in
+/// the negative tail keep their relative accuracy, SiLU's gradient stays
+/// finite.
+#[test]
+fn erf_erfc_gelu_and_silu_match_references_and_keep_their_tails() {
+    let close = |a: f64, b: f64| (a - b).abs() <= 4.0 * f64::EPSILON * b.abs();
+    // erf(0.5), erfc(3), erfc(10)
+    assert!(close(Real::erf(0.5), 0.520_499_877_813_046_5));
+    assert!(close(Real::erfc(3.0), 2.209_049_699_858_544e-5));
+    assert!(close(Real::erfc(10.0), 2.088_487_583_762_545e-45));
+    // gelu(1) = Phi(1); gelu(-10) = -10 Phi(-10), where 1 + erf would be
+    // 0: to 1e-13, since rounding -x / sqrt 2 moves erfc there by about
+    // 2 x^2 ulp (PyTorch's erfc form has the same limit)
+    assert!(close(Real::gelu(1.0), 0.841_344_746_068_542_9));
+    let tail = Real::gelu(-10.0) / -7.619_853_024_160_526e-23 - 1.0;
+    assert!(tail.abs() < 1e-13, "{tail}");
+    // silu(2) = 2 / (1 + e^-2)
+    assert!(close(Real::silu(2.0), 1.761_594_155_955_764_9));
+    // f32 through libm's single-precision functions
+    assert!((Real::erf(0.5_f32) - 0.520_499_9).abs() < 1e-7);
+    for x in [-800.0, 800.0] {
+        let g = autodiff::grad(|v| v[0].silu() + v[0].gelu(), &[x]).unwrap()[0];
+        assert!(g.is_finite(), "at {x}: {g}");
+    }
+    // d/dx gelu at 0 is Phi(0) = 1/2; erf'(0) = 2 / sqrt(pi)
+    assert_eq!(autodiff::grad(|v| v[0].gelu(), &[0.0]).unwrap(), vec![0.5]);
+    let d = autodiff::grad(|v| v[0].erf(), &[0.0]).unwrap()[0];
+    assert!(close(d, std::f64::consts::FRAC_2_SQRT_PI));
 }
 
 #[test]

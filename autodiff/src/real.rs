@@ -160,6 +160,41 @@ pub trait Real:
     fn sigmoid(self) -> Self;
     /// `ln(1 + e^x)`, computed without overflow for large `|x|`.
     fn softplus(self) -> Self;
+    /// The error function `erf x = 2/sqrt(pi) int_0^x e^(-t^2) dt`;
+    /// derivative `2/sqrt(pi) e^(-x^2)`.
+    fn erf(self) -> Self;
+    /// The complementary error function `erfc x = 1 - erf x`, without the
+    /// cancellation of `1 - erf x` for large `x`; derivative
+    /// `-2/sqrt(pi) e^(-x^2)`.
+    fn erfc(self) -> Self;
+    /// SiLU (swish): `x S(x)`, PyTorch's `nn.SiLU`, JAX's `nn.silu`;
+    /// derivative `S(x) (1 + x (1 - S(x)))`. One primitive on the tape.
+    #[inline]
+    fn silu(self) -> Self {
+        self * self.sigmoid()
+    }
+    /// GELU, the exact form of PyTorch's `nn.GELU()` (and JAX's
+    /// `nn.gelu(approximate=False)`): `x Phi(x)`, with `Phi` the standard
+    /// normal distribution function `erfc(-x / sqrt 2) / 2`; derivative
+    /// `Phi(x) + x phi(x)`, `phi` the normal density. One primitive on the
+    /// tape.
+    #[inline]
+    fn gelu(self) -> Self {
+        let half = Self::from_f64(0.5);
+        half * self * (-self * Self::from_f64(std::f64::consts::FRAC_1_SQRT_2)).erfc()
+    }
+    /// Leaky ReLU: `x` for `x > 0`, else `slope x` (PyTorch's
+    /// `nn.LeakyReLU(slope)`, whose default slope is 0.01); derivative 1
+    /// for `x > 0`, else `slope`, so `slope` at exactly 0 as in PyTorch
+    /// (JAX's `nn.leaky_relu` takes 1 there). One primitive on the tape.
+    #[inline]
+    fn leaky_relu(self, slope: f64) -> Self {
+        if self > Self::zero() {
+            self
+        } else {
+            self * Self::from_f64(slope)
+        }
+    }
     /// `max(x, 0)` with derivative `at_zero` at exactly 0 (a subgradient in
     /// `[0, 1]`, seed Remark 5.1.10).
     ///
@@ -427,7 +462,7 @@ macro_rules! std_functions {
 }
 
 macro_rules! impl_float {
-    ($t:ty, $sin_cos:path) => {
+    ($t:ty, $sin_cos:path, $erf:path, $erfc:path) => {
         impl Real for $t {
             #[inline]
             fn from_f64(c: f64) -> Self {
@@ -510,6 +545,14 @@ macro_rules! impl_float {
                 Real::max(self, 0.0) + (-<$t>::abs(self)).exp().ln_1p()
             }
             #[inline]
+            fn erf(self) -> Self {
+                $erf(self)
+            }
+            #[inline]
+            fn erfc(self) -> Self {
+                $erfc(self)
+            }
+            #[inline]
             fn relu_with(self, _at_zero: f64) -> Self {
                 if self > 0.0 {
                     self
@@ -571,8 +614,8 @@ macro_rules! impl_float {
     };
 }
 
-impl_float!(f32, f32::sin_cos);
-impl_float!(f64, sin_cos_f64);
+impl_float!(f32, f32::sin_cos, libm::erff, libm::erfcf);
+impl_float!(f64, sin_cos_f64, libm::erf, libm::erfc);
 
 #[cfg(test)]
 mod tests {

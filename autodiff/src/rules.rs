@@ -30,7 +30,8 @@ macro_rules! real_primitives_via_rules {
             exp Exp, exp_m1 ExpM1, ln Ln, ln_1p Ln1p, log2 Log2, log10 Log10,
             sqrt Sqrt, cbrt Cbrt, recip Recip, sin Sin, cos Cos, tan Tan,
             asin Asin, acos Acos, atan Atan, sinh Sinh, cosh Cosh, tanh Tanh,
-            abs Abs, sigmoid Sigmoid, softplus Softplus
+            abs Abs, sigmoid Sigmoid, softplus Softplus, erf Erf, erfc Erfc,
+            silu Silu, gelu Gelu
         );
         $crate::rules::real_primitives_via_rules!(@binary
             min Min, max Max, atan2 Atan2, hypot Hypot
@@ -40,6 +41,10 @@ macro_rules! real_primitives_via_rules {
         fn relu_with(self, at_zero: f64) -> Self {
             $crate::mat::elementwise::check_subgradient(at_zero);
             self.unary($crate::rules::Unary::Relu { at_zero })
+        }
+        #[inline]
+        fn leaky_relu(self, slope: f64) -> Self {
+            self.unary($crate::rules::Unary::LeakyRelu { slope })
         }
     };
     (@unary $($f:ident $op:ident),*) => {$(
@@ -110,6 +115,20 @@ pub enum Unary {
     Sigmoid,
     /// `ln(1 + e^x)`
     Softplus,
+    /// `erf x`; derivative `2/sqrt(pi) e^(-x^2)`.
+    Erf,
+    /// `erfc x = 1 - erf x`; derivative `-2/sqrt(pi) e^(-x^2)`.
+    Erfc,
+    /// SiLU `x S(x)`; derivative `S(x) (1 + x (1 - S(x)))`.
+    Silu,
+    /// GELU `x Phi(x)` (exact, with `erfc`); derivative `Phi(x) + x phi(x)`.
+    Gelu,
+    /// `x` for `x > 0`, else `slope x`; derivative 1 for `x > 0`, else
+    /// `slope` (at 0 too, as PyTorch).
+    LeakyRelu {
+        /// The slope for `x <= 0` (PyTorch's default: 0.01).
+        slope: f64,
+    },
     /// `max(x, 0)` whose derivative at exactly 0 is `at_zero`, in `[0, 1]`.
     Relu {
         /// The subgradient used at 0 (PyTorch and JAX: 0; candle: 1).
@@ -145,6 +164,11 @@ impl Unary {
             Unary::Abs => x.abs(),
             Unary::Sigmoid => x.sigmoid(),
             Unary::Softplus => x.softplus(),
+            Unary::Erf => x.erf(),
+            Unary::Erfc => x.erfc(),
+            Unary::Silu => x.silu(),
+            Unary::Gelu => x.gelu(),
+            Unary::LeakyRelu { slope } => x.leaky_relu(slope),
             Unary::Relu { at_zero } => x.relu_with(at_zero),
         }
     }
@@ -210,6 +234,34 @@ impl Unary {
             Unary::Sigmoid => y * (T::one() - y),
             // d/dx ln(1 + e^x) = S(x)
             Unary::Softplus => x.sigmoid(),
+            // d/dx erf x = 2/sqrt(pi) e^(-x^2)
+            Unary::Erf => T::from_f64(std::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
+            // d/dx erfc x = -2/sqrt(pi) e^(-x^2)
+            Unary::Erfc => T::from_f64(-std::f64::consts::FRAC_2_SQRT_PI) * (-(x * x)).exp(),
+            // d/dx x S(x) = S + x S (1 - S) = S + y (1 - S), reusing y
+            Unary::Silu => {
+                let s = x.sigmoid();
+                s + y * (T::one() - s)
+            }
+            // d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = e^(-x^2/2) / sqrt(2 pi);
+            // Phi from erfc, without cancellation for x << 0
+            Unary::Gelu => {
+                let phi_cdf =
+                    T::from_f64(0.5) * (-x * T::from_f64(std::f64::consts::FRAC_1_SQRT_2)).erfc();
+                let density = T::from_f64(
+                    0.5 * std::f64::consts::FRAC_2_SQRT_PI * std::f64::consts::FRAC_1_SQRT_2,
+                ) * (T::from_f64(-0.5) * x * x).exp();
+                phi_cdf + x * density
+            }
+            // d/dx leaky(x) = 1 for x > 0, else slope (at 0 and NaN too, as
+            // PyTorch's rule)
+            Unary::LeakyRelu { slope } => {
+                if x > T::zero() {
+                    T::one()
+                } else {
+                    T::from_f64(slope)
+                }
+            }
             // d/dx max(x, 0) = [x > 0], and the chosen subgradient at 0
             Unary::Relu { at_zero } => step(x, at_zero),
         }

@@ -192,7 +192,8 @@ impl ExprGraph {
     }
 
     /// Whether, at `x`, every value is finite and below `1e6` in magnitude
-    /// and no kink is within `margin` of its argument: ReLU and `|x|` at 0,
+    /// and no kink is within `margin` of its argument: ReLU, leaky ReLU and
+    /// `|x|` at 0,
     /// `min`/`max` at a tie, `hypot` at the origin. Finite differences
     /// agree with the derivative only where this holds.
     ///
@@ -204,7 +205,9 @@ impl ExprGraph {
         let mut v: Vec<f64> = Vec::with_capacity(self.nodes.len());
         for node in &self.nodes {
             let kink_gap = match *node {
-                Node::Unary(Unary::Abs | Unary::Relu { .. }, a) => v[a].abs(),
+                Node::Unary(Unary::Abs | Unary::Relu { .. } | Unary::LeakyRelu { .. }, a) => {
+                    v[a].abs()
+                }
                 Node::Binary(Binary::Min | Binary::Max, a, b) => (v[a] - v[b]).abs(),
                 Node::Binary(Binary::Hypot, a, b) => v[a].hypot(v[b]),
                 _ => f64::INFINITY,
@@ -253,7 +256,7 @@ fn binary<T: Real>(op: Binary, a: T, b: T) -> T {
     }
 }
 
-const UNARY: [Unary; 26] = [
+const UNARY: [Unary; 31] = [
     Unary::Neg,
     Unary::Powi(2),
     Unary::Powi(3),
@@ -280,6 +283,11 @@ const UNARY: [Unary; 26] = [
     Unary::Sigmoid,
     Unary::Softplus,
     Unary::Relu { at_zero: 0.0 },
+    Unary::Erf,
+    Unary::Erfc,
+    Unary::Silu,
+    Unary::Gelu,
+    Unary::LeakyRelu { slope: 0.1 },
 ];
 const BINARY: [Binary; 9] = [
     Binary::Add,

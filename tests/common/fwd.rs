@@ -283,6 +283,17 @@ impl Real for Fwd {
     fn softplus(self) -> Self {
         self.chain(self.v.exp().ln_1p(), 1.0 / (1.0 + (-self.v).exp()))
     }
+    // erf' = 2/sqrt(pi) e^(-x^2) (the value from the library's f64, which
+    // is libm's); silu, gelu and leaky_relu are the trait's compositions.
+    fn erf(self) -> Self {
+        let d = 2.0 / std::f64::consts::PI.sqrt() * (-self.v * self.v).exp();
+        self.chain(Real::erf(self.v), d)
+    }
+    // erfc' = -erf'
+    fn erfc(self) -> Self {
+        let d = -2.0 / std::f64::consts::PI.sqrt() * (-self.v * self.v).exp();
+        self.chain(Real::erfc(self.v), d)
+    }
     fn relu_with(self, at_zero: f64) -> Self {
         if self.v > 0.0 {
             self

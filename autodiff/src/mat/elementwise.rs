@@ -194,6 +194,22 @@ impl<'t, T: Float> Mat<'t, T> {
         self.map(Unary::Relu { at_zero })
     }
 
+    /// Elementwise leaky ReLU: `x` for `x > 0`, else `slope x`, with
+    /// derivative `slope` at 0 (PyTorch's `nn.LeakyReLU(slope)`).
+    pub fn leaky_relu(self, slope: f64) -> Mat<'t, T> {
+        self.map(Unary::LeakyRelu { slope })
+    }
+
+    /// Elementwise SiLU (swish) `x S(x)`.
+    pub fn silu(self) -> Mat<'t, T> {
+        self.map(Unary::Silu)
+    }
+
+    /// Elementwise GELU `x Phi(x)`, the exact form (PyTorch's `nn.GELU()`).
+    pub fn gelu(self) -> Mat<'t, T> {
+        self.map(Unary::Gelu)
+    }
+
     /// Elementwise `e^x`.
     pub fn exp(self) -> Mat<'t, T> {
         self.map(Unary::Exp)
