@@ -89,7 +89,14 @@ fn activation() -> impl Strategy<Value = Activation> {
         4 => relu(),
         1 => Just(Activation::Identity),
         1 => Just(Activation::Softplus),
+        1 => leaky_relu(),
+        1 => Just(Activation::Silu),
+        1 => Just(Activation::Gelu),
     ]
+}
+
+fn leaky_relu() -> impl Strategy<Value = Activation> {
+    prop_oneof![Just(0.01), -1.0..=1.0_f64].prop_map(|slope| Activation::LeakyRelu { slope })
 }
 
 fn smooth_activation() -> impl Strategy<Value = Activation> {
@@ -99,6 +106,9 @@ fn smooth_activation() -> impl Strategy<Value = Activation> {
         Just(Activation::Softplus),
         Just(Activation::Identity),
         relu(),
+        leaky_relu(),
+        Just(Activation::Silu),
+        Just(Activation::Gelu),
     ]
 }
 
@@ -223,14 +233,14 @@ fn assert_close(
 }
 
 /// Every pre-activation `z_r` of every sample, for the layers whose
-/// activation is a ReLU.
+/// activation has a kink at 0 (ReLU, leaky ReLU).
 fn relu_inputs(layers: &Layers<f64>, x: &[f64]) -> Vec<f64> {
     let a0 = layers.widths()[0];
     let mut zs = Vec::new();
     for xi in x.chunks(a0) {
         let t = layers.forward_trace(xi).unwrap();
         for (z, a) in t.z.iter().zip(layers.activations()) {
-            if matches!(a, Activation::Relu { .. }) {
+            if matches!(a, Activation::Relu { .. } | Activation::LeakyRelu { .. }) {
                 zs.extend_from_slice(z);
             }
         }
@@ -454,6 +464,11 @@ fn f32_error_bound(layers: &Layers<f64>, x: &[f64]) -> Vec<f64> {
                     Activation::Tanh => 1.0 - near0.tanh().powi(2),
                     Activation::Sigmoid => sig(near0) * (1.0 - sig(near0)),
                     Activation::Softplus => sig(z + ez),
+                    Activation::LeakyRelu { slope } => slope.abs().max(1.0),
+                    // The largest derivatives: SiLU's 1.0998 near z = 2.4,
+                    // GELU's 1.1289 near z = 1.4.
+                    Activation::Silu => 1.1,
+                    Activation::Gelu => 1.13,
                 };
                 slope * ez + 4.0 * u * t.x[r + 1][i].abs()
             })

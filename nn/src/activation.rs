@@ -20,6 +20,17 @@ pub enum Activation {
     },
     /// `ln(1 + e^x)`, a smooth ReLU.
     Softplus,
+    /// Leaky ReLU: `x` for `x > 0`, else `slope x`, with derivative `slope`
+    /// at 0 (PyTorch's `nn.LeakyReLU(slope)`; see [`Activation::LEAKY_RELU`]).
+    LeakyRelu {
+        /// The slope for `x <= 0`, finite.
+        slope: f64,
+    },
+    /// SiLU (swish) `x S(x)`: PyTorch's `nn.SiLU`, JAX's `nn.silu`.
+    Silu,
+    /// GELU `x Phi(x)`, `Phi` the standard normal distribution function:
+    /// the exact form, PyTorch's `nn.GELU()`.
+    Gelu,
 }
 
 impl Default for Activation {
@@ -33,6 +44,9 @@ impl Activation {
     /// ReLU with the PyTorch and JAX subgradient 0 at 0.
     pub const RELU: Activation = Activation::Relu { at_zero: 0.0 };
 
+    /// Leaky ReLU with PyTorch's default slope, 0.01.
+    pub const LEAKY_RELU: Activation = Activation::LeakyRelu { slope: 0.01 };
+
     /// The elementwise primitive, or `None` for the identity.
     pub fn primitive(self) -> Option<Unary> {
         match self {
@@ -41,6 +55,9 @@ impl Activation {
             Activation::Tanh => Some(Unary::Tanh),
             Activation::Relu { at_zero } => Some(Unary::Relu { at_zero }),
             Activation::Softplus => Some(Unary::Softplus),
+            Activation::LeakyRelu { slope } => Some(Unary::LeakyRelu { slope }),
+            Activation::Silu => Some(Unary::Silu),
+            Activation::Gelu => Some(Unary::Gelu),
         }
     }
 
@@ -73,12 +90,27 @@ impl Activation {
         }
     }
 
-    /// Whether the parameters are valid (a ReLU subgradient in `[0, 1]`).
+    /// Whether the parameters are valid: a ReLU subgradient in `[0, 1]`, a
+    /// finite leaky ReLU slope.
     pub fn is_valid(self) -> bool {
-        !matches!(self, Activation::Relu { at_zero } if !(0.0..=1.0).contains(&at_zero))
+        self.invalid_because().is_none()
     }
 
-    /// A short name: `identity`, `sigmoid`, `tanh`, `relu`, `softplus`.
+    /// What is wrong with the parameters, if anything.
+    pub(crate) fn invalid_because(self) -> Option<&'static str> {
+        match self {
+            Activation::Relu { at_zero } if !(0.0..=1.0).contains(&at_zero) => {
+                Some("a ReLU subgradient outside [0, 1]")
+            }
+            Activation::LeakyRelu { slope } if !slope.is_finite() => {
+                Some("a leaky ReLU slope that is not finite")
+            }
+            _ => None,
+        }
+    }
+
+    /// A short name: `identity`, `sigmoid`, `tanh`, `relu`, `softplus`,
+    /// `leaky_relu`, `silu`, `gelu`.
     pub fn name(self) -> &'static str {
         match self {
             Activation::Identity => "identity",
@@ -86,6 +118,9 @@ impl Activation {
             Activation::Tanh => "tanh",
             Activation::Relu { .. } => "relu",
             Activation::Softplus => "softplus",
+            Activation::LeakyRelu { .. } => "leaky_relu",
+            Activation::Silu => "silu",
+            Activation::Gelu => "gelu",
         }
     }
 }
@@ -96,6 +131,7 @@ impl std::fmt::Display for Activation {
             Activation::Relu { at_zero } if *at_zero != 0.0 => {
                 write!(f, "relu (subgradient {at_zero} at 0)")
             }
+            Activation::LeakyRelu { slope } => write!(f, "leaky_relu (slope {slope})"),
             a => f.write_str(a.name()),
         }
     }

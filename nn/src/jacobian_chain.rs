@@ -153,7 +153,22 @@ fn act_value<T: Float>(a: Activation, z: T) -> T {
             let l = if u == one { e } else { e * u.ln() / (u - one) };
             m + l
         }
+        Activation::LeakyRelu { slope } => {
+            if z > zero {
+                z
+            } else {
+                T::from_f64(slope) * z
+            }
+        }
+        Activation::Silu => z * sigmoid(z),
+        Activation::Gelu => z * normal_cdf(z),
     }
+}
+
+/// `Phi(z) = erfc(-z / sqrt 2) / 2`, the standard normal distribution
+/// function.
+fn normal_cdf<T: Float>(z: T) -> T {
+    T::from_f64(0.5) * (-z / T::from_f64(std::f64::consts::SQRT_2)).erfc()
 }
 
 fn sigmoid<T: Float>(z: T) -> T {
@@ -168,7 +183,9 @@ fn sigmoid<T: Float>(z: T) -> T {
 
 /// `S'(z)` by hand, given `s = S(z)`: sigmoid `s (1 - s)`; tanh `1 - s^2`;
 /// ReLU `[z > 0]`, and `at_zero` at exactly 0 (Remark 5.1.10); softplus the
-/// sigmoid of `z`; identity 1.
+/// sigmoid of `z`; leaky ReLU 1 for `z > 0`, else the slope; SiLU
+/// `S + z S (1 - S)` with `S` the sigmoid; GELU `Phi(z) + z phi(z)`;
+/// identity 1.
 fn act_derivative<T: Float>(a: Activation, z: T, s: T) -> T {
     let one = T::one();
     match a {
@@ -187,6 +204,22 @@ fn act_derivative<T: Float>(a: Activation, z: T, s: T) -> T {
             }
         }
         Activation::Softplus => sigmoid(z),
+        Activation::LeakyRelu { slope } => {
+            if z > T::zero() {
+                one
+            } else {
+                T::from_f64(slope)
+            }
+        }
+        Activation::Silu => {
+            let sg = sigmoid(z);
+            sg + z * sg * (one - sg)
+        }
+        Activation::Gelu => {
+            let density = (-z * z / T::from_f64(2.0)).exp()
+                / T::from_f64((2.0 * std::f64::consts::PI).sqrt());
+            normal_cdf(z) + z * density
+        }
     }
 }
 

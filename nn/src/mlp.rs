@@ -114,7 +114,8 @@ impl<T: Float> MlpBuilder<T> {
     /// # Errors
     /// [`Error::Architecture`] for fewer than two widths, a zero width, a
     /// number of per-layer activations that is not the number of hidden
-    /// layers, a ReLU subgradient outside `[0, 1]`, an
+    /// layers, a ReLU subgradient outside `[0, 1]`, a leaky ReLU slope that
+    /// is not finite, an
     /// [`Init::Uniform`] bound that is negative or not finite, or widths
     /// whose parameters cannot be counted in a `usize` or allocated.
     pub fn build(self) -> Result<Mlp<T>> {
@@ -139,10 +140,8 @@ impl<T: Float> MlpBuilder<T> {
         let layers = w.len() - 1;
         let hidden = match &self.hidden {
             Hidden::All(a) => {
-                if !a.is_valid() {
-                    return Err(Error::Architecture(format!(
-                        "{a:?} has a ReLU subgradient outside [0, 1]"
-                    )));
+                if let Some(why) = a.invalid_because() {
+                    return Err(Error::Architecture(format!("{a:?} has {why}")));
                 }
                 vec![*a; layers - 1]
             }
@@ -157,9 +156,11 @@ impl<T: Float> MlpBuilder<T> {
         };
         let mut activations = hidden;
         activations.push(self.output);
-        if let Some(r) = activations.iter().position(|a| !a.is_valid()) {
+        if let Some((r, why)) = (activations.iter().enumerate())
+            .find_map(|(r, a)| a.invalid_because().map(|why| (r, why)))
+        {
             return Err(Error::Architecture(format!(
-                "layer {r}: {:?} has a ReLU subgradient outside [0, 1]",
+                "layer {r}: {:?} has {why}",
                 activations[r]
             )));
         }

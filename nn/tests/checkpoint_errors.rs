@@ -307,7 +307,7 @@ fn malformed_metadata_is_named() {
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("widths", "2,x,1"), ("activations", "relu,identity")], "metadata widths = \"2,x,1\" is not a comma-separated list of integers"),
         (&[("widths", "2,3,1"), ("activations", "relu")], "metadata activations = \"relu\" lists 1 activations for 2 layers (widths \"2,3,1\")"),
-        (&[("widths", "2,3,1"), ("activations", "gelu,identity")], "metadata activations: unknown activation \"gelu\""),
+        (&[("widths", "2,3,1"), ("activations", "elu,identity")], "metadata activations: unknown activation \"elu\""),
         (&[("widths", "2,3,1")], "metadata widths is present but activations is missing"),
         (&[("progress.epoch", "1")], "metadata progress.epoch, progress.step and progress.seed must be present together"),
         (&[("progress.epoch", "-1"), ("progress.step", "0"), ("progress.seed", "0")], "metadata progress.epoch = \"-1\" is not an unsigned integer"),

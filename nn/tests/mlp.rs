@@ -301,6 +301,31 @@ fn relu_subgradient_outside_unit_interval_is_refused_naming_the_layer() {
 }
 
 #[test]
+fn a_leaky_relu_slope_that_is_not_finite_is_refused_naming_the_layer() {
+    for bad in [f64::NAN, f64::INFINITY] {
+        let m = arch_message(
+            Mlp::<f64>::builder(&[2, 3, 3, 1])
+                .hidden_each(&[Activation::Silu, Activation::LeakyRelu { slope: bad }])
+                .build(),
+        );
+        assert!(
+            m.contains("layer 1") && m.contains("leaky ReLU slope"),
+            "{m}"
+        );
+        let m = arch_message(
+            Mlp::<f64>::builder(&[2, 3, 1])
+                .hidden(Activation::LeakyRelu { slope: bad })
+                .build(),
+        );
+        assert!(m.contains("not finite"), "{m}");
+    }
+    assert!(Mlp::<f64>::builder(&[2, 3, 1])
+        .hidden(Activation::LeakyRelu { slope: -2.0 })
+        .build()
+        .is_ok());
+}
+
+#[test]
 fn non_finite_parameter_is_a_typed_error_naming_the_tensor_and_index() {
     let mut mlp = net(&[3, 4, 4, 2]);
     let offset = mlp.slots()["layers.2.weight"].offset;

@@ -23,6 +23,7 @@ pub(super) type Architecture = (Vec<usize>, Vec<Activation>);
 fn encode_activation(a: Activation) -> String {
     match a {
         Activation::Relu { at_zero } => format!("relu:{at_zero:?}"),
+        Activation::LeakyRelu { slope } => format!("leaky_relu:{slope:?}"),
         a => a.name().to_string(),
     }
 }
@@ -127,14 +128,20 @@ fn parse_activation(s: &str) -> std::result::Result<Activation, String> {
         "tanh" => Activation::Tanh,
         "softplus" => Activation::Softplus,
         "relu" => Activation::RELU,
-        other => match other.strip_prefix("relu:").map(str::parse::<f64>) {
-            Some(Ok(at_zero)) => Activation::Relu { at_zero },
-            _ => {
-                return Err(format!(
-                    "metadata activations: unknown activation {other:?}"
-                ))
+        "silu" => Activation::Silu,
+        "gelu" => Activation::Gelu,
+        other => {
+            let param = |prefix: &str| other.strip_prefix(prefix).map(str::parse::<f64>);
+            match (param("relu:"), param("leaky_relu:")) {
+                (Some(Ok(at_zero)), _) => Activation::Relu { at_zero },
+                (_, Some(Ok(slope))) => Activation::LeakyRelu { slope },
+                _ => {
+                    return Err(format!(
+                        "metadata activations: unknown activation {other:?}"
+                    ))
+                }
             }
-        },
+        }
     })
 }
 
@@ -334,11 +341,16 @@ mod tests {
             Activation::RELU,
             Activation::Relu { at_zero: 0.1 + 0.2 },
             Activation::Relu { at_zero: 1.0 },
+            Activation::Silu,
+            Activation::Gelu,
+            Activation::LEAKY_RELU,
+            Activation::LeakyRelu { slope: -0.1 - 0.2 },
         ];
         let text = encode_activations(&acts);
         assert_eq!(
             text,
-            "identity,sigmoid,tanh,softplus,relu:0.0,relu:0.30000000000000004,relu:1.0"
+            "identity,sigmoid,tanh,softplus,relu:0.0,relu:0.30000000000000004,relu:1.0,\
+             silu,gelu,leaky_relu:0.01,leaky_relu:-0.30000000000000004"
         );
         let back: Vec<Activation> = text
             .split(',')
@@ -347,9 +359,10 @@ mod tests {
         assert_eq!(back, acts);
         assert_eq!(parse_activation("relu").unwrap(), Activation::RELU);
         assert_eq!(
-            parse_activation("gelu").unwrap_err(),
-            "metadata activations: unknown activation \"gelu\""
+            parse_activation("elu").unwrap_err(),
+            "metadata activations: unknown activation \"elu\""
         );
+        assert!(parse_activation("leaky_relu").is_err());
         assert!(parse_activation("relu:x").is_err());
     }
 

@@ -25,7 +25,7 @@
 //!   | --- | --- |
 //!   | `format` | [`FORMAT`] |
 //!   | `widths` | `a_0,...,a_{p+1}`, e.g. `2,16,2` |
-//!   | `activations` | one per layer: `identity`, `sigmoid`, `tanh`, `softplus`, `relu:<subgradient at 0>` (e.g. `relu:0.0,identity`) |
+//!   | `activations` | one per layer: `identity`, `sigmoid`, `tanh`, `softplus`, `silu`, `gelu`, `relu:<subgradient at 0>`, `leaky_relu:<slope>` (e.g. `relu:0.0,identity`) |
 //!   | `optimizer` | [`OptimizerState::optimizer`] (only with an optimizer) |
 //!   | `optimizer.steps` | decimal `u64` |
 //!   | `optimizer.learning_rate` | the `f64` (finite) in Rust's shortest round-trip form (`{:?}`), so it reads back bitwise |
