@@ -105,7 +105,9 @@ pub struct Args {
     /// from the checkpoint: if given, it must be the same.
     #[arg(long, value_delimiter = ',', default_value = "64")]
     pub hidden: Vec<usize>,
-    /// Hidden activation: relu, tanh, sigmoid or softplus. With --load: as
+    /// Hidden activation: relu, tanh, sigmoid, softplus, silu, gelu (the
+    /// exact form, PyTorch's nn.GELU()), or leaky_relu (slope 0.01, as
+    /// PyTorch's nn.LeakyReLU()) and leaky_relu:SLOPE. With --load: as
     /// --hidden.
     #[arg(long, default_value = "relu")]
     pub activation: String,
@@ -163,12 +165,33 @@ pub fn activation(name: &str, at_zero: f64) -> Result<Activation, String> {
         "tanh" => Activation::Tanh,
         "sigmoid" => Activation::Sigmoid,
         "softplus" => Activation::Softplus,
-        _ => {
-            return Err(format!(
-                "unknown activation {name:?}; use relu, tanh, sigmoid or softplus"
-            ))
-        }
+        "silu" => Activation::Silu,
+        "gelu" => Activation::Gelu,
+        "leaky_relu" => Activation::LEAKY_RELU,
+        _ => match name.strip_prefix("leaky_relu:").map(str::parse::<f64>) {
+            Some(Ok(slope)) if slope.is_finite() => Activation::LeakyRelu { slope },
+            Some(_) => {
+                return Err(format!(
+                    "--activation {name}: the slope after leaky_relu: must be a finite number"
+                ))
+            }
+            None => {
+                return Err(format!(
+                    "unknown activation {name:?}; use relu, tanh, sigmoid, softplus, silu, gelu, \
+                     leaky_relu or leaky_relu:SLOPE"
+                ))
+            }
+        },
     })
+}
+
+/// The `--activation` value that gives `a` (ReLU's subgradient aside, which
+/// is `--relu-at-zero`'s).
+pub fn activation_flag(a: Activation) -> String {
+    match a {
+        Activation::LeakyRelu { slope } => format!("leaky_relu:{slope}"),
+        a => a.name().to_string(),
+    }
 }
 
 /// A drop probability, in `[0, 1)`.

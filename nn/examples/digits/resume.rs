@@ -1,7 +1,7 @@
 //! Resuming from a checkpoint: the run's settings and architecture come
 //! from it, and ones given on the command line must agree.
 
-use crate::args::Args;
+use crate::args::{activation, activation_flag, Args};
 use nn::checkpoint::{load_checkpoint, LoadedCheckpoint};
 use nn::{Activation, Mlp};
 use std::collections::BTreeMap;
@@ -214,7 +214,7 @@ pub fn check_architecture(
         }
         out.join(",")
     };
-    let names = distinct(acts.iter().map(|a| a.name().to_string()).collect());
+    let names = distinct(acts.iter().map(|&a| activation_flag(a)).collect());
     let refuse = |flag: &str, theirs: String, ours: String| {
         Err(format!(
             "{file} holds a network with {flag} {theirs}, this run gives {flag} {ours}: with \
@@ -224,8 +224,19 @@ pub fn check_architecture(
     if given("hidden") && args.hidden != hidden {
         return refuse("--hidden", list(hidden), list(&args.hidden));
     }
-    if given("activation") && acts.iter().any(|a| a.name() != args.activation) {
-        return refuse("--activation", names, args.activation.clone());
+    if given("activation") {
+        // ReLU's subgradient is --relu-at-zero's, checked below.
+        let ours = activation(&args.activation, args.relu_at_zero)?;
+        let same = |a: &Activation| match (a, ours) {
+            (Activation::Relu { .. }, Activation::Relu { .. }) => true,
+            (Activation::LeakyRelu { slope: s }, Activation::LeakyRelu { slope: t }) => {
+                s.to_bits() == t.to_bits()
+            }
+            (a, o) => *a == o,
+        };
+        if !acts.iter().all(same) {
+            return refuse("--activation", names, args.activation.clone());
+        }
     }
     let relu_at = |a: &Activation| match a {
         Activation::Relu { at_zero } => Some(*at_zero),

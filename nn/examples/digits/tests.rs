@@ -253,6 +253,60 @@ fn relu_at_zero_is_refused_with_another_activation_instead_of_ignored() {
 }
 
 #[test]
+fn every_activation_flag_names_the_activation_it_builds_and_a_leaky_slope_resumes_only_as_saved() {
+    use crate::args::{activation, activation_flag};
+    use nn::Activation;
+    for (flag, want) in [
+        ("relu", Activation::RELU),
+        ("tanh", Activation::Tanh),
+        ("sigmoid", Activation::Sigmoid),
+        ("softplus", Activation::Softplus),
+        ("silu", Activation::Silu),
+        ("gelu", Activation::Gelu),
+        ("leaky_relu", Activation::LEAKY_RELU),
+        ("leaky_relu:0.2", Activation::LeakyRelu { slope: 0.2 }),
+    ] {
+        let a = activation(flag, 0.0).unwrap();
+        assert_eq!(a, want, "{flag}");
+        assert_eq!(activation(&activation_flag(a), 0.0).unwrap(), a, "{flag}");
+    }
+    for bad in ["leaky_relu:", "leaky_relu:inf", "leaky_relu:x", "elu"] {
+        assert!(activation(bad, 0.0).is_err(), "{bad}");
+    }
+    let dir = scratch("leaky");
+    let path = dir.join("m.st");
+    let p = path.to_str().unwrap();
+    digits_cli(&[
+        "--epochs",
+        "1",
+        "--activation",
+        "leaky_relu:0.2",
+        "--save",
+        p,
+    ])
+    .unwrap();
+    let e = digits_cli(&["--epochs", "2", "--load", p, "--activation", "leaky_relu"]).unwrap_err();
+    assert!(
+        e.contains("holds a network with --activation leaky_relu:0.2"),
+        "{e}"
+    );
+    digits_cli(&[
+        "--epochs",
+        "2",
+        "--load",
+        p,
+        "--activation",
+        "leaky_relu:0.2",
+    ])
+    .unwrap();
+    assert_eq!(
+        load(&path).model.activations()[0],
+        Activation::LeakyRelu { slope: 0.2 }
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
 fn a_checkpoint_predicts_on_raw_data_through_its_saved_scaler() {
     let dir = scratch("predict");
     let path = dir.join("m.st");
