@@ -60,9 +60,17 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let toff = st.push_slice(target);
         let (f, y) = (st.value(self.node()), &st.data[toff..toff + target.len()]);
-        let half_sq: T =
-            f.iter().zip(y).map(|(&f, &y)| (f - y) * (f - y)).sum::<T>() * T::from_f64(0.5);
-        let value = half_sq * reduction.factor(shape.rows);
+        // Summed in f64 (the same in f64): a running f32 sum of a million
+        // terms drifts by a percent, where JAX's tree sum does not.
+        let sq: f64 = f
+            .iter()
+            .zip(y)
+            .map(|(&f, &y)| {
+                let d = f.to_f64() - y.to_f64();
+                d * d
+            })
+            .sum();
+        let value = T::from_f64(sq * 0.5 * reduction.factor::<f64>(shape.rows));
         let off = st.alloc(1);
         st.data[off] = value;
         let grad = self.requires_grad_in(&st);
@@ -124,7 +132,8 @@ impl<'t, T: Float> Mat<'t, T> {
         let poff = st.alloc(rows * cols);
         let (below, probs) = st.split(poff, rows * cols);
         let z = below.of(self);
-        let mut total = T::zero();
+        // Summed in f64, as least squares (the same in f64).
+        let mut total = 0.0f64;
         // `max(1)`: with no classes there are no rows either (a label would
         // be out of range), and chunks of 0 panic.
         for ((zr, pr), &label) in z
@@ -152,9 +161,9 @@ impl<'t, T: Float> Mat<'t, T> {
             // so a small loss next to large logits is not lost in `m`. (A
             // NaN logit: no maximum found, ln of the NaN sum.)
             let ln_s = if top.is_some() { rest.ln_1p() } else { s.ln() };
-            total += (m - zr[label]) + ln_s;
+            total += ((m - zr[label]) + ln_s).to_f64();
         }
-        let value = total * reduction.factor(rows);
+        let value = T::from_f64(total * reduction.factor::<f64>(rows));
         let off = st.alloc(1);
         st.data[off] = value;
         let grad = self.requires_grad_in(&st);
