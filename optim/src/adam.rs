@@ -5,7 +5,7 @@ use crate::adam_ode::RelaxationTimes;
 use crate::decay_mask::{check_fits, for_each_segment};
 use crate::optimizer::{
     check_state_values, check_step, decay_rate, ensure_len, export_state, first_where,
-    non_negative, positive, step_size, take_buffers, Settings,
+    non_negative, positive, positive_in, step_size, take_buffers, Settings,
 };
 use crate::{DecayMask, Error, Float, Optimizer, OptimizerState, Result};
 
@@ -30,7 +30,7 @@ impl<T: Float> AdamCore<T> {
             alpha: positive(name, "alpha", alpha)?,
             beta1: decay_rate(name, "beta1", beta1)?,
             beta2: decay_rate(name, "beta2", beta2)?,
-            eps: positive(name, "eps", eps)?,
+            eps: positive_in::<T>(name, "eps", eps)?,
             decay_mask: None,
             m: Vec::new(),
             v: Vec::new(),
@@ -223,7 +223,8 @@ impl<T: Float> Adam<T> {
     ///
     /// # Errors
     /// [`crate::Error::InvalidHyperparameter`] unless `alpha > 0`, `eps > 0`
-    /// (finite) and `beta1`, `beta2` in `[0, 1)`.
+    /// (finite; `eps` also as a `T`, not below about `1.4e-45` in `f32`)
+    /// and `beta1`, `beta2` in `[0, 1)`.
     pub fn new(alpha: f64, beta1: f64, beta2: f64, eps: f64) -> Result<Self> {
         Ok(Self {
             core: AdamCore::new(Self::NAME, alpha, beta1, beta2, eps)?,

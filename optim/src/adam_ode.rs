@@ -2,8 +2,8 @@
 //! relaxation-time condition of Lemma 5.2.6 / Remark 5.2.7.
 
 use crate::optimizer::{
-    check_state_values, check_step, ensure_len, export_state, first_where, positive, step_size,
-    take_buffers, Settings,
+    check_state_values, check_step, ensure_len, export_state, first_where, positive, positive_in,
+    step_size, take_buffers, Settings,
 };
 use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
@@ -112,7 +112,8 @@ impl<T: Float> AdamOde<T> {
     ///
     /// # Errors
     /// [`Error::InvalidHyperparameter`] unless all four are finite and
-    /// `> 0`, `dt <= eps1` and `dt < eps2`.
+    /// `> 0`, `dt <= eps1` and `dt < eps2`, and `d0` is also finite and
+    /// `> 0` as a `T` (not below about `1.4e-45` in `f32`).
     pub fn new(dt: f64, eps1: f64, eps2: f64, d0: f64) -> Result<Self> {
         let times = RelaxationTimes {
             eps1: positive(Self::NAME, "eps1", eps1)?,
@@ -122,7 +123,7 @@ impl<T: Float> AdamOde<T> {
         Ok(Self {
             dt,
             times,
-            d0: positive(Self::NAME, "d0", d0)?,
+            d0: positive_in::<T>(Self::NAME, "d0", d0)?,
             z: Vec::new(),
             d: Vec::new(),
             steps: 0,

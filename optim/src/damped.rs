@@ -3,7 +3,7 @@
 
 use crate::momentum::{forward_second_order, Scheme, SecondOrder};
 use crate::optimizer::{non_negative, positive, Settings};
-use crate::{Float, Optimizer, OptimizerState, Result};
+use crate::{Error, Float, Optimizer, OptimizerState, Result};
 
 /// Heavy ball with a friction of bounded strength `nu` (5.21).
 ///
@@ -50,12 +50,26 @@ impl<T: Float> Friction<T> {
     ///
     /// # Errors
     /// [`crate::Error::InvalidHyperparameter`] unless `dt > 0`, `nu >= 0` and
-    /// `eps > 0`, all finite.
+    /// `eps > 0`, all finite, with the friction's largest coefficient
+    /// `nu / sqrt(eps)` (at `Z = 0`) finite as a `T`.
     pub fn new(dt: f64, nu: f64, eps: f64) -> Result<Self> {
+        let (nu, eps) = (
+            non_negative(Self::NAME, "nu", nu)?,
+            positive(Self::NAME, "eps", eps)?,
+        );
+        // An infinite coefficient times Z = 0 would be a NaN moment.
+        if !T::from_f64(nu / eps.sqrt()).is_finite() {
+            return Err(Error::InvalidHyperparameter {
+                optimizer: Self::NAME,
+                parameter: "eps",
+                expected: "large enough that nu / sqrt(eps) is finite in the number type",
+                got: eps,
+            });
+        }
         Ok(Self {
             inner: SecondOrder::new(Self::NAME, dt)?,
-            nu: non_negative(Self::NAME, "nu", nu)?,
-            eps: positive(Self::NAME, "eps", eps)?,
+            nu,
+            eps,
         })
     }
 

@@ -476,6 +476,29 @@ pub(crate) fn positive(optimizer: &'static str, parameter: &'static str, x: f64)
     }
 }
 
+/// `x` finite and `> 0` also once rounded to `T`, for a hyperparameter
+/// the update uses as a `T`: as an `f32`, an `f64` below about `7e-46` is
+/// 0 (Adam's `0 / (0 + eps)` on a zero gradient is then NaN) and one past
+/// `f32::MAX` infinite.
+pub(crate) fn positive_in<T: Float>(
+    optimizer: &'static str,
+    parameter: &'static str,
+    x: f64,
+) -> Result<f64> {
+    let x = positive(optimizer, parameter, x)?;
+    let rounded = T::from_f64(x);
+    if rounded > T::ZERO && rounded.is_finite() {
+        Ok(x)
+    } else {
+        Err(Error::InvalidHyperparameter {
+            optimizer,
+            parameter,
+            expected: "finite and > 0 also in the number type (f32: about 1.4e-45 to 3.4e38)",
+            got: x,
+        })
+    }
+}
+
 /// `x` finite and `>= 0`.
 pub(crate) fn non_negative(
     optimizer: &'static str,

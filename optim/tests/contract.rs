@@ -465,6 +465,52 @@ fn every_method_rejects_negative_learning_rates_and_constructors_also_zero() {
     }
 }
 
+/// A hyperparameter valid as an `f64` can round to 0 (or overflow) in the
+/// number type the method steps in: `eps = 1e-50` is 0 in `f32`, and Adam's
+/// first step on a zero gradient entry was then `0 / (0 + 0)`, a NaN
+/// parameter behind an `Ok`. Refused by the constructor, naming the
+/// parameter; the same values are fine in `f64`.
+#[test]
+fn f32_constructors_refuse_a_hyperparameter_that_rounds_to_zero_or_overflows_in_f32() {
+    let refused = |r: optim::Result<()>, name: &str| match r {
+        Err(Error::InvalidHyperparameter { parameter, .. }) => assert_eq!(parameter, name),
+        r => panic!("{name}: {r:?}"),
+    };
+    for tiny in [1e-46, 1e-50, 1e-300] {
+        refused(Adam::<f32>::new(0.1, 0.9, 0.999, tiny).map(drop), "eps");
+        refused(
+            AdamW::<f32>::new(0.1, 0.9, 0.999, tiny, 0.01).map(drop),
+            "eps",
+        );
+        refused(AdamOde::<f32>::new(0.1, 0.4, 2.0, tiny).map(drop), "d0");
+        // The friction's coefficient nu / sqrt(|Z|^2 + eps) at Z = 0.
+        refused(Friction::<f32>::new(0.1, 1.0, tiny * tiny).map(drop), "eps");
+    }
+    refused(Adam::<f32>::new(0.1, 0.9, 0.999, 1e39).map(drop), "eps");
+    refused(AdamOde::<f32>::new(0.1, 0.4, 2.0, 1e39).map(drop), "d0");
+    refused(Friction::<f32>::new(0.1, 1e39, 1.0).map(drop), "eps");
+
+    // In f64 they are numbers, and every step stays finite.
+    let mut methods: Vec<Box<dyn Optimizer<f64>>> = vec![
+        Box::new(Adam::new(0.1, 0.9, 0.999, 1e-300).unwrap()),
+        Box::new(AdamW::new(0.1, 0.9, 0.999, 1e-300, 0.01).unwrap()),
+        Box::new(AdamOde::new(0.1, 0.4, 2.0, 1e-300).unwrap()),
+        Box::new(Friction::new(0.1, 1.0, 1e-300).unwrap()),
+    ];
+    for opt in &mut methods {
+        let mut w = [1.0, 1.0];
+        for _ in 0..3 {
+            opt.step(&mut w, &[0.0, 1.0]).unwrap();
+        }
+        assert!(w.iter().all(|w| w.is_finite()), "{}: {w:?}", opt.name());
+    }
+    // The smallest that still steps in f32.
+    let mut adam = Adam::<f32>::new(0.1, 0.9, 0.999, 1e-44).unwrap();
+    let mut w = [1.0f32, 1.0];
+    adam.step(&mut w, &[0.0, 1.0]).unwrap();
+    assert!(w.iter().all(|w| w.is_finite()), "{w:?}");
+}
+
 #[test]
 fn only_nesterov_asks_for_the_gradient_elsewhere() {
     for mut opt in all_methods::<f64>() {
