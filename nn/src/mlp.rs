@@ -585,7 +585,12 @@ impl<T: Float> Mlp<T> {
     /// The class probabilities of each row of `x`: the softmax of the
     /// network's outputs (the logits that [`Loss::CrossEntropy`] takes; as
     /// `torch.softmax(model(x), dim=1)`), computed stably (each row's
-    /// maximum subtracted first). Each row sums to 1 up to rounding.
+    /// maximum subtracted first). Each row of finite outputs sums to 1 up
+    /// to rounding. A row holding a NaN or a `+inf` output, or only `-inf`
+    /// ones (from a NaN or infinite input, or an overflow inside the
+    /// network), comes out as NaN probabilities, as from `torch.softmax`
+    /// and `jax.nn.softmax`, not as an error: [`classify`](Self::classify)
+    /// refuses a NaN output.
     ///
     /// ```
     /// use nn::{Activation, Mlp};
@@ -599,6 +604,9 @@ impl<T: Float> Mlp<T> {
     ///     let r = p.row(0);
     ///     (0..3).fold(0, |b, j| if r[j] > r[b] { j } else { b })
     /// });
+    /// // A NaN input: NaN probabilities, which `classify` refuses.
+    /// assert!(mlp.predict_proba(&[f64::NAN, 0.0])?.row(0).iter().all(|v| v.is_nan()));
+    /// assert!(mlp.classify(&[f64::NAN, 0.0]).is_err());
     /// # Ok::<(), nn::Error>(())
     /// ```
     ///

@@ -814,3 +814,32 @@ fn a_nan_output_from_an_infinite_input_or_an_overflow_is_named_and_has_no_accura
     assert!(loss.is_nan(), "{loss}");
     assert_eq!(accuracy, None);
 }
+
+/// As `torch.softmax` and `jax.nn.softmax`: a row holding `+inf` (an
+/// overflow inside the network) or NaN is NaN throughout, a `-inf` output
+/// has probability 0, and a row of finite outputs sums to 1.
+#[test]
+fn predict_proba_of_a_row_with_a_nan_or_plus_infinite_output_is_nan_and_minus_infinity_is_zero() {
+    // W_0 = 0 and b_0 = (1e300, 0): the hidden layer is (1e300, 0) for any
+    // finite input; W_1 = diag(s, 1), b_1 = 0: the outputs are
+    // (s * 1e300, 0), infinite for |s| = 1e300.
+    let mut mlp = Mlp::<f64>::builder(&[2, 2, 2]).seed(0).build().unwrap();
+    let with = |mlp: &mut Mlp<f64>, s: f64| {
+        mlp.params_mut()
+            .copy_from_slice(&[0.0, 0.0, 0.0, 0.0, 1e300, 0.0, s, 0.0, 0.0, 1.0, 0.0, 0.0])
+    };
+    with(&mut mlp, 1e300);
+    assert_eq!(
+        mlp.predict(&[0.0, 0.0]).unwrap().row(0),
+        &[f64::INFINITY, 0.0]
+    );
+    let p = mlp.predict_proba(&[0.0, 0.0]).unwrap();
+    assert!(p.row(0).iter().all(|v| v.is_nan()), "{:?}", p.row(0));
+    let p = mlp.predict_proba(&[f64::NAN, 0.0]).unwrap();
+    assert!(p.row(0).iter().all(|v| v.is_nan()), "{:?}", p.row(0));
+    with(&mut mlp, -1e300);
+    assert_eq!(mlp.predict_proba(&[0.0, 0.0]).unwrap().row(0), &[0.0, 1.0]);
+    with(&mut mlp, 1.0);
+    let p = mlp.predict_proba(&[0.0, 0.0]).unwrap();
+    assert!((p.row(0).iter().sum::<f64>() - 1.0).abs() < 1e-15);
+}
