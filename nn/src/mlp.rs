@@ -241,6 +241,7 @@ impl<'t, T: Float> Forward<'t, T> {
     ///
     /// # Panics
     /// If `grads` was computed on another tape or recording.
+    #[track_caller]
     pub fn gradient<'g>(&self, grads: &'g Grads<T>) -> &'g [T] {
         grads.packed(self.params)
     }
@@ -251,6 +252,7 @@ impl<'t, T: Float> Forward<'t, T> {
     ///
     /// # Panics
     /// If `grads` was computed on another tape or recording.
+    #[track_caller]
     pub fn gradient_mut<'g>(&self, grads: &'g mut Grads<T>) -> &'g mut [T] {
         grads.packed_mut(self.params)
     }
@@ -260,6 +262,10 @@ impl<'t, T: Float> Forward<'t, T> {
     ///
     /// # Errors
     /// [`Error::LengthMismatch`] unless `out` has one entry per parameter.
+    ///
+    /// # Panics
+    /// If `grads` was computed on another tape or recording.
+    #[track_caller]
     pub fn gradient_into(&self, grads: &Grads<T>, out: &mut [T]) -> Result<()> {
         let g = self.gradient(grads);
         if out.len() != g.len() {
@@ -334,7 +340,9 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Panics
     /// If `r` is not a layer.
+    #[track_caller]
     pub fn weight(&self, r: usize) -> Matrix<T> {
+        self.check_layer("weight", r);
         let s = self.slots[2 * r];
         Matrix::new(s.shape.rows, s.shape.cols, self.params[s.range()].to_vec())
             .expect("slot shape")
@@ -344,7 +352,9 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Panics
     /// If `r` is not a layer.
+    #[track_caller]
     pub fn bias(&self, r: usize) -> &[T] {
+        self.check_layer("bias", r);
         &self.params[self.slots[2 * r + 1].range()]
     }
 
@@ -362,14 +372,21 @@ impl<T: Float> Mlp<T> {
     ///
     /// # Panics
     /// If `r` is not a layer (`r >= num_layers()`).
+    #[track_caller]
     pub fn layer_range(&self, r: usize) -> std::ops::Range<usize> {
+        self.check_layer("layer_range", r);
+        self.slots[2 * r].range().start..self.slots[2 * r + 1].range().end
+    }
+
+    /// Panics, at the caller's line, unless `r` is a layer.
+    #[track_caller]
+    fn check_layer(&self, method: &str, r: usize) {
         assert!(
             r < self.num_layers(),
-            "Mlp::layer_range: layer {r} asked of a network of {} layers (0..{})",
+            "Mlp::{method}: layer {r} asked of a network of {} layers (0..{})",
             self.num_layers(),
             self.num_layers()
         );
-        self.slots[2 * r].range().start..self.slots[2 * r + 1].range().end
     }
 
     /// The entries of the weight matrices `W_r` among the flat parameters,
