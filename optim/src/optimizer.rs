@@ -403,6 +403,21 @@ pub(crate) fn take_buffers<T: Float, const N: usize>(
         check_state_values(optimizer, name, buf, "finite", |v| v.is_finite())?;
         *slot = buf.to_vec();
     }
+    // The first step allocates the buffers: values with a counter of 0 are
+    // a corrupt state (Adam's next step would apply the first step's bias
+    // correction to old moments).
+    if state.steps == 0 {
+        if let Some((name, buf)) = state.buffers.iter().find(|(_, b)| !b.is_empty()) {
+            return Err(Error::InvalidState {
+                optimizer,
+                entry: name.clone(),
+                index: 0,
+                value: buf[0].to_f64(),
+                expected:
+                    "no values while the step counter is 0 (the first step allocates the buffers)",
+            });
+        }
+    }
     Ok(out)
 }
 

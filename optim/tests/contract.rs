@@ -383,6 +383,18 @@ fn rejects_bad_checkpoints<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
             good.buffers[k].0
         );
     }
+    // Buffers with a step counter of 0: only a corrupt file holds them.
+    if good.buffers.iter().any(|(_, b)| !b.is_empty()) {
+        let mut unstepped = good.clone();
+        unstepped.steps = 0;
+        let err = opt.load_state(&unstepped).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidState { index: 0, .. })
+                && err.to_string().contains("the step counter is 0"),
+            "{}: {err}",
+            opt.name()
+        );
+    }
     // Second moments are means of squares: a negative one is a corrupt file.
     for (name, moment) in [("adam", "v"), ("adamw", "v"), ("adam_ode", "d")] {
         if opt.name() == name {
