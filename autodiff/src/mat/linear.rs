@@ -263,13 +263,7 @@ pub(super) fn affine_backward<T: Float>(
         // Split over columns: each sum runs over the rows in order,
         // whatever the thread count.
         crate::par::chunks_mut(gb.g, 16, gz.len(), |start, g| {
-            crate::simd::vectorized(|| {
-                for row in gz.chunks_exact(o.max(1)) {
-                    for (g, &d) in g.iter_mut().zip(&row[start..]) {
-                        *g += d;
-                    }
-                }
-            })
+            crate::simd::vectorized(|| super::reduce::add_column_sums(g, gz, o, start))
         });
     }
 }

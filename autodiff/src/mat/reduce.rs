@@ -59,6 +59,37 @@ pub enum Axis {
     Cols,
 }
 
+/// `out[j] += sum_i x[i][start + j]` over the rows of `x` (row-major,
+/// `width` columns), summed in blocks of rows whose partial sums are then
+/// added to `out` in order. A plain running sum loses accuracy with the
+/// number of rows (in `f32`, 10^5 rows of 0.1 summed to 9998.56: the bias
+/// gradient of a full batch); blocked, the error grows with the number of
+/// blocks plus a block's length, about 100 times less there. The order of
+/// the additions depends only on the row count, not on `start` or on how
+/// the columns are split between threads.
+pub(crate) fn add_column_sums<T: Float>(out: &mut [T], x: &[T], width: usize, start: usize) {
+    const BLOCK_ROWS: usize = 128;
+    const TILE: usize = 64;
+    if width == 0 {
+        return;
+    }
+    for (t, out) in out.chunks_mut(TILE).enumerate() {
+        let col = start + t * TILE;
+        for block in x.chunks(BLOCK_ROWS * width) {
+            let mut partial = [T::zero(); TILE];
+            let partial = &mut partial[..out.len()];
+            for row in block.chunks_exact(width) {
+                for (p, &v) in partial.iter_mut().zip(&row[col..col + out.len()]) {
+                    *p += v;
+                }
+            }
+            for (o, &p) in out.iter_mut().zip(partial.iter()) {
+                *o += p;
+            }
+        }
+    }
+}
+
 impl<'t, T: Float> Mat<'t, T> {
     fn reduce_axis(self, axis: Axis, mean: bool) -> Mat<'t, T> {
         let (r, c) = (self.rows(), self.cols());
@@ -72,10 +103,13 @@ impl<'t, T: Float> Mat<'t, T> {
         let (below, out) = st.split(off, shape.len());
         let v = below.of(self);
         out.fill(T::zero());
-        for (i, row) in v.chunks(c.max(1)).enumerate() {
-            match axis {
-                Axis::Rows => out.iter_mut().zip(row).for_each(|(o, &x)| *o += x),
-                Axis::Cols => out[i] = row.iter().copied().sum(),
+        match axis {
+            Axis::Rows => add_column_sums(out, v, c, 0),
+            Axis::Cols => {
+                for (o, row) in out.iter_mut().zip(v.chunks(c.max(1))) {
+                    // A row as a column of one: the same blocked order.
+                    add_column_sums(std::slice::from_mut(o), row, 1, 0);
+                }
             }
         }
         if mean {
