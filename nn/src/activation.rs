@@ -78,7 +78,7 @@ impl Activation {
     /// Applies the activation in place to plain values.
     pub fn apply_slice<T: Float>(self, z: &mut [T]) {
         if let Some(op) = self.primitive() {
-            z.iter_mut().for_each(|v| *v = op.value(*v));
+            op.apply_in_place(z);
         }
     }
 

@@ -24,12 +24,31 @@ macro_rules! specialize {
                 let $o = Unary::Tanh;
                 $body
             }
+            Unary::LeakyRelu { slope } => {
+                let $o = Unary::LeakyRelu { slope };
+                $body
+            }
+            Unary::Silu => {
+                let $o = Unary::Silu;
+                $body
+            }
             other => {
                 let $o = other;
                 $body
             }
         }
     };
+}
+
+impl Unary {
+    /// `x = op(x)` for every entry of `xs` ([`Unary::value`]), in one loop
+    /// per op (the common activations' loops vectorised): for plain values
+    /// outside a tape, as a network's prediction.
+    pub fn apply_in_place<T: Float>(self, xs: &mut [T]) {
+        crate::simd::vectorized(|| {
+            specialize!(self, |o| xs.iter_mut().for_each(|x| *x = o.value(*x)))
+        })
+    }
 }
 
 impl<'t, T: Float> Mat<'t, T> {
