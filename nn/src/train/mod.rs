@@ -53,6 +53,24 @@ impl<T: autodiff::Float + optim::Float> Scalar for T {}
 /// assert_eq!(history.epochs.len(), 5);
 /// # Ok::<(), nn::Error>(())
 /// ```
+///
+/// # What one step does (to write the loop by hand)
+/// Epoch `e` takes its batches from `Batcher::new(len, batch_size)`
+/// with the config's `order`, `drop_last` and `seed`, as
+/// `batcher.epoch(e)`. Each step then, in this order:
+/// 1. applies the config's schedule, if any, to the optimizer;
+/// 2. gathers the batch and asks the optimizer for its
+///    [`gradient_point`](Optimizer::gradient_point) (Nesterov's lookahead);
+/// 3. records [`Mlp::forward_at`] those parameters (or
+///    [`Mlp::forward`]) on the cleared tape, applies the config's loss,
+///    and stops on a non-finite loss;
+/// 4. runs `backward_into`, clips the gradient in place with
+///    [`optim::clip_grad_norm`] if the config says so, and steps the
+///    optimizer on [`Forward::gradient`](crate::Forward::gradient).
+///
+/// A loop that does the same, in the same number type, trains bitwise as
+/// the `Trainer` (dropout aside: its masks are keyed by the seed and the
+/// optimizer's step count in a way of the trainer's own).
 pub struct Trainer<T: Scalar> {
     mlp: Mlp<T>,
     optimizer: Box<dyn Optimizer<T>>,
