@@ -314,6 +314,16 @@ fn f32_losses_and_sums_over_a_million_entries_are_correctly_rounded() {
     assert_eq!(ls, (want / n as f64) as f32);
 }
 
+/// An empty matrix sums to +0, as PyTorch's and JAX's sums (std's float
+/// `Sum` starts at -0), and its mean is NaN.
+#[test]
+fn an_empty_matrix_sums_to_positive_zero() {
+    let tape = Tape::<f64>::new();
+    let e = tape.mat(Shape::new(0, 3), &[]).unwrap();
+    assert_eq!(e.sum().value().to_bits(), 0.0f64.to_bits());
+    assert!(e.mean().value().is_nan());
+}
+
 /// Column and row sums over 10^5 entries in f32, the bias gradient of a
 /// full batch among them: within 1e-5 of the exact sum (a running sum was
 /// 1.4e-4 off: 9998.56 for 10^4).

@@ -650,6 +650,8 @@ fn display_prints_the_value() {
     assert_eq!(show(2.5_f32), "2.5 2.50");
     assert_eq!(format!("{}", Dual::new(2.0_f64, -0.5)), "2 - 0.5ε");
     assert_eq!(format!("{:.1}", Dual::new(2.0_f64, 0.26)), "2.0 + 0.3ε");
+    // A tangent of -0 keeps its sign in the operator, as -0.5 does.
+    assert_eq!(format!("{}", Dual::new(1.0_f64, -0.0)), "1 - 0ε");
     let td = Tape::<Dual<f64>>::new();
     assert_eq!(show(td.var(Dual::new(1.0, 3.0))), "1 + 3ε 1.00 + 3.00ε");
 }

@@ -299,7 +299,10 @@ impl<'a, T: Real> Product<&'a Dual<T>> for Dual<T> {
 impl<T: Real> fmt::Display for Dual<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.re, f)?;
-        if self.eps < T::zero() {
+        // (-0 too: `1 - 0ε`, not `1 + -0ε`.)
+        let negative =
+            self.eps < T::zero() || (self.eps == T::zero() && T::one() / self.eps < T::zero());
+        if negative {
             f.write_str(" - ")?;
             fmt::Display::fmt(&-self.eps, f)?;
         } else {

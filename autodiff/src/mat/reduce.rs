@@ -6,8 +6,10 @@ use crate::{Float, Mat, Shape, Var};
 impl<'t, T: Float> Mat<'t, T> {
     fn reduce(self, mean: bool) -> Var<'t, T> {
         // Summed in f64 (the same in f64): a running f32 sum of a million
-        // entries drifts by a percent, where JAX's tree sum does not.
-        let s: f64 = self.with_values(|v| v.iter().map(|x| x.to_f64()).sum());
+        // entries drifts by a percent, where JAX's tree sum does not. From
+        // +0, as PyTorch's and JAX's sums (std's `Sum` starts at -0, so an
+        // empty matrix summed to -0).
+        let s: f64 = self.with_values(|v| v.iter().fold(0.0, |s, x| s + x.to_f64()));
         let y = T::from_f64(if mean {
             s / self.shape().len() as f64
         } else {
