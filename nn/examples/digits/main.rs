@@ -188,16 +188,11 @@ fn evaluate(
     report: bool,
 ) -> Result<(), String> {
     let mlp = trainer.mlp();
-    let acts = mlp.activations();
-    let hidden: Vec<String> = acts[..acts.len() - 1]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
     println!(
         "{file}: network {:?} ({} parameters), {} hidden, saved {}",
         mlp.widths(),
         mlp.num_params(),
-        hidden.join(","),
+        progress::hidden_activations(mlp),
         after_epochs(trainer.epoch())
     );
     let loss = trainer.config().loss;

@@ -33,6 +33,16 @@ pub fn after_epochs(completed: usize) -> String {
     }
 }
 
+/// The hidden layers' activations, comma-separated.
+pub fn hidden_activations(mlp: &nn::Mlp<f32>) -> String {
+    let acts = mlp.activations();
+    let hidden: Vec<String> = acts[..acts.len() - 1]
+        .iter()
+        .map(|a| a.to_string())
+        .collect();
+    hidden.join(",")
+}
+
 /// What a run was configured with, as it is after `--load`.
 pub struct Run<'a> {
     pub settings: &'a Settings,
@@ -55,11 +65,6 @@ pub fn print_header(
         optimizer,
         epochs,
     } = *run;
-    let acts = trainer.mlp().activations();
-    let hidden: Vec<String> = acts[..acts.len() - 1]
-        .iter()
-        .map(|a| a.to_string())
-        .collect();
     println!(
         "chainrule digits: {} train / {} test samples (test fraction {}), {} features, 10 classes",
         train.len(),
@@ -79,7 +84,7 @@ pub fn print_header(
          optimizer {}{} {}{}; {} epochs, batch {}, reshuffled; seed {}",
         trainer.mlp().widths(),
         trainer.mlp().num_params(),
-        hidden.join(","),
+        hidden_activations(trainer.mlp()),
         settings.optimizer,
         match hyper::describe(optimizer) {
             h if h.is_empty() => h,
