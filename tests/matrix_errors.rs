@@ -101,6 +101,17 @@ fn mismatched_shapes_are_typed_errors_naming_op_and_shapes() {
 }
 
 #[test]
+fn least_squares_target_length_error_prints_no_placeholder_shape() {
+    let tape = Tape::<f64>::new();
+    let a = tape.mat(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let e = a.try_least_squares(&[0.0; 5], Reduction::Sum).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "least squares (one target per entry of the predictions, row-major): expected 6 values, got 5"
+    );
+}
+
+#[test]
 #[should_panic(expected = "matmul: shapes do not fit: left is (2, 3), right is (2, 3)")]
 fn plain_matmul_panics_with_the_same_message() {
     let tape = Tape::<f64>::new();

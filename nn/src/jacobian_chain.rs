@@ -538,7 +538,8 @@ impl<T: Float> Layers<T> {
             (Loss::LeastSquares(r), BatchTargets::Values(y)) => {
                 if y.len() != n * out_w {
                     return Err(autodiff::Error::LengthMismatch {
-                        what: "least squares (targets for a batch of shape (rows, cols))",
+                        // The tape's message (`Mat::try_least_squares`).
+                        what: "least squares (one target per entry of the predictions, row-major)",
                         expected: n * out_w,
                         got: y.len(),
                     }

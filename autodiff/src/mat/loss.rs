@@ -51,7 +51,8 @@ impl<'t, T: Float> Mat<'t, T> {
         )?;
         if target.len() != shape.len() {
             return Err(Error::LengthMismatch {
-                what: "least squares (targets for a batch of shape (rows, cols))",
+                // (The counts, not the shape: the targets are a flat slice.)
+                what: "least squares (one target per entry of the predictions, row-major)",
                 expected: shape.len(),
                 got: target.len(),
             });
