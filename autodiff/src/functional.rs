@@ -66,7 +66,7 @@ where
 /// numbers on the tape.
 ///
 /// ```
-/// use autodiff::{second_order_fn, Real};
+/// use autodiff::second_order_fn;
 /// let f = second_order_fn(|x| x[0] * x[0] * x[1]);
 /// assert_eq!(autodiff::hvp(&f, &[1.0, 2.0], &[1.0, 0.0]).unwrap(), [4.0, 2.0]);
 /// assert_eq!(autodiff::hessian(&f, &[1.0, 2.0]).unwrap().as_slice(), [4.0, 2.0, 2.0, 0.0]);

@@ -82,6 +82,7 @@
 //! - Automatic differentiation applies the chain rule to the operations one
 //!   evaluation actually performed; it is not symbolic differentiation.
 #![warn(missing_docs)]
+#![doc(test(attr(deny(warnings))))]
 
 mod dual;
 mod error;
