@@ -668,3 +668,32 @@ fn scale_dropout_and_cross_entropy_assign_their_first_gradient_into_a_reused_sto
         }
     }
 }
+
+/// A broadcast's gradient sums the copies in the blocked order of
+/// `sum_axis` and the affine bias gradient: a bias added as
+/// `x + b.broadcast_to(x.shape())` (as `broadcast_to`'s doc suggests) or a
+/// learned 1 x 1 scale over 10^5 rows summed its copies in order, which in
+/// f32 drifted (10^5 times 0.1 gave 9998.56).
+#[test]
+fn f32_broadcast_gradients_over_a_long_batch_are_summed_in_blocks() {
+    let n = 100_000;
+    let tape = Tape::<f32>::new();
+    let x = tape.mat_const(Shape::new(n, 2), &vec![0.0; 2 * n]).unwrap();
+    let b = tape.mat(Shape::new(1, 2), &[0.0; 2]).unwrap();
+    let s = tape.mat(Shape::new(1, 1), &[0.0]).unwrap();
+    let c = tape.mat(Shape::new(n, 1), &vec![0.0; n]).unwrap();
+    let y = x + b.broadcast_to(x.shape()) + s.broadcast_to(x.shape()) + c.broadcast_to(x.shape());
+    let w = tape.mat_const(y.shape(), &vec![0.1; 2 * n]).unwrap();
+    let g = tape.backward((y * w).sum());
+    let tenth = 0.1f32 as f64;
+    let rel = |got: f32, want: f64| ((got as f64 - want) / want).abs();
+    for &gb in &g[b] {
+        assert!(rel(gb, tenth * n as f64) < 1e-5, "{gb}");
+    }
+    assert!(rel(g[s][0], tenth * 2.0 * n as f64) < 1e-5, "{}", g[s][0]);
+    assert!(
+        g[c].iter().all(|&gc| gc == 0.1f32 + 0.1f32),
+        "{:?}",
+        &g[c][..2]
+    );
+}

@@ -2,6 +2,7 @@
 //! broadcast of a row, a column or a single entry to a larger shape (as
 //! PyTorch's `expand`), whose backward sums the copies.
 
+use super::reduce::add_column_sums;
 use super::{or_panic, MatStore, Op, Sink};
 use crate::{Error, Float, Mat, Result, Shape};
 
@@ -132,16 +133,22 @@ pub(super) fn broadcast_backward<T: Float>(
     let s = st.nodes[x as usize].shape;
     if let Some(gx) = st.grad_of(x, out) {
         let g = gx.zeroed();
-        let (r, c) = (s.rows, s.cols);
-        for (i, row) in gy.chunks(shape.cols.max(1)).enumerate() {
-            let dst = if r == 1 { 0 } else { i * c };
-            if c == 1 {
-                g[dst] += row.iter().copied().sum();
-            } else {
-                for (g, &d) in g[dst..dst + c].iter_mut().zip(row) {
-                    *g += d;
+        let w = shape.cols;
+        // The copies are summed in the blocked order of `sum_axis`: a
+        // running sum over a long batch drifts in f32.
+        match (s.rows == 1, s.cols == 1) {
+            // One entry everywhere: all of dy, as one column.
+            (true, true) => add_column_sums(g, gy, 1, 0),
+            // A row down the rows: dy's column sums.
+            (true, false) => add_column_sums(g, gy, w, 0),
+            // A column across the columns: each row's sum.
+            (false, true) => {
+                for (g, row) in g.iter_mut().zip(gy.chunks(w.max(1))) {
+                    add_column_sums(std::slice::from_mut(g), row, 1, 0);
                 }
             }
+            // Nothing repeated.
+            (false, false) => g.iter_mut().zip(gy).for_each(|(g, &d)| *g += d),
         }
     }
 }
