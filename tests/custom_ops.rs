@@ -190,6 +190,21 @@ fn an_input_from_another_tape_panics_naming_the_problem() {
     let _ = t2.custom(&[x], Shape::new(1, 1), &[1.0], |_, _, _| {});
 }
 
+/// A rule asking for an input the op does not have panics naming both
+/// numbers, not with an index error inside the library.
+#[test]
+#[should_panic(expected = "custom op: input 1 asked for, the op has 1 inputs")]
+fn a_rule_asking_for_an_input_out_of_range_panics_naming_it() {
+    let tape = Tape::<f64>::new();
+    let x = tape.mat(Shape::new(1, 1), &[1.0]).unwrap();
+    let y = tape
+        .custom(&[x], x.shape(), &[1.0], |ctx, _, _| {
+            let _ = ctx.input(1);
+        })
+        .unwrap();
+    let _ = tape.backward(y.sum());
+}
+
 #[test]
 fn clearing_the_tape_drops_the_closures_and_a_tape_with_one_is_send() {
     fn send<S: Send>(_: &S) {}

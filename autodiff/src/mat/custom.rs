@@ -49,16 +49,29 @@ impl<'a, T: Float> CustomVjp<'a, T> {
     ///
     /// # Panics
     /// If `k >= num_inputs()`.
+    #[track_caller]
     pub fn input(&self, k: usize) -> &'a [T] {
-        self.st.value(self.inputs[k])
+        self.st.value(self.inputs[self.index(k)])
+    }
+
+    /// `k`, or a panic naming it and the number of inputs.
+    #[track_caller]
+    fn index(&self, k: usize) -> usize {
+        assert!(
+            k < self.inputs.len(),
+            "custom op: input {k} asked for, the op has {} inputs",
+            self.inputs.len()
+        );
+        k
     }
 
     /// The shape of input `k`.
     ///
     /// # Panics
     /// If `k >= num_inputs()`.
+    #[track_caller]
     pub fn input_shape(&self, k: usize) -> Shape {
-        self.st.nodes[self.inputs[k] as usize].shape
+        self.st.nodes[self.inputs[self.index(k)] as usize].shape
     }
 
     /// The output's values, as given to [`Tape::custom`].

@@ -26,7 +26,9 @@ impl<T: Float> Tape<T> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] unless `vars.len() == shape.len()`.
+    /// [`Error::LengthMismatch`] unless `vars.len() == shape.len()`;
+    /// [`Error::ShapeTooLarge`] for a shape of more than `usize::MAX`
+    /// entries.
     ///
     /// # Panics
     /// If a `Var` was recorded on another tape.

@@ -53,7 +53,8 @@ impl<'t, T: Float> Mat<'t, T> {
     ///
     /// # Errors
     /// [`Error::ShapeMismatch`] unless each dimension of this matrix is 1 or
-    /// that of `shape`.
+    /// that of `shape`; [`Error::ShapeTooLarge`] for a `shape` of more than
+    /// `usize::MAX` entries.
     pub fn try_broadcast_to(self, shape: Shape) -> Result<Mat<'t, T>> {
         let (r, c) = (self.rows(), self.cols());
         if !((r == 1 || r == shape.rows) && (c == 1 || c == shape.cols)) {

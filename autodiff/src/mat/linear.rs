@@ -77,7 +77,7 @@ impl<'t, T: Float> Mat<'t, T> {
                 op: "affine",
                 lhs: xs,
                 rhs: ws,
-                expected: "batch columns equal weight columns: x is (n, a_r), W is (a_r+1, a_r)",
+                expected: "batch columns equal weight columns: x is (n, a_r), W is (a_{r+1}, a_r)",
             });
         }
         if let Some(b) = b {
@@ -89,7 +89,7 @@ impl<'t, T: Float> Mat<'t, T> {
                     lhs: ws,
                     rhs: bs,
                     expected:
-                        "a bias of shape (1, a_r+1) or (a_r+1, 1) for W of shape (a_r+1, a_r)",
+                        "a bias of shape (1, a_{r+1}) or (a_{r+1}, 1) for W of shape (a_{r+1}, a_r)",
                 });
             }
         }

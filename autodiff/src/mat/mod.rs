@@ -101,8 +101,10 @@ pub(crate) enum Op<T> {
 /// [`Tape::mat_const`] (a constant, e.g. a data batch), combined with the
 /// methods below and the operators `+`, `-`, `*` and `/` (elementwise;
 /// matrix products are [`Mat::matmul`]) and unary `-`. Every op that can meet mismatched shapes
-/// has a `try_` form returning [`Error::ShapeMismatch`](crate::Error::ShapeMismatch); the plain form
-/// panics with the same message.
+/// has a `try_` form returning [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) (the
+/// losses: the errors their docs list, as a label out of range); the plain form
+/// panics with the same message. Other elementwise functions (`ln`, `sqrt`, `abs`,
+/// `softplus`, `powi`, ...) are [`Mat::map`] with a [`Unary`] primitive.
 ///
 /// ```
 /// use autodiff::{Reduction, Shape, Tape};

@@ -24,7 +24,9 @@ impl<T: Float> Tape<T> {
     /// A matrix variable (its gradient is computed) from row-major values.
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] unless `data.len() == shape.len()`.
+    /// [`Error::LengthMismatch`] unless `data.len() == shape.len()`;
+    /// [`Error::ShapeTooLarge`] for a shape of more than `usize::MAX`
+    /// entries.
     pub fn mat(&self, shape: Shape, data: &[T]) -> Result<Mat<'_, T>> {
         self.leaf(shape, data, true, "Tape::mat")
     }
@@ -32,7 +34,9 @@ impl<T: Float> Tape<T> {
     /// A matrix constant (no gradient computed: a data batch, targets).
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] unless `data.len() == shape.len()`.
+    /// [`Error::LengthMismatch`] unless `data.len() == shape.len()`;
+    /// [`Error::ShapeTooLarge`] for a shape of more than `usize::MAX`
+    /// entries.
     pub fn mat_const(&self, shape: Shape, data: &[T]) -> Result<Mat<'_, T>> {
         self.leaf(shape, data, false, "Tape::mat_const")
     }
@@ -55,7 +59,9 @@ impl<T: Float> Tape<T> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] unless the shapes hold `data.len()` values.
+    /// [`Error::LengthMismatch`] unless the shapes hold `data.len()` values;
+    /// [`Error::ShapeTooLarge`] for a shape of more than `usize::MAX`
+    /// entries.
     pub fn mats_packed<'t>(&'t self, shapes: &[Shape], data: &[T]) -> Result<Packed<'t, T>> {
         self.packed(shapes, data, "Tape::mats_packed", |st, off| {
             copy(&mut st.data[off..off + data.len()], data);
@@ -82,7 +88,9 @@ impl<T: Float> Tape<T> {
     /// ```
     ///
     /// # Errors
-    /// [`Error::LengthMismatch`] unless the shapes hold `data.len()` values.
+    /// [`Error::LengthMismatch`] unless the shapes hold `data.len()` values;
+    /// [`Error::ShapeTooLarge`] for a shape of more than `usize::MAX`
+    /// entries.
     pub fn mats_borrowed<'t>(&'t self, shapes: &[Shape], data: &'t [T]) -> Result<Packed<'t, T>> {
         let p = self.packed(shapes, data, "Tape::mats_borrowed", |_, _| {
             crate::all_finite(data)
