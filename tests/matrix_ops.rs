@@ -324,30 +324,31 @@ fn an_empty_matrix_sums_to_positive_zero() {
     assert!(e.mean().value().is_nan());
 }
 
-/// Column and row sums over 10^5 entries in f32, the bias gradient of a
-/// full batch among them: within 1e-5 of the exact sum (a running sum was
-/// 1.4e-4 off: 9998.56 for 10^4).
+/// Column and row sums over 10^6 entries in f32, the bias gradient of a
+/// full batch among them: within 5e-6 of the exact sum (a running sum was
+/// 1.4e-4 off over 10^5 rows, 9998.56 for 10^4; one level of blocks 6e-5
+/// off over 10^6).
 #[test]
 fn f32_axis_sums_and_the_bias_gradient_over_a_long_batch_stay_accurate() {
     use autodiff::Axis;
-    let n = 100_000;
+    let n = 1_000_000;
     let exact = (0.1f32 as f64) * n as f64;
     let off = |v: f32| (v as f64 / exact - 1.0).abs();
     let tape = Tape::<f32>::new();
     let x = tape.mat(Shape::new(n, 2), &vec![0.1f32; 2 * n]).unwrap();
     for v in x.sum_axis(Axis::Rows).to_vec() {
-        assert!(off(v) < 1e-5, "column sum {v}");
+        assert!(off(v) < 5e-6, "column sum {v}");
     }
     let row = tape.mat(Shape::new(1, n), &vec![0.1f32; n]).unwrap();
     let v = row.sum_axis(Axis::Cols).to_vec()[0];
-    assert!(off(v) < 1e-5, "row sum {v}");
+    assert!(off(v) < 5e-6, "row sum {v}");
     let (w, b) = (
         tape.mat(Shape::new(1, 2), &[0.0, 0.0]).unwrap(),
         tape.mat(Shape::new(1, 1), &[0.0]).unwrap(),
     );
     let l = x.affine(w, Some(b)).scale(0.1).sum();
     let g = tape.backward(l);
-    assert!(off(g[b][0]) < 1e-5, "bias gradient {}", g[b][0]);
+    assert!(off(g[b][0]) < 5e-6, "bias gradient {}", g[b][0]);
 }
 
 #[test]
