@@ -93,18 +93,24 @@ impl Activation {
     /// Whether the parameters are valid: a ReLU subgradient in `[0, 1]`, a
     /// finite leaky ReLU slope.
     pub fn is_valid(self) -> bool {
-        self.invalid_because().is_none()
+        self.invalid_because::<f64>().is_none()
     }
 
-    /// What is wrong with the parameters, if anything.
-    pub(crate) fn invalid_because(self) -> Option<&'static str> {
+    /// What is wrong with the parameters for a network of `T`, if anything.
+    pub(crate) fn invalid_because<T: Float>(self) -> Option<String> {
         match self {
             Activation::Relu { at_zero } if !(0.0..=1.0).contains(&at_zero) => {
-                Some("a ReLU subgradient outside [0, 1]")
+                Some("a ReLU subgradient outside [0, 1]".into())
             }
             Activation::LeakyRelu { slope } if !slope.is_finite() => {
-                Some("a leaky ReLU slope that is not finite")
+                Some("a leaky ReLU slope that is not finite".into())
             }
+            // Finite as an f64 but not as a T (1e39 in f32): x < 0 would
+            // give -inf, and x = 0 gives 0 * inf = NaN.
+            Activation::LeakyRelu { slope } if !T::from_f64(slope).is_finite() => Some(format!(
+                "a leaky ReLU slope that is not finite in {}",
+                std::any::type_name::<T>()
+            )),
             _ => None,
         }
     }

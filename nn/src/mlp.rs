@@ -115,7 +115,7 @@ impl<T: Float> MlpBuilder<T> {
     /// [`Error::Architecture`] for fewer than two widths, a zero width, a
     /// number of per-layer activations that is not the number of hidden
     /// layers, a ReLU subgradient outside `[0, 1]`, a leaky ReLU slope that
-    /// is not finite, an
+    /// is not finite (as a `T`: 1e39 is not in `f32`), an
     /// [`Init::Uniform`] bound that is negative or not finite, or widths
     /// whose parameters cannot be counted in a `usize` or allocated.
     pub fn build(self) -> Result<Mlp<T>> {
@@ -140,7 +140,7 @@ impl<T: Float> MlpBuilder<T> {
         let layers = w.len() - 1;
         let hidden = match &self.hidden {
             Hidden::All(a) => {
-                if let Some(why) = a.invalid_because() {
+                if let Some(why) = a.invalid_because::<T>() {
                     return Err(Error::Architecture(format!("{a:?} has {why}")));
                 }
                 vec![*a; layers - 1]
@@ -157,7 +157,7 @@ impl<T: Float> MlpBuilder<T> {
         let mut activations = hidden;
         activations.push(self.output);
         if let Some((r, why)) = (activations.iter().enumerate())
-            .find_map(|(r, a)| a.invalid_because().map(|why| (r, why)))
+            .find_map(|(r, a)| a.invalid_because::<T>().map(|why| (r, why)))
         {
             return Err(Error::Architecture(format!(
                 "layer {r}: {:?} has {why}",

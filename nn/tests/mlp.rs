@@ -326,6 +326,29 @@ fn a_leaky_relu_slope_that_is_not_finite_is_refused_naming_the_layer() {
 }
 
 #[test]
+fn a_leaky_relu_slope_that_overflows_the_number_type_is_refused() {
+    // 1e39 is finite in f64 but inf in f32: x < 0 would give -inf and
+    // x = 0 gives 0 * inf = NaN, behind an Ok.
+    let big = Activation::LeakyRelu { slope: 1e39 };
+    for r in [
+        Mlp::<f32>::builder(&[2, 3, 1]).hidden(big).build(),
+        Mlp::<f32>::builder(&[2, 3, 3, 1])
+            .hidden_each(&[Activation::Gelu, big])
+            .build(),
+        Mlp::<f32>::builder(&[2, 3, 1]).output(big).build(),
+    ] {
+        match r {
+            Err(Error::Architecture(m)) => {
+                assert!(m.contains("leaky ReLU slope") && m.contains("f32"), "{m}")
+            }
+            Err(e) => panic!("expected an architecture error, got {e}"),
+            Ok(_) => panic!("expected an architecture error, got a network"),
+        }
+    }
+    assert!(Mlp::<f64>::builder(&[2, 3, 1]).hidden(big).build().is_ok());
+}
+
+#[test]
 fn non_finite_parameter_is_a_typed_error_naming_the_tensor_and_index() {
     let mut mlp = net(&[3, 4, 4, 2]);
     let offset = mlp.slots()["layers.2.weight"].offset;
