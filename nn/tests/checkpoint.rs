@@ -172,8 +172,12 @@ fn load_model_rebuilds_widths_and_every_activation() {
         Activation::Tanh,
         Activation::Relu { at_zero: 0.5 },
         Activation::Softplus,
+        Activation::Silu,
+        Activation::Gelu,
+        Activation::LEAKY_RELU,
+        Activation::LeakyRelu { slope: -0.1 - 0.2 },
     ];
-    let mlp = Mlp::<f64>::builder(&[3, 4, 5, 6, 2])
+    let mlp = Mlp::<f64>::builder(&[3, 4, 5, 6, 3, 4, 5, 6, 2])
         .hidden_each(&acts)
         .output(Activation::Sigmoid)
         .seed(8)
