@@ -4,7 +4,10 @@
 mod common;
 
 use common::{rosenbrock, rosenbrock_gradient};
-use optim::{Adam, AdamOde, AdamW, Optimizer, RelaxationTimes, Schedule, ENERGY_CONDITION_RTOL};
+use optim::{
+    Adam, AdamOde, AdamW, Optimizer, ParamGroups, RelaxationTimes, Schedule, Sgd,
+    ENERGY_CONDITION_RTOL,
+};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
@@ -273,6 +276,43 @@ fn refuses_overflowing_moment<T: optim::Float + std::fmt::Debug>(
     // steps.
     opt.load_state(&state).unwrap();
     opt.step(&mut p, &[T::from_f64(0.1); 3]).unwrap();
+}
+
+#[test]
+fn a_gradient_that_overflows_only_with_the_stored_second_moment_is_refused() {
+    // f32, beta2 = 0.999: g = 5.8e20 alone gives v = 1e-3 g^2 = 3.36e38,
+    // finite; the same g again gives 0.999 v + 1e-3 g^2, past f32::MAX.
+    // The check must read the stored v, not only the gradient.
+    let g = [0.1_f32, 5.8e20];
+    let groups = ParamGroups::new()
+        .group(0..1, Sgd::<f32>::new(0.1).unwrap())
+        .unwrap()
+        .group(1..2, Adam::<f32>::new(1e-3, 0.9, 0.999, 1e-8).unwrap())
+        .unwrap();
+    let methods: [Box<dyn Optimizer<f32>>; 3] = [
+        Box::new(Adam::<f32>::new(1e-3, 0.9, 0.999, 1e-8).unwrap()),
+        optim::by_name::<f32>("adamw", 1e-3).unwrap(),
+        Box::new(groups),
+    ];
+    for mut opt in methods {
+        let mut p = [0.5_f32; 2];
+        opt.step(&mut p, &g).unwrap();
+        let (before, state) = (p, opt.state());
+        for r in [opt.check(&p, &g), opt.step(&mut p, &g)] {
+            let e = match r {
+                Err(optim::Error::Group {
+                    group: 1, source, ..
+                }) => *source,
+                r => r.expect_err(opt.name()),
+            };
+            assert!(
+                matches!(e, optim::Error::MomentOverflow { .. }),
+                "{}: {e}",
+                opt.name()
+            );
+        }
+        assert_eq!((p, opt.state()), (before, state), "{}", opt.name());
+    }
 }
 
 #[test]
