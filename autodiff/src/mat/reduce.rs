@@ -195,3 +195,57 @@ pub(super) fn sum_axis_backward<T: Float>(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::add_column_sums;
+
+    /// `x[i][j]` small integers: every order of the additions gives the
+    /// exact sum, so any dropped, doubled or shifted entry shows.
+    fn exact(rows: usize, width: usize) -> (Vec<f64>, Vec<f64>) {
+        let x: Vec<f64> = (0..rows * width)
+            .map(|k| ((k * 7919) % 201) as f64 - 100.0)
+            .collect();
+        let sums = (0..width)
+            .map(|j| (0..rows).map(|i| x[i * width + j]).sum())
+            .collect();
+        (x, sums)
+    }
+
+    #[test]
+    fn column_sums_cover_every_row_and_column_whatever_the_width_and_start() {
+        // One column, widths that 64 (a tile) and 128 (a block's rows) do
+        // not divide, more than one block of rows.
+        for (rows, width) in [(0, 3), (1, 1), (300, 1), (129, 3), (300, 65), (257, 333)] {
+            let (x, want) = exact(rows, width);
+            let mut all = vec![0.0; width];
+            add_column_sums(&mut all, &x, width, 0);
+            assert_eq!(all, want, "{rows} x {width}");
+            // A thread's part: columns start.., added to what is there.
+            for start in [1, width / 2, width - 1] {
+                let mut part = vec![1.0; width - start];
+                add_column_sums(&mut part, &x, width, start);
+                let shifted: Vec<f64> = want[start..].iter().map(|s| s + 1.0).collect();
+                assert_eq!(part, shifted, "{rows} x {width} from column {start}");
+            }
+        }
+    }
+
+    #[test]
+    fn column_sums_are_bitwise_the_same_however_the_columns_are_split() {
+        let (rows, width) = (1000, 150);
+        let x: Vec<f32> = (0..rows * width)
+            .map(|k| ((k as f32) * 0.618).sin() * 10f32.powi((k % 7) as i32 - 3))
+            .collect();
+        let mut whole = vec![0.0f32; width];
+        add_column_sums(&mut whole, &x, width, 0);
+        for split in [16, 64, 80, 149] {
+            let mut parts = vec![0.0f32; width];
+            let (a, b) = parts.split_at_mut(split);
+            add_column_sums(a, &x, width, 0);
+            add_column_sums(b, &x, width, split);
+            let bits = |v: &[f32]| v.iter().map(|s| s.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&parts), bits(&whole), "split at {split}");
+        }
+    }
+}
