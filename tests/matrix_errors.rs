@@ -330,3 +330,21 @@ fn packed_mut_of_parameters_of_another_tape_panics_even_with_the_same_layout() {
     let mut g = t1.backward(l1);
     let _ = g.packed_mut(p2);
 }
+
+#[test]
+#[should_panic(expected = "leaky_relu: the slope must be finite in the number type, got inf")]
+fn a_leaky_relu_slope_that_is_not_finite_panics_on_the_matrix_path() {
+    let tape = Tape::<f64>::new();
+    let _ = tape
+        .mat(Shape::new(1, 1), &[-1.0])
+        .unwrap()
+        .leaky_relu(f64::INFINITY);
+}
+
+#[test]
+#[should_panic(expected = "leaky_relu: the slope must be finite in the number type, got 1e39")]
+fn a_leaky_relu_slope_past_f32_panics_on_an_f32_tape() {
+    let tape = Tape::<f32>::new();
+    let x = tape.var(-1.0);
+    let _ = autodiff::Real::leaky_relu(x, 1e39);
+}

@@ -187,6 +187,9 @@ pub trait Real:
     /// `nn.LeakyReLU(slope)`, whose default slope is 0.01); derivative 1
     /// for `x > 0`, else `slope`, so `slope` at exactly 0 as in PyTorch
     /// (JAX's `nn.leaky_relu` takes 1 there). One primitive on the tape.
+    ///
+    /// # Panics
+    /// On a `Var` or `Dual`, unless `slope` is finite in the number type.
     #[inline]
     fn leaky_relu(self, slope: f64) -> Self {
         if self > Self::zero() {

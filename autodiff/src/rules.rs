@@ -43,7 +43,9 @@ macro_rules! real_primitives_via_rules {
             self.unary($crate::rules::Unary::Relu { at_zero })
         }
         #[inline]
+        #[track_caller]
         fn leaky_relu(self, slope: f64) -> Self {
+            $crate::mat::elementwise::check_slope::<Self>(slope);
             self.unary($crate::rules::Unary::LeakyRelu { slope })
         }
     };

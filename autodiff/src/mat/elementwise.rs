@@ -158,11 +158,14 @@ impl<'t, T: Float> Mat<'t, T> {
     ///
     /// # Panics
     /// For [`Unary::Relu`] with a subgradient outside `[0, 1]` (as
-    /// [`relu_with`](Self::relu_with)).
+    /// [`relu_with`](Self::relu_with)), and for [`Unary::LeakyRelu`] with a
+    /// slope that is not finite in `T`.
     #[track_caller]
     pub fn map(self, op: Unary) -> Mat<'t, T> {
-        if let Unary::Relu { at_zero } = op {
-            check_subgradient(at_zero);
+        match op {
+            Unary::Relu { at_zero } => check_subgradient(at_zero),
+            Unary::LeakyRelu { slope } => check_slope::<T>(slope),
+            _ => {}
         }
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
@@ -215,6 +218,10 @@ impl<'t, T: Float> Mat<'t, T> {
 
     /// Elementwise leaky ReLU: `x` for `x > 0`, else `slope x`, with
     /// derivative `slope` at 0 (PyTorch's `nn.LeakyReLU(slope)`).
+    ///
+    /// # Panics
+    /// Unless `slope` is finite in `T`.
+    #[track_caller]
     pub fn leaky_relu(self, slope: f64) -> Mat<'t, T> {
         self.map(Unary::LeakyRelu { slope })
     }
@@ -260,6 +267,17 @@ pub(crate) fn check_subgradient(at_zero: f64) {
     assert!(
         (0.0..=1.0).contains(&at_zero),
         "relu: the subgradient at 0 must lie in [0, 1], got {at_zero}"
+    );
+}
+
+/// Panics unless the leaky ReLU slope is finite in `T` (as ReLU's
+/// subgradient is checked: a NaN or infinite slope would make every
+/// negative entry NaN or infinite without a word).
+#[track_caller]
+pub(crate) fn check_slope<T: crate::Real>(slope: f64) {
+    assert!(
+        slope.is_finite() && T::from_f64(slope).is_finite(),
+        "leaky_relu: the slope must be finite in the number type, got {slope:e}"
     );
 }
 
