@@ -5,7 +5,7 @@ use crate::adam_ode::RelaxationTimes;
 use crate::decay_mask::{check_fits, for_each_segment};
 use crate::optimizer::{
     check_state_values, check_step, decay_rate, ensure_len, export_state, first_where,
-    non_negative, positive, positive_in, step_size, take_buffers, Settings,
+    non_negative, positive, positive_in, step_size, take_buffers, with_l2, Settings,
 };
 use crate::{DecayMask, Error, Float, Optimizer, OptimizerState, Result};
 
@@ -434,15 +434,6 @@ impl<T: Float> Optimizer<T> for AdamW<T> {
     }
 
     forward_adam_core!();
-}
-
-/// The gradient `g` of parameter `w`, with the L2 term `l2 w` if any.
-#[inline(always)]
-fn with_l2<T: Float>(g: T, w: T, l2: Option<T>) -> T {
-    match l2 {
-        Some(l2) => g + l2 * w,
-        None => g,
-    }
 }
 
 /// `v` updated by `g`: `b2 v + c2 g^2` (`v` is 0 before the first step).

@@ -2,8 +2,8 @@
 //! [`Builder`] and the names of the hyperparameters, [`Hyperparameter`].
 
 use crate::{
-    Adam, AdamOde, AdamW, DecayMask, Error, Float, Friction, GradientDescent, HeavyBall, Nesterov,
-    Optimizer, Relaxation, Result, Scheme, Sgd, METHODS,
+    Adagrad, Adam, AdamOde, AdamW, DecayMask, Error, Float, Friction, GradientDescent, HeavyBall,
+    Nesterov, Optimizer, Relaxation, Result, RmsProp, Scheme, Sgd, METHODS,
 };
 use std::fmt;
 use std::str::FromStr;
@@ -25,13 +25,16 @@ use std::str::FromStr;
 /// | `sgd` | `momentum` (0), `dampening` (0), `weight_decay` (0) |
 /// | `sgd_momentum` | `momentum` (0.9), `dampening` (0), `weight_decay` (0) |
 /// | `sgd_nesterov` | `momentum` (0.9), `weight_decay` (0) |
+/// | `rmsprop` | `alpha` (0.99), `eps` (1e-8), `momentum` (0), `centered` (0: off; 1: on), `weight_decay` (0) |
+/// | `adagrad` | `lr_decay` (0), `initial_accumulator_value` (0), `eps` (1e-10), `weight_decay` (0) |
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Hyperparameter {
     /// Weight decay `lambda`: decoupled for [`AdamW`], an L2 term added to
-    /// the gradient for [`Adam`] and [`Sgd`].
+    /// the gradient for [`Adam`], [`Sgd`], [`RmsProp`] and [`Adagrad`].
     WeightDecay,
-    /// [`Sgd`]'s momentum factor `mu` (PyTorch's `momentum`).
+    /// [`Sgd`]'s and [`RmsProp`]'s momentum factor `mu` (PyTorch's
+    /// `momentum`).
     Momentum,
     /// [`Sgd`]'s dampening `tau` of classic momentum.
     Dampening,
@@ -39,8 +42,9 @@ pub enum Hyperparameter {
     Beta1,
     /// Adam's decay rate of the second moment.
     Beta2,
-    /// Adam's term added to the denominator; [`Friction`]'s regularisation
-    /// of `|Z|` at 0; [`Relaxation`]'s relaxation time.
+    /// Adam's, RMSprop's and Adagrad's term added to the denominator;
+    /// [`Friction`]'s regularisation of `|Z|` at 0; [`Relaxation`]'s
+    /// relaxation time.
     Eps,
     /// The friction strength of [`Friction`], the lookahead of [`Nesterov`].
     Nu,
@@ -50,11 +54,20 @@ pub enum Hyperparameter {
     Eps2,
     /// [`AdamOde`]'s initial diagonal `D^0`.
     D0,
+    /// [`RmsProp`]'s smoothing constant of the mean of squares (PyTorch's
+    /// `alpha`; not Adam's step, which is the learning rate here).
+    Alpha,
+    /// [`RmsProp`]'s `centered` flag: 1 for on, 0 for off.
+    Centered,
+    /// [`Adagrad`]'s `lr_decay`.
+    LrDecay,
+    /// [`Adagrad`]'s initial value of the sums of squares.
+    InitialAccumulatorValue,
 }
 
 impl Hyperparameter {
     /// Every hyperparameter, in the order of the enum.
-    pub const ALL: [Hyperparameter; 10] = [
+    pub const ALL: [Hyperparameter; 14] = [
         Self::WeightDecay,
         Self::Momentum,
         Self::Dampening,
@@ -65,6 +78,10 @@ impl Hyperparameter {
         Self::Eps1,
         Self::Eps2,
         Self::D0,
+        Self::Alpha,
+        Self::Centered,
+        Self::LrDecay,
+        Self::InitialAccumulatorValue,
     ];
 
     /// Its name, as [`crate::OptimizerState::settings`] records it, e.g.
@@ -81,6 +98,10 @@ impl Hyperparameter {
             Self::Eps1 => "eps1",
             Self::Eps2 => "eps2",
             Self::D0 => "d0",
+            Self::Alpha => "alpha",
+            Self::Centered => "centered",
+            Self::LrDecay => "lr_decay",
+            Self::InitialAccumulatorValue => "initial_accumulator_value",
         }
     }
 }
@@ -107,6 +128,20 @@ impl FromStr for Hyperparameter {
                 name: name.to_string(),
                 known: join(&Self::ALL),
             })
+    }
+}
+
+/// A flag hyperparameter's value: 1 for on, 0 for off.
+fn on_off(optimizer: &'static str, parameter: &'static str, x: f64) -> Result<bool> {
+    match x {
+        0.0 => Ok(false),
+        1.0 => Ok(true),
+        _ => Err(Error::InvalidHyperparameter {
+            optimizer,
+            parameter,
+            expected: "0 (off) or 1 (on)",
+            got: x,
+        }),
     }
 }
 
@@ -178,6 +213,19 @@ impl Builder {
             "sgd" => vec![(Momentum, 0.0), (Dampening, 0.0), (WeightDecay, 0.0)],
             "sgd_momentum" => vec![(Momentum, 0.9), (Dampening, 0.0), (WeightDecay, 0.0)],
             "sgd_nesterov" => vec![(Momentum, 0.9), (WeightDecay, 0.0)],
+            "rmsprop" => vec![
+                (Alpha, 0.99),
+                (Eps, 1e-8),
+                (Momentum, 0.0),
+                (Centered, 0.0),
+                (WeightDecay, 0.0),
+            ],
+            "adagrad" => vec![
+                (LrDecay, 0.0),
+                (InitialAccumulatorValue, 0.0),
+                (Eps, 1e-10),
+                (WeightDecay, 0.0),
+            ],
             _ => Vec::new(),
         };
         Ok(Self {
@@ -334,6 +382,27 @@ impl Builder {
                     Sgd::with_decay_mask,
                 ),
             ),
+            "rmsprop" => Box::new(
+                self.masked(
+                    RmsProp::new(lr)?
+                        .with_alpha(v(Alpha))?
+                        .with_eps(v(Eps))?
+                        .with_momentum(v(Momentum))?
+                        .with_centered(on_off("rmsprop", "centered", v(Centered))?)
+                        .with_weight_decay(v(WeightDecay))?,
+                    RmsProp::with_decay_mask,
+                ),
+            ),
+            "adagrad" => Box::new(
+                self.masked(
+                    Adagrad::new(lr)?
+                        .with_lr_decay(v(LrDecay))?
+                        .with_initial_accumulator_value(v(InitialAccumulatorValue))?
+                        .with_eps(v(Eps))?
+                        .with_weight_decay(v(WeightDecay))?,
+                    Adagrad::with_decay_mask,
+                ),
+            ),
             other => unreachable!("{other} is in METHODS but has no constructor"),
         })
     }
@@ -369,7 +438,12 @@ mod tests {
             for h in b.accepted() {
                 // A valid value for all of them, other than the default
                 // (momentum 0.5 for sgd, whose default is 0).
-                let value = if h == Hyperparameter::Eps2 { 2.0 } else { 0.5 };
+                // (`centered` is a flag: 1.)
+                let value = match h {
+                    Hyperparameter::Eps2 => 2.0,
+                    Hyperparameter::Centered => 1.0,
+                    _ => 0.5,
+                };
                 let mut b = b.clone().set(h, value).unwrap();
                 if h == Hyperparameter::Dampening {
                     // SGD records a dampening without momentum as none.
@@ -477,7 +551,7 @@ mod tests {
     #[test]
     fn unknown_methods_are_refused_by_the_builder_too() {
         assert!(matches!(
-            Builder::new("adagrad", 1e-3),
+            Builder::new("lbfgs", 1e-3),
             Err(Error::UnknownMethod { .. })
         ));
         assert_eq!(

@@ -20,7 +20,9 @@ use crate::{Builder, Float, Optimizer, Result};
 /// | `sgd` | PyTorch SGD, no momentum |
 /// | `sgd_momentum` | PyTorch SGD, momentum 0.9 |
 /// | `sgd_nesterov` | PyTorch SGD, Nesterov momentum 0.9 |
-pub const METHODS: [&str; 12] = [
+/// | `rmsprop` | PyTorch RMSprop, `alpha = 0.99`, `eps = 1e-8`, no momentum, not centered |
+/// | `adagrad` | PyTorch Adagrad, `lr_decay = 0`, `initial_accumulator_value = 0`, `eps = 1e-10` |
+pub const METHODS: [&str; 14] = [
     "gradient_descent",
     "heavy_ball",
     "heavy_ball_symplectic",
@@ -33,6 +35,8 @@ pub const METHODS: [&str; 12] = [
     "sgd",
     "sgd_momentum",
     "sgd_nesterov",
+    "rmsprop",
+    "adagrad",
 ];
 
 /// The method called `name` (see [`METHODS`]) with step size `lr` and the
@@ -42,7 +46,7 @@ pub const METHODS: [&str; 12] = [
 /// ```
 /// let opt = optim::by_name::<f32>("adam", 1e-3)?;
 /// assert_eq!(opt.name(), "adam");
-/// assert!(optim::by_name::<f32>("adagrad", 1e-3).is_err());
+/// assert!(optim::by_name::<f32>("lbfgs", 1e-3).is_err());
 /// # Ok::<(), optim::Error>(())
 /// ```
 ///
@@ -89,9 +93,9 @@ mod tests {
 
     #[test]
     fn unknown_names_are_errors_listing_the_known_ones() {
-        let e = by_name::<f32>("adagrad", 1e-3).err().unwrap();
+        let e = by_name::<f32>("lbfgs", 1e-3).err().unwrap();
         assert!(
-            e.to_string().contains("adagrad") && e.to_string().contains("sgd_nesterov"),
+            e.to_string().contains("lbfgs") && e.to_string().contains("sgd_nesterov"),
             "{e}"
         );
         assert!(by_name::<f32>("sgd-momentum", 1e-3).is_ok());

@@ -70,7 +70,8 @@ pub enum Error {
         value: f64,
     },
     /// A finite gradient entry so large that the second moment the step
-    /// would store (Adam's `v`, `AdamOde`'s `D`) overflows: the step is
+    /// would store (Adam's `v`, `AdamOde`'s `D`, RMSprop's mean of squares,
+    /// Adagrad's sum of squares) overflows: the step is
     /// refused and nothing changes (an infinite moment would make every
     /// later update of the entry 0, and is a state `load_state` refuses).
     #[error("{optimizer}: gradient entry {index} ({value:e}) is too large: the second moment of the step would overflow")]

@@ -14,6 +14,7 @@
 //! | [`AdamOde`] | (5.25) of (5.23) | `J + eps1/2 <D^{-1/2} Z, Z>` (5.24) |
 //! | [`Adam`], [`AdamW`] | Kingma and Ba 2015 (not (5.26)/(5.27)) | — |
 //! | [`Sgd`] | PyTorch's `SGD` | — |
+//! | [`RmsProp`], [`Adagrad`] | PyTorch's `RMSprop`, `Adagrad` | — |
 //!
 //! [`by_name`] picks a method at run time with its default hyperparameters;
 //! [`Builder`] also sets any of them ([`Hyperparameter`]). A [`DecayMask`]
@@ -58,6 +59,7 @@
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+mod adagrad;
 mod adam;
 mod adam_ode;
 mod builder;
@@ -71,9 +73,11 @@ mod gradient_descent;
 mod groups;
 mod momentum;
 mod optimizer;
+mod rmsprop;
 mod schedule;
 mod sgd;
 
+pub use adagrad::Adagrad;
 pub use adam::{Adam, AdamW};
 pub use adam_ode::{AdamOde, RelaxationTimes, ENERGY_CONDITION_RTOL};
 pub use builder::{Builder, Hyperparameter};
@@ -87,5 +91,6 @@ pub use gradient_descent::GradientDescent;
 pub use groups::ParamGroups;
 pub use momentum::{HeavyBall, Nesterov, Scheme};
 pub use optimizer::{Optimizer, OptimizerState};
+pub use rmsprop::RmsProp;
 pub use schedule::{Decay, Schedule};
 pub use sgd::{Momentum, Sgd};

@@ -55,7 +55,7 @@ pub trait Optimizer<T: Float> {
     /// [`Error::LengthMismatch`] when `grads` (or the state allocated on a
     /// previous step) has another length than `params`;
     /// [`Error::NonFiniteGradient`] when `grads` holds a NaN or an infinity;
-    /// [`Error::MomentOverflow`] (Adam, AdamW, `AdamOde`) when a finite
+    /// [`Error::MomentOverflow`] (Adam, AdamW, `AdamOde`, RMSprop, Adagrad) when a finite
     /// gradient entry is so large that the second moment overflows;
     /// [`Error::DecayMaskOutOfRange`] when the optimizer's
     /// [`crate::DecayMask`] reaches past `params`;
@@ -261,6 +261,51 @@ pub(crate) fn first_where(n: usize, bad: impl Fn(usize) -> bool) -> Option<usize
     }
 }
 
+/// `g + l2 w`, or `g` without an L2 term (PyTorch skips it at 0, which
+/// keeps -0.0 gradients).
+#[inline(always)]
+pub(crate) fn with_l2<T: Float>(g: T, w: T, l2: Option<T>) -> T {
+    match l2 {
+        Some(l2) => g + l2 * w,
+        None => g,
+    }
+}
+
+/// [`Error::MomentOverflow`] at the first entry whose running sum of squares
+/// `update(old, g)` would overflow, `g` the gradient with the L2 term where
+/// the decay mask applies, `old` from `sums` (0 while it is empty, before
+/// the first step): the check of RMSprop's and Adagrad's accumulators, in
+/// one branch-free pass (see [`first_where`]).
+pub(crate) fn check_squares<T: Float>(
+    optimizer: &'static str,
+    mask: Option<&crate::DecayMask>,
+    params: &[T],
+    grads: &[T],
+    l2: Option<T>,
+    sums: &[T],
+    update: impl Fn(T, T) -> T,
+) -> Result<()> {
+    let mut overflow = None;
+    crate::decay_mask::for_each_segment(mask, params.len(), |r, masked_in| {
+        let l2 = if masked_in { l2 } else { None };
+        let (g, w) = (&grads[r.clone()], &params[r.clone()]);
+        let g_at = |k: usize| with_l2(g[k], w[k], l2);
+        let found = match sums.get(r.clone()) {
+            Some(s) => first_where(g.len(), |k| !update(s[k], g_at(k)).is_finite()),
+            None => first_where(g.len(), |k| !update(T::ZERO, g_at(k)).is_finite()),
+        };
+        overflow = overflow.or(found.map(|k| (r.start + k, g_at(k))));
+    });
+    match overflow {
+        Some((index, g)) => Err(Error::MomentOverflow {
+            optimizer,
+            index,
+            value: g.to_f64(),
+        }),
+        None => Ok(()),
+    }
+}
+
 /// `state_len` is `None` for stateless methods, `Some(0)` before the first
 /// step: both accept any parameter length.
 pub(crate) fn check_state_len(
@@ -358,15 +403,28 @@ fn check_settings<T>(
     Ok(())
 }
 
-/// Extracts the buffers `names` from `state`, checking the writer's name
-/// and settings, that every buffer is present, that no other is, and that
-/// all have the same length. Returns them in the order of `names`.
+/// [`take_buffer_list`] for a method whose buffers are always the same `N`.
 pub(crate) fn take_buffers<T: Float, const N: usize>(
     optimizer: &'static str,
     settings: &[(&'static str, f64)],
     state: &OptimizerState<T>,
     names: [&'static str; N],
 ) -> Result<[Vec<T>; N]> {
+    let list = take_buffer_list(optimizer, settings, state, &names)?;
+    Ok(list
+        .try_into()
+        .unwrap_or_else(|_| unreachable!("one per name")))
+}
+
+/// Extracts the buffers `names` from `state`, checking the writer's name
+/// and settings, that every buffer is present, that no other is, and that
+/// all have the same length. Returns them in the order of `names`.
+pub(crate) fn take_buffer_list<T: Float>(
+    optimizer: &'static str,
+    settings: &[(&'static str, f64)],
+    state: &OptimizerState<T>,
+    names: &[&'static str],
+) -> Result<Vec<Vec<T>>> {
     if state.optimizer != optimizer {
         return Err(Error::WrongOptimizer {
             expected: optimizer,
@@ -384,8 +442,8 @@ pub(crate) fn take_buffers<T: Float, const N: usize>(
             entry: extra.clone(),
         });
     }
-    let mut out: [Vec<T>; N] = std::array::from_fn(|_| Vec::new());
-    for (slot, name) in out.iter_mut().zip(names) {
+    let mut out = Vec::with_capacity(names.len());
+    for &name in names {
         let buf = state.buffer(name).ok_or(Error::MissingState {
             optimizer,
             entry: name,
@@ -401,7 +459,7 @@ pub(crate) fn take_buffers<T: Float, const N: usize>(
             }
         }
         check_state_values(optimizer, name, buf, "finite", |v| v.is_finite())?;
-        *slot = buf.to_vec();
+        out.push(buf.to_vec());
     }
     // The first step allocates the buffers: values with a counter of 0 are
     // a corrupt state (Adam's next step would apply the first step's bias
