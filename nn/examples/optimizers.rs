@@ -65,6 +65,8 @@ fn rosenbrock<T: Real>(x: &[T]) -> T {
 fn rosenbrock_lr(method: &str) -> f64 {
     match method {
         "adam" | "adamw" | "adam_ode" => 1e-2,
+        // Its sums only grow, so its steps shrink: it starts large.
+        "adagrad" => 0.5,
         "heavy_ball" | "heavy_ball_symplectic" | "nesterov" | "friction" | "relaxation" => 2e-3,
         _ => 1e-3,
     }
@@ -129,7 +131,7 @@ fn on_mlp(method: &'static str, epochs: usize) -> Result<Outcome, String> {
         .seed(3)
         .build()
         .map_err(|e| e.to_string())?;
-    let lr = if method.starts_with("adam") {
+    let lr = if method.starts_with("adam") || method == "rmsprop" {
         1e-2
     } else {
         0.1

@@ -91,7 +91,7 @@ fn digits_report_prints_the_test_sets_confusion_matrix_and_per_digit_scores() {
 fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
     let cases: [(&[&str], &str); 14] = [
         (&["--lr", "-1"], "must be finite and > 0"),
-        (&["--optimizer", "adagrad"], "unknown optimizer"),
+        (&["--optimizer", "lbfgs"], "unknown optimizer"),
         (&["--relu-at-zero", "2"], "outside [0, 1]"),
         (
             &["--data", "/nonexistent/digits.csv"],
@@ -116,7 +116,7 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
         ),
         (
             &["--optimizer", "heavy_ball", "--weight-decay", "0.1"],
-            "--weight-decay applies to adam, adamw, sgd, sgd_momentum, sgd_nesterov",
+            "--weight-decay applies to adam, adamw, sgd, sgd_momentum, sgd_nesterov, rmsprop, adagrad",
         ),
         (&["--beta2", "1"], "adam: beta2 must be in [0, 1), got 1"),
         (

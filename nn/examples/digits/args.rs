@@ -26,22 +26,23 @@ use std::path::PathBuf;
 #[command(version)]
 pub struct Args {
     /// The optimizer: one of optim::METHODS (adam, adamw, sgd, sgd_momentum,
-    /// sgd_nesterov, gradient_descent, heavy_ball, heavy_ball_symplectic,
-    /// nesterov, friction, relaxation, adam_ode). With --load: the
-    /// checkpoint's; if given, it must be the same.
+    /// sgd_nesterov, rmsprop, adagrad, gradient_descent, heavy_ball,
+    /// heavy_ball_symplectic, nesterov, friction, relaxation, adam_ode).
+    /// With --load: the checkpoint's; if given, it must be the same.
     #[arg(long, default_value = "adam")]
     pub optimizer: String,
     /// Learning rate (step dt; the peak rate of a --schedule); by default
-    /// 2e-3 for the Adam family, 0.05 for the others. With --load, replaces
+    /// 2e-3 for the Adam family, 1e-3 for rmsprop, 0.05 for the others. With --load, replaces
     /// the checkpoint's rate, except with a schedule, whose rate is the
     /// checkpoint's: if given, it must be the same.
     #[arg(long, allow_negative_numbers = true)]
     pub lr: Option<f64>,
     /// Weight decay: decoupled for adamw (default 1e-2), an L2 term added
-    /// to the gradient for adam, sgd, sgd_momentum and sgd_nesterov
-    /// (default 0).
+    /// to the gradient for adam, sgd, sgd_momentum, sgd_nesterov, rmsprop
+    /// and adagrad (default 0).
     /// Refused for the other methods. With --load: the checkpoint's; if
-    /// given, it must be the same (so for the four flags below).
+    /// given, it must be the same (so for the other hyperparameter flags
+    /// below).
     #[arg(long, allow_negative_numbers = true)]
     pub weight_decay: Option<f64>,
     /// Exempts the biases from the weight decay (PyTorch's two parameter
@@ -50,8 +51,9 @@ pub struct Args {
     /// given, the checkpoint must have made it too.
     #[arg(long)]
     pub no_bias_decay: bool,
-    /// SGD's momentum factor, PyTorch's momentum: for sgd (default 0),
-    /// sgd_momentum and sgd_nesterov (default 0.9). Refused for the others.
+    /// The momentum factor, PyTorch's momentum: for sgd (default 0),
+    /// sgd_momentum and sgd_nesterov (default 0.9), rmsprop (default 0).
+    /// Refused for the others.
     #[arg(long, allow_negative_numbers = true)]
     pub momentum: Option<f64>,
     /// Adam's and AdamW's beta1, in [0, 1) (default 0.9).
@@ -60,10 +62,24 @@ pub struct Args {
     /// Adam's and AdamW's beta2, in [0, 1) (default 0.999).
     #[arg(long, allow_negative_numbers = true)]
     pub beta2: Option<f64>,
-    /// eps: Adam's and AdamW's denominator term (default 1e-8), friction's
-    /// regularisation (1e-8), relaxation's relaxation time (10 lr).
+    /// eps: the denominator term of Adam and AdamW (default 1e-8), rmsprop
+    /// (1e-8) and adagrad (1e-10), friction's regularisation (1e-8),
+    /// relaxation's relaxation time (10 lr).
     #[arg(long, allow_negative_numbers = true)]
     pub eps: Option<f64>,
+    /// RMSprop's smoothing constant of the mean of squared gradients,
+    /// PyTorch's alpha, in [0, 1) (default 0.99). Not a step size (that is
+    /// --lr, for Adam too).
+    #[arg(long, allow_negative_numbers = true)]
+    pub alpha: Option<f64>,
+    /// RMSprop divides by the root of the gradient's running variance
+    /// instead of its mean square (PyTorch's centered=True).
+    #[arg(long)]
+    pub centered: bool,
+    /// Adagrad's lr_decay: step t uses lr / (1 + (t - 1) lr_decay)
+    /// (default 0).
+    #[arg(long, allow_negative_numbers = true)]
+    pub lr_decay: Option<f64>,
     /// Learning-rate schedule, by optimizer step (one per mini-batch), after
     /// the warm-up: constant; step:EVERY:GAMMA (times GAMMA every EVERY
     /// steps, PyTorch's StepLR); exponential:GAMMA (times GAMMA every step,

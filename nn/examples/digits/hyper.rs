@@ -1,17 +1,21 @@
 //! The optimizer's hyperparameters on the command line (`--weight-decay`,
-//! `--momentum`, `--beta1`, `--beta2`, `--eps`): which method takes which,
+//! `--momentum`, `--beta1`, `--beta2`, `--eps`, `--alpha`, `--centered`,
+//! `--lr-decay`): which method takes which,
 //! and, on `--load`, agreement with the checkpoint's.
 
 use crate::args::Args;
 use optim::{Builder, Hyperparameter, OptimizerState};
 
 /// The flags, each with its hyperparameter.
-pub const FLAGS: [(&str, Hyperparameter); 5] = [
+pub const FLAGS: [(&str, Hyperparameter); 8] = [
     ("--weight-decay", Hyperparameter::WeightDecay),
     ("--momentum", Hyperparameter::Momentum),
     ("--beta1", Hyperparameter::Beta1),
     ("--beta2", Hyperparameter::Beta2),
     ("--eps", Hyperparameter::Eps),
+    ("--alpha", Hyperparameter::Alpha),
+    ("--centered", Hyperparameter::Centered),
+    ("--lr-decay", Hyperparameter::LrDecay),
 ];
 
 /// The hyperparameter flags given on the command line, with their values.
@@ -22,6 +26,10 @@ pub fn given(args: &Args) -> Vec<(&'static str, Hyperparameter, f64)> {
         args.beta1,
         args.beta2,
         args.eps,
+        args.alpha,
+        // A flag: on is 1 (`Builder`'s value for it).
+        args.centered.then_some(1.0),
+        args.lr_decay,
     ];
     FLAGS
         .iter()

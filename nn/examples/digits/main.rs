@@ -225,10 +225,10 @@ fn plan_optimizer(
     loaded: Option<&Loaded>,
     given: &dyn Fn(&str) -> bool,
 ) -> Result<(Plan, Builder, bool), String> {
-    let default_lr = if settings.optimizer.starts_with("adam") {
-        2e-3
-    } else {
-        0.05
+    let default_lr = match settings.optimizer.as_str() {
+        m if m.starts_with("adam") => 2e-3,
+        "rmsprop" => 1e-3,
+        _ => 0.05,
     };
     let steps_per_epoch = data.train.len().div_ceil(settings.batch_size) as u64;
     let saved = loaded.map(|l| (l.file.as_str(), &l.checkpoint.state));
