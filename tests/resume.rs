@@ -30,6 +30,7 @@ fn resume_config(epochs: usize) -> TrainConfig {
         loss: Loss::CrossEntropy(Reduction::Sum),
         schedule: Some(schedule),
         early_stopping: None,
+        reduce_on_plateau: None,
         clip_grad_norm: Some(20.0),
         dropout: Some(0.2),
     }

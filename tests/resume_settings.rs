@@ -56,6 +56,7 @@ fn config() -> TrainConfig {
         loss: Loss::LeastSquares(Reduction::Mean),
         schedule: exponential(1e-2, 0.99, 3),
         early_stopping: None,
+        reduce_on_plateau: None,
         clip_grad_norm: Some(1.0),
         dropout: Some(0.25),
     }

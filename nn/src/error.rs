@@ -133,10 +133,20 @@ pub enum Error {
     /// a regression.
     #[error("early stopping watches the {metric}, but {reason}")]
     EarlyStopping {
-        /// `"test loss"` or `"test accuracy"`.
+        /// [`Metric::name`](crate::Metric::name): `"test loss"` or `"test
+        /// accuracy"`.
         metric: &'static str,
         /// What is missing.
         reason: &'static str,
+    },
+    /// [`ReduceOnPlateau`](crate::ReduceOnPlateau) cannot run: it watches a
+    /// test metric and [`Trainer::fit`](crate::Trainer::fit) was given no
+    /// test set (or the accuracy of a regression), or a schedule also sets
+    /// the learning rate.
+    #[error("reduce on plateau: {reason}")]
+    Plateau {
+        /// What is wrong.
+        reason: String,
     },
     /// A checkpoint's progress does not fit the trainer it is restored
     /// into.

@@ -41,8 +41,8 @@ pub use init::Init;
 pub use loss::{BatchTargets, Loss};
 pub use mlp::{Forward, Mlp, MlpBuilder, ParamSlot};
 pub use train::{
-    evaluate, Callback, EarlyStopping, EpochReport, Event, History, Metric, Observer, Scalar,
-    TrainConfig, Trainer,
+    evaluate, Callback, EarlyStopping, EpochReport, Event, History, Metric, Observer,
+    ReduceOnPlateau, Scalar, TrainConfig, Trainer,
 };
 
 /// The README's examples, compiled and run as doctests (here, where every

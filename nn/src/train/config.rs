@@ -1,17 +1,144 @@
-//! How to train: the configuration of a run and what early stopping
-//! watches.
+//! How to train: the configuration of a run and what early stopping and
+//! the learning rate's reduction on a plateau watch.
 
 use crate::data::BatchOrder;
 use crate::Loss;
 use optim::Schedule;
 
-/// What early stopping watches, on the test (validation) set.
+/// What [`EarlyStopping`] and [`ReduceOnPlateau`] watch at the end of each
+/// epoch: a metric of the test (validation) set given to
+/// [`Trainer::fit`](super::Trainer::fit), or the training loss.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
     /// The test loss, to be minimised.
     TestLoss,
     /// The test accuracy, to be maximised.
     TestAccuracy,
+    /// The loss on the whole training set, to be minimised (for a run
+    /// without a test set).
+    TrainLoss,
+}
+
+impl Metric {
+    /// Its name in errors: `"test loss"`, `"test accuracy"`, `"training
+    /// loss"`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Metric::TestLoss => "test loss",
+            Metric::TestAccuracy => "test accuracy",
+            Metric::TrainLoss => "training loss",
+        }
+    }
+
+    /// Whether larger is better.
+    pub fn maximised(self) -> bool {
+        self == Metric::TestAccuracy
+    }
+
+    /// Its value in an epoch's report (`None` without a test set).
+    pub fn value(self, report: &super::EpochReport) -> Option<f64> {
+        match self {
+            Metric::TestLoss => report.test_loss,
+            Metric::TestAccuracy => report.test_accuracy,
+            Metric::TrainLoss => Some(report.train_loss),
+        }
+    }
+}
+
+/// Multiplies the learning rate by `factor` when the watched metric has not
+/// improved for more than `patience` epochs: PyTorch's `ReduceLROnPlateau`
+/// with `threshold_mode='rel'`, stepped once per epoch.
+///
+/// At the end of each epoch, with `best` the best value so far:
+///
+/// ```text
+/// improved  = value < best (1 - threshold)    (a loss; best starts at +inf)
+///           | value > best (1 + threshold)    (an accuracy; best starts at -inf)
+/// bad       = 0 if improved, else bad + 1 (and best = value if improved)
+/// bad       = 0 while cooling down (cooldown epochs after a reduction)
+/// if bad > patience: lr = max(lr factor, min_lr), bad = 0, cool down
+/// ```
+///
+/// The new rate applies from the next epoch's first step (the epoch's
+/// [`EpochReport::learning_rate`](super::EpochReport::learning_rate)
+/// shows it then). It is the optimizer's rate, so a checkpoint saved
+/// afterwards holds it and a resumed run goes on with it; the counters,
+/// like [`EarlyStopping`]'s, live in one call of
+/// [`Trainer::fit`](super::Trainer::fit) and start afresh. Unlike PyTorch
+/// (`eps = 1e-8`), any reduction applies, however small.
+///
+/// [`Trainer::fit`](super::Trainer::fit) refuses it
+/// ([`Error::Plateau`](crate::Error::Plateau)) with a
+/// [`TrainConfig::schedule`], which sets the rate before every step, and,
+/// as early stopping, without the test set or the classes it watches, or
+/// with a setting out of its range.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ReduceOnPlateau {
+    /// The metric watched.
+    pub metric: Metric,
+    /// The factor the rate is multiplied by, in `(0, 1)`.
+    pub factor: f64,
+    /// Epochs without improvement tolerated: the rate is reduced on the
+    /// `patience + 1`-th.
+    pub patience: usize,
+    /// The relative improvement that counts, finite and `>= 0`.
+    pub threshold: f64,
+    /// Epochs after a reduction during which no epoch counts as bad.
+    pub cooldown: usize,
+    /// The rate is never reduced below this, finite and `>= 0`.
+    pub min_lr: f64,
+}
+
+impl Default for ReduceOnPlateau {
+    /// PyTorch's defaults on the test loss: `factor = 0.1`, `patience = 10`,
+    /// `threshold = 1e-4`, `cooldown = 0`, `min_lr = 0`.
+    fn default() -> Self {
+        ReduceOnPlateau {
+            metric: Metric::TestLoss,
+            factor: 0.1,
+            patience: 10,
+            threshold: 1e-4,
+            cooldown: 0,
+            min_lr: 0.0,
+        }
+    }
+}
+
+/// [`ReduceOnPlateau`]'s counters within one call of `fit`.
+#[derive(Debug, Default)]
+pub(super) struct Plateau {
+    best: Option<f64>,
+    bad: usize,
+    cooling: usize,
+}
+
+impl Plateau {
+    /// Takes the epoch's `value` of the watched metric; whether the rate
+    /// must be reduced now.
+    pub(super) fn reduce_after(&mut self, p: &ReduceOnPlateau, value: f64) -> bool {
+        let improved = match self.best {
+            None => !value.is_nan(),
+            Some(best) if p.metric.maximised() => value > best + best.abs() * p.threshold,
+            Some(best) => value < best - best.abs() * p.threshold,
+        };
+        if improved {
+            self.best = Some(value);
+            self.bad = 0;
+        } else {
+            self.bad += 1;
+        }
+        if self.cooling > 0 {
+            self.cooling -= 1;
+            self.bad = 0;
+        }
+        if self.bad > p.patience {
+            self.bad = 0;
+            self.cooling = p.cooldown;
+            true
+        } else {
+            false
+        }
+    }
 }
 
 /// Stop when the metric has not improved by `min_delta` for `patience`
@@ -61,6 +188,9 @@ pub struct TrainConfig {
     pub schedule: Option<Schedule>,
     /// Early stopping on the test set, if any.
     pub early_stopping: Option<EarlyStopping>,
+    /// Reducing the learning rate when a metric stops improving, if at
+    /// all (not with a `schedule`).
+    pub reduce_on_plateau: Option<ReduceOnPlateau>,
     /// Gradient norm clipping: before every step, a gradient longer than
     /// this (Euclidean norm over all parameters) is scaled down to it
     /// ([`optim::clip_grad_norm`], PyTorch's `clip_grad_norm_`). Finite
@@ -89,8 +219,82 @@ impl Default for TrainConfig {
             loss: Loss::default(),
             schedule: None,
             early_stopping: None,
+            reduce_on_plateau: None,
             clip_grad_norm: None,
             dropout: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The rate after each epoch, from 1, as the trainer applies it.
+    fn rates(p: ReduceOnPlateau, values: &[f64]) -> Vec<f64> {
+        let (mut plateau, mut lr) = (Plateau::default(), 1.0f64);
+        values
+            .iter()
+            .map(|&v| {
+                if plateau.reduce_after(&p, v) {
+                    lr = (lr * p.factor).max(p.min_lr);
+                }
+                lr
+            })
+            .collect()
+    }
+
+    /// `torch.optim.lr_scheduler.ReduceLROnPlateau` (PyTorch 2.15.0) on SGD
+    /// with `lr=1.0`, stepped with each value in turn, its rate read after
+    /// each step.
+    #[test]
+    fn the_rate_follows_pytorchs_reduce_lr_on_plateau() {
+        let losses = [
+            1.0, 0.9, 0.95, 0.9, 0.89995, 0.899, 0.92, 0.91, 0.9, 0.9, 0.5, 0.6, 0.6, 0.6, 0.6,
+            0.6, 0.6,
+        ];
+        let loss = |factor, patience, cooldown, min_lr| ReduceOnPlateau {
+            metric: Metric::TrainLoss,
+            factor,
+            patience,
+            threshold: 1e-4,
+            cooldown,
+            min_lr,
+        };
+        // mode='min', factor=0.5, patience=1, threshold=1e-4, min_lr=0.1
+        // (0.89995 is not 1e-4 better than 0.9; 0.899 is).
+        assert_eq!(
+            rates(loss(0.5, 1, 0, 0.1), &losses),
+            [
+                1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.125, 0.125, 0.125, 0.1, 0.1, 0.1,
+                0.1, 0.1
+            ]
+        );
+        // patience=2, cooldown=2.
+        assert_eq!(
+            rates(loss(0.5, 2, 2, 0.0), &losses),
+            [
+                1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25, 0.25, 0.25, 0.25, 0.125,
+                0.125, 0.125
+            ]
+        );
+        // mode='max', factor=0.1, patience=1, threshold=1e-3, cooldown=1.
+        let accuracy = ReduceOnPlateau {
+            metric: Metric::TestAccuracy,
+            factor: 0.1,
+            patience: 1,
+            threshold: 1e-3,
+            cooldown: 1,
+            min_lr: 0.0,
+        };
+        let accuracies = [
+            0.5, 0.6, 0.6, 0.60005, 0.61, 0.61, 0.61, 0.61, 0.7, 0.69, 0.69, 0.69, 0.69,
+        ];
+        let (r2, r3) = (0.1 * 0.1, 0.1 * 0.1 * 0.1);
+        assert_eq!(
+            rates(accuracy, &accuracies),
+            [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, r2, r2, r2, r2, r3, r3, r3]
+        );
+        assert_eq!(r2, 0.010000000000000002);
     }
 }

@@ -14,7 +14,8 @@ mod evaluate;
 mod report;
 mod step;
 
-pub use config::{EarlyStopping, Metric, TrainConfig};
+use config::Plateau;
+pub use config::{EarlyStopping, Metric, ReduceOnPlateau, TrainConfig};
 use evaluate::check_fits;
 pub use evaluate::evaluate;
 pub use report::{Callback, EpochReport, Event, History, Observer};
@@ -67,6 +68,10 @@ impl<T: autodiff::Float + optim::Float> Scalar for T {}
 /// 4. runs `backward_into`, clips the gradient in place with
 ///    [`optim::clip_grad_norm`] if the config says so, and steps the
 ///    optimizer on [`Forward::gradient`](crate::Forward::gradient).
+///
+/// After the epoch's last step it evaluates the epoch's report, then
+/// decides early stopping and, with [`ReduceOnPlateau`], the next epoch's
+/// learning rate ([`Optimizer::set_learning_rate`]).
 ///
 /// A loop that does the same, in the same number type, trains bitwise as
 /// the `Trainer` (dropout aside: its masks are keyed by the seed and the
@@ -332,19 +337,11 @@ impl<T: Scalar> Trainer<T> {
             return Err(Error::EmptyData { what: "test" });
         }
         if let Some(es) = self.config.early_stopping {
-            let metric = match es.metric {
-                Metric::TestLoss => "test loss",
-                Metric::TestAccuracy => "test accuracy",
-            };
-            let unwatched = |reason| Error::EarlyStopping { metric, reason };
-            match test {
-                None => return Err(unwatched("fit was given no test set")),
-                Some(t) if es.metric == Metric::TestAccuracy && t.n_classes().is_none() => {
-                    return Err(unwatched(
-                        "the data has real targets (regression: watch the test loss)",
-                    ))
-                }
-                Some(_) => {}
+            if let Some(reason) = unwatched(es.metric, test) {
+                return Err(Error::EarlyStopping {
+                    metric: es.metric.name(),
+                    reason,
+                });
             }
             if !(es.min_delta.is_finite() && es.min_delta >= 0.0) {
                 return Err(Error::Config {
@@ -353,6 +350,9 @@ impl<T: Scalar> Trainer<T> {
                     expected: "finite and >= 0",
                 });
             }
+        }
+        if let Some(p) = self.config.reduce_on_plateau {
+            check_plateau(&p, test, self.config.schedule.is_some())?;
         }
         if let Some(max) = self.config.clip_grad_norm {
             if !(max.is_finite() && max > 0.0) {
@@ -386,6 +386,7 @@ impl<T: Scalar> Trainer<T> {
             .seed(self.config.seed);
         let mut best: Option<(f64, Vec<T>)> = None;
         let mut since_best = 0;
+        let mut plateau = Plateau::default();
         while self.epoch < self.config.epochs {
             let epoch = self.epoch;
             let start = Instant::now();
@@ -444,6 +445,16 @@ impl<T: Scalar> Trainer<T> {
                 report.grad_norm = Some(norm_sum / steps.max(1) as f64);
             }
             let stop = self.early_stop(&report, &mut best, &mut since_best);
+            if let Some(p) = self.config.reduce_on_plateau {
+                let value = p.metric.value(&report).expect("checked by check_plateau");
+                if plateau.reduce_after(&p, value) {
+                    let lr = self.optimizer.learning_rate();
+                    let reduced = (lr * p.factor).max(p.min_lr);
+                    if reduced < lr {
+                        self.optimizer.set_learning_rate(reduced)?;
+                    }
+                }
+            }
             // In the history before the callback sees the trainer, which
             // then counts this epoch in `epoch()` and `history()` alike.
             self.history.epochs.push(report);
@@ -461,5 +472,65 @@ impl<T: Scalar> Trainer<T> {
             self.mlp.params_mut().copy_from_slice(&params);
         }
         Ok(self.history.clone())
+    }
+}
+
+/// Why `metric` cannot be watched in a run on `test`, if it cannot.
+fn unwatched<T: Scalar>(metric: Metric, test: Option<&Dataset<T>>) -> Option<&'static str> {
+    match (metric, test) {
+        (Metric::TrainLoss, _) => None,
+        (_, None) => Some("fit was given no test set"),
+        (Metric::TestAccuracy, Some(t)) if t.n_classes().is_none() => {
+            Some("the data has real targets (regression: watch the test loss)")
+        }
+        _ => None,
+    }
+}
+
+/// [`ReduceOnPlateau`]'s settings in range, its metric watched, and no
+/// schedule.
+fn check_plateau<T: Scalar>(
+    p: &ReduceOnPlateau,
+    test: Option<&Dataset<T>>,
+    scheduled: bool,
+) -> Result<()> {
+    if scheduled {
+        return Err(Error::Plateau {
+            reason: "a schedule sets the learning rate before every step too: use one or the other"
+                .into(),
+        });
+    }
+    if let Some(reason) = unwatched(p.metric, test) {
+        return Err(Error::Plateau {
+            reason: format!("it watches the {}, but {reason}", p.metric.name()),
+        });
+    }
+    let settings = [
+        (
+            "reduce_on_plateau.factor",
+            p.factor,
+            p.factor > 0.0 && p.factor < 1.0,
+            "in (0, 1)",
+        ),
+        (
+            "reduce_on_plateau.threshold",
+            p.threshold,
+            p.threshold.is_finite() && p.threshold >= 0.0,
+            "finite and >= 0",
+        ),
+        (
+            "reduce_on_plateau.min_lr",
+            p.min_lr,
+            p.min_lr.is_finite() && p.min_lr >= 0.0,
+            "finite and >= 0",
+        ),
+    ];
+    match settings.into_iter().find(|&(_, _, ok, _)| !ok) {
+        Some((what, got, _, expected)) => Err(Error::Config {
+            what,
+            got,
+            expected,
+        }),
+        None => Ok(()),
     }
 }

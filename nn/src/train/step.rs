@@ -5,7 +5,7 @@ use crate::data::{Dataset, Targets};
 use crate::{BatchTargets, Error, Result};
 use autodiff::{Real, Shape};
 
-use super::{evaluate, EpochReport, Metric, Scalar, Trainer, EPOCH_START, LAST_STEP};
+use super::{evaluate, EpochReport, Scalar, Trainer, EPOCH_START, LAST_STEP};
 
 /// Domain tag mixed into the dropout masks' seed (see `BATCH_STREAM` in
 /// the batches).
@@ -192,10 +192,10 @@ impl<T: Scalar> Trainer<T> {
             return false;
         };
         // Minimise the loss, maximise the accuracy (as its negative).
-        let value = match es.metric {
-            Metric::TestLoss => report.test_loss,
-            Metric::TestAccuracy => report.test_accuracy.map(|a| -a),
-        };
+        let value = es
+            .metric
+            .value(report)
+            .map(|v| if es.metric.maximised() { -v } else { v });
         let Some(value) = value else { return false };
         if best.as_ref().is_none_or(|(b, _)| value < b - es.min_delta) {
             *best = Some((value, self.mlp.params().to_vec()));
