@@ -132,6 +132,41 @@ proptest! {
     }
 
     #[test]
+    fn elementwise_methods_match_hand_derived_rules_on_their_domains(x in mat(3, 4), r in mat(3, 4)) {
+        use autodiff::Real as R;
+        // x in [-2, 2) moved into each function's domain: `pos` into
+        // [0.25, 2.25), `off0` away from abs's kink at 0.
+        let pos = |v: f64| v.abs() + 0.25;
+        let off0 = |v: f64| if v.abs() < 1e-3 { 0.5 } else { v };
+        type Case = (&'static str, fn(f64) -> f64, fn(Mat<'_, f64>) -> Mat<'_, f64>, fn(Fwd) -> Fwd);
+        let cases: [Case; 10] = [
+            ("ln", pos, |m| m.ln(), |v| R::ln(v)),
+            ("sqrt", pos, |m| m.sqrt(), |v| R::sqrt(v)),
+            ("abs", off0, |m| m.abs(), |v| R::abs(v)),
+            ("powi(3)", |v| v, |m| m.powi(3), |v| R::powi(v, 3)),
+            ("powi(-2)", pos, |m| m.powi(-2), |v| R::powi(v, -2)),
+            ("recip", pos, |m| m.recip(), |v| R::recip(v)),
+            ("sin", |v| v, |m| m.sin(), |v| R::sin(v)),
+            ("cos", |v| v, |m| m.cos(), |v| R::cos(v)),
+            ("softplus", |v| 10.0 * v, |m| m.softplus(), |v| R::softplus(v)),
+            ("erf", |v| v, |m| m.erf(), |v| R::erf(v)),
+        ];
+        for (name, domain, op, scalar) in cases {
+            let x = Matrix::from_fn(3, 4, |i, j| domain(x[(i, j)]));
+            // The value is the scalar function's, entry by entry.
+            let tape = Tape::new();
+            let y = op(tape.matrix(&x)).to_vec();
+            for (y, &v) in y.iter().zip(x.as_slice()) {
+                prop_assert!(common::close(*y, scalar(Fwd::var(v, 1.0)).v, 1e-15), "{}({}) = {}", name, v, y);
+            }
+            let hand: Vec<f64> = x.as_slice().iter().zip(r.as_slice()).map(|(&v, &w)| w * scalar(Fwd::var(v, 1.0)).d).collect();
+            let r2 = r.clone();
+            let build = hr(move |m| weighted(op(m[0]), &r2));
+            check(std::slice::from_ref(&x), &build, &[hand]).map_err(|e| TestCaseError::fail(format!("{name}: {e}")))?;
+        }
+    }
+
+    #[test]
     fn elementwise_add_sub_mul_and_fan_out(a in mat(2, 5), b in mat(2, 5), r in mat(2, 5)) {
         let (ra, rb) = (r.as_slice(), b.as_slice());
         // L = sum R (a + b) + sum R (a - b) + sum R (a * b) + sum R (a * a)

@@ -241,6 +241,78 @@ impl<'t, T: Float> Mat<'t, T> {
         self.map(Unary::Exp)
     }
 
+    /// Elementwise natural logarithm (PyTorch's `torch.log`): NaN below 0,
+    /// `-inf` at 0, with derivative `1 / x`.
+    ///
+    /// ```
+    /// use autodiff::{Shape, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.mat(Shape::new(1, 2), &[1.0, 4.0])?;
+    /// let y = x.ln();
+    /// assert_eq!(y.to_vec(), [0.0, 4.0_f64.ln()]);
+    /// assert_eq!(tape.backward(y.sum())[x], [1.0, 0.25]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn ln(self) -> Mat<'t, T> {
+        self.map(Unary::Ln)
+    }
+
+    /// Elementwise square root (`torch.sqrt`), with derivative `1 / (2 y)`:
+    /// `+inf` at 0.
+    pub fn sqrt(self) -> Mat<'t, T> {
+        self.map(Unary::Sqrt)
+    }
+
+    /// Elementwise `|x|` (`torch.abs`), with derivative `sign x`, 0 at 0
+    /// (PyTorch alike).
+    pub fn abs(self) -> Mat<'t, T> {
+        self.map(Unary::Abs)
+    }
+
+    /// Elementwise `x^n` for an integer `n` (`torch.pow` with an integer
+    /// exponent, or `x ** n`), with derivative `n x^(n-1)`.
+    ///
+    /// ```
+    /// use autodiff::{Shape, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.mat(Shape::new(1, 3), &[-2.0, 0.5, 3.0])?;
+    /// let y = x.powi(3);
+    /// assert_eq!(y.to_vec(), [-8.0, 0.125, 27.0]);
+    /// assert_eq!(tape.backward(y.sum())[x], [12.0, 0.75, 27.0]); // 3 x^2
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn powi(self, n: i32) -> Mat<'t, T> {
+        self.map(Unary::Powi(n))
+    }
+
+    /// Elementwise `1 / x` (`torch.reciprocal`), with derivative `-y^2`.
+    pub fn recip(self) -> Mat<'t, T> {
+        self.map(Unary::Recip)
+    }
+
+    /// Elementwise `sin` (`torch.sin`).
+    pub fn sin(self) -> Mat<'t, T> {
+        self.map(Unary::Sin)
+    }
+
+    /// Elementwise `cos` (`torch.cos`).
+    pub fn cos(self) -> Mat<'t, T> {
+        self.map(Unary::Cos)
+    }
+
+    /// Elementwise `ln(1 + e^x)` without overflow (`torch.nn.functional.softplus`
+    /// with its default `beta = 1`, but exact at every `x`: PyTorch returns
+    /// `x` itself above its `threshold = 20`), with derivative the sigmoid.
+    pub fn softplus(self) -> Mat<'t, T> {
+        self.map(Unary::Softplus)
+    }
+
+    /// Elementwise error function (`torch.erf`), with derivative
+    /// `2/sqrt(pi) e^(-x^2)`.
+    pub fn erf(self) -> Mat<'t, T> {
+        self.map(Unary::Erf)
+    }
+
     /// `c self` for a constant `c`.
     pub fn scale(self, c: T) -> Mat<'t, T> {
         let tape = self.tape();

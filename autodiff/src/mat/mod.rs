@@ -103,8 +103,10 @@ pub(crate) enum Op<T> {
 /// matrix products are [`Mat::matmul`]) and unary `-`. Every op that can meet mismatched shapes
 /// has a `try_` form returning [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) (the
 /// losses: the errors their docs list, as a label out of range); the plain form
-/// panics with the same message. Other elementwise functions (`ln`, `sqrt`, `abs`,
-/// `softplus`, `powi`, ...) are [`Mat::map`] with a [`Unary`] primitive.
+/// panics with the same message. The everyday elementwise functions are methods
+/// named as `Real`'s (`exp`, `ln`, `sqrt`, `abs`, `powi`, `recip`, `sin`, `cos`,
+/// `tanh`, `sigmoid`, `softplus`, `erf`, `relu`, `leaky_relu`, `silu`, `gelu`);
+/// every other [`Unary`] primitive is [`Mat::map`] (`m.map(Unary::Log2)`).
 ///
 /// ```
 /// use autodiff::{Reduction, Shape, Tape};
