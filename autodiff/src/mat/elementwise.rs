@@ -40,6 +40,35 @@ macro_rules! specialize {
     };
 }
 
+/// [`specialize!`] for the arithmetic [`Binary`] ops, whose loops with a
+/// constant operand then vectorise.
+macro_rules! specialize_binary {
+    ($op:expr, |$o:ident| $body:expr) => {
+        match $op {
+            Binary::Add => {
+                let $o = Binary::Add;
+                $body
+            }
+            Binary::Sub => {
+                let $o = Binary::Sub;
+                $body
+            }
+            Binary::Mul => {
+                let $o = Binary::Mul;
+                $body
+            }
+            Binary::Div => {
+                let $o = Binary::Div;
+                $body
+            }
+            other => {
+                let $o = other;
+                $body
+            }
+        }
+    };
+}
+
 impl Unary {
     /// `x = op(x)` for every entry of `xs` ([`Unary::value`]), in one loop
     /// per op (the common activations' loops vectorised): for plain values
@@ -313,6 +342,81 @@ impl<'t, T: Float> Mat<'t, T> {
         self.map(Unary::Erf)
     }
 
+    /// Elementwise `op(self, c)` for a constant `c`, with the rules of
+    /// [`Binary`] shared with the scalar tape (where `x / c` is the same
+    /// `Binary::Div` with a constant): what the operators `m + c`, `m - c`
+    /// and `m / c` record (`m * c` is [`scale`](Self::scale)). Each entry
+    /// is `f64` arithmetic (or `f32`'s): `m / 3.0` divides, it does not
+    /// multiply by a rounded `1 / 3`, and `m - 0.0` keeps a `-0`.
+    ///
+    /// ```
+    /// use autodiff::rules::Binary;
+    /// use autodiff::{Shape, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.mat(Shape::new(1, 3), &[-2.0, 0.5, 3.0])?;
+    /// let y = x.zip_scalar(Binary::Max, 0.0); // relu, the tie's derivative to x
+    /// assert_eq!(y.to_vec(), [0.0, 0.5, 3.0]);
+    /// let q = x / 3.0; // the operator: zip_scalar(Binary::Div, 3.0)
+    /// assert_eq!(q.to_vec(), [-2.0 / 3.0, 0.5 / 3.0, 1.0]);
+    /// assert_eq!(tape.backward(q.sum())[x], [1.0 / 3.0; 3]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn zip_scalar(self, op: Binary, c: T) -> Mat<'t, T> {
+        self.zip_constant(op, c, false)
+    }
+
+    /// Elementwise `op(c, self)` for a constant `c`, the constant first:
+    /// what `c - m` and `c / m` record. As [`zip_scalar`](Self::zip_scalar)
+    /// otherwise.
+    ///
+    /// ```
+    /// use autodiff::rules::Binary;
+    /// use autodiff::{Shape, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.mat(Shape::new(1, 2), &[2.0, 4.0])?;
+    /// let y = 1.0 / x; // x.rzip_scalar(Binary::Div, 1.0)
+    /// assert_eq!(y.to_vec(), [0.5, 0.25]);
+    /// assert_eq!(tape.backward(y.sum())[x], [-0.25, -0.0625]); // -1 / x^2
+    /// assert_eq!(x.rzip_scalar(Binary::Sub, 1.0).to_vec(), [-1.0, -3.0]);
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    pub fn rzip_scalar(self, op: Binary, c: T) -> Mat<'t, T> {
+        self.zip_constant(op, c, true)
+    }
+
+    fn zip_constant(self, op: Binary, c: T, c_first: bool) -> Mat<'t, T> {
+        let tape = self.tape();
+        let mut st = tape.mats.borrow_mut();
+        let off = st.alloc(self.shape().len());
+        let (below, out) = st.split(off, self.shape().len());
+        let xs = below.of(self);
+        let len = xs.len();
+        crate::par::chunks_mut(out, 16, len, |start, out| {
+            let xs = &xs[start..start + out.len()];
+            let rows = out.iter_mut().zip(xs);
+            crate::simd::vectorized(|| {
+                specialize_binary!(op, |o| if c_first {
+                    rows.for_each(|(y, &x)| *y = o.value(c, x))
+                } else {
+                    rows.for_each(|(y, &x)| *y = o.value(x, c))
+                })
+            })
+        });
+        let grad = self.requires_grad_in(&st);
+        tape.record(
+            &mut st,
+            Op::ZipScalar {
+                op,
+                x: self.node(),
+                c,
+                c_first,
+            },
+            off,
+            self.shape(),
+            grad,
+        )
+    }
+
     /// `c self` for a constant `c`.
     pub fn scale(self, c: T) -> Mat<'t, T> {
         let tape = self.tape();
@@ -384,6 +488,71 @@ macro_rules! mat_ops {
 }
 mat_ops!(Add add Add, Sub sub Sub, Mul mul Mul, Div div Div);
 
+// With a constant, as `Var`'s: `m + c`, `m - c`, `m * c` (a scale), `m / c`.
+impl<'t, T: Float> Add<T> for Mat<'t, T> {
+    type Output = Mat<'t, T>;
+    /// `x + c` for every entry.
+    fn add(self, c: T) -> Mat<'t, T> {
+        self.zip_scalar(Binary::Add, c)
+    }
+}
+impl<'t, T: Float> Sub<T> for Mat<'t, T> {
+    type Output = Mat<'t, T>;
+    /// `x - c` for every entry.
+    fn sub(self, c: T) -> Mat<'t, T> {
+        self.zip_scalar(Binary::Sub, c)
+    }
+}
+impl<'t, T: Float> Mul<T> for Mat<'t, T> {
+    type Output = Mat<'t, T>;
+    /// `c x` for every entry: [`scale`](Mat::scale).
+    fn mul(self, c: T) -> Mat<'t, T> {
+        self.scale(c)
+    }
+}
+impl<'t, T: Float> Div<T> for Mat<'t, T> {
+    type Output = Mat<'t, T>;
+    /// `x / c` for every entry, a division (not a product with `1 / c`).
+    fn div(self, c: T) -> Mat<'t, T> {
+        self.zip_scalar(Binary::Div, c)
+    }
+}
+
+// The constant on the left: `2.0 * m`, `1.0 - m`, for the plain float types.
+macro_rules! float_lhs_mat_ops {
+    ($($f:ty),*) => {$(
+        impl<'t> Add<Mat<'t, $f>> for $f {
+            type Output = Mat<'t, $f>;
+            /// `c + x` for every entry.
+            fn add(self, m: Mat<'t, $f>) -> Mat<'t, $f> {
+                m.rzip_scalar(Binary::Add, self)
+            }
+        }
+        impl<'t> Sub<Mat<'t, $f>> for $f {
+            type Output = Mat<'t, $f>;
+            /// `c - x` for every entry.
+            fn sub(self, m: Mat<'t, $f>) -> Mat<'t, $f> {
+                m.rzip_scalar(Binary::Sub, self)
+            }
+        }
+        impl<'t> Mul<Mat<'t, $f>> for $f {
+            type Output = Mat<'t, $f>;
+            /// `c x` for every entry: [`scale`](Mat::scale).
+            fn mul(self, m: Mat<'t, $f>) -> Mat<'t, $f> {
+                m.scale(self)
+            }
+        }
+        impl<'t> Div<Mat<'t, $f>> for $f {
+            type Output = Mat<'t, $f>;
+            /// `c / x` for every entry.
+            fn div(self, m: Mat<'t, $f>) -> Mat<'t, $f> {
+                m.rzip_scalar(Binary::Div, self)
+            }
+        }
+    )*};
+}
+float_lhs_mat_ops!(f32, f64);
+
 impl<'t, T: Float> Neg for Mat<'t, T> {
     type Output = Mat<'t, T>;
     /// `-x`, elementwise: [`scale`](Mat::scale) by `-1`.
@@ -444,6 +613,27 @@ pub(super) fn map_backward<T: Float>(
                 })
             })
         });
+    }
+}
+
+/// `y = op(x, c)` (or `op(c, x)`): `dx += dy op_x`, the rule of
+/// [`Binary::deriv_a`] (or `deriv_b`) with the constant as the other
+/// argument, as the scalar tape has it.
+pub(super) fn zip_scalar_backward<T: Float>(
+    st: &MatStore<T>,
+    node: &Node<T>,
+    (op, c, c_first): (Binary, T, bool),
+    x: u32,
+    gy: &[T],
+    out: &mut Sink<'_, T>,
+) {
+    let (vx, vy) = (st.value(x), &st.data[node.range()]);
+    if let Some(mut gx) = st.grad_of(x, out) {
+        specialize_binary!(op, |o| if c_first {
+            gx.update(|k| through(o.selects(), o.deriv_b(c, vx[k], vy[k]), gy[k]))
+        } else {
+            gx.update(|k| through(o.selects(), o.deriv_a(vx[k], c, vy[k]), gy[k]))
+        })
     }
 }
 

@@ -58,6 +58,13 @@ pub(crate) enum Op<T> {
     Map { op: Unary, x: u32 },
     /// `c x` for a constant `c`
     Scale { x: u32, c: T },
+    /// elementwise `op(x, c)` for a constant `c`, or `op(c, x)`
+    ZipScalar {
+        op: Binary,
+        x: u32,
+        c: T,
+        c_first: bool,
+    },
     /// inverted dropout of `x`, its mask drawn from `seed` (see `dropout`)
     Dropout { x: u32, p: f64, seed: u64 },
     /// sum (or mean) of all entries, into the scalar statement `out`
@@ -100,7 +107,8 @@ pub(crate) enum Op<T> {
 /// Created by [`Tape::mat`] (a variable: its gradient is computed) or
 /// [`Tape::mat_const`] (a constant, e.g. a data batch), combined with the
 /// methods below and the operators `+`, `-`, `*` and `/` (elementwise;
-/// matrix products are [`Mat::matmul`]) and unary `-`. Every op that can meet mismatched shapes
+/// matrix products are [`Mat::matmul`]), with a matrix or with a plain
+/// number on either side (`m * 2.0`, `1.0 - m`, `m / 3.0`), and unary `-`. Every op that can meet mismatched shapes
 /// has a `try_` form returning [`Error::ShapeMismatch`](crate::Error::ShapeMismatch) (the
 /// losses: the errors their docs list, as a label out of range); the plain form
 /// panics with the same message. The everyday elementwise functions are methods

@@ -297,6 +297,9 @@ impl<T: Real> MatStore<T> {
             Op::Zip { op, a, b } => elementwise::zip_backward(self, node, op, a, b, gy, out),
             Op::Map { op, x } => elementwise::map_backward(self, node, op, x, gy, out),
             Op::Scale { x, c } => elementwise::scale_backward(self, x, c, gy, out),
+            Op::ZipScalar { op, x, c, c_first } => {
+                elementwise::zip_scalar_backward(self, node, (op, c, c_first), x, gy, out)
+            }
             Op::Dropout { x, p, seed } => dropout::dropout_backward(self, x, (p, seed), gy, out),
             Op::Sum { x, out: o, mean } => {
                 reduce::sum_backward(self, x, mean, adj[o as usize], out)
