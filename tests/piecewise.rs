@@ -1,4 +1,5 @@
-//! The piecewise functions of `Real` (`clamp`, `signum`, `floor`, `ceil`,
+//! The piecewise functions of `Real` (`clamp`, with its `Unary::Clamp` on
+//! the tape and the matrix path, `signum`, `floor`, `ceil`,
 //! `round`, `trunc`, and `relu`, `min`, `max` as selections) and comparisons of a `Var` with a plain
 //! number: the same values as `f64`'s, and the derivative of the branch
 //! taken.
@@ -224,6 +225,163 @@ fn the_matrix_ops_relu_min_and_max_pass_nothing_to_entries_they_did_not_choose()
             assert_eq!(got, w, "entry {k} (tie to x: {tie_to_x})");
         }
     }
+}
+
+fn sqrt_clamp<T: Real>(x: T) -> T {
+    x.clamp(T::zero(), T::one()).sqrt()
+}
+
+/// The points of `clamp(x, -1, 1)` pinned: below, at the lower bound,
+/// within, at the upper bound, above, NaN; with the value and derivative
+/// each path must give (1 on the bounds, as PyTorch; 1 at NaN, whose value
+/// is x's).
+const CLAMP_POINTS: [(f64, f64, f64); 7] = [
+    (-2.0, -1.0, 0.0),
+    (-1.0, -1.0, 1.0),
+    (-0.0, -0.0, 1.0),
+    (0.5, 0.5, 1.0),
+    (1.0, 1.0, 1.0),
+    (2.0, 1.0, 0.0),
+    (f64::NAN, f64::NAN, 1.0),
+];
+
+#[test]
+fn clamp_has_one_rule_on_var_unary_dual_and_the_matrix_path_bounds_included() {
+    let op = Unary::Clamp { lo: -1.0, hi: 1.0 };
+    let same = |a: f64, b: f64| a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan());
+    let tape = Tape::new();
+    let xs: Vec<f64> = CLAMP_POINTS.iter().map(|p| p.0).collect();
+    let m = tape.mat(autodiff::Shape::new(1, 7), &xs).unwrap();
+    let y = m.clamp(-1.0, 1.0);
+    let gm = tape.backward(y.sum());
+    let m32 = Tape::<f32>::new();
+    let x32: Vec<f32> = xs.iter().map(|&x| x as f32).collect();
+    let n = m32.mat(autodiff::Shape::new(1, 7), &x32).unwrap();
+    let y32 = n.clamp(-1.0, 1.0);
+    let g32 = m32.backward(y32.sum());
+    for (k, &(x, value, d)) in CLAMP_POINTS.iter().enumerate() {
+        // The rule itself, and Real::clamp on f64 (std's value).
+        let (ry, rd) = op.eval(x);
+        assert!(same(ry, value) && rd == d, "rule at {x}: ({ry}, {rd})");
+        assert!(same(Real::clamp(x, -1.0, 1.0), x.clamp(-1.0, 1.0)));
+        // Var through Real::clamp (a selection) and through the Unary op,
+        // on a full and on a preaccumulating tape.
+        let tape = Tape::new();
+        let v = tape.var(x);
+        let a = v.clamp(Real::from_f64(-1.0), Real::from_f64(1.0));
+        let b = v.unary(op);
+        assert!(
+            same(a.value(), value) && same(b.value(), value),
+            "Var at {x}"
+        );
+        assert_eq!(
+            (tape.backward(a)[v], tape.backward(b)[v]),
+            (d, d),
+            "Var at {x}"
+        );
+        let pre = Tape::preaccumulating();
+        let v = pre.var(x);
+        assert_eq!(pre.backward(v.unary(op))[v], d, "preaccumulating at {x}");
+        // Forward mode.
+        let f = Dual::new(x, 1.0).clamp(Dual::from_f64(-1.0), Dual::from_f64(1.0));
+        assert!(same(f.re, value) && f.eps == d, "Dual at {x}");
+        // The matrix path, f64 and f32.
+        assert!(same(y.to_vec()[k], value) && gm[m][k] == d, "Mat at {x}");
+        assert!(
+            same(y32.to_vec()[k] as f64, value) && g32[n][k] as f64 == d,
+            "f32 at {x}"
+        );
+    }
+    // A bound of -0 or +0 leaves a zero's sign as f64::clamp does.
+    for (x, lo) in [(-0.0_f64, 0.0), (0.0, -0.0)] {
+        let got = Unary::Clamp { lo, hi: 1.0 }.value(x);
+        assert_eq!(got.to_bits(), x.clamp(lo, 1.0).to_bits());
+    }
+}
+
+#[test]
+fn clamp_passes_nothing_to_an_input_outside_its_bounds_not_even_an_infinite_adjoint() {
+    // sqrt(clamp(x, 0, 1)) at x < 0: the clamp's output is 0, where
+    // sqrt' = inf; the input was not chosen and gets 0, not 0 * inf = NaN.
+    for x in [-1.0, -1e-300] {
+        assert_eq!(derivatives!(sqrt_clamp, x), [0.0; 4], "at {x}");
+        // The Unary op on both tapes, after a scale folded into the
+        // statement on the preaccumulating one.
+        let op = Unary::Clamp { lo: 0.0, hi: 1.0 };
+        let full = Tape::new();
+        let v = full.var(x);
+        assert_eq!(full.backward((v * 2.0).unary(op).sqrt())[v], 0.0);
+        let pre = Tape::preaccumulating();
+        let v = pre.var(x);
+        assert_eq!(pre.backward((v * 2.0).unary(op).sqrt())[v], 0.0);
+        // The matrix path.
+        let tape = Tape::new();
+        let m = tape.mat(autodiff::Shape::new(1, 2), &[x, 0.25]).unwrap();
+        let g = tape.backward(m.clamp(0.0, 1.0).sqrt().sum());
+        assert_eq!(g[m], [0.0, 1.0], "Mat at {x}");
+    }
+    // Within, the chain rule: d/dx sqrt(x) = 1/4 at 4 (here 0.25 in [0, 9]).
+    let tape = Tape::new();
+    let v = tape.var(0.25);
+    assert_eq!(
+        tape.backward(v.unary(Unary::Clamp { lo: 0.0, hi: 9.0 }).sqrt())[v],
+        1.0
+    );
+    assert_eq!(derivatives!(sqrt_clamp, 0.25)[..3], [1.0; 3]);
+}
+
+#[test]
+fn clamp_bounds_out_of_order_or_nan_are_a_typed_error_or_a_panic_naming_both() {
+    let tape = Tape::<f64>::new();
+    let m = tape.mat(autodiff::Shape::new(1, 2), &[0.5, 2.0]).unwrap();
+    for (lo, hi) in [(1.0, 0.0), (f64::NAN, 1.0), (0.0, f64::NAN)] {
+        let e = m.try_clamp(lo, hi).unwrap_err();
+        assert!(
+            matches!(e, autodiff::Error::InvalidBounds { what: "clamp", lo: l, hi: h }
+                if l.to_bits() == lo.to_bits() && h.to_bits() == hi.to_bits()),
+            "{e:?}"
+        );
+        let msg = e.to_string();
+        assert!(msg.contains(&format!("got lo = {lo}, hi = {hi}")), "{msg}");
+        // The panicking forms say the same: Mat::clamp, map, Var::unary.
+        let panics = |f: &dyn Fn()| {
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f));
+            *r.unwrap_err().downcast::<String>().unwrap()
+        };
+        assert_eq!(
+            panics(&|| {
+                let _ = m.clamp(lo, hi);
+            }),
+            msg
+        );
+        assert_eq!(
+            panics(&|| {
+                let _ = m.map(Unary::Clamp { lo, hi });
+            }),
+            msg
+        );
+        let v = tape.var(0.5);
+        assert_eq!(
+            panics(&|| {
+                let _ = v.unary(Unary::Clamp { lo, hi });
+            }),
+            msg
+        );
+    }
+    // Equal bounds are a constant (derivative 1 only on it); bounds that
+    // round to the same f32 are not out of order; infinite ones are none.
+    let y = m.clamp(2.0, 2.0);
+    assert_eq!(y.to_vec(), [2.0, 2.0]);
+    assert_eq!(tape.backward(y.sum())[m], [0.0, 1.0]);
+    let t32 = Tape::<f32>::new();
+    let n = t32.mat(autodiff::Shape::new(1, 1), &[3.0]).unwrap();
+    let up = Unary::Clamp {
+        lo: 1.0 + 1e-12,
+        hi: 1.0,
+    };
+    assert!(t32.backward(n.map(up).sum())[n] == [0.0]);
+    let open = m.clamp(f64::NEG_INFINITY, f64::INFINITY);
+    assert_eq!(open.to_vec(), [0.5, 2.0]);
 }
 
 #[test]

@@ -11,7 +11,7 @@ use common::{close, fwd::Fwd};
 use proptest::prelude::*;
 
 /// The unary primitives, by index, with the interval they are tested on.
-const UNARY: [(&str, f64, f64); 36] = [
+const UNARY: [(&str, f64, f64); 37] = [
     ("neg", -5.0, 5.0),
     ("powi(3)", -3.0, 3.0),
     ("powi(-2)", 0.2, 3.0),
@@ -48,6 +48,7 @@ const UNARY: [(&str, f64, f64); 36] = [
     ("gelu", -8.0, 8.0),
     ("leaky_relu(0.01)", -3.0, 3.0),
     ("leaky_relu(-0.4)", -3.0, 3.0),
+    ("clamp(-0.5, 1)", -3.0, 3.0),
 ];
 
 fn unary<T: Real>(k: usize, x: T) -> T {
@@ -86,6 +87,7 @@ fn unary<T: Real>(k: usize, x: T) -> T {
         33 => x.gelu(),
         34 => x.leaky_relu(0.01),
         35 => x.leaky_relu(-0.4),
+        36 => x.clamp(T::from_f64(-0.5), T::from_f64(1.0)),
         _ => unreachable!(),
     }
 }
@@ -133,10 +135,13 @@ fn lerp(u: f64, lo: f64, hi: f64) -> f64 {
     lo + u * (hi - lo)
 }
 
-/// Away from the kinks of abs, relu, min and max, where finite differences
-/// cannot agree with a one-sided derivative.
+/// Away from the kinks of abs, relu, min and max, and clamp's bounds
+/// (-0.5 and 1), where finite differences cannot agree with a one-sided
+/// derivative.
 fn away_from_kinks(x: &[f64]) -> bool {
-    x.iter().all(|v| v.abs() > 1e-3) && (x.len() < 2 || (x[0] - x[1]).abs() > 1e-3)
+    x.iter()
+        .all(|v| v.abs() > 1e-3 && (v + 0.5).abs() > 1e-3 && (v - 1.0).abs() > 1e-3)
+        && (x.len() < 2 || (x[0] - x[1]).abs() > 1e-3)
 }
 
 fn fd_config() -> GradcheckConfig {

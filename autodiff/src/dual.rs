@@ -46,7 +46,9 @@ impl<T: Real> Dual<T> {
     }
 
     #[inline(always)]
+    #[track_caller]
     fn unary(self, op: Unary) -> Self {
+        op.check::<T>();
         let (y, d) = op.eval(self.re);
         Dual {
             re: y,

@@ -63,6 +63,16 @@ pub enum Error {
         /// The allowed range, in words.
         range: &'static str,
     },
+    /// Bounds out of order (`lo > hi`) or NaN.
+    #[error("{what}: the bounds must satisfy lo <= hi, neither NaN; got lo = {lo}, hi = {hi}")]
+    InvalidBounds {
+        /// The op.
+        what: &'static str,
+        /// The lower bound given.
+        lo: f64,
+        /// The upper bound given.
+        hi: f64,
+    },
 }
 
 fn expected_note(e: &str) -> String {

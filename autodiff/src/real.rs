@@ -277,13 +277,7 @@ pub trait Real:
             lo <= hi,
             "Real::clamp: the bounds must satisfy lo <= hi, got lo = {lo:?}, hi = {hi:?}"
         );
-        if self < lo {
-            lo
-        } else if self > hi {
-            hi
-        } else {
-            self
-        }
+        crate::rules::clamp(self, lo, hi)
     }
     /// The sign as a constant: `1` for `+0` and above, `-1` for `-0` and
     /// below, NaN for NaN (itself), as `f64::signum`. Its derivative is 0

@@ -136,6 +136,20 @@ pub enum Unary {
         /// The subgradient used at 0 (PyTorch and JAX: 0; candle: 1).
         at_zero: f64,
     },
+    /// `x` limited to `[lo, hi]`, as [`Real::clamp`] with constant bounds
+    /// (PyTorch's `torch.clamp(x, lo, hi)`): `lo` below, `hi` above, `x`
+    /// (a NaN included) within. Derivative 1 on `[lo, hi]`, the bounds
+    /// included (PyTorch), 0 outside, where the input passes nothing back
+    /// ([`selects`](Unary::selects)); 1 at a NaN, whose value is `x`'s
+    /// (PyTorch's mask gives 0 there). The bounds, rounded to the number
+    /// type, must satisfy `lo <= hi`, neither NaN: `Mat::clamp`, `Mat::map`
+    /// and `Var::unary` refuse others, naming both.
+    Clamp {
+        /// The lower bound (`-inf` for none).
+        lo: f64,
+        /// The upper bound (`+inf` for none).
+        hi: f64,
+    },
 }
 
 impl Unary {
@@ -172,6 +186,7 @@ impl Unary {
             Unary::Gelu => x.gelu(),
             Unary::LeakyRelu { slope } => x.leaky_relu(slope),
             Unary::Relu { at_zero } => x.relu_with(at_zero),
+            Unary::Clamp { lo, hi } => clamp(x, T::from_f64(lo), T::from_f64(hi)),
         }
     }
 
@@ -266,6 +281,9 @@ impl Unary {
             }
             // d/dx max(x, 0) = [x > 0], and the chosen subgradient at 0
             Unary::Relu { at_zero } => step(x, at_zero),
+            // d/dx clamp(x, lo, hi) = [lo <= x <= hi], and 1 at a NaN (the
+            // value chosen is x's)
+            Unary::Clamp { lo, hi } => indicator(!(x < T::from_f64(lo) || x > T::from_f64(hi))),
         }
     }
 
@@ -291,7 +309,49 @@ impl Unary {
     /// JAX's `where`).
     #[inline(always)]
     pub fn selects(self) -> bool {
-        matches!(self, Unary::Relu { .. })
+        matches!(self, Unary::Relu { .. } | Unary::Clamp { .. })
+    }
+
+    /// Panics, naming the value, on an argument out of its range: a ReLU
+    /// subgradient outside `[0, 1]`, a leaky ReLU slope not finite in `T`,
+    /// clamp bounds out of order or NaN in `T`.
+    #[inline(always)]
+    #[track_caller]
+    pub(crate) fn check<T: Real>(self) {
+        match self {
+            Unary::Relu { at_zero } => crate::mat::elementwise::check_subgradient(at_zero),
+            Unary::LeakyRelu { slope } => crate::mat::elementwise::check_slope::<T>(slope),
+            Unary::Clamp { lo, hi } => {
+                if let Err(e) = check_bounds::<T>("clamp", lo, hi) {
+                    panic!("{e}")
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `x` limited to `[lo, hi]`: `lo` below it, `hi` above it, `x` (a NaN
+/// included) within, as `f64::clamp` (the value of [`Real::clamp`] and of
+/// [`Unary::Clamp`]).
+#[inline(always)]
+pub(crate) fn clamp<T: PartialOrd>(x: T, lo: T, hi: T) -> T {
+    if x < lo {
+        lo
+    } else if x > hi {
+        hi
+    } else {
+        x
+    }
+}
+
+/// [`Error::InvalidBounds`](crate::Error::InvalidBounds) unless
+/// `lo <= hi` once rounded to `T` (so neither is NaN).
+pub(crate) fn check_bounds<T: Real>(what: &'static str, lo: f64, hi: f64) -> crate::Result<()> {
+    if T::from_f64(lo) <= T::from_f64(hi) {
+        Ok(())
+    } else {
+        Err(crate::Error::InvalidBounds { what, lo, hi })
     }
 }
 

@@ -193,7 +193,7 @@ impl ExprGraph {
 
     /// Whether, at `x`, every value is finite and below `1e6` in magnitude
     /// and no kink is within `margin` of its argument: ReLU, leaky ReLU and
-    /// `|x|` at 0,
+    /// `|x|` at 0, clamp at its bounds,
     /// `min`/`max` at a tie, `hypot` at the origin. Finite differences
     /// agree with the derivative only where this holds.
     ///
@@ -208,6 +208,7 @@ impl ExprGraph {
                 Node::Unary(Unary::Abs | Unary::Relu { .. } | Unary::LeakyRelu { .. }, a) => {
                     v[a].abs()
                 }
+                Node::Unary(Unary::Clamp { lo, hi }, a) => (v[a] - lo).abs().min((v[a] - hi).abs()),
                 Node::Binary(Binary::Min | Binary::Max, a, b) => (v[a] - v[b]).abs(),
                 Node::Binary(Binary::Hypot, a, b) => v[a].hypot(v[b]),
                 _ => f64::INFINITY,
@@ -256,7 +257,7 @@ fn binary<T: Real>(op: Binary, a: T, b: T) -> T {
     }
 }
 
-const UNARY: [Unary; 31] = [
+const UNARY: [Unary; 32] = [
     Unary::Neg,
     Unary::Powi(2),
     Unary::Powi(3),
@@ -288,6 +289,7 @@ const UNARY: [Unary; 31] = [
     Unary::Silu,
     Unary::Gelu,
     Unary::LeakyRelu { slope: 0.1 },
+    Unary::Clamp { lo: -0.5, hi: 1.0 },
 ];
 const BINARY: [Binary; 9] = [
     Binary::Add,

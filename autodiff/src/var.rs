@@ -179,8 +179,15 @@ impl<'t, T: TapeValue, M: Recording> Var<'t, T, M> {
     }
 
     /// Applies an elementwise primitive (see [`Unary`]).
+    ///
+    /// # Panics
+    /// On an argument of `op` outside its range, naming it: a ReLU
+    /// subgradient outside `[0, 1]`, a leaky ReLU slope not finite in `T`,
+    /// clamp bounds out of order or NaN.
     #[inline(always)]
+    #[track_caller]
     pub fn unary(self, op: Unary) -> Self {
+        op.check::<T>();
         match self.tape {
             None => Var::constant(op.value(self.value)),
             Some(t) => {

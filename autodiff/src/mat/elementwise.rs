@@ -73,7 +73,12 @@ impl Unary {
     /// `x = op(x)` for every entry of `xs` ([`Unary::value`]), in one loop
     /// per op (the common activations' loops vectorised): for plain values
     /// outside a tape, as a network's prediction.
+    ///
+    /// # Panics
+    /// On an argument out of its range, as [`Mat::map`].
+    #[track_caller]
     pub fn apply_in_place<T: Float>(self, xs: &mut [T]) {
+        self.check::<T>();
         crate::simd::vectorized(|| {
             specialize!(self, |o| xs.iter_mut().for_each(|x| *x = o.value(*x)))
         })
@@ -187,15 +192,12 @@ impl<'t, T: Float> Mat<'t, T> {
     ///
     /// # Panics
     /// For [`Unary::Relu`] with a subgradient outside `[0, 1]` (as
-    /// [`relu_with`](Self::relu_with)), and for [`Unary::LeakyRelu`] with a
-    /// slope that is not finite in `T`.
+    /// [`relu_with`](Self::relu_with)), for [`Unary::LeakyRelu`] with a
+    /// slope that is not finite in `T`, and for [`Unary::Clamp`] with
+    /// bounds out of order or NaN (as [`clamp`](Self::clamp)).
     #[track_caller]
     pub fn map(self, op: Unary) -> Mat<'t, T> {
-        match op {
-            Unary::Relu { at_zero } => check_subgradient(at_zero),
-            Unary::LeakyRelu { slope } => check_slope::<T>(slope),
-            _ => {}
-        }
+        op.check::<T>();
         let tape = self.tape();
         let mut st = tape.mats.borrow_mut();
         let off = st.alloc(self.shape().len());
@@ -263,6 +265,44 @@ impl<'t, T: Float> Mat<'t, T> {
     /// Elementwise GELU `x Phi(x)`, the exact form (PyTorch's `nn.GELU()`).
     pub fn gelu(self) -> Mat<'t, T> {
         self.map(Unary::Gelu)
+    }
+
+    /// Each entry limited to `[lo, hi]` (PyTorch's `torch.clamp(x, lo,
+    /// hi)`; `-inf` or `+inf` for no bound): `lo` below, `hi` above, the
+    /// entry (a NaN included) within: [`Unary::Clamp`], the rule of
+    /// [`Real::clamp`](crate::Real::clamp) on a `Var`. The derivative is 1
+    /// on `[lo, hi]`, the bounds included (PyTorch), and an entry outside
+    /// passes nothing back, not even an infinite adjoint: `clamp(x, 0,
+    /// 1).sqrt()` has gradient 0 below 0, not `0 * inf = NaN`. At a NaN
+    /// entry the derivative is 1, as its value is the entry's (PyTorch's
+    /// is 0).
+    ///
+    /// ```
+    /// use autodiff::{Shape, Tape};
+    /// let tape = Tape::<f64>::new();
+    /// let x = tape.mat(Shape::new(1, 4), &[-2.0, 0.0, 0.5, 3.0])?;
+    /// let y = x.try_clamp(0.0, 1.0)?;
+    /// assert_eq!(y.to_vec(), [0.0, 0.0, 0.5, 1.0]);
+    /// assert_eq!(tape.backward(y.sum())[x], [0.0, 1.0, 1.0, 0.0]);
+    /// assert!(x.try_clamp(1.0, 0.0).is_err());
+    /// # Ok::<(), autodiff::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::InvalidBounds`] unless `lo <= hi` (so neither is NaN).
+    pub fn try_clamp(self, lo: T, hi: T) -> Result<Mat<'t, T>> {
+        let (lo, hi) = (lo.to_f64(), hi.to_f64());
+        crate::rules::check_bounds::<T>("clamp", lo, hi)?;
+        Ok(self.map(Unary::Clamp { lo, hi }))
+    }
+
+    /// [`try_clamp`](Self::try_clamp), panicking on bounds out of order.
+    ///
+    /// # Panics
+    /// Unless `lo <= hi` (so neither is NaN), naming both.
+    #[track_caller]
+    pub fn clamp(self, lo: T, hi: T) -> Mat<'t, T> {
+        or_panic(self.try_clamp(lo, hi))
     }
 
     /// Elementwise `e^x`.
