@@ -63,6 +63,12 @@ pub enum Error {
         /// The allowed range, in words.
         range: &'static str,
     },
+    /// An op of any number of matrices was given none.
+    #[error("{what}: no matrices given (expected at least one)")]
+    NoInputs {
+        /// The op.
+        what: &'static str,
+    },
     /// Bounds out of order (`lo > hi`) or NaN.
     #[error("{what}: the bounds must satisfy lo <= hi, neither NaN; got lo = {lo}, hi = {hi}")]
     InvalidBounds {

@@ -5,7 +5,7 @@
 //! derivative rule side by side: `linear` (matmul, affine map),
 //! `elementwise` (zip and map with the rules of [`crate::rules`], scale),
 //! `dropout` (inverted dropout with a counter-based mask),
-//! `layout` (transpose, broadcast), `reduce` (sum, mean, over everything
+//! `layout` (transpose, broadcast, reshape, concatenation), `reduce` (sum, mean, over everything
 //! or one axis), `softmax` (row-wise softmax and log-softmax), `gather`
 //! (a matrix of scalar `Var`s, an entry as a `Var`), `loss` (least
 //! squares, softmax cross-entropy) and `custom` (user-defined primitives
@@ -73,6 +73,11 @@ pub(crate) enum Op<T> {
     Transpose { x: u32 },
     /// `x` repeated to the node's shape
     Broadcast { x: u32 },
+    /// `x`'s entries in the node's shape
+    Reshape { x: u32 },
+    /// the `n` matrices listed at `labels[start..]`, one after another
+    /// along `axis`
+    Concat { start: usize, n: u32, axis: Axis },
     /// sums (or means) over one axis, kept as size 1
     SumAxis { x: u32, axis: Axis, mean: bool },
     /// row-wise softmax (or its logarithm)

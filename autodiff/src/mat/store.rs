@@ -182,7 +182,7 @@ pub(crate) struct MatStore<T> {
     pub(crate) data: Vec<T>,
     pub(crate) used: usize,
     /// Side data of `u32`s: cross-entropy labels, the scalar statements of
-    /// `FromVars`, the inputs of `Custom` nodes.
+    /// `FromVars`, the inputs of `Custom` and `Concat` nodes.
     pub(crate) labels: Vec<u32>,
     /// The vector-Jacobian products of `Custom` nodes.
     pub(crate) customs: custom::Customs<T>,
@@ -306,6 +306,10 @@ impl<T: Real> MatStore<T> {
             }
             Op::Transpose { x } => layout::transpose_backward(self, x, gy, out),
             Op::Broadcast { x } => layout::broadcast_backward(self, x, node.shape, gy, out),
+            Op::Reshape { x } => layout::reshape_backward(self, x, gy, out),
+            Op::Concat { start, n, axis } => {
+                layout::concat_backward(self, (start, n, axis), node.shape, gy, out)
+            }
             Op::SumAxis { x, axis, mean } => {
                 reduce::sum_axis_backward(self, x, axis, mean, gy, out)
             }
