@@ -110,10 +110,13 @@ proptest! {
 
     #[test]
     fn elementwise_maps_use_the_scalar_rules(x in mat(3, 4), r in mat(3, 4)) {
-        // Away from the kinks, where finite differences hold.
-        let x = Matrix::from_fn(3, 4, |i, j| if x[(i, j)].abs() < 1e-3 { 0.5 } else { x[(i, j)] });
+        // Away from the kinks (0, and clamp's bounds -0.5 and 1), where
+        // finite differences hold.
+        let kink = |v: f64| [0.0, -0.5, 1.0].iter().any(|k| (v - k).abs() < 1e-3);
+        let x = Matrix::from_fn(3, 4, |i, j| if kink(x[(i, j)]) { 0.25 } else { x[(i, j)] });
         type Pair = (fn(Mat<'_, f64>) -> Mat<'_, f64>, fn(Fwd) -> Fwd);
-        let cases: [(&str, Pair); 8] = [
+        let cases: [(&str, Pair); 9] = [
+            ("clamp", (|m| m.clamp(-0.5, 1.0), |v| autodiff::Real::clamp(v, Fwd::var(-0.5, 0.0), Fwd::var(1.0, 0.0)))),
             ("silu", (|m| m.silu(), |v| autodiff::Real::silu(v))),
             ("gelu", (|m| m.gelu(), |v| autodiff::Real::gelu(v))),
             ("leaky_relu", (|m| m.leaky_relu(0.1), |v| autodiff::Real::leaky_relu(v, 0.1))),

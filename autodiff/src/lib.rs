@@ -28,9 +28,13 @@
 //!   inputs included (seed (5.11)).
 //! - [`rules`]: every elementwise primitive with its derivative rule, shared
 //!   by scalars, dual numbers and matrices. [`mat`]: matrix ops (matmul,
-//!   affine map, elementwise, transpose, broadcast, sums and means over
-//!   everything or one [`Axis`], row-wise softmax and log-softmax, entries
-//!   as scalars and matrices of scalars, the losses of (5.1)).
+//!   affine map, elementwise with a matrix or a plain number on either
+//!   side (`m * 2.0`, `1.0 - m`), the everyday functions as methods (`ln`,
+//!   `sqrt`, `powi`, `clamp`, ...; the others through [`Mat::map`]),
+//!   transpose, broadcast, reshape, concatenation along one [`Axis`], sums
+//!   and means over everything or one axis, row-wise softmax and
+//!   log-softmax, entries as scalars and matrices of scalars, the losses of
+//!   (5.1)).
 //! - [`grad`], [`value_and_grad`], [`jacobian`], [`jacobian_forward`],
 //!   [`jvp`], [`vjp`], [`hvp`], [`hessian`]: function transformations;
 //!   [`Evaluator`] keeps their tapes for allocation-free repeated
@@ -58,7 +62,9 @@
 //!   as PyTorch and JAX); `|x|` has derivative 0 at 0; `min`/`max` send a
 //!   tie's derivative to their first argument, and return a NaN argument
 //!   (sending the derivative to it).
-//! - ReLU, `min`, `max` and [`Real::clamp`] choose their value, and an input
+//! - ReLU, `min`, `max` and [`Real::clamp`] (and [`Mat::clamp`], whose
+//!   derivative is 1 on the closed interval, as PyTorch's, and 1 at a NaN,
+//!   whose value it returns) choose their value, and an input
 //!   they did not choose gets no adjoint at all, not even an infinite one
 //!   (PyTorch's and JAX's `where`): `sqrt(relu(x))` has derivative 0 at
 //!   `x < 0`, where `0 * sqrt'(0) = 0 * inf` would be NaN
