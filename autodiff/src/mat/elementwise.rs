@@ -7,7 +7,7 @@ use crate::{Error, Float, Mat, Result};
 use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// Evaluates `$body` with `$o` bound to `$op` rebuilt as a literal of its
-/// variant for the activations, so that the `match` inside the rules folds
+/// variant for the activations and clamp, so that the `match` inside the rules folds
 /// away and the loop in `$body` is specialised (and vectorised) per op.
 macro_rules! specialize {
     ($op:expr, |$o:ident| $body:expr) => {
@@ -30,6 +30,10 @@ macro_rules! specialize {
             }
             Unary::Silu => {
                 let $o = Unary::Silu;
+                $body
+            }
+            Unary::Clamp { lo, hi } => {
+                let $o = Unary::Clamp { lo, hi };
                 $body
             }
             other => {
