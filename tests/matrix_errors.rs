@@ -3,7 +3,7 @@
 //! overflow, handles of another tape or recording. Each is a typed error
 //! (the `try_` form) or a panic naming what was expected and what came.
 
-use autodiff::{Error, Float, Matrix, Reduction, Shape, Tape};
+use autodiff::{CrossEntropy, Error, Float, Matrix, Reduction, Shape, Tape};
 
 #[test]
 fn dropout_p_zero_is_the_identity_and_p_outside_zero_one_is_a_typed_error() {
@@ -193,6 +193,83 @@ fn gradients_refuse_handles_recorded_after_them() {
     assert!(r.is_err(), "a matrix recorded after the backward pass");
     let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| g[v]));
     assert!(r.is_err(), "a scalar recorded after the backward pass");
+}
+
+#[test]
+fn cross_entropy_options_out_of_range_are_errors_naming_expected_and_given() {
+    let tape = Tape::<f64>::new();
+    let z = tape.mat(Shape::new(2, 3), &[0.0; 6]).unwrap();
+    let ce = CrossEntropy::new(Reduction::Mean);
+    for eps in [-0.1, 1.5, f64::NAN, f64::INFINITY] {
+        let e = z
+            .try_softmax_cross_entropy_with(&[0, 1], ce.with_label_smoothing(eps))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::OutOfRange { value, range: "[0, 1]", .. } if value.to_bits() == eps.to_bits()),
+            "{e}"
+        );
+        assert!(e.to_string().contains("label smoothing"), "{e}");
+    }
+    let e = z
+        .try_softmax_cross_entropy_with(&[0, 1], ce.with_weight(&[1.0, 2.0]))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::LengthMismatch {
+                expected: 3,
+                got: 2,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.to_string().contains("class weights"), "{e}");
+    for (w, class) in [
+        ([1.0, -0.5, 1.0], 1),
+        ([1.0, 1.0, f64::NAN], 2),
+        ([f64::INFINITY, 1.0, 1.0], 0),
+    ] {
+        let e = z
+            .try_softmax_cross_entropy_with(&[0, 1], ce.with_weight(&w))
+            .unwrap_err();
+        assert!(
+            matches!(e, Error::ClassWeight { class: c, value } if c == class && value.to_bits() == w[class].to_bits()),
+            "{e}"
+        );
+        assert!(e.to_string().contains(&format!("class {class}")), "{e}");
+    }
+    // The mean over rows whose labels weigh 0 is 0 / 0 (PyTorch: NaN).
+    let w = [0.0, 0.0, 1.0];
+    let e = z
+        .try_softmax_cross_entropy_with(&[0, 1], ce.with_weight(&w).with_label_smoothing(0.1))
+        .unwrap_err();
+    assert_eq!(e, Error::ZeroWeightSum { rows: 2 });
+    assert!(e.to_string().contains("sum to 0"), "{e}");
+    // Their sum is fine: the smoothing term on class 2 (ln 3 each row).
+    let sum = CrossEntropy::new(Reduction::Sum)
+        .with_weight(&w)
+        .with_label_smoothing(0.3);
+    let l = z.try_softmax_cross_entropy_with(&[0, 1], sum).unwrap();
+    assert!(
+        (l.value() - 2.0 * 0.1 * 3f64.ln()).abs() < 1e-15,
+        "{}",
+        l.value()
+    );
+    // Plain and panicking forms say the same.
+    let r = std::panic::catch_unwind(|| {
+        let tape = Tape::<f64>::new();
+        let z = tape.mat(Shape::new(1, 2), &[0.0; 2]).unwrap();
+        let _ = z.softmax_cross_entropy_with(
+            &[0],
+            CrossEntropy::new(Reduction::Sum).with_label_smoothing(2.0),
+        );
+    });
+    let msg = *r.unwrap_err().downcast::<String>().unwrap();
+    assert!(
+        msg.contains("label smoothing: 2 is outside the allowed range [0, 1]"),
+        "{msg}"
+    );
 }
 
 #[test]

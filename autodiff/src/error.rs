@@ -53,6 +53,23 @@ pub enum Error {
         /// The number of classes (columns of the logits).
         classes: usize,
     },
+    /// A class weight of a cross-entropy is negative or not finite.
+    #[error(
+        "cross-entropy: the weight of class {class} is {value}, expected a finite number >= 0"
+    )]
+    ClassWeight {
+        /// The class (the index into the weights).
+        class: usize,
+        /// The weight given.
+        value: f64,
+    },
+    /// The mean of a class-weighted cross-entropy over a batch whose labels'
+    /// weights sum to 0: PyTorch's `0 / 0 = NaN`, refused here.
+    #[error("cross-entropy: the mean over {rows} rows whose labels' class weights sum to 0 is 0 / 0 (expected a positive sum; use Reduction::Sum for such a batch)")]
+    ZeroWeightSum {
+        /// The rows of the batch.
+        rows: usize,
+    },
     /// A parameter is outside its allowed range.
     #[error("{what}: {value} is outside the allowed range {range}")]
     OutOfRange {

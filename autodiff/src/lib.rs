@@ -118,7 +118,7 @@ pub use functional::{
 pub use gradcheck::{gradcheck, gradcheck_fn, gradcheck_mats, GradcheckConfig, GradcheckReport};
 pub use grads::Grads;
 pub use kernel::{num_threads, set_num_threads};
-pub use mat::{Axis, CustomVjp, Mat, Packed, Reduction};
+pub use mat::{Axis, CrossEntropy, CustomVjp, Mat, Packed, Reduction};
 pub use matrix::{Matrix, Shape};
 pub use real::{all_finite, Float, Real, TapeValue};
 pub use tape::{Full, Preaccumulating, Recording, Tape};

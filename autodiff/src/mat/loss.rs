@@ -1,5 +1,5 @@
-//! The two losses of seed (5.1), fused into single nodes: least squares and
-//! softmax cross-entropy with integer labels.
+//! The reductions of the losses of seed (5.1), and least squares fused
+//! into a single node (softmax cross-entropy is in `cross_entropy`).
 
 use super::{MatStore, Op, Sink};
 use crate::{Error, Float, Mat, Real, Result, Shape, Var};
@@ -21,7 +21,7 @@ pub enum Reduction {
 }
 
 impl Reduction {
-    fn factor<T: Real>(self, rows: usize) -> T {
+    pub(super) fn factor<T: Real>(self, rows: usize) -> T {
         match self {
             Reduction::Sum => T::one(),
             Reduction::Mean => T::one() / T::from_f64(rows as f64),
@@ -86,100 +86,6 @@ impl<'t, T: Float> Mat<'t, T> {
         Ok(tape.scalar_output(value))
     }
 
-    /// Softmax cross-entropy of the logits `self` (one row per sample, one
-    /// column per class) against integer class labels, seed (5.1) with
-    /// phi_y(z) = -ln softmax(z)_y = logsumexp(z) - z_y, reduced by
-    /// `reduction`. Fused for stability: the log-sum-exp subtracts the row
-    /// maximum, so large logits neither overflow nor lose the answer.
-    ///
-    /// ```text
-    /// d/dz = softmax(z) - onehot(y) (times 1/rows for Reduction::Mean)
-    /// ```
-    ///
-    /// # Errors
-    /// [`Error::LengthMismatch`] unless there is one label per row;
-    /// [`Error::LabelOutOfRange`] for a label `>= cols`;
-    /// [`Error::EmptyInput`] for the mean over a batch of no row (0 / 0;
-    /// the sum over it is 0).
-    pub fn try_softmax_cross_entropy(
-        self,
-        labels: &[usize],
-        reduction: Reduction,
-    ) -> Result<Var<'t, T>> {
-        let Shape { rows, cols } = self.shape();
-        no_mean_over_nothing(
-            rows,
-            reduction,
-            "softmax cross-entropy (the mean over a batch of no row)",
-        )?;
-        if labels.len() != rows {
-            return Err(Error::LengthMismatch {
-                what: "softmax cross-entropy (one label per row of the logits)",
-                expected: rows,
-                got: labels.len(),
-            });
-        }
-        if let Some((row, &label)) = labels.iter().enumerate().find(|(_, &l)| l >= cols) {
-            return Err(Error::LabelOutOfRange {
-                row,
-                label,
-                classes: cols,
-            });
-        }
-        let tape = self.tape();
-        let mut st = tape.mats.borrow_mut();
-        let loff = st.labels.len();
-        st.labels.extend(labels.iter().map(|&l| l as u32));
-        let poff = st.alloc(rows * cols);
-        let (below, probs) = st.split(poff, rows * cols);
-        let z = below.of(self);
-        // Summed in f64, as least squares (the same in f64).
-        let mut total = 0.0f64;
-        // `max(1)`: with no classes there are no rows either (a label would
-        // be out of range), and chunks of 0 panic.
-        for ((zr, pr), &label) in z
-            .chunks_exact(cols.max(1))
-            .zip(probs.chunks_exact_mut(cols.max(1)))
-            .zip(labels)
-        {
-            let m = zr.iter().copied().fold(zr[0], Real::max);
-            // s = 1 + rest, the 1 from the (first) maximum: ln s is
-            // ln_1p(rest), exact also where 1 + rest rounds to 1.
-            let top = zr.iter().position(|&v| v == m);
-            let mut rest = T::zero();
-            for (j, (p, &zi)) in pr.iter_mut().zip(zr).enumerate() {
-                *p = (zi - m).exp();
-                if Some(j) != top {
-                    rest += *p;
-                }
-            }
-            let s = T::one() + rest;
-            let inv = T::one() / s;
-            for p in pr.iter_mut() {
-                *p *= inv;
-            }
-            // logsumexp(z) - z_y = (m - z_y) + ln s, the difference first,
-            // so a small loss next to large logits is not lost in `m`. (A
-            // NaN logit: no maximum found, ln of the NaN sum.)
-            let ln_s = if top.is_some() { rest.ln_1p() } else { s.ln() };
-            total += ((m - zr[label]) + ln_s).to_f64();
-        }
-        let value = T::from_f64(total * reduction.factor::<f64>(rows));
-        let off = st.alloc(1);
-        st.data[off] = value;
-        let grad = self.requires_grad_in(&st);
-        let op = Op::SoftmaxCrossEntropy {
-            z: self.node(),
-            labels: loff,
-            probs: poff,
-            reduction,
-            out: tape.next_index(),
-        };
-        tape.record(&mut st, op, off, Shape::new(1, 1), grad);
-        drop(st);
-        Ok(tape.scalar_output(value))
-    }
-
     /// [`try_least_squares`](Self::try_least_squares), panicking on a bad
     /// target length.
     ///
@@ -189,18 +95,6 @@ impl<'t, T: Float> Mat<'t, T> {
     #[track_caller]
     pub fn least_squares(self, target: &[T], reduction: Reduction) -> Var<'t, T> {
         super::or_panic(self.try_least_squares(target, reduction))
-    }
-
-    /// [`try_softmax_cross_entropy`](Self::try_softmax_cross_entropy),
-    /// panicking on bad labels.
-    ///
-    /// # Panics
-    /// Where [`try_softmax_cross_entropy`](Self::try_softmax_cross_entropy)
-    /// returns an error (also the mean over a batch of no row), with its
-    /// message.
-    #[track_caller]
-    pub fn softmax_cross_entropy(self, labels: &[usize], reduction: Reduction) -> Var<'t, T> {
-        super::or_panic(self.try_softmax_cross_entropy(labels, reduction))
     }
 }
 
@@ -221,30 +115,12 @@ pub(super) fn least_squares_backward<T: Float>(
     }
 }
 
-/// `J = c sum_i (logsumexp(z_i) - z_{i, y_i})`: `dz += dJ c (softmax(z) - onehot(y))`.
-pub(super) fn cross_entropy_backward<T: Float>(
-    st: &MatStore<T>,
-    z: u32,
-    labels: usize,
-    probs: usize,
-    reduction: Reduction,
-    dj: T,
-    out: &mut Sink<'_, T>,
-) {
-    let Shape { rows, cols } = st.nodes[z as usize].shape;
-    let d = dj * reduction.factor(rows);
-    let p = &st.data[probs..probs + rows * cols];
-    let labels = &st.labels[labels..labels + rows];
-    if let Some(mut gz) = st.grad_of(z, out) {
-        gz.update_from(p, move |_, p| d * p);
-        for (gr, &label) in gz.g.chunks_exact_mut(cols.max(1)).zip(labels) {
-            gr[label as usize] -= d;
-        }
-    }
-}
-
 /// [`Error::EmptyInput`] for a mean over no row, which would be 0 / 0.
-fn no_mean_over_nothing(rows: usize, reduction: Reduction, what: &'static str) -> Result<()> {
+pub(super) fn no_mean_over_nothing(
+    rows: usize,
+    reduction: Reduction,
+    what: &'static str,
+) -> Result<()> {
     if rows == 0 && reduction == Reduction::Mean {
         Err(Error::EmptyInput { what })
     } else {

@@ -7,8 +7,9 @@
 //! `dropout` (inverted dropout with a counter-based mask),
 //! `layout` (transpose, broadcast, reshape, concatenation), `reduce` (sum, mean, over everything
 //! or one axis), `softmax` (row-wise softmax and log-softmax), `gather`
-//! (a matrix of scalar `Var`s, an entry as a `Var`), `loss` (least
-//! squares, softmax cross-entropy) and `custom` (user-defined primitives
+//! (a matrix of scalar `Var`s, an entry as a `Var`), `loss` (the
+//! reductions, least squares), `cross_entropy` (softmax cross-entropy with
+//! label smoothing and class weights) and `custom` (user-defined primitives
 //! with their vector-Jacobian product as a closure). To add an op: a
 //! variant of `Op`, its forward as a method of `Mat` and its backward as a
 //! function in the op's module, and one arm in `MatStore::backward_node`
@@ -22,6 +23,7 @@
 //! [`Grads`](crate::Grads) with the same layout; both keep their memory
 //! across [`Tape::clear`](crate::Tape::clear).
 
+pub(crate) mod cross_entropy;
 pub(crate) mod custom;
 pub(crate) mod dropout;
 pub(crate) mod elementwise;
@@ -34,6 +36,7 @@ pub(crate) mod reduce;
 pub(crate) mod softmax;
 mod store;
 
+pub use cross_entropy::{check_label_smoothing, CrossEntropy};
 pub use custom::CustomVjp;
 pub use dropout::check_drop_probability;
 pub use loss::Reduction;
@@ -97,12 +100,15 @@ pub(crate) enum Op<T> {
     /// a user-defined primitive: its `n` inputs listed at `labels[start..]`,
     /// its vector-Jacobian product the closure `customs[f]`
     Custom { start: usize, n: u32, f: u32 },
-    /// `-ln softmax(z)_label` per row; labels at `labels`, softmax at `probs`
+    /// `-ln softmax(z)_label` per row; labels at `labels`, softmax at
+    /// `probs`; smoothing and weights at `options` (`cross_entropy::NONE`
+    /// for none)
     SoftmaxCrossEntropy {
         z: u32,
         labels: usize,
         probs: usize,
         reduction: Reduction,
+        options: usize,
         out: u32,
     },
 }

@@ -2,7 +2,8 @@
 //! gradient slots a backward rule writes into.
 
 use super::{
-    copy, custom, dropout, elementwise, gather, layout, linear, loss, reduce, softmax, Mat, Op,
+    copy, cross_entropy, custom, dropout, elementwise, gather, layout, linear, loss, reduce,
+    softmax, Mat, Op,
 };
 use crate::{Float, Real, Shape};
 
@@ -330,12 +331,12 @@ impl<T: Real> MatStore<T> {
                 labels,
                 probs,
                 reduction,
+                options,
                 out: o,
-            } => loss::cross_entropy_backward(
+            } => cross_entropy::cross_entropy_backward(
                 self,
                 z,
-                labels,
-                probs,
+                (labels, probs, options),
                 reduction,
                 adj[o as usize],
                 out,
