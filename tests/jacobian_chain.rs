@@ -39,7 +39,9 @@ impl Case {
     fn targets(&self) -> BatchTargets<'_, f64> {
         match self.loss {
             Loss::LeastSquares(_) => BatchTargets::Values(&self.y),
-            Loss::CrossEntropy(_) => BatchTargets::Classes(&self.labels),
+            Loss::CrossEntropy(_) | Loss::SmoothedCrossEntropy { .. } => {
+                BatchTargets::Classes(&self.labels)
+            }
         }
     }
 
@@ -114,12 +116,15 @@ fn smooth_activation() -> impl Strategy<Value = Activation> {
 
 fn loss() -> impl Strategy<Value = Loss> {
     let red = prop_oneof![Just(Reduction::Sum), Just(Reduction::Mean)];
-    (any::<bool>(), red).prop_map(|(ls, r)| {
-        if ls {
-            Loss::LeastSquares(r)
-        } else {
-            Loss::CrossEntropy(r)
-        }
+    // Label smoothing: the tape's fused rule against the chain's mixture
+    // of plain cross-entropies.
+    (0..3usize, red, 0.0..=1.0f64).prop_map(|(kind, r, eps)| match kind {
+        0 => Loss::LeastSquares(r),
+        1 => Loss::CrossEntropy(r),
+        _ => Loss::SmoothedCrossEntropy {
+            reduction: r,
+            label_smoothing: eps,
+        },
     })
 }
 

@@ -120,6 +120,13 @@ fn a_trainers_checkpoint_records_every_setting_and_reads_it_back_bitwise() {
             schedule: Some(Schedule::constant(1e-3).unwrap().with_warmup(5)),
             ..TrainConfig::default()
         },
+        TrainConfig {
+            loss: Loss::SmoothedCrossEntropy {
+                reduction: Reduction::Mean,
+                label_smoothing: 0.1 + 0.2,
+            },
+            ..TrainConfig::default()
+        },
     ];
     for config in configs {
         let t = trainer(config.clone());
@@ -141,7 +148,7 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
     let state = trained_state(&scratch);
     // The recorded schedule is exponential(1e-2, 0.99) with 3 warm-up steps.
     // (setting, the trainer's value as printed, the change to the config)
-    let cases: [(&str, &str, Change); 14] = [
+    let cases: [(&str, &str, Change); 15] = [
         ("batch_size", "32", |c| c.batch_size = 32),
         ("order", "Reshuffled", |c| c.order = BatchOrder::Reshuffled),
         ("drop_last", "true", |c| c.drop_last = true),
@@ -151,6 +158,16 @@ fn restore_refuses_each_setting_that_differs_naming_it_and_both_values_and_chang
         ("loss", "LeastSquares(Sum)", |c| {
             c.loss = Loss::LeastSquares(Reduction::Sum)
         }),
+        (
+            "loss",
+            "SmoothedCrossEntropy { reduction: Sum, label_smoothing: 0.1 }",
+            |c| {
+                c.loss = Loss::SmoothedCrossEntropy {
+                    reduction: Reduction::Sum,
+                    label_smoothing: 0.1,
+                }
+            },
+        ),
         ("schedule", "None", |c| c.schedule = None),
         (
             "schedule",

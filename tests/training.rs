@@ -658,3 +658,68 @@ fn adams_moment_overflowing_from_finite_gradients_stops_with_a_state_of_whole_ep
     );
     t.optimizer_mut().load_state(&state).unwrap();
 }
+
+/// A digits trainer with the given loss (the network and optimizer of
+/// `trainer`).
+fn trainer_with_loss(loss: Loss, epochs: usize) -> Trainer<f32> {
+    let mlp = Mlp::builder(&[64, 64, 10])
+        .hidden(Activation::RELU)
+        .seed(3)
+        .build()
+        .unwrap();
+    let adam = optim::by_name::<f32>("adam", 2e-3).unwrap();
+    let config = TrainConfig {
+        epochs,
+        batch_size: 32,
+        seed: 3,
+        loss,
+        ..Default::default()
+    };
+    Trainer::new(mlp, adam, config)
+}
+
+#[test]
+fn label_smoothing_trains_and_reports_the_smoothed_loss_and_zero_is_bitwise_the_plain_loss() {
+    let (train, test) = digits_split();
+    let smoothed = |eps| Loss::SmoothedCrossEntropy {
+        reduction: Reduction::Mean,
+        label_smoothing: eps,
+    };
+    let mut t = trainer_with_loss(smoothed(0.1), 3);
+    let h = t.fit(&train, Some(&test), |_| {}).unwrap();
+    let last = h.epochs.last().unwrap();
+    assert!(last.test_accuracy.unwrap() > 0.9, "{last:?}");
+    // The reported loss is the smoothed one (PyTorch's), above the plain
+    // cross-entropy of the same network: the smoothing term.
+    let (loss, _) = nn::evaluate(t.mlp(), smoothed(0.1), &train).unwrap();
+    assert_eq!(last.train_loss, loss);
+    let (plain, _) = nn::evaluate(t.mlp(), Loss::CrossEntropy(Reduction::Mean), &train).unwrap();
+    assert!(loss > plain + 0.05, "smoothed {loss}, plain {plain}");
+    let mut a = trainer_with_loss(smoothed(0.0), 2);
+    let mut b = trainer_with_loss(Loss::CrossEntropy(Reduction::Mean), 2);
+    let ha = a.fit(&train, None, |_| {}).unwrap();
+    let hb = b.fit(&train, None, |_| {}).unwrap();
+    assert_eq!(bits(a.mlp().params()), bits(b.mlp().params()));
+    assert_eq!(
+        ha.epochs.last().unwrap().train_loss.to_bits(),
+        hb.epochs.last().unwrap().train_loss.to_bits()
+    );
+}
+
+#[test]
+fn a_label_smoothing_outside_0_1_is_refused_before_any_step() {
+    let (train, _) = digits_split();
+    for eps in [-0.1, 1.5, f64::NAN] {
+        let loss = Loss::SmoothedCrossEntropy {
+            reduction: Reduction::Mean,
+            label_smoothing: eps,
+        };
+        let mut t = trainer_with_loss(loss, 1);
+        let e = t.fit(&train, None, |_| {}).unwrap_err();
+        assert!(
+            matches!(e, Error::Config { what: "loss.label_smoothing", got, .. } if got.to_bits() == eps.to_bits()),
+            "{eps}: {e}"
+        );
+        assert_eq!((t.epoch(), t.optimizer().steps()), (0, 0));
+    }
+}

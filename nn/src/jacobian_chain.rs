@@ -276,6 +276,25 @@ pub fn cross_entropy_grad<T: Float>(f: &[T], label: usize) -> Vec<T> {
     p
 }
 
+/// The label-smoothed cross-entropy and its gradient, as the mixture
+/// `(1 - eps) phi_label + (eps / K) sum_k phi_k` of the plain ones (a
+/// reference: `K` plain evaluations per sample, not the fused rule's one).
+fn smoothed_cross_entropy<T: Float>(f: &[T], label: usize, eps: f64) -> (T, Vec<T>) {
+    let (a, b) = (T::from_f64(1.0 - eps), T::from_f64(eps / f.len() as f64));
+    let mut value = a * cross_entropy_value(f, label);
+    let mut grad: Vec<T> = cross_entropy_grad(f, label)
+        .into_iter()
+        .map(|g| a * g)
+        .collect();
+    for k in 0..f.len() {
+        value += b * cross_entropy_value(f, k);
+        for (g, gk) in grad.iter_mut().zip(cross_entropy_grad(f, k)) {
+            *g += b * gk;
+        }
+    }
+    (value, grad)
+}
+
 /// `phi(f) = -ln softmax(f)_label = logsumexp(f) - f_label`, stably.
 ///
 /// # Panics
@@ -518,7 +537,7 @@ impl<T: Float> Layers<T> {
     /// [`Error::InputWidth`] unless `x.len()` is a multiple of `a_0`;
     /// [`Error::Targets`] for targets of the wrong kind for the loss;
     /// [`Error::Autodiff`] (as the tape reports it) for a wrong number of
-    /// targets or a label out of range.
+    /// targets, a label out of range or a label smoothing outside `[0, 1]`.
     pub fn batch_gradients(
         &self,
         x: &[T],
@@ -547,7 +566,13 @@ impl<T: Float> Layers<T> {
                 }
                 r
             }
-            (Loss::CrossEntropy(r), BatchTargets::Classes(labels)) => {
+            (
+                Loss::CrossEntropy(r) | Loss::SmoothedCrossEntropy { reduction: r, .. },
+                BatchTargets::Classes(labels),
+            ) => {
+                if let Some(eps) = loss.label_smoothing() {
+                    autodiff::mat::check_label_smoothing(eps)?;
+                }
                 if labels.len() != n {
                     return Err(autodiff::Error::LengthMismatch {
                         what: "softmax cross-entropy (one label per row of the logits)",
@@ -571,7 +596,10 @@ impl<T: Float> Layers<T> {
                     "least squares needs real target vectors, got class labels".into(),
                 ))
             }
-            (Loss::CrossEntropy(_), BatchTargets::Values(_)) => {
+            (
+                Loss::CrossEntropy(_) | Loss::SmoothedCrossEntropy { .. },
+                BatchTargets::Values(_),
+            ) => {
                 return Err(Error::Targets(
                     "cross-entropy needs class labels, got real target vectors".into(),
                 ))
@@ -587,10 +615,13 @@ impl<T: Float> Layers<T> {
                     let yi = &y[i * out_w..(i + 1) * out_w];
                     (least_squares_value(f, yi), least_squares_grad(f, yi))
                 }
-                BatchTargets::Classes(labels) => (
-                    cross_entropy_value(f, labels[i]),
-                    cross_entropy_grad(f, labels[i]),
-                ),
+                BatchTargets::Classes(labels) => match loss.label_smoothing() {
+                    Some(eps) if eps != 0.0 => smoothed_cross_entropy(f, labels[i], eps),
+                    _ => (
+                        cross_entropy_value(f, labels[i]),
+                        cross_entropy_grad(f, labels[i]),
+                    ),
+                },
             };
             total += value;
             self.backward(&trace, &gphi, T::one(), &mut grads, Some(i))?;

@@ -36,6 +36,7 @@
 //!   | `training.order` | `reshuffled`, `cyclic` or `with_replacement` ([`BatchOrder`]) |
 //!   | `training.drop_last` | `true` or `false` |
 //!   | `training.loss`, `training.loss.reduction` | `cross_entropy` or `least_squares`; `mean` or `sum` |
+//!   | `training.loss.label_smoothing` | for `cross_entropy` only: its label smoothing, an `f64` as `optimizer.learning_rate` (in `[0, 1]`, `0.0` for none); a file without it (written before label smoothing existed) reads as `0.0` |
 //!   | `training.schedule` | `none`, or the decay of the [`Schedule`]: `constant`, `step`, `exponential` or `cosine` |
 //!   | `training.schedule.lr`, `training.schedule.warmup` | with a schedule: its peak rate (an `f64` as `optimizer.learning_rate`) and warm-up steps (decimal) |
 //!   | `training.schedule.every`, `training.schedule.gamma` | a `step` decay's period (decimal) and factor (`f64`); an `exponential` decay has `gamma` alone |

@@ -18,6 +18,7 @@ const ORDER: &str = "training.order";
 const DROP_LAST: &str = "training.drop_last";
 const LOSS: &str = "training.loss";
 const REDUCTION: &str = "training.loss.reduction";
+const LABEL_SMOOTHING: &str = "training.loss.label_smoothing";
 const SCHEDULE: &str = "training.schedule";
 const LR: &str = "training.schedule.lr";
 const WARMUP: &str = "training.schedule.warmup";
@@ -95,10 +96,20 @@ impl TrainingSettings {
 
     /// Each setting, in the order of the fields.
     fn each(&self) -> [Setting; 7] {
-        let (loss, reduction) = match self.loss {
-            Loss::CrossEntropy(r) => ("cross_entropy", r),
-            Loss::LeastSquares(r) => ("least_squares", r),
+        let loss = match self.loss {
+            Loss::CrossEntropy(_) | Loss::SmoothedCrossEntropy { .. } => "cross_entropy",
+            Loss::LeastSquares(_) => "least_squares",
         };
+        let reduction = self.loss.reduction();
+        let mut loss_entries = vec![
+            (LOSS, loss.to_string()),
+            (REDUCTION, name_of(&REDUCTIONS, reduction).to_string()),
+        ];
+        // (0 and -0 alike: both are the plain loss.)
+        if let Some(eps) = self.loss.label_smoothing() {
+            let eps = if eps == 0.0 { 0.0 } else { eps };
+            loss_entries.push((LABEL_SMOOTHING, format!("{eps:?}")));
+        }
         let optional = |v: Option<f64>| match v {
             Some(v) => format!("{v:?}"),
             None => "none".to_string(),
@@ -119,14 +130,7 @@ impl TrainingSettings {
                 vec![(DROP_LAST, self.drop_last.to_string())],
                 format!("{:?}", self.drop_last),
             ),
-            (
-                "loss",
-                vec![
-                    (LOSS, loss.to_string()),
-                    (REDUCTION, name_of(&REDUCTIONS, reduction).to_string()),
-                ],
-                format!("{:?}", self.loss),
-            ),
+            ("loss", loss_entries, format!("{:?}", self.loss)),
             (
                 "schedule",
                 schedule_entries(self.schedule),
@@ -165,6 +169,13 @@ impl TrainingSettings {
         }
         if let Some(c) = self.clip_grad_norm.filter(|c| !(c.is_finite() && *c > 0.0)) {
             return Some((CLIP, format!("{c:?}"), "a finite number > 0, or none"));
+        }
+        if let Some(eps) = self
+            .loss
+            .label_smoothing()
+            .filter(|&eps| autodiff::mat::check_label_smoothing(eps).is_err())
+        {
+            return Some((LABEL_SMOOTHING, format!("{eps:?}"), "in [0, 1]"));
         }
         if let Some(p) = self
             .dropout
@@ -273,9 +284,26 @@ pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSe
             )
         })
     };
-    let kind = match require(LOSS)? {
-        "cross_entropy" => Loss::CrossEntropy,
-        "least_squares" => Loss::LeastSquares,
+    let reduction = choose(REDUCTION, require(REDUCTION)?, &REDUCTIONS)?;
+    // Recorded for a cross-entropy since label smoothing exists: a file
+    // without it was written before, by a run without smoothing.
+    let smoothing = match get(LABEL_SMOOTHING) {
+        Some(text) => number(LABEL_SMOOTHING, text, "a number")?,
+        None => 0.0,
+    };
+    let loss = match require(LOSS)? {
+        "cross_entropy" if smoothing == 0.0 => Loss::CrossEntropy(reduction),
+        "cross_entropy" => Loss::SmoothedCrossEntropy {
+            reduction,
+            label_smoothing: smoothing,
+        },
+        "least_squares" if get(LABEL_SMOOTHING).is_some() => {
+            return Err(format!(
+                "metadata {LABEL_SMOOTHING} is given for {LOSS} = \"least_squares\", \
+                 which has no label smoothing"
+            ))
+        }
+        "least_squares" => Loss::LeastSquares(reduction),
         other => {
             return Err(format!(
                 "metadata {LOSS} = {other:?} is not one of cross_entropy, least_squares"
@@ -290,7 +318,7 @@ pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSe
         batch_size: number(BATCH_SIZE, require(BATCH_SIZE)?, "an unsigned integer")?,
         order: choose(ORDER, require(ORDER)?, &ORDERS)?,
         drop_last: choose(DROP_LAST, require(DROP_LAST)?, &BOOLS)?,
-        loss: kind(choose(REDUCTION, require(REDUCTION)?, &REDUCTIONS)?),
+        loss,
         schedule: decode_schedule(require(SCHEDULE)?, &get, &require)?,
         clip_grad_norm: optional(CLIP)?,
         // Recorded since dropout exists: a file that records the other
@@ -396,6 +424,14 @@ mod tests {
             Loss::CrossEntropy(Reduction::Sum),
             Loss::LeastSquares(Reduction::Mean),
             Loss::LeastSquares(Reduction::Sum),
+            Loss::SmoothedCrossEntropy {
+                reduction: Reduction::Mean,
+                label_smoothing: 0.1 + 0.2,
+            },
+            Loss::SmoothedCrossEntropy {
+                reduction: Reduction::Sum,
+                label_smoothing: 1.0,
+            },
         ];
         let clips = [
             None,
@@ -409,7 +445,7 @@ mod tests {
                 batch_size: [1, 32, usize::MAX][k % 3],
                 order: ORDERS[k % 3].1,
                 drop_last: k % 2 == 1,
-                loss: losses[k % 4],
+                loss: losses[k % 6],
                 schedule,
                 clip_grad_norm: clips[k % 4],
                 dropout: [None, Some(0.5), Some(0.1 + 0.2)][k % 3],
@@ -471,6 +507,7 @@ mod tests {
         let got: Vec<(&str, &str)> = entries.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(got, want);
         let plain = TrainingSettings::of(&TrainConfig::default()).encode();
+        assert!(plain.contains(&(LABEL_SMOOTHING, "0.0".to_string())));
         assert!(plain.contains(&(SCHEDULE, "none".to_string())));
         assert!(plain.contains(&(CLIP, "none".to_string())));
         assert!(!plain
@@ -494,6 +531,50 @@ mod tests {
             assert_eq!(back.dropout, None);
             assert_eq!(back, TrainingSettings { dropout: None, ..s });
         }
+    }
+
+    #[test]
+    fn settings_written_before_label_smoothing_was_recorded_read_as_without_it() {
+        for reduction in [Reduction::Mean, Reduction::Sum] {
+            let s = TrainingSettings {
+                loss: Loss::CrossEntropy(reduction),
+                ..TrainingSettings::of(&TrainConfig::default())
+            };
+            let mut m = meta(&s.encode());
+            assert_eq!(m.remove(LABEL_SMOOTHING).as_deref(), Some("0.0"));
+            assert_eq!(decode(&m).unwrap().unwrap(), s);
+        }
+    }
+
+    #[test]
+    fn a_smoothing_of_zero_is_the_plain_cross_entropy_and_any_other_differs() {
+        let a = TrainingSettings::of(&TrainConfig::default());
+        let smoothed = |label_smoothing| TrainingSettings {
+            loss: Loss::SmoothedCrossEntropy {
+                reduction: Reduction::Mean,
+                label_smoothing,
+            },
+            ..a
+        };
+        // Both compute the same loss bitwise, so a resumed run continues.
+        assert_eq!(a.differences(&smoothed(0.0)), []);
+        assert_eq!(a.differences(&smoothed(-0.0)), []);
+        assert_eq!(round_trip(&smoothed(0.0)), a);
+        assert_eq!(
+            a.differences(&smoothed(0.1)),
+            [SettingDifference {
+                setting: "loss",
+                checkpoint: "CrossEntropy(Mean)".into(),
+                trainer: "SmoothedCrossEntropy { reduction: Mean, label_smoothing: 0.1 }".into(),
+            }]
+        );
+        // Bitwise: the next float differs.
+        let next = f64::from_bits(0.1f64.to_bits() + 1);
+        assert_eq!(smoothed(0.1).differences(&smoothed(0.1)), []);
+        assert_eq!(
+            smoothed(0.1).differences(&smoothed(next))[0].setting,
+            "loss"
+        );
     }
 
     #[test]
@@ -559,6 +640,7 @@ mod tests {
             (TOTAL, Some("10"), "metadata training.schedule.total is present but training.schedule = \"step\" takes no such parameter"),
             (CLIP, Some("big"), "metadata training.clip_grad_norm = \"big\" is not a number or none"),
             (DROPOUT, Some("half"), "metadata training.dropout = \"half\" is not a number or none"),
+            (LABEL_SMOOTHING, Some("some"), "metadata training.loss.label_smoothing = \"some\" is not a number"),
             (ORDER, None, "metadata training.order is missing (the file records the training settings: it has training.batch_size)"),
             (GAMMA, None, "metadata training.schedule.gamma is missing (the file records the training settings: it has training.batch_size)"),
             (BATCH_SIZE, None, "metadata training.batch_size is missing (the file records the training settings: it has training.clip_grad_norm)"),
@@ -575,10 +657,24 @@ mod tests {
             (DROPOUT, "1", "metadata training.dropout = \"1\" is out of range: expected a drop probability in [0, 1), or none"),
             (DROPOUT, "NaN", "metadata training.dropout = \"NaN\" is out of range: expected a drop probability in [0, 1), or none"),
             (DROPOUT, "-0.5", "metadata training.dropout = \"-0.5\" is out of range: expected a drop probability in [0, 1), or none"),
+            (LABEL_SMOOTHING, "1.5", "metadata training.loss.label_smoothing = \"1.5\" is out of range: expected in [0, 1]"),
+            (LABEL_SMOOTHING, "NaN", "metadata training.loss.label_smoothing = \"NaN\" is out of range: expected in [0, 1]"),
         ];
         for (key, value, want) in ranges {
             assert_eq!(with(key, Some(value)), want);
         }
+        let mut squares = meta(
+            &TrainingSettings {
+                loss: Loss::LeastSquares(Reduction::Mean),
+                ..TrainingSettings::of(&TrainConfig::default())
+            }
+            .encode(),
+        );
+        squares.insert(LABEL_SMOOTHING.to_string(), "0.0".to_string());
+        assert_eq!(
+            decode(&squares).unwrap_err(),
+            "metadata training.loss.label_smoothing is given for training.loss = \"least_squares\", which has no label smoothing"
+        );
         let none = meta(&TrainingSettings::of(&TrainConfig::default()).encode());
         let mut stray = none.clone();
         stray.insert(LR.to_string(), "0.1".to_string());

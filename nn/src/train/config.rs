@@ -182,7 +182,10 @@ pub struct TrainConfig {
     pub drop_last: bool,
     /// Seed of the batch order: the same seed gives bitwise the same run.
     pub seed: u64,
-    /// The loss phi of (5.1) and its reduction over a batch.
+    /// The loss phi of (5.1) and its reduction over a batch. The losses the
+    /// trainer reports are this loss: with label smoothing
+    /// ([`Loss::SmoothedCrossEntropy`]) they include the smoothing term,
+    /// as PyTorch's do.
     pub loss: Loss,
     /// A learning-rate schedule applied before every step (by step count).
     pub schedule: Option<Schedule>,

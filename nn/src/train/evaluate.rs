@@ -66,11 +66,11 @@ pub(super) fn check_fits<T: Scalar>(
             got: Shape::new(data.len(), data.n_features()),
         });
     }
-    let wrong_kind = match (loss, data.targets()) {
-        (Loss::CrossEntropy(_), Targets::Values(_)) => Some(format!(
+    let wrong_kind = match (loss.takes_classes(), data.targets()) {
+        (true, Targets::Values(_)) => Some(format!(
             "cross-entropy needs class labels, the {what} set has real target vectors"
         )),
-        (Loss::LeastSquares(_), Targets::Classes { .. }) => Some(format!(
+        (false, Targets::Classes { .. }) => Some(format!(
             "least squares needs real target vectors, the {what} set has class labels"
         )),
         _ => None,

@@ -302,8 +302,9 @@ impl<T: Scalar> Trainer<T> {
     /// targets are not of the loss's kind or do not fit the output width
     /// (one output per target value, at least one per class), both before
     /// any step; [`Error::Config`] for an early stopping `min_delta` that is negative
-    /// or not finite, a clipping bound that is not finite and positive, or a
-    /// dropout probability outside `[0, 1)`; [`Error::NonFinite`] when a loss or gradient is NaN or
+    /// or not finite, a clipping bound that is not finite and positive, a
+    /// dropout probability outside `[0, 1)`, or a label smoothing outside
+    /// `[0, 1]`; [`Error::NonFinite`] when a loss or gradient is NaN or
     /// infinite, a step makes a parameter so, or the loss on the training
     /// or test set after an epoch is (see the error for what the trainer
     /// then holds); [`Error::Step`] when the optimizer refuses a step (a
@@ -372,6 +373,18 @@ impl<T: Scalar> Trainer<T> {
                 what: "dropout",
                 got: p,
                 expected: "a drop probability in [0, 1)",
+            });
+        }
+        if let Some(eps) = self
+            .config
+            .loss
+            .label_smoothing()
+            .filter(|&eps| autodiff::mat::check_label_smoothing(eps).is_err())
+        {
+            return Err(Error::Config {
+                what: "loss.label_smoothing",
+                got: eps,
+                expected: "in [0, 1]",
             });
         }
         // Both sets fit the network before any step (the test set is
