@@ -10,7 +10,7 @@ use std::path::PathBuf;
 /// A checkpoint written by --save holds, besides the network, the
 /// optimizer's state with its hyperparameters and the epoch, the settings
 /// that shape the run (--optimizer, --batch-size, --test-fraction, --seed,
-/// --schedule, --warmup, --clip-grad-norm, --dropout, --no-bias-decay and,
+/// --schedule, --warmup, --clip-grad-norm, --dropout, --label-smoothing, --no-bias-decay and,
 /// with a schedule, --lr) and
 /// the feature scaler fitted on the training split. --load takes the
 /// settings, the hyperparameters and the architecture from it and refuses
@@ -109,6 +109,14 @@ pub struct Args {
     /// must be the same.
     #[arg(long, value_parser = probability)]
     pub dropout: Option<f64>,
+    /// Label smoothing EPS in [0, 1] of the cross-entropy (PyTorch's
+    /// CrossEntropyLoss(label_smoothing=EPS)): the target becomes
+    /// (1 - EPS) onehot(y) + EPS / 10. The reported losses are the
+    /// smoothed loss (so they stay above 0 however good the network), the
+    /// accuracies are unaffected. With --load: the checkpoint's; if given,
+    /// it must be the same.
+    #[arg(long, default_value_t = 0.0, value_parser = label_smoothing, allow_negative_numbers = true)]
+    pub label_smoothing: f64,
     /// Number of epochs (with --load: the epoch to train up to).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub epochs: u64,
@@ -215,6 +223,15 @@ fn probability(text: &str) -> Result<f64, String> {
     match text.parse::<f64>() {
         Ok(v) if (0.0..1.0).contains(&v) => Ok(v),
         Ok(v) => Err(format!("must be a probability in [0, 1), got {v}")),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// A label smoothing, in `[0, 1]`.
+fn label_smoothing(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(v) if (0.0..=1.0).contains(&v) => Ok(v),
+        Ok(v) => Err(format!("must be in [0, 1], got {v}")),
         Err(e) => Err(e.to_string()),
     }
 }

@@ -33,6 +33,7 @@
 //! | `lr` | the peak `--lr` of a schedule (absent for a constant rate: the optimizer state's) |
 //! | `clip_grad_norm` | the `--clip-grad-norm` bound, shortest round-trip form, or `none` |
 //! | `dropout` | the `--dropout` probability, shortest round-trip form, or `none` |
+//! | `label_smoothing` | the `--label-smoothing`, shortest round-trip form (`0.0` for none) |
 //!
 //! The optimizer's hyperparameters (`--weight-decay`, `--momentum`,
 //! `--beta1`, `--beta2`, `--eps` and the others of `optim::Hyperparameter`)
@@ -92,11 +93,12 @@ mod tests;
 mod tests_optimizer;
 
 use args::{activation, Args};
+use autodiff::Reduction;
 use clap::parser::ValueSource;
 use clap::ArgMatches;
 use nn::data::{digits, load_csv, CsvOptions, Dataset, Standardizer, TargetKind};
 use nn::metrics::ConfusionMatrix;
-use nn::{Activation, Mlp, TrainConfig, Trainer};
+use nn::{Activation, Loss, Mlp, TrainConfig, Trainer};
 use optim::Builder;
 use progress::{after_epochs, Outcome};
 use resume::{Loaded, Settings};
@@ -354,6 +356,14 @@ fn build_trainer(
         schedule: plan.schedule()?,
         clip_grad_norm: settings.clip.0,
         dropout: settings.dropout.0,
+        // (The plain loss for 0: the same bitwise, and named as before.)
+        loss: match settings.label_smoothing {
+            0.0 => Loss::CrossEntropy(Reduction::Mean),
+            eps => Loss::SmoothedCrossEntropy {
+                reduction: Reduction::Mean,
+                label_smoothing: eps,
+            },
+        },
         ..Default::default()
     };
     let optimizer = match no_bias_decay {

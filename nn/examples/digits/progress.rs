@@ -79,8 +79,12 @@ pub fn print_header(
     if let Some(p) = settings.dropout.0 {
         regularisation += &format!(", dropout {p}");
     }
+    let smoothing = match settings.label_smoothing {
+        0.0 => String::new(),
+        eps => format!(", label smoothing {eps}"),
+    };
     println!(
-        "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean); \
+        "network {:?} ({} parameters), {} hidden, identity output + softmax cross-entropy (mean{smoothing}); \
          optimizer {}{} {}{}; {} epochs, batch {}, reshuffled; seed {}",
         trainer.mlp().widths(),
         trainer.mlp().num_params(),

@@ -13,6 +13,7 @@ pub const KEY_BATCH_SIZE: &str = "batch_size";
 pub const KEY_TEST_FRACTION: &str = "test_fraction";
 pub const KEY_CLIP_GRAD_NORM: &str = "clip_grad_norm";
 pub const KEY_DROPOUT: &str = "dropout";
+pub const KEY_LABEL_SMOOTHING: &str = "label_smoothing";
 
 /// An optional number setting (`--clip-grad-norm`, `--dropout`): a value,
 /// or none (written `none`).
@@ -40,7 +41,8 @@ impl std::str::FromStr for OrNone {
 }
 
 /// The settings that shape a run besides the architecture and the data:
-/// the optimizer, the batches, the split, clipping and dropout.
+/// the optimizer, the batches, the split, clipping, dropout and the
+/// loss's label smoothing.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Settings {
     /// The `--optimizer` name, `-` written `_` (as `optim::by_name` reads it).
@@ -50,6 +52,7 @@ pub struct Settings {
     pub seed: u64,
     pub clip: OrNone,
     pub dropout: OrNone,
+    pub label_smoothing: f64,
 }
 
 impl Settings {
@@ -61,18 +64,20 @@ impl Settings {
             seed: args.seed,
             clip: OrNone(args.clip_grad_norm),
             dropout: OrNone(args.dropout),
+            label_smoothing: args.label_smoothing,
         }
     }
 
     /// The metadata entries that record them (the seed is in the
     /// checkpoint's progress).
-    pub fn extra(&self) -> [(&'static str, String); 5] {
+    pub fn extra(&self) -> [(&'static str, String); 6] {
         [
             (KEY_OPTIMIZER, self.optimizer.clone()),
             (KEY_BATCH_SIZE, self.batch_size.to_string()),
             (KEY_TEST_FRACTION, format!("{:?}", self.test_fraction)),
             (KEY_CLIP_GRAD_NORM, self.clip.to_string()),
             (KEY_DROPOUT, self.dropout.to_string()),
+            (KEY_LABEL_SMOOTHING, format!("{:?}", self.label_smoothing)),
         ]
     }
 }
@@ -176,7 +181,21 @@ pub fn resume_settings(
             given("dropout"),
             &mut unchecked,
         )?,
+        label_smoothing: resume_one(
+            file,
+            "--label-smoothing",
+            ours.label_smoothing,
+            get(KEY_LABEL_SMOOTHING),
+            given("label_smoothing"),
+            &mut unchecked,
+        )?,
     };
+    if !(0.0..=1.0).contains(&settings.label_smoothing) {
+        return Err(format!(
+            "{file}: the recorded --label-smoothing {} cannot be trained with (in [0, 1])",
+            settings.label_smoothing
+        ));
+    }
     if settings.batch_size == 0 {
         return Err(format!(
             "{file}: the recorded --batch-size 0 cannot be trained with (at least 1)"

@@ -7,7 +7,7 @@ use crate::checkpoint::{decode_floats, legacy_scaler, same_scaler};
 use crate::progress::{after_epochs, fmt_loss};
 use crate::resume::{
     resume_settings, OrNone, Settings, KEY_BATCH_SIZE, KEY_CLIP_GRAD_NORM, KEY_DROPOUT,
-    KEY_OPTIMIZER, KEY_TEST_FRACTION,
+    KEY_LABEL_SMOOTHING, KEY_OPTIMIZER, KEY_TEST_FRACTION,
 };
 use crate::run;
 use clap::{CommandFactory, FromArgMatches};
@@ -109,6 +109,7 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
         seed: 0,
         clip: OrNone(None),
         dropout: OrNone(None),
+        label_smoothing: 0.0,
     };
     let saved = Settings {
         optimizer: "sgd_momentum".into(),
@@ -117,6 +118,7 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
         seed: 0,
         clip: OrNone(Some(0.5)),
         dropout: OrNone(Some(0.25)),
+        label_smoothing: 0.1,
     };
     let extra: BTreeMap<String, String> = saved
         .extra()
@@ -161,6 +163,14 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
         e.contains("--clip-grad-norm 0.5, this run gives --clip-grad-norm none"),
         "{e}"
     );
+    let e = resume_settings("h.st", &ours, &extra, Some(0), &|id| {
+        id == "label_smoothing"
+    })
+    .unwrap_err();
+    assert!(
+        e.contains("--label-smoothing 0.1, this run gives --label-smoothing 0"),
+        "{e}"
+    );
     // Given and equal: fine.
     let same = Settings {
         seed: 7,
@@ -178,7 +188,8 @@ fn settings_come_from_the_checkpoint_and_a_different_one_given_is_refused() {
             "--batch-size",
             "--test-fraction",
             "--clip-grad-norm",
-            "--dropout"
+            "--dropout",
+            "--label-smoothing"
         ]
     );
 }
@@ -495,6 +506,61 @@ fn a_dropout_run_records_its_probability_resumes_bitwise_and_refuses_another() {
             .contains("must be a probability in [0, 1), got 1"),
         "{e}"
     );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn a_label_smoothing_run_records_it_resumes_bitwise_and_refuses_another() {
+    let dir = scratch("smoothing");
+    let (whole, half) = (dir.join("whole.st"), dir.join("half.st"));
+    let (whole_s, half_s) = (whole.to_str().unwrap(), half.to_str().unwrap());
+    let run = ["--label-smoothing", "0.1"];
+    digits_cli(&[&run[..], &["--epochs", "2", "--save", whole_s]].concat()).unwrap();
+    digits_cli(&[&run[..], &["--epochs", "1", "--save", half_s]].concat()).unwrap();
+    for other in ["0.2", "0"] {
+        let e = digits_cli(&[
+            "--epochs",
+            "2",
+            "--load",
+            half_s,
+            "--label-smoothing",
+            other,
+        ])
+        .unwrap_err();
+        assert!(
+            e.contains(&format!(
+                "was trained with --label-smoothing 0.1, this run gives --label-smoothing {other}"
+            )),
+            "{e}"
+        );
+    }
+    // Left out: the checkpoint's.
+    digits_cli(&["--epochs", "2", "--load", half_s, "--save", half_s]).unwrap();
+    let saved = load(&whole).state;
+    assert_eq!(saved.extra[KEY_LABEL_SMOOTHING], "0.1");
+    assert_eq!(saved.training.unwrap().loss.label_smoothing(), Some(0.1));
+    assert_eq!(param_bits(&whole), param_bits(&half));
+    // Smoothing acted: the same run without it ends elsewhere, and records 0.
+    let free = dir.join("free.st");
+    digits_cli(&["--epochs", "2", "--save", free.to_str().unwrap()]).unwrap();
+    assert_ne!(param_bits(&free), param_bits(&whole));
+    let saved = load(&free).state;
+    assert_eq!(saved.extra[KEY_LABEL_SMOOTHING], "0.0");
+    assert_eq!(
+        saved.training.unwrap().loss,
+        nn::Loss::CrossEntropy(autodiff::Reduction::Mean)
+    );
+    for (bad, want) in [
+        ("1.5", "must be in [0, 1], got 1.5"),
+        ("-0.1", "must be in [0, 1], got -0.1"),
+        ("NaN", "must be in [0, 1], got NaN"),
+        ("x", "invalid float literal"),
+    ] {
+        let e = Args::command()
+            .try_get_matches_from(["digits", "--label-smoothing", bad])
+            .unwrap_err();
+        assert!(e.to_string().contains(want), "{bad}: {e}");
+    }
     std::fs::remove_dir_all(&dir).unwrap();
 }
 
