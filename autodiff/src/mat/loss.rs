@@ -10,7 +10,9 @@ use crate::{Error, Float, Mat, Real, Result, Shape, Var};
 /// number of samples (rows), like PyTorch's `CrossEntropyLoss` default.
 /// Note that PyTorch's `MSELoss` mean divides by the number of *entries*;
 /// ours divides by the number of rows for both losses, so that the two
-/// losses scale alike with the batch size.
+/// losses scale alike with the batch size. A class-weighted cross-entropy's
+/// mean divides by the sum of the labels' weights instead, as PyTorch's
+/// (see [`CrossEntropy`](crate::CrossEntropy)).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum Reduction {
     /// The sum over the samples, as in (5.1).

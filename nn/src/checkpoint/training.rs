@@ -284,31 +284,32 @@ pub(super) fn decode(meta: &HashMap<String, String>) -> Result<Option<TrainingSe
             )
         })
     };
+    let kind = require(LOSS)?;
+    if !matches!(kind, "cross_entropy" | "least_squares") {
+        return Err(format!(
+            "metadata {LOSS} = {kind:?} is not one of cross_entropy, least_squares"
+        ));
+    }
     let reduction = choose(REDUCTION, require(REDUCTION)?, &REDUCTIONS)?;
     // Recorded for a cross-entropy since label smoothing exists: a file
     // without it was written before, by a run without smoothing.
     let smoothing = match get(LABEL_SMOOTHING) {
-        Some(text) => number(LABEL_SMOOTHING, text, "a number")?,
-        None => 0.0,
-    };
-    let loss = match require(LOSS)? {
-        "cross_entropy" if smoothing == 0.0 => Loss::CrossEntropy(reduction),
-        "cross_entropy" => Loss::SmoothedCrossEntropy {
-            reduction,
-            label_smoothing: smoothing,
-        },
-        "least_squares" if get(LABEL_SMOOTHING).is_some() => {
+        Some(_) if kind == "least_squares" => {
             return Err(format!(
                 "metadata {LABEL_SMOOTHING} is given for {LOSS} = \"least_squares\", \
                  which has no label smoothing"
             ))
         }
+        Some(text) => number(LABEL_SMOOTHING, text, "a number")?,
+        None => 0.0,
+    };
+    let loss = match kind {
         "least_squares" => Loss::LeastSquares(reduction),
-        other => {
-            return Err(format!(
-                "metadata {LOSS} = {other:?} is not one of cross_entropy, least_squares"
-            ))
-        }
+        _ if smoothing == 0.0 => Loss::CrossEntropy(reduction),
+        _ => Loss::SmoothedCrossEntropy {
+            reduction,
+            label_smoothing: smoothing,
+        },
     };
     let optional = |key: &str| match require(key)? {
         "none" => Ok(None),
