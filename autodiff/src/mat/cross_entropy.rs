@@ -390,3 +390,42 @@ pub(super) fn cross_entropy_backward<T: Float>(
         d * ((ty + b * wsum) * p[k] - t)
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::{CrossEntropy, Reduction, Shape, Tape};
+
+    const Z: [f64; 6] = [2.0, 0.0, -1.0, 0.5, 0.5, 3.0];
+
+    /// The gradient of `f(loss)` for the smoothed, weighted loss on `Z`.
+    fn grad_of(
+        f: impl for<'t> Fn(crate::Var<'t, f64>, crate::Var<'t, f64>) -> crate::Var<'t, f64>,
+    ) -> Vec<f64> {
+        let tape = Tape::<f64>::new();
+        let z = tape.mat(Shape::new(2, 3), &Z).unwrap();
+        let w = [1.0, 2.0, 0.5];
+        let ce = CrossEntropy::new(Reduction::Mean)
+            .with_label_smoothing(0.2)
+            .with_weight(&w);
+        let a = z.softmax_cross_entropy_with(&[0, 2], ce);
+        let b = z.softmax_cross_entropy_with(&[1, 1], ce.with_label_smoothing(0.0));
+        tape.backward(f(a, b))[z].to_vec()
+    }
+
+    #[test]
+    fn the_rule_scales_by_the_upstream_adjoint_and_accumulates_over_uses() {
+        let ga = grad_of(|a, _| a);
+        let gb = grad_of(|_, b| b);
+        let scaled = grad_of(|a, _| a * 3.0);
+        let both = grad_of(|a, b| a + b);
+        for k in 0..6 {
+            assert!(
+                (scaled[k] - 3.0 * ga[k]).abs() < 1e-15,
+                "{k}: {scaled:?} vs 3 x {ga:?}"
+            );
+            assert!((both[k] - (ga[k] + gb[k])).abs() < 1e-15, "{k}: {both:?}");
+        }
+        // A zero adjoint passes nothing on (not 0 * a NaN).
+        assert!(grad_of(|a, _| a * 0.0).iter().all(|&g| g == 0.0));
+    }
+}
