@@ -238,21 +238,20 @@ impl<'t, T: Float> Mat<'t, T> {
         let mut st = tape.mats.borrow_mut();
         let loff = st.labels.len();
         st.labels.extend(labels.iter().map(|&l| l as u32));
-        // For the backward rule: [a, b, 1 / divisor, sum_k w_k, w_0 .. w_{K-1}].
-        let options_off = if plain {
-            NONE
-        } else {
-            let off = st.alloc(4 + cols);
+        // The softmax, and for the backward rule of a smoothed or weighted
+        // loss right after it [a, b, 1 / divisor, sum_k w_k, w_0 .. w_{K-1}]
+        // (found from the shape: the op keeps a flag, not an offset).
+        let extra = if plain { 0 } else { 4 + cols };
+        let poff = st.alloc(rows * cols + extra);
+        let (below, room) = st.split(poff, rows * cols + extra);
+        let (probs, kept) = room.split_at_mut(rows * cols);
+        if !plain {
             let wsum: f64 = (0..cols).map(w).sum();
-            let head = [a, b, 1.0 / divisor, wsum].map(T::from_f64);
-            st.data[off..off + 4].copy_from_slice(&head);
-            for (k, slot) in st.data[off + 4..off + 4 + cols].iter_mut().enumerate() {
+            kept[..4].copy_from_slice(&[a, b, 1.0 / divisor, wsum].map(T::from_f64));
+            for (k, slot) in kept[4..].iter_mut().enumerate() {
                 *slot = options.weight.map_or(T::one(), |w| w[k]);
             }
-            off
-        };
-        let poff = st.alloc(rows * cols);
-        let (below, probs) = st.split(poff, rows * cols);
+        }
         let z = below.of(self);
         // Summed in f64, as least squares (the same in f64).
         let mut total = 0.0f64;
@@ -313,7 +312,7 @@ impl<'t, T: Float> Mat<'t, T> {
             labels: loff,
             probs: poff,
             reduction,
-            options: options_off,
+            smoothed_or_weighted: !plain,
             out: tape.next_index(),
         };
         tape.record(&mut st, op, off, Shape::new(1, 1), grad);
@@ -350,9 +349,6 @@ impl<'t, T: Float> Mat<'t, T> {
     }
 }
 
-/// The `options` offset of the plain loss (no smoothing, no weights).
-pub(super) const NONE: usize = usize::MAX;
-
 /// `J = c sum_i -sum_k t_ik ln softmax(z_i)_k`:
 /// `dz_i += dJ c ((sum_k t_ik) softmax(z_i) - t_i)`; for the plain loss
 /// (`t_i = onehot(y_i)`) `dz += dJ c (softmax(z) - onehot(y))`. Reuses the
@@ -360,7 +356,7 @@ pub(super) const NONE: usize = usize::MAX;
 pub(super) fn cross_entropy_backward<T: Float>(
     st: &MatStore<T>,
     z: u32,
-    (labels, probs, options): (usize, usize, usize),
+    (labels, probs, smoothed_or_weighted): (usize, usize, bool),
     reduction: Reduction,
     dj: T,
     out: &mut Sink<'_, T>,
@@ -371,7 +367,7 @@ pub(super) fn cross_entropy_backward<T: Float>(
     let Some(mut gz) = st.grad_of(z, out) else {
         return;
     };
-    if options == NONE {
+    if !smoothed_or_weighted {
         let d = dj * reduction.factor(rows);
         gz.update_from(p, move |_, p| d * p);
         for (gr, &label) in gz.g.chunks_exact_mut(cols.max(1)).zip(labels) {
@@ -379,6 +375,7 @@ pub(super) fn cross_entropy_backward<T: Float>(
         }
         return;
     }
+    let options = probs + rows * cols;
     let head = &st.data[options..options + 4];
     let (a, b, d, wsum) = (head[0], head[1], dj * head[2], head[3]);
     let w = &st.data[options + 4..options + 4 + cols];

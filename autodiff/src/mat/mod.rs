@@ -101,14 +101,14 @@ pub(crate) enum Op<T> {
     /// its vector-Jacobian product the closure `customs[f]`
     Custom { start: usize, n: u32, f: u32 },
     /// `-ln softmax(z)_label` per row; labels at `labels`, softmax at
-    /// `probs`; smoothing and weights at `options` (`cross_entropy::NONE`
-    /// for none)
+    /// `probs`, then, if `smoothed_or_weighted`, the target's coefficients
+    /// and weights (see `cross_entropy`)
     SoftmaxCrossEntropy {
         z: u32,
         labels: usize,
         probs: usize,
         reduction: Reduction,
-        options: usize,
+        smoothed_or_weighted: bool,
         out: u32,
     },
 }
