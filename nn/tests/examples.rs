@@ -89,7 +89,7 @@ fn digits_report_prints_the_test_sets_confusion_matrix_and_per_digit_scores() {
 
 #[test]
 fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
-    let cases: [(&[&str], &str); 14] = [
+    let cases: [(&[&str], &str); 15] = [
         (&["--lr", "-1"], "must be finite and > 0"),
         (&["--optimizer", "lbfgs"], "unknown optimizer"),
         (&["--relu-at-zero", "2"], "outside [0, 1]"),
@@ -124,6 +124,10 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
             "weight_decay",
         ),
         (&["--schedule", "step:0:0.5"], "every must be >= 1"),
+        (
+            &["--reduce-on-plateau", "2", "--warmup", "10"],
+            "--reduce-on-plateau cannot go with a schedule",
+        ),
     ];
     for (args, says) in cases {
         let (out, _, stderr) = run(example("digits").args(args));
@@ -148,6 +152,8 @@ fn bad_options_and_unreadable_files_end_with_a_one_line_error_and_no_panic() {
         (["--schedule", "cosine:x"], "cosine:x"),
         (["--clip-grad-norm", "0"], "0"),
         (["--clip-grad-norm", "inf"], "inf"),
+        (["--reduce-on-plateau", "2:1"], "2:1"),
+        (["--reduce-on-plateau", "x"], "x"),
     ] {
         let (out, _, stderr) = run(example("digits").args(args));
         assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");

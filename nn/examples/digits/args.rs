@@ -117,6 +117,15 @@ pub struct Args {
     /// it must be the same.
     #[arg(long, default_value_t = 0.0, value_parser = label_smoothing, allow_negative_numbers = true)]
     pub label_smoothing: f64,
+    /// Multiply the learning rate by FACTOR (default 0.1, in (0, 1)) once
+    /// the training loss has not improved by 1e-4 of itself for more than
+    /// PATIENCE epochs (PyTorch's ReduceLROnPlateau, watching the training
+    /// loss: the test split decides nothing). Not with a --schedule or
+    /// --warmup, which set the rate at every step. Not recorded in a
+    /// checkpoint: a resumed run goes on at the rate it reached, counting
+    /// afresh.
+    #[arg(long, value_name = "PATIENCE[:FACTOR]", value_parser = plateau)]
+    pub reduce_on_plateau: Option<(usize, f64)>,
     /// Number of epochs (with --load: the epoch to train up to).
     #[arg(long, default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub epochs: u64,
@@ -243,4 +252,24 @@ fn positive_finite(text: &str) -> Result<f64, String> {
         Ok(v) => Err(format!("must be finite and > 0, got {v}")),
         Err(e) => Err(e.to_string()),
     }
+}
+
+/// `PATIENCE[:FACTOR]` of --reduce-on-plateau (clap parser).
+fn plateau(text: &str) -> Result<(usize, f64), String> {
+    let (patience, factor) = match text.split_once(':') {
+        Some((p, f)) => (p, Some(f)),
+        None => (text, None),
+    };
+    let patience = patience
+        .trim()
+        .parse()
+        .map_err(|_| format!("PATIENCE must be a whole number of epochs, got {patience:?}"))?;
+    let factor = match factor {
+        None => 0.1,
+        Some(f) => match f.trim().parse::<f64>() {
+            Ok(v) if v > 0.0 && v < 1.0 => v,
+            _ => return Err(format!("FACTOR must be a number in (0, 1), got {f:?}")),
+        },
+    };
+    Ok((patience, factor))
 }

@@ -239,7 +239,7 @@ mod tests {
         assert_eq!(
             e,
             "--momentum does not apply to --optimizer adam (it takes --beta1, --beta2, --eps, --weight-decay); \
-             --momentum applies to sgd, sgd_momentum, sgd_nesterov"
+             --momentum applies to sgd, sgd_momentum, sgd_nesterov, rmsprop"
         );
         let e = builder(
             "heavy_ball",
@@ -250,7 +250,7 @@ mod tests {
         .unwrap_err();
         assert!(e.contains("(it takes none of them)"), "{e}");
         assert!(
-            e.ends_with("applies to friction, relaxation, adam, adamw"),
+            e.ends_with("applies to friction, relaxation, adam, adamw, rmsprop, adagrad"),
             "{e}"
         );
     }

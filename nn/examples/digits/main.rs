@@ -98,7 +98,7 @@ use clap::parser::ValueSource;
 use clap::ArgMatches;
 use nn::data::{digits, load_csv, CsvOptions, Dataset, Standardizer, TargetKind};
 use nn::metrics::ConfusionMatrix;
-use nn::{Activation, Loss, Mlp, TrainConfig, Trainer};
+use nn::{Activation, Loss, Metric, Mlp, ReduceOnPlateau, TrainConfig, Trainer};
 use optim::Builder;
 use progress::{after_epochs, Outcome};
 use resume::{Loaded, Settings};
@@ -349,6 +349,15 @@ fn build_trainer(
         // The architecture comes from the file.
         Some(Loaded { file, checkpoint }) => (checkpoint.model, Some((file, checkpoint.state))),
     };
+    // Both would set the rate: the schedule before every step.
+    if args.reduce_on_plateau.is_some() && plan.schedule()?.is_some() {
+        return Err(
+            "--reduce-on-plateau cannot go with a schedule (a --schedule other than \
+                    constant, or a --warmup; with --load, the checkpoint's): both set the \
+                    learning rate"
+                .into(),
+        );
+    }
     let config = TrainConfig {
         epochs: args.epochs as usize,
         batch_size: settings.batch_size,
@@ -356,6 +365,14 @@ fn build_trainer(
         schedule: plan.schedule()?,
         clip_grad_norm: settings.clip.0,
         dropout: settings.dropout.0,
+        reduce_on_plateau: args
+            .reduce_on_plateau
+            .map(|(patience, factor)| ReduceOnPlateau {
+                metric: Metric::TrainLoss,
+                factor,
+                patience,
+                ..ReduceOnPlateau::default()
+            }),
         // (The plain loss for 0: the same bitwise, and named as before.)
         loss: match settings.label_smoothing {
             0.0 => Loss::CrossEntropy(Reduction::Mean),

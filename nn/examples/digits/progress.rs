@@ -131,6 +131,8 @@ pub fn train(
     let mut bar: Option<ProgressBar> = None;
     let mut batch_losses: Vec<(f64, f64)> = Vec::new();
     let started = Instant::now();
+    // With --reduce-on-plateau, the epoch whose rate was reduced says so.
+    let (plateau, mut last_lr) = (trainer.config().reduce_on_plateau.is_some(), None);
     crate::interrupt::catch();
     let observe = |event: Event<'_>| match event {
         Event::Step {
@@ -157,10 +159,14 @@ pub fn train(
             b.set_message(format!("loss {}", fmt_loss(loss)));
         }
         Event::Epoch(r) => {
-            let norm = match r.grad_norm {
+            let mut norm = match r.grad_norm {
                 Some(n) => format!("  grad norm {n:.3}"),
                 None => String::new(),
             };
+            if plateau && last_lr.is_some_and(|lr| lr != r.learning_rate) {
+                norm += &format!("  lr reduced to {:e}", r.learning_rate);
+            }
+            last_lr = Some(r.learning_rate);
             let line = format!(
                 "epoch {:>3}/{}  train loss {}  test loss {}  test accuracy {:.2}%{norm}  ({:.1} ms)",
                 r.epoch + 1,
