@@ -3,8 +3,8 @@
 //! reset, bitwise checkpoints, schedules.
 
 use optim::{
-    Adam, AdamOde, AdamW, Error, Float, Friction, GradientDescent, HeavyBall, Momentum, Nesterov,
-    Optimizer, OptimizerState, Relaxation, Schedule, Scheme, Sgd,
+    Adagrad, Adam, AdamOde, AdamW, Error, Float, Friction, GradientDescent, HeavyBall, Momentum,
+    Nesterov, Optimizer, OptimizerState, Relaxation, RmsProp, Schedule, Scheme, Sgd,
 };
 
 /// One instance of every method (and of each variant), in type `T`.
@@ -41,6 +41,25 @@ fn all_methods<T: Float>() -> Vec<Box<dyn Optimizer<T>>> {
             Sgd::new(0.05)
                 .unwrap()
                 .with_momentum(Momentum::Nesterov { mu: 0.9 })
+                .unwrap(),
+        ),
+        Box::new(RmsProp::new(0.01).unwrap()),
+        // Every buffer: the running square, the mean gradient, momentum.
+        Box::new(
+            RmsProp::new(0.01)
+                .unwrap()
+                .with_momentum(0.5)
+                .unwrap()
+                .with_centered(true)
+                .with_weight_decay(0.01)
+                .unwrap(),
+        ),
+        Box::new(
+            Adagrad::new(0.1)
+                .unwrap()
+                .with_lr_decay(0.01)
+                .unwrap()
+                .with_initial_accumulator_value(0.1)
                 .unwrap(),
         ),
     ]
@@ -169,7 +188,7 @@ fn every_method_rejects_wrong_lengths_and_non_finite_gradients_untouched() {
 /// `check` answers as `step` would, before and after the state is
 /// allocated: `Ok` for a gradient the step takes, the step's own error for
 /// a wrong length, a non-finite entry, another parameter count, and a
-/// finite entry so large that a moment overflows (Adam, AdamW, AdamOde).
+/// finite entry so large that a moment overflows (Adam, AdamW, AdamOde, RMSprop, Adagrad).
 fn check_answers_as_step_would<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
     let huge = T::from_f64(if std::mem::size_of::<T>() == 4 {
         1e30
@@ -396,7 +415,13 @@ fn rejects_bad_checkpoints<T: Float>(mut opt: Box<dyn Optimizer<T>>) {
         );
     }
     // Second moments are means of squares: a negative one is a corrupt file.
-    for (name, moment) in [("adam", "v"), ("adamw", "v"), ("adam_ode", "d")] {
+    for (name, moment) in [
+        ("adam", "v"),
+        ("adamw", "v"),
+        ("adam_ode", "d"),
+        ("rmsprop", "square_avg"),
+        ("adagrad", "sum"),
+    ] {
         if opt.name() == name {
             let k = good.buffers.iter().position(|(n, _)| n == moment).unwrap();
             let mut negative = good.clone();

@@ -3,8 +3,8 @@
 //! checkpoint of one variant never resumes silently in another.
 
 use optim::{
-    by_name, Adam, AdamOde, AdamW, Error, Friction, HeavyBall, Momentum, Nesterov, Optimizer,
-    OptimizerState, Relaxation, Scheme, Sgd, METHODS,
+    by_name, Adagrad, Adam, AdamOde, AdamW, Error, Friction, HeavyBall, Momentum, Nesterov,
+    Optimizer, OptimizerState, Relaxation, RmsProp, Scheme, Sgd, METHODS,
 };
 
 /// Three steps on `J(w) = |w|^2 / 2`, so that the buffers are allocated.
@@ -158,6 +158,8 @@ type Variants = Vec<Box<dyn Optimizer<f64>>>;
 /// checkpoint could be confused with.
 fn variant_groups() -> Vec<(&'static str, Variants)> {
     let sgd = || Sgd::new(0.05).unwrap();
+    let rmsprop = || RmsProp::new(0.01).unwrap();
+    let adagrad = || Adagrad::new(0.05).unwrap();
     let classic = |mu, dampening| Momentum::Classic { mu, dampening };
     let semi = Scheme::SemiImplicitEuler;
     vec![
@@ -230,6 +232,27 @@ fn variant_groups() -> Vec<(&'static str, Variants)> {
                 Box::new(sgd().with_momentum(classic(0.9, 0.1)).unwrap()),
                 Box::new(sgd().with_momentum(Momentum::Nesterov { mu: 0.9 }).unwrap()),
                 Box::new(sgd().with_weight_decay(1e-2).unwrap()),
+            ],
+        ),
+        (
+            "rmsprop",
+            vec![
+                Box::new(rmsprop()),
+                Box::new(rmsprop().with_alpha(0.9).unwrap()),
+                Box::new(rmsprop().with_eps(1e-6).unwrap()),
+                Box::new(rmsprop().with_momentum(0.5).unwrap()),
+                Box::new(rmsprop().with_centered(true)),
+                Box::new(rmsprop().with_weight_decay(1e-2).unwrap()),
+            ],
+        ),
+        (
+            "adagrad",
+            vec![
+                Box::new(adagrad()),
+                Box::new(adagrad().with_lr_decay(0.1).unwrap()),
+                Box::new(adagrad().with_initial_accumulator_value(0.1).unwrap()),
+                Box::new(adagrad().with_eps(1e-6).unwrap()),
+                Box::new(adagrad().with_weight_decay(1e-2).unwrap()),
             ],
         ),
     ]
