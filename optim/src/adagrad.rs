@@ -305,6 +305,29 @@ mod tests {
     }
 
     #[test]
+    fn the_first_steps_overflow_check_counts_the_initial_accumulator_value() {
+        let mut opt = Adagrad::<f32>::new(0.1)
+            .unwrap()
+            .with_initial_accumulator_value(3e38)
+            .unwrap();
+        let mut w = [1.0f32];
+        // 3e38 + (1e19)^2 overflows f32; (1e19)^2 alone does not.
+        let e = opt.step(&mut w, &[1e19]).unwrap_err();
+        assert!(
+            matches!(
+                e,
+                Error::MomentOverflow {
+                    optimizer: "adagrad",
+                    index: 0,
+                    ..
+                }
+            ),
+            "{e}"
+        );
+        assert_eq!((w, opt.steps(), opt.sum().len()), ([1.0], 0, 0));
+    }
+
+    #[test]
     fn out_of_range_hyperparameters_are_errors_naming_them() {
         let e = Adagrad::<f64>::new(0.1)
             .unwrap()

@@ -407,6 +407,72 @@ mod tests {
     }
 
     #[test]
+    fn the_mean_gradient_is_pytorchs_lerp_in_the_form_its_weight_picks() {
+        // lerp(a, g, w) with w = 1 - alpha: `a + w (g - a)` for w < 0.5,
+        // else `g - (g - a) (1 - w)` (so at w = 0.5). On these gradients the
+        // other form, or another grouping, rounds to another value.
+        for (alpha, grads, expected) in [
+            (0.9, [0.3, 0.3], 0.05699999999999999),
+            (0.5, [0.1, 0.7], 0.375),
+            (0.3, [0.1, 1.1], 0.791),
+        ] {
+            let mut opt = RmsProp::<f64>::new(0.01)
+                .unwrap()
+                .with_alpha(alpha)
+                .unwrap()
+                .with_centered(true);
+            let mut w = [0.0];
+            for g in grads {
+                opt.step(&mut w, &[g]).unwrap();
+            }
+            let state = opt.state();
+            assert_eq!(state.buffer("grad_avg"), Some(&[expected][..]), "{alpha}");
+        }
+    }
+
+    #[test]
+    fn the_running_square_scales_the_gradient_then_squares_it() {
+        // PyTorch's addcmul(v, g, g, value=1 - alpha): ((1 - alpha) g) g,
+        // which rounds apart from (1 - alpha) (g g) at g = 1.1.
+        let mut opt = RmsProp::<f64>::new(0.01).unwrap();
+        opt.step(&mut [0.0], &[1.1]).unwrap();
+        assert_eq!(opt.square_avg(), [0.012100000000000014]);
+    }
+
+    #[test]
+    fn a_variance_rounded_below_zero_is_taken_as_zero_not_nan() {
+        // A constant gradient at alpha = 0.1: v - a^2 shrinks as 0.1^t and
+        // rounds to -1.8e-15 at step 17 (PyTorch's root is NaN there).
+        let mut opt = RmsProp::<f64>::new(0.01)
+            .unwrap()
+            .with_alpha(0.1)
+            .unwrap()
+            .with_centered(true);
+        let mut w = [0.0];
+        for _ in 0..16 {
+            opt.step(&mut w, &[2.9]).unwrap();
+        }
+        let before = w[0];
+        opt.step(&mut w, &[2.9]).unwrap();
+        // The step of a zero variance: lr g / eps.
+        assert_eq!(w[0], before - 0.01 * 2.9 / 1e-8);
+    }
+
+    #[test]
+    fn the_overflow_check_counts_the_running_square_so_far() {
+        let mut opt = RmsProp::<f32>::new(0.01).unwrap();
+        let mut w = [0.0f32];
+        // v = 0.01 (1.7e20)^2 = 2.89e38, below f32::MAX (3.4e38).
+        opt.step(&mut w, &[1.7e20]).unwrap();
+        let before = (w, opt.state());
+        // 0.99 v + 0.01 (8e19)^2 = 2.86e38 + 6.4e37 overflows; the new
+        // term alone does not.
+        let e = opt.step(&mut w, &[8e19]).unwrap_err();
+        assert!(matches!(e, Error::MomentOverflow { index: 0, .. }), "{e}");
+        assert_eq!((w, opt.state()), before);
+    }
+
+    #[test]
     fn an_overflowing_square_is_refused_before_anything_changes() {
         let mut opt = RmsProp::<f32>::new(0.01).unwrap();
         let mut w = [1.0f32, 2.0];

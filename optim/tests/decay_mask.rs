@@ -4,7 +4,10 @@
 mod common;
 
 use common::{assert_close_to_torch, three_torch_steps, TORCH_GRADS};
-use optim::{Adam, AdamW, Builder, DecayMask, Error, Hyperparameter, Momentum, Optimizer, Sgd};
+use optim::{
+    Adagrad, Adam, AdamW, Builder, DecayMask, Error, Hyperparameter, Momentum, Optimizer, RmsProp,
+    Sgd,
+};
 use proptest::prelude::*;
 
 /// `torch.optim.X([{"params": [w], "weight_decay": 0.1}, {"params": [b],
@@ -145,9 +148,26 @@ fn decaying(method: usize, lambda: f64, mask: Option<DecayMask>) -> Box<dyn Opti
                 .unwrap();
             masked(adam, mask, Adam::with_decay_mask)
         }
-        _ => {
+        4 => {
             let adamw = AdamW::new(0.02, 0.9, 0.99, 1e-8, lambda).unwrap();
             masked(adamw, mask, AdamW::with_decay_mask)
+        }
+        5 => {
+            let rmsprop = RmsProp::new(0.01)
+                .unwrap()
+                .with_momentum(0.5)
+                .unwrap()
+                .with_centered(true)
+                .with_weight_decay(lambda)
+                .unwrap();
+            masked(rmsprop, mask, RmsProp::with_decay_mask)
+        }
+        _ => {
+            let adagrad = Adagrad::new(0.05)
+                .unwrap()
+                .with_weight_decay(lambda)
+                .unwrap();
+            masked(adagrad, mask, Adagrad::with_decay_mask)
         }
     }
 }
@@ -170,7 +190,7 @@ proptest! {
     /// undecayed one (outside) steps it.
     #[test]
     fn a_masked_step_is_the_decayed_one_inside_the_mask_and_the_plain_one_outside(
-        method in 0usize..5,
+        method in 0usize..7,
         n in 1usize..24,
         cuts in proptest::collection::vec((0usize..24, 0usize..24), 0..4),
         seed in proptest::collection::vec(-2.0f64..2.0, 48 * 4),
@@ -303,6 +323,70 @@ fn only_methods_with_weight_decay_take_a_mask() {
                     e.to_string().contains("no hyperparameter \"decay_mask\""),
                     "{e}"
                 );
+            }
+        }
+    }
+}
+
+/// The overflow check of the running squares steps as the step does: the
+/// L2 term only inside the mask, and the first entry that would overflow
+/// named by its index among all the parameters.
+#[test]
+fn the_overflow_check_follows_the_mask_and_names_the_first_entry() {
+    let methods = || -> [Box<dyn Optimizer<f32>>; 2] {
+        let mask = || DecayMask::range(0..2).unwrap();
+        [
+            Box::new(
+                RmsProp::new(0.01)
+                    .unwrap()
+                    .with_weight_decay(1.0)
+                    .unwrap()
+                    .with_decay_mask(mask()),
+            ),
+            Box::new(
+                Adagrad::new(0.1)
+                    .unwrap()
+                    .with_weight_decay(1.0)
+                    .unwrap()
+                    .with_decay_mask(mask()),
+            ),
+        ]
+    };
+    // 3e20 squared overflows f32 (0.01 of it too); 3e20 + 1 is 3e20.
+    let big = 3e20f32;
+    let one = [1.0f32; 5];
+    for (w, g, first) in [
+        // Huge parameters outside the mask are not decayed: no overflow.
+        ([1.0, 1.0, big, big, 1.0], one, None),
+        (
+            [1.0, 1.0, big, big, 1.0],
+            [1.0, 1.0, 1.0, 1.0, big],
+            Some(4),
+        ),
+        // Inside: g + lambda w overflows, before entry 4 does.
+        (
+            [1.0, big, 1.0, 1.0, 1.0],
+            [1.0, 1.0, 1.0, 1.0, big],
+            Some(1),
+        ),
+    ] {
+        for mut opt in methods() {
+            let checked = opt.check(&w, &g);
+            let mut stepped = w;
+            let result = opt.step(&mut stepped, &g);
+            assert_eq!(
+                checked.as_ref().map_err(|e| e.to_string()),
+                result.as_ref().map_err(|e| e.to_string()),
+                "{}",
+                opt.name()
+            );
+            match (first, result) {
+                (None, r) => assert!(r.is_ok(), "{}: {r:?}", opt.name()),
+                (Some(i), Err(Error::MomentOverflow { index, value, .. })) => {
+                    assert_eq!((index, value), (i, f64::from(big)), "{}", opt.name());
+                    assert_eq!(stepped, w);
+                }
+                (Some(_), r) => panic!("{}: {r:?}", opt.name()),
             }
         }
     }

@@ -163,3 +163,27 @@ fn rmsprop_and_adagrad_match_pytorch_in_f64_and_f32() {
         }
     }
 }
+
+/// An entry whose gradient has always been 0 has a running square of 0, a
+/// state to resume from, not a corrupt one; a state saved before the first
+/// step loads as unstepped.
+#[test]
+fn states_with_zero_squares_or_no_step_yet_load_as_saved() {
+    let mut rmsprop = RmsProp::<f64>::new(0.01).unwrap();
+    let mut adagrad = Adagrad::<f64>::new(0.01).unwrap();
+    let mut fresh: [Box<dyn Optimizer<f64>>; 2] = [
+        Box::new(RmsProp::new(0.01).unwrap()),
+        Box::new(Adagrad::new(0.01).unwrap()),
+    ];
+    for (opt, fresh) in [&mut rmsprop as &mut dyn Optimizer<f64>, &mut adagrad]
+        .into_iter()
+        .zip(&mut fresh)
+    {
+        fresh.load_state(&opt.state()).unwrap();
+        assert_eq!(fresh.steps(), 0, "{}", opt.name());
+        opt.step(&mut [1.0, 2.0], &[0.5, 0.0]).unwrap();
+        assert_eq!(opt.state().buffers[0].1[1], 0.0, "{}", opt.name());
+        fresh.load_state(&opt.state()).unwrap();
+        assert_eq!(fresh.state(), opt.state(), "{}", opt.name());
+    }
+}
