@@ -311,7 +311,8 @@ impl Builder {
     }
 
     /// Limits the method's weight decay to the entries of `mask` (see
-    /// [`DecayMask`]; `with_decay_mask` of [`Sgd`], [`Adam`], [`AdamW`]).
+    /// [`DecayMask`]; `with_decay_mask` of [`Sgd`], [`Adam`], [`AdamW`],
+    /// [`RmsProp`], [`Adagrad`]).
     ///
     /// # Errors
     /// [`Error::UnsupportedHyperparameter`] (`"decay_mask"`) if the method

@@ -10,8 +10,9 @@ use std::ops::Range;
 /// The usual use exempts biases (and other offsets) from the decay of the
 /// weights: PyTorch's two parameter groups `{"params": weights}` and
 /// `{"params": biases, "weight_decay": 0}`, optax's `mask` argument of
-/// `adamw`. [`Sgd`](crate::Sgd), [`Adam`](crate::Adam) and
-/// [`AdamW`](crate::AdamW) take one (`with_decay_mask`); a masked optimizer
+/// `adamw`. [`Sgd`](crate::Sgd), [`Adam`](crate::Adam),
+/// [`AdamW`](crate::AdamW), [`RmsProp`](crate::RmsProp) and
+/// [`Adagrad`](crate::Adagrad) take one (`with_decay_mask`); a masked optimizer
 /// steps every entry exactly as the same optimizer without decay
 /// (`weight_decay = 0`) steps the entries outside the mask, and as the
 /// unmasked one steps those inside.
