@@ -31,8 +31,8 @@ fn run(
 
 #[test]
 fn the_rate_falls_by_factor_after_patience_bad_epochs_then_cools_down() {
-    // A threshold of 1 asks a loss to halve... relative to itself: no
-    // epoch after the first improves, so the counters alone decide.
+    // A threshold of 1: no loss improves on `best (1 - 1) = 0`, nor, as in
+    // PyTorch, on the start `+inf * 0` (NaN), so the counters alone decide.
     let plateau = ReduceOnPlateau {
         metric: Metric::TrainLoss,
         factor: 0.5,
@@ -43,12 +43,12 @@ fn the_rate_falls_by_factor_after_patience_bad_epochs_then_cools_down() {
     };
     let (h, t) = run(8, 0.1, plateau, false);
     let rates: Vec<f64> = h.epochs.iter().map(|r| r.learning_rate).collect();
-    // Epoch 1 improves (the first value), 2 and 3 are bad: reduced after
-    // 3; 4 cools down, 5 and 6 bad: reduced after 6.
-    let (a, b, c) = (0.1, 0.1 * 0.5, 0.1 * 0.5 * 0.5);
-    assert_eq!(rates, [a, a, a, b, b, b, c, c]);
+    // Epochs 1 and 2 are bad: reduced after 2; 3 cools down, 4 and 5 bad:
+    // reduced after 5; 6 cools down, 7 and 8 bad: reduced after 8.
+    let (a, b, c, d) = (0.1, 0.1 * 0.5, 0.1 * 0.5 * 0.5, 0.1 * 0.5 * 0.5 * 0.5);
+    assert_eq!(rates, [a, a, b, b, b, c, c, c]);
     // The reduction after the last epoch is in the optimizer.
-    assert_eq!(t.optimizer().learning_rate(), c);
+    assert_eq!(t.optimizer().learning_rate(), d);
 }
 
 #[test]
@@ -63,7 +63,9 @@ fn the_rate_never_falls_below_min_lr() {
     };
     let (h, t) = run(4, 0.5, plateau, false);
     let rates: Vec<f64> = h.epochs.iter().map(|r| r.learning_rate).collect();
-    assert_eq!(rates, [0.5, 0.5, 0.05, 0.02]);
+    // Every epoch is bad (see above): reduced after each, to 0.05, then to
+    // 0.02 and no further.
+    assert_eq!(rates, [0.5, 0.05, 0.02, 0.02]);
     assert_eq!(t.optimizer().learning_rate(), 0.02);
 }
 

@@ -116,10 +116,13 @@ impl Plateau {
     /// Takes the epoch's `value` of the watched metric; whether the rate
     /// must be reduced now.
     pub(super) fn reduce_after(&mut self, p: &ReduceOnPlateau, value: f64) -> bool {
-        let improved = match self.best {
-            None => !value.is_nan(),
-            Some(best) if p.metric.maximised() => value > best + best.abs() * p.threshold,
-            Some(best) => value < best - best.abs() * p.threshold,
+        // PyTorch's test, a product from best = -+inf, rounding included: a
+        // loss's threshold of 1 or more makes no epoch an improvement, not
+        // even the first (inf * 0 is NaN), and NaN never improves.
+        let improved = if p.metric.maximised() {
+            value > self.best.unwrap_or(f64::NEG_INFINITY) * (1.0 + p.threshold)
+        } else {
+            value < self.best.unwrap_or(f64::INFINITY) * (1.0 - p.threshold)
         };
         if improved {
             self.best = Some(value);
@@ -299,5 +302,29 @@ mod tests {
             [1.0, 1.0, 1.0, 0.1, 0.1, 0.1, r2, r2, r2, r2, r3, r3, r3]
         );
         assert_eq!(r2, 0.010000000000000002);
+    }
+
+    /// PyTorch (2.15.0) on the same values: 0.7 * 1.1 rounds to 0.77, so
+    /// 0.77 is no 10% improvement on 0.7 (`0.7 + 0.7 * 0.1` rounds below
+    /// it); with a loss's threshold of 1 nothing improves, the first value
+    /// included.
+    #[test]
+    fn improvement_is_pytorchs_product_test_with_its_rounding_and_its_start() {
+        let accuracy = ReduceOnPlateau {
+            metric: Metric::TestAccuracy,
+            factor: 0.5,
+            patience: 0,
+            threshold: 0.1,
+            cooldown: 0,
+            min_lr: 0.0,
+        };
+        assert_eq!(rates(accuracy, &[0.7, 0.77]), [1.0, 0.5]);
+        assert_eq!(rates(accuracy, &[0.7, 0.7700000000000001]), [1.0, 1.0]);
+        let loss = ReduceOnPlateau {
+            metric: Metric::TrainLoss,
+            threshold: 1.0,
+            ..accuracy
+        };
+        assert_eq!(rates(loss, &[1.0, 0.5]), [0.5, 0.25]);
     }
 }
