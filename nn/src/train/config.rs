@@ -67,11 +67,16 @@ impl Metric {
 /// [`Trainer::fit`](super::Trainer::fit) and start afresh. Unlike PyTorch
 /// (`eps = 1e-8`), any reduction applies, however small.
 ///
+/// With [`optim::ParamGroups`], the rate is the first group's and the
+/// others keep their ratio to it (as with a schedule): `min_lr` bounds the
+/// first group's rate, where PyTorch reduces each group's rate apart, each
+/// to at least `min_lr`.
+///
 /// [`Trainer::fit`](super::Trainer::fit) refuses it
 /// ([`Error::Plateau`](crate::Error::Plateau)) with a
 /// [`TrainConfig::schedule`], which sets the rate before every step, and,
-/// as early stopping, without the test set or the classes it watches, or
-/// with a setting out of its range.
+/// as early stopping, without the test set or the classes it watches; a
+/// setting out of its range is an [`Error::Config`](crate::Error::Config).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ReduceOnPlateau {
     /// The metric watched.
@@ -157,8 +162,8 @@ impl Plateau {
 /// call of [`Trainer::fit`](super::Trainer::fit): they are not in checkpoints, and a run resumed
 /// from one (or a second `fit`) starts watching afresh, so it may stop
 /// later than the uninterrupted run would have. [`Trainer::fit`](super::Trainer::fit) refuses it
-/// ([`Error::EarlyStopping`](crate::Error::EarlyStopping)) when given no test set, and `TestAccuracy`
-/// on regression data.
+/// ([`Error::EarlyStopping`](crate::Error::EarlyStopping)) on a test metric when given no test set,
+/// and on `TestAccuracy` with regression data.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct EarlyStopping {
     /// The metric watched.
@@ -192,7 +197,7 @@ pub struct TrainConfig {
     pub loss: Loss,
     /// A learning-rate schedule applied before every step (by step count).
     pub schedule: Option<Schedule>,
-    /// Early stopping on the test set, if any.
+    /// Early stopping on a [`Metric`], if any.
     pub early_stopping: Option<EarlyStopping>,
     /// Reducing the learning rate when a metric stops improving, if at
     /// all (not with a `schedule`).

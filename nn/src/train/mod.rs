@@ -295,16 +295,19 @@ impl<T: Scalar> Trainer<T> {
     ///
     /// # Errors
     /// [`Error::EmptyData`] for a training or test set of no sample;
-    /// [`Error::EarlyStopping`] for early stopping without a test set, or
-    /// on the accuracy of a regression;
+    /// [`Error::EarlyStopping`] for early stopping on a test metric without
+    /// a test set, or on the accuracy of a regression; [`Error::Plateau`]
+    /// for a [`ReduceOnPlateau`] with a schedule, or on a test metric
+    /// without a test set or the accuracy of a regression;
     /// [`Error::InputWidth`] when either set's samples do not have the
     /// network's input width, and [`Error::Targets`] when either set's
     /// targets are not of the loss's kind or do not fit the output width
     /// (one output per target value, at least one per class), both before
     /// any step; [`Error::Config`] for an early stopping `min_delta` that is negative
-    /// or not finite, a clipping bound that is not finite and positive, a
-    /// dropout probability outside `[0, 1)`, or a label smoothing outside
-    /// `[0, 1]`; [`Error::NonFinite`] when a loss or gradient is NaN or
+    /// or not finite, a [`ReduceOnPlateau`] `factor` outside `(0, 1)` or a
+    /// `threshold` or `min_lr` negative or not finite, a clipping bound
+    /// that is not finite and positive, a dropout probability outside
+    /// `[0, 1)`, or a label smoothing outside `[0, 1]`; [`Error::NonFinite`] when a loss or gradient is NaN or
     /// infinite, a step makes a parameter so, or the loss on the training
     /// or test set after an epoch is (see the error for what the trainer
     /// then holds); [`Error::Step`] when the optimizer refuses a step (a
