@@ -70,6 +70,22 @@ fn the_rate_never_falls_below_min_lr() {
 }
 
 #[test]
+fn a_min_lr_above_the_rate_never_raises_it() {
+    // PyTorch: max(lr factor, min_lr) is then above lr, and no reduction.
+    let plateau = ReduceOnPlateau {
+        metric: Metric::TrainLoss,
+        factor: 0.5,
+        patience: 0,
+        threshold: 1.0,
+        cooldown: 0,
+        min_lr: 0.05,
+    };
+    let (h, t) = run(2, 0.01, plateau, false);
+    assert!(h.epochs.iter().all(|r| r.learning_rate == 0.01));
+    assert_eq!(t.optimizer().learning_rate(), 0.01);
+}
+
+#[test]
 fn an_improving_test_loss_keeps_the_rate() {
     // Plain SGD at a small rate on the digits: the test loss falls every
     // epoch by more than 1e-4 relative, so nothing is reduced.
@@ -119,6 +135,7 @@ fn a_test_metric_without_a_test_set_a_schedule_or_a_bad_setting_is_refused() {
         (1.0, 1e-4, 0.0, "reduce_on_plateau.factor"),
         (f64::NAN, 1e-4, 0.0, "reduce_on_plateau.factor"),
         (0.5, -1.0, 0.0, "reduce_on_plateau.threshold"),
+        (0.5, f64::INFINITY, 0.0, "reduce_on_plateau.threshold"),
         (0.5, 1e-4, f64::INFINITY, "reduce_on_plateau.min_lr"),
     ] {
         let e = fit(TrainConfig {

@@ -331,5 +331,39 @@ mod tests {
             ..accuracy
         };
         assert_eq!(rates(loss, &[1.0, 0.5]), [0.5, 0.25]);
+        // A loss exactly at the bound is no improvement: 0.9 (1 - 1e-4)
+        // is 0.89991; with threshold 0, an equal loss.
+        let loss = ReduceOnPlateau {
+            threshold: 1e-4,
+            ..loss
+        };
+        assert_eq!(rates(loss, &[0.9, 0.89991]), [1.0, 0.5]);
+        let loss = ReduceOnPlateau {
+            threshold: 0.0,
+            ..loss
+        };
+        assert_eq!(rates(loss, &[0.9, 0.9]), [1.0, 0.5]);
+    }
+
+    #[test]
+    fn each_metric_reads_its_own_field_of_the_report() {
+        let report = crate::EpochReport {
+            epoch: 0,
+            batch_loss: 1.0,
+            train_loss: 2.0,
+            train_accuracy: Some(0.3),
+            test_loss: Some(4.0),
+            test_accuracy: Some(0.5),
+            energy: None,
+            learning_rate: 0.1,
+            grad_norm: None,
+            seconds: 0.0,
+        };
+        let read = [Metric::TrainLoss, Metric::TestLoss, Metric::TestAccuracy]
+            .map(|m| (m.value(&report), m.maximised()));
+        assert_eq!(
+            read,
+            [(Some(2.0), false), (Some(4.0), false), (Some(0.5), true)]
+        );
     }
 }
