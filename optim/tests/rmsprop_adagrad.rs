@@ -137,11 +137,12 @@ fn within_ulps(ours: &[f64], torch: &[f64], eps: f64, name: &str) {
     }
 }
 
-/// Bitwise where PyTorch's kernels round every operation (plain RMSprop,
-/// Adagrad). Its vectorised `add(alpha=)` (the momentum step, with
-/// `lr`) and `lerp` (the centered mean) are fused multiply-adds on AVX2,
-/// and only on whole vectors, so there the last bits depend on the
-/// machine and the tensor's length; the update is the same.
+/// Bitwise for plain RMSprop and Adagrad on these values. PyTorch 2.15's
+/// CPU kernels fuse `addcmul` (the running squares; here on every element,
+/// tail included), `add(alpha=)` (the L2 term, the momentum step) and
+/// `lerp` (the centered mean) into multiply-adds, rounding once where we
+/// round twice, so on other values the last bits can differ; the update
+/// and its order of operations are the same.
 #[test]
 fn rmsprop_and_adagrad_match_pytorch_in_f64_and_f32() {
     for (name, make64, make32, torch64, torch32) in cases() {
