@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::training::{digits_split, trainer};
+use common::training::{bits, digits_split, trainer};
 use nn::{EarlyStopping, Error, Metric, ReduceOnPlateau, TrainConfig, Trainer};
 use optim::Schedule;
 
@@ -176,4 +176,54 @@ fn early_stopping_can_watch_the_training_loss_without_a_test_set() {
     let h = t.fit(&train, None, |_| {}).unwrap();
     assert!(h.stopped_early);
     assert_eq!(h.epochs.len(), 3);
+}
+
+#[test]
+fn a_checkpoint_holds_the_reduced_rate_and_the_resumed_run_goes_on_from_it() {
+    // Every epoch bad, patience 0: a reduction after each, whatever the
+    // counters, so the resumed run must follow the uninterrupted one.
+    let plateau = ReduceOnPlateau {
+        metric: Metric::TrainLoss,
+        factor: 0.5,
+        patience: 0,
+        threshold: 1.0,
+        cooldown: 0,
+        min_lr: 0.0,
+    };
+    let (whole, straight) = run(5, 0.1, plateau, false);
+    let (_, first) = run(3, 0.1, plateau, false);
+    let path = std::env::temp_dir().join(format!(
+        "chainrule-plateau-{}.safetensors",
+        std::process::id()
+    ));
+    first.save_checkpoint(&path).unwrap();
+    let loaded = nn::checkpoint::load_checkpoint::<f32>(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(
+        loaded.state.optimizer.as_ref().unwrap().learning_rate,
+        0.1 / 8.0
+    );
+
+    let mut resumed = Trainer::new(
+        loaded.model,
+        optim::by_name::<f32>("sgd", 0.1).unwrap(),
+        TrainConfig {
+            epochs: 5,
+            ..first.config().clone()
+        },
+    );
+    resumed.restore(&loaded.state).unwrap();
+    assert_eq!(resumed.optimizer().learning_rate(), 0.1 / 8.0);
+    let (train, _) = digits_split();
+    let h = resumed.fit(&train, None, |_| {}).unwrap();
+    let rates: Vec<f64> = h.epochs.iter().map(|r| r.learning_rate).collect();
+    assert_eq!(rates, [0.1 / 8.0, 0.1 / 16.0]);
+    assert_eq!(
+        rates,
+        whole.epochs[3..]
+            .iter()
+            .map(|r| r.learning_rate)
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(bits(resumed.mlp().params()), bits(straight.mlp().params()));
 }
