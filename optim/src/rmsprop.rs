@@ -216,7 +216,9 @@ impl<T: Float> Optimizer<T> for RmsProp<T> {
         let (eps, mu) = (T::from_f64(self.eps), T::from_f64(self.momentum));
         let l2 = self.l2();
         // PyTorch's `lerp(a, g, w)` with `w = 1 - alpha`, in its two forms.
-        let small_weight = 1.0 - self.alpha < 0.5;
+        // (Compared in `T`, as PyTorch compares the weight in the tensor's
+        // type.)
+        let small_weight = one_minus_alpha < T::from_f64(0.5);
         let lerp = move |a: T, g: T| {
             if small_weight {
                 a + one_minus_alpha * (g - a)
@@ -428,6 +430,23 @@ mod tests {
             let state = opt.state();
             assert_eq!(state.buffer("grad_avg"), Some(&[expected][..]), "{alpha}");
         }
+    }
+
+    #[test]
+    fn the_lerp_form_is_picked_by_the_weight_in_the_number_type() {
+        // 1 - alpha is below 0.5 in f64 but rounds to 0.5 in f32, where
+        // PyTorch (comparing in the tensor's type) takes `g - (g - a) (1 - w)`:
+        // 0.16785714 here, against 0.16785716 from `a + w (g - a)`.
+        let mut opt = RmsProp::<f32>::new(0.01)
+            .unwrap()
+            .with_alpha(0.5 + 2f64.powi(-26))
+            .unwrap()
+            .with_centered(true);
+        let mut w = [0.0f32];
+        for g in [0.1, 2.0 / 7.0] {
+            opt.step(&mut w, &[g]).unwrap();
+        }
+        assert_eq!(opt.state().buffer("grad_avg"), Some(&[0.16785714f32][..]));
     }
 
     #[test]
