@@ -118,7 +118,8 @@ impl<T: Float> Adagrad<T> {
     ///
     /// # Errors
     /// [`crate::Error::InvalidHyperparameter`] unless `eps` is finite and
-    /// `> 0`, also as a `T`.
+    /// `> 0`, also as a `T` (PyTorch admits 0, where a zero gradient on a
+    /// zero sum gives a NaN parameter).
     pub fn with_eps(mut self, eps: f64) -> Result<Self> {
         self.eps = positive_in::<T>(Self::NAME, "eps", eps)?;
         Ok(self)

@@ -461,8 +461,13 @@ impl<T: Scalar> Trainer<T> {
                 report.grad_norm = Some(norm_sum / steps.max(1) as f64);
             }
             let stop = self.early_stop(&report, &mut best, &mut since_best);
+            // In the history before the callback sees the trainer, which
+            // then counts this epoch in `epoch()` and `history()` alike (and
+            // before a rate the optimizer refuses ends the run).
+            self.history.epochs.push(report);
+            let report = self.history.epochs.last().expect("just pushed");
             if let Some(p) = self.config.reduce_on_plateau {
-                let value = p.metric.value(&report).expect("checked by check_plateau");
+                let value = p.metric.value(report).expect("checked by check_plateau");
                 if plateau.reduce_after(&p, value) {
                     let lr = self.optimizer.learning_rate();
                     let reduced = (lr * p.factor).max(p.min_lr);
@@ -471,10 +476,6 @@ impl<T: Scalar> Trainer<T> {
                     }
                 }
             }
-            // In the history before the callback sees the trainer, which
-            // then counts this epoch in `epoch()` and `history()` alike.
-            self.history.epochs.push(report);
-            let report = self.history.epochs.last().expect("just pushed");
             let asked = callback.on_epoch(report, self).is_break();
             self.history.stopped_by_callback = asked;
             if stop {
