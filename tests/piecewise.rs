@@ -34,7 +34,8 @@ fn clamp_has_f64s_value_and_the_derivative_of_the_value_chosen() {
         } else if x > hi {
             (0.0, 0.0, 1.0)
         } else {
-            // Within, bounds included: the derivative goes to x (PyTorch).
+            // Within, bounds included: the derivative goes to x (PyTorch
+            // 2.15 gives 0 on a bound).
             (1.0, 0.0, 0.0)
         };
         assert_eq!((dx, dlo, dhi), want, "{x} in [{lo}, {hi}]");
@@ -233,8 +234,8 @@ fn sqrt_clamp<T: Real>(x: T) -> T {
 
 /// The points of `clamp(x, -1, 1)` pinned: below, at the lower bound,
 /// within, at the upper bound, above, NaN; with the value and derivative
-/// each path must give (1 on the bounds, as PyTorch; 1 at NaN, whose value
-/// is x's).
+/// each path must give (1 on the bounds, where PyTorch 2.15 gives 0; 1 at
+/// NaN, whose value is x's).
 const CLAMP_POINTS: [(f64, f64, f64); 7] = [
     (-2.0, -1.0, 0.0),
     (-1.0, -1.0, 1.0),

@@ -63,7 +63,8 @@
 //!   tie's derivative to their first argument, and return a NaN argument
 //!   (sending the derivative to it).
 //! - ReLU, `min`, `max` and [`Real::clamp`] (and [`Mat::clamp`], whose
-//!   derivative is 1 on the closed interval, as PyTorch's, and 1 at a NaN,
+//!   derivative is 1 on the closed interval, bounds included, where PyTorch
+//!   2.15's is 0 at a bound, and 1 at a NaN,
 //!   whose value it returns) choose their value, and an input
 //!   they did not choose gets no adjoint at all, not even an infinite one
 //!   (PyTorch's and JAX's `where`): `sqrt(relu(x))` has derivative 0 at

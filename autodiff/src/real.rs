@@ -257,7 +257,8 @@ pub trait Real:
     }
     /// `self` limited to `[lo, hi]`: `lo` below it, `hi` above it, `self`
     /// (a NaN included) within, as `f64::clamp`. The derivative goes to the
-    /// value chosen: to `self` on a bound, as PyTorch's `clamp`.
+    /// value chosen: to `self` on a bound (PyTorch 2.15's `clamp` with number
+    /// bounds gives 0 there, to neither).
     ///
     /// ```
     /// use autodiff::{Real, Tape};

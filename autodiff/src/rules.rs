@@ -139,7 +139,7 @@ pub enum Unary {
     /// `x` limited to `[lo, hi]`, as [`Real::clamp`] with constant bounds
     /// (PyTorch's `torch.clamp(x, lo, hi)`): `lo` below, `hi` above, `x`
     /// (a NaN included) within. Derivative 1 on `[lo, hi]`, the bounds
-    /// included (PyTorch), 0 outside, where the input passes nothing back
+    /// included (PyTorch 2.15 gives 0 at a bound), 0 outside, where the input passes nothing back
     /// ([`selects`](Unary::selects)); 1 at a NaN, whose value is `x`'s
     /// (PyTorch's mask gives 0 there). The bounds, rounded to the number
     /// type, must satisfy `lo <= hi`, neither NaN: `Mat::clamp`, `Mat::map`

@@ -275,7 +275,8 @@ impl<'t, T: Float> Mat<'t, T> {
     /// hi)`; `-inf` or `+inf` for no bound): `lo` below, `hi` above, the
     /// entry (a NaN included) within: [`Unary::Clamp`], the rule of
     /// [`Real::clamp`](crate::Real::clamp) on a `Var`. The derivative is 1
-    /// on `[lo, hi]`, the bounds included (PyTorch), and an entry outside
+    /// on `[lo, hi]`, the bounds included (PyTorch 2.15's `torch.clamp`
+    /// gives 0 at a bound: the open interval), and an entry outside
     /// passes nothing back, not even an infinite adjoint: `clamp(x, 0,
     /// 1).sqrt()` has gradient 0 below 0, not `0 * inf = NaN`. At a NaN
     /// entry the derivative is 1, as its value is the entry's (PyTorch's
