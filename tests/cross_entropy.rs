@@ -387,3 +387,42 @@ fn f32_smoothed_weighted_loss_agrees_with_f64() {
         assert!(((*a as f64) - b).abs() < 1e-6, "{a} vs {b}");
     }
 }
+
+/// The f32 gradient of the loss on one row `[1, 2]` of label 0, and the
+/// f64 one of the same numbers.
+fn f32_and_f64_gradients(w: [f32; 2], eps: f64, reduction: Reduction) -> (Vec<f32>, Vec<f64>) {
+    let tape = Tape::<f32>::new();
+    let z = tape.mat(Shape::new(1, 2), &[1.0, 2.0]).unwrap();
+    let ce = CrossEntropy::new(reduction)
+        .with_label_smoothing(eps)
+        .with_weight(&w);
+    let g32 = tape.backward(z.softmax_cross_entropy_with(&[0], ce))[z].to_vec();
+    let tape = Tape::<f64>::new();
+    let z = tape.mat(Shape::new(1, 2), &[1.0, 2.0]).unwrap();
+    let w64 = w.map(f64::from);
+    let ce = CrossEntropy::new(reduction)
+        .with_label_smoothing(eps)
+        .with_weight(&w64);
+    let g64 = tape.backward(z.softmax_cross_entropy_with(&[0], ce))[z].to_vec();
+    (g32, g64)
+}
+
+#[test]
+fn f32_gradient_is_finite_for_label_weights_summing_below_1_over_f32_max_or_above_f32_max() {
+    for (w, eps, reduction) in [
+        // The mean divides by 1e-39: 1 / 1e-39 overflows f32.
+        ([1e-39, 1.0], 0.0, Reduction::Mean),
+        ([1e-39, 1e-39], 0.1, Reduction::Mean),
+        // sum_k w_k overflows f32, with eps = 0 multiplied by 0.
+        ([3e38, 3e38], 0.0, Reduction::Mean),
+        ([3e38, 3e38], 0.0, Reduction::Sum),
+    ] {
+        let (g32, g64) = f32_and_f64_gradients(w, eps, reduction);
+        for (a, b) in g32.iter().zip(&g64) {
+            assert!(
+                ((*a as f64) - b).abs() <= 1e-6 * b.abs().max(1.0),
+                "{w:?}, eps {eps}, {reduction:?}: f32 {g32:?} vs f64 {g64:?}"
+            );
+        }
+    }
+}

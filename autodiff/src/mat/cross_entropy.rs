@@ -239,17 +239,26 @@ impl<'t, T: Float> Mat<'t, T> {
         let loff = st.labels.len();
         st.labels.extend(labels.iter().map(|&l| l as u32));
         // The softmax, and for the backward rule of a smoothed or weighted
-        // loss right after it [a, b, 1 / divisor, sum_k w_k, w_0 .. w_{K-1}]
-        // (found from the shape: the op keeps a flag, not an offset).
-        let extra = if plain { 0 } else { 4 + cols };
+        // loss right after it the target's coefficients over the divisor,
+        // each computed in f64 and rounded once: [b sum_k w_k, a w_0 ..
+        // a w_{K-1}, b w_0 .. b w_{K-1}] / divisor (found from the shape:
+        // the op keeps a flag, not an offset). Not 1 / divisor and the
+        // weights apart: in f32 a label weight sum below 1 / f32::MAX made
+        // 1 / divisor infinite, and a weight sum above f32::MAX times b = 0
+        // NaN, gradients of NaN and inf for a finite loss.
+        let extra = if plain { 0 } else { 1 + 2 * cols };
         let poff = st.alloc(rows * cols + extra);
         let (below, room) = st.split(poff, rows * cols + extra);
         let (probs, kept) = room.split_at_mut(rows * cols);
         if !plain {
             let wsum: f64 = (0..cols).map(w).sum();
-            kept[..4].copy_from_slice(&[a, b, 1.0 / divisor, wsum].map(T::from_f64));
-            for (k, slot) in kept[4..].iter_mut().enumerate() {
-                *slot = options.weight.map_or(T::one(), |w| w[k]);
+            kept[0] = T::from_f64(b * wsum / divisor);
+            let (aw, bw) = kept[1..].split_at_mut(cols);
+            for (k, (aw, bw)) in aw.iter_mut().zip(bw).enumerate() {
+                (*aw, *bw) = (
+                    T::from_f64(a * w(k) / divisor),
+                    T::from_f64(b * w(k) / divisor),
+                );
             }
         }
         let z = below.of(self);
@@ -375,16 +384,16 @@ pub(super) fn cross_entropy_backward<T: Float>(
         }
         return;
     }
+    // Each over the divisor: b sum_k w_k, a w_k and b w_k (a = 1 - eps,
+    // b = eps / K).
     let options = probs + rows * cols;
-    let head = &st.data[options..options + 4];
-    let (a, b, d, wsum) = (head[0], head[1], dj * head[2], head[3]);
-    let w = &st.data[options + 4..options + 4 + cols];
+    let bwsum = st.data[options];
+    let (aw, bw) = st.data[options + 1..options + 1 + 2 * cols].split_at(cols);
     gz.update(|k| {
         let (y, j) = (labels[k / cols] as usize, k % cols);
-        let ty = a * w[y];
-        // sum_k t_k = (1 - eps) w_y + (eps / K) sum_k w_k
-        let t = b * w[j] + if j == y { ty } else { T::zero() };
-        d * ((ty + b * wsum) * p[k] - t)
+        // t_j = b w_j + a w_y [j = y], sum_k t_k = a w_y + b sum_k w_k
+        let t = bw[j] + if j == y { aw[y] } else { T::zero() };
+        dj * ((aw[y] + bwsum) * p[k] - t)
     });
 }
 
