@@ -2,7 +2,7 @@
 
 use crate::decay_mask::{check_fits, for_each_segment};
 use crate::optimizer::{
-    check_squares, check_state_values, check_step, ensure_len, export_state, non_negative,
+    check_squares, check_state_values, check_step, ensure_len, export_state, l2_term, non_negative,
     positive, positive_in, step_size, take_buffers, with_l2, Settings,
 };
 use crate::{DecayMask, Float, Optimizer, OptimizerState, Result};
@@ -150,7 +150,7 @@ impl<T: Float> Adagrad<T> {
     }
 
     fn l2(&self) -> Option<T> {
-        (self.weight_decay != 0.0).then(|| T::from_f64(self.weight_decay))
+        l2_term(self.weight_decay)
     }
 
     /// PyTorch's names: `lr_decay`, `weight_decay`,

@@ -4,7 +4,7 @@
 use crate::adam_ode::RelaxationTimes;
 use crate::decay_mask::{check_fits, for_each_segment};
 use crate::optimizer::{
-    check_state_values, check_step, decay_rate, ensure_len, export_state, first_where,
+    check_state_values, check_step, decay_rate, ensure_len, export_state, first_where, l2_term,
     non_negative, positive, positive_in, step_size, take_buffers, with_l2, Settings,
 };
 use crate::{DecayMask, Error, Float, Optimizer, OptimizerState, Result};
@@ -296,7 +296,7 @@ impl<T: Float> Adam<T> {
     /// The L2 term's coefficient: none when it is 0, as PyTorch skips the
     /// term then (which keeps -0.0 gradients).
     fn l2(&self) -> Option<T> {
-        (self.weight_decay != 0.0).then(|| T::from_f64(self.weight_decay))
+        l2_term(self.weight_decay)
     }
 
     /// `beta1`, `beta2`, `eps`, `weight_decay`.

@@ -261,6 +261,13 @@ pub(crate) fn first_where(n: usize, bad: impl Fn(usize) -> bool) -> Option<usize
     }
 }
 
+/// The L2 term's coefficient `lambda` in `T`: none when it is 0, as
+/// PyTorch skips the term then (which keeps -0.0 gradients).
+#[inline]
+pub(crate) fn l2_term<T: Float>(weight_decay: f64) -> Option<T> {
+    (weight_decay != 0.0).then(|| T::from_f64(weight_decay))
+}
+
 /// `g + l2 w`, or `g` without an L2 term (PyTorch skips it at 0, which
 /// keeps -0.0 gradients).
 #[inline(always)]

@@ -2,8 +2,8 @@
 
 use crate::decay_mask::{check_fits, for_each_segment};
 use crate::optimizer::{
-    check_squares, check_step, decay_rate, ensure_len, export_state, flag, non_negative, positive,
-    positive_in, step_size, take_buffer_list, with_l2, Settings,
+    check_squares, check_step, decay_rate, ensure_len, export_state, flag, l2_term, non_negative,
+    positive, positive_in, step_size, take_buffer_list, with_l2, Settings,
 };
 use crate::{DecayMask, Float, Optimizer, OptimizerState, Result};
 
@@ -172,7 +172,7 @@ impl<T: Float> RmsProp<T> {
     /// The L2 term's coefficient: none when it is 0, as PyTorch skips the
     /// term then (which keeps -0.0 gradients).
     fn l2(&self) -> Option<T> {
-        (self.weight_decay != 0.0).then(|| T::from_f64(self.weight_decay))
+        l2_term(self.weight_decay)
     }
 
     /// The state buffers in use, in the order of the state: `square_avg`,
